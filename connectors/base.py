@@ -1,0 +1,238 @@
+"""Connector protocols: what a source and a target must offer, and the values they exchange.
+
+Connectors are plain Python (no Prefect import), like pygeoapi providers or dlt sources:
+they are unit-testable without a server and reusable outside moisson. The task layer
+(`tasks/`) wraps them with retries, secrets and state.
+
+A source turns a *locator* (file + sheet, table, CSW record id…) into a Parquet file;
+a target publishes a checked Parquet file with its metadata and reports what it did.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+from connectors.errors import ConfigError
+from connectors.metadata import DatasetMetadata
+
+DATASET_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def fold_accents(text: str) -> str:
+    """Lower-case `text` and strip its accents, for comparing names and making slugs."""
+    text = text.lower().replace("œ", "oe").replace("æ", "ae")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def slugify(text: str, default: str = "dataset") -> str:
+    """Dataset id `[a-z0-9-]+` from a name (accents stripped, other characters as dashes)."""
+    return re.sub(r"[^a-z0-9]+", "-", fold_accents(text)).strip("-") or default
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's `Config`: unknown keys are errors, so typos surface."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SecretRef(BaseModel):
+    """Where a credential lives: `{env: NAME}` or `{block: "secret/NAME"}` (a Prefect Secret block).
+
+    The catalog holds only these references; the task layer replaces them by the value
+    (as a `SecretStr`, masked in every repr) before the connector sees its config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: str | None = None
+    block: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SecretRef:
+        if (self.env is None) == (self.block is None):
+            raise ValueError('write a credential as {env: NAME} or {block: "secret/NAME"}, exactly one')
+        if self.block is not None and not self.block.startswith("secret/"):
+            raise ValueError(f'block reference {self.block!r} must look like "secret/<block name>"')
+        return self
+
+    def __str__(self) -> str:
+        return f"env:{self.env}" if self.env else f"block:{self.block}"
+
+
+#: Type of a config field holding a credential: a reference in the catalog, a value at run time.
+Secret = SecretStr | SecretRef
+
+
+def reveal(value: Secret, *, what: str) -> str:
+    """Return a resolved credential's value.
+
+    Raises:
+        ConfigError: The reference was not resolved (a connector used outside moisson's tasks).
+    """
+    if isinstance(value, SecretRef):
+        raise ConfigError(f"{what} is still the reference {value}: resolve it before use "
+                          "(moisson's tasks do; in a script call tasks.secrets.resolve_secrets)")
+    return value.get_secret_value()
+
+
+@dataclass(frozen=True)
+class DatasetDescriptor:
+    """A dataset as a source offers it, before extraction.
+
+    Attributes:
+        id: Stable id, `[a-z0-9-]+`; deployment name and artifact key.
+        locator: Where the data is in the source (file and sheet, table, CSW record id…).
+        metadata: Publication metadata known so far.
+        schema: Table Schema reference (file in `schemas/`, URL or `name@version`).
+    """
+
+    id: str
+    locator: Mapping[str, Any]
+    metadata: DatasetMetadata = field(default_factory=DatasetMetadata)
+    schema: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The metadata title, or the id when the source has none."""
+        return self.metadata.title or self.id
+
+
+@dataclass
+class Extract:
+    """What `extract()` wrote.
+
+    Attributes:
+        path: Parquet file, every column as text (quality casts it with the schema).
+        rows: Number of data rows written.
+        metadata: Metadata the source knows (modified date, CRS, provenance), as
+            `DatasetMetadata` fields; the catalog's overrides win over it.
+        geometry: Column holding GeoJSON geometries in WGS84, if any.
+        notes: Things the data officer should know (normalisations, skipped title rows).
+        first_row: Row number, in the source file, of the first data row (2 when the header
+            is the first line), so quality reports name the rows the data officer sees.
+    """
+
+    path: Path
+    rows: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    geometry: str | None = None
+    notes: list[str] = field(default_factory=list)
+    first_row: int = 2
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """What the state store remembers of a dataset on one target."""
+
+    remote_id: str | None = None
+    url: str | None = None
+    content_hash: str | None = None
+    metadata_hash: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Everything a target needs to publish one dataset.
+
+    Attributes:
+        dataset: The dataset, with its final merged metadata.
+        data: Parquet file of the checked, typed rows.
+        rows: Row count of `data`.
+        content_hash: sha256 of the data content.
+        metadata_hash: sha256 of the metadata as published.
+        table_schema: Table Schema descriptor, when the dataset has one.
+        geometry: Column of `data` holding GeoJSON geometries (WGS84).
+        previous: What the state store knows of an earlier publication on this target.
+        options: Per-dataset options for this target from the catalog (e.g. a remote id).
+    """
+
+    dataset: DatasetDescriptor
+    data: Path
+    rows: int
+    content_hash: str
+    metadata_hash: str
+    table_schema: Mapping[str, Any] | None = None
+    geometry: str | None = None
+    previous: RemoteState | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the target already holds this exact content and metadata."""
+        prev = self.previous
+        return bool(prev and prev.remote_id and prev.content_hash == self.content_hash
+                    and prev.metadata_hash == self.metadata_hash)
+
+
+Action = Literal["create", "update", "unchanged", "archive", "skip"]
+PublishStatus = Literal["created", "updated", "unchanged", "archived", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `publish()` would do, for `--dry-run`."""
+
+    action: Action
+    changes: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a target did.
+
+    Attributes:
+        status: created, updated, unchanged, archived, skipped or failed.
+        remote_id: Id of the dataset on the target, to store for next time.
+        url: Public page of the dataset.
+        changes: Fields or files that changed.
+        extra: Other ids to remember (resource ids…).
+    """
+
+    status: PublishStatus
+    remote_id: str | None = None
+    url: str | None = None
+    changes: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class SourceConnector(Protocol):
+    """Reads datasets from where a department keeps them."""
+
+    kind: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+
+    def check(self) -> None:
+        """Raise a `ConnectorError` if the source cannot be reached or read."""
+
+    def discover(self) -> Iterator[DatasetDescriptor]:
+        """Yield every dataset the source offers."""
+
+    def extract(self, dataset: DatasetDescriptor, dest: Path) -> Extract:
+        """Write the dataset's rows as Parquet into the directory `dest`."""
+
+
+@runtime_checkable
+class TargetConnector(Protocol):
+    """Publishes checked datasets to a portal."""
+
+    kind: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+
+    def plan(self, publication: Publication) -> Plan:
+        """Say what `publish` would do, writing nothing."""
+
+    def publish(self, publication: Publication) -> PublishResult:
+        """Create or update the dataset; never duplicate it."""
+
+    def archive(self, dataset: DatasetDescriptor, previous: RemoteState) -> PublishResult:
+        """Withdraw a dataset whose source is gone, keeping it (archive, never delete)."""

@@ -1,0 +1,417 @@
+"""GeoPackage source: each feature or attribute table of a `.gpkg` file, read-only, to Parquet in WGS84."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pyproj.exceptions import ProjError
+from sqlalchemy import Connection, NullPool, create_engine
+from sqlalchemy.exc import DBAPIError
+
+from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, slugify
+from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
+from connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns, transformer_to_wgs84
+from connectors.metadata import DatasetMetadata, Spatial
+
+#: Rows read, converted and written at a time: bounds memory whatever the layer size.
+CHUNK_ROWS = 50_000
+GPKG_APPLICATION_ID = 0x47504B47  # "GPKG" in `PRAGMA application_id`
+#: srs_id values the GeoPackage standard reserves for "undefined" (cartesian, geographic).
+UNDEFINED_SRS = (-1, 0)
+# Envelope indicator (flags bits 1-3) → number of doubles: none, xy, xyz, xym, xyzm.
+_ENVELOPE_DOUBLES = (0, 4, 6, 6, 8)
+_HOW_TO_SET_CRS = ("set it in QGIS (Layer Properties › Source › Assigned coordinate reference system, then "
+                   "save the layer) or add its EPSG code to the dataset's locator in the catalog, e.g. "
+                   "`crs: 2154` for Lambert-93")
+
+
+def gpkg_to_wkb(blob: bytes) -> bytes:
+    """Return the standard WKB inside a GeoPackageBinary geometry blob.
+
+    The blob is a header followed by WKB (GeoPackage 1.3, §2.1.3.1.1): magic `GP`,
+    a version byte, a flags byte, the int32 srs_id, then an optional envelope. Flags:
+    bit 0 is the byte order of the srs_id and envelope, bits 1-3 the envelope indicator
+    (0 none, 1 xy, 2 xyz, 3 xym, 4 xyzm: 0, 4, 6, 6 or 8 doubles), bit 4 marks an empty
+    geometry (its WKB follows all the same), bit 5 an extension's own geometry type.
+    Only the envelope's size matters here: the WKB carries its own byte order, and the
+    layer's CRS comes from `gpkg_geometry_columns`.
+
+    Raises:
+        ValueError: Not a GeoPackage geometry, an extension type, or a truncated blob.
+    """
+    if len(blob) < 8 or blob[:2] != b"GP":
+        raise ValueError("not a GeoPackage geometry (no 'GP' header)")
+    flags = blob[3]
+    if flags & 0b100000:
+        raise ValueError("extended GeoPackage geometry type, not standard WKB")
+    indicator = (flags >> 1) & 0b111
+    if indicator >= len(_ENVELOPE_DOUBLES):
+        raise ValueError(f"invalid envelope indicator {indicator}")
+    start = 8 + 8 * _ENVELOPE_DOUBLES[indicator]
+    if len(blob) <= start:
+        raise ValueError("truncated GeoPackage geometry")
+    return blob[start:]
+
+
+def _wkb_or_damaged(blob: bytes | None) -> bytes | None:
+    """WKB of a blob; `b""` for a damaged one, which `add_geometry_columns` counts as unreadable."""
+    if blob is None:
+        return None
+    try:
+        return gpkg_to_wkb(blob)
+    except ValueError:
+        return b""
+
+
+def _text(value: Any) -> str | None:
+    """A SQLite value as text: integers stay `12`, never `12.0`; NULL stays null."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+class GeoPackageConfig(ConnectorConfig):
+    """A GeoPackage file (`.gpkg`), opened read-only."""
+
+    path: Path = Field(description="the .gpkg file")
+
+
+class GeoPackageLocator(BaseModel):
+    """Which table of the GeoPackage a dataset is, and how to write it (`locator:` in the catalog).
+
+    Attributes:
+        layer: Table name, as listed in `gpkg_contents`.
+        columns: Columns to keep, in this order (default: every attribute, without the
+            feature id). A column `geometry` writes (such as `coordonneesxy`) may be
+            listed to set its position.
+        where: SQL filter on the layer, e.g. `etat = 'en service'`.
+        crs: EPSG code of the geometries, for a layer whose CRS is undefined (or wrong).
+        geometry: Text columns written from the geometry.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: str = Field(min_length=1)
+    columns: list[str] | None = Field(None, min_length=1)
+    where: str | None = None
+    crs: int | None = Field(None, gt=0)
+    geometry: GeometryOutput = Field(default_factory=GeometryOutput)
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) < len(value):
+            raise ValueError(f"a column is listed twice: {sorted({c for c in value if value.count(c) > 1})}")
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _single_statement(cls, value: str | None) -> str | None:
+        if value is not None and ";" in value:
+            raise ValueError("the filter must be a single SQL condition, without ';'")
+        return value
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One row of `gpkg_contents`, with its geometry column when it has one."""
+
+    table: str
+    identifier: str | None
+    description: str | None
+    last_change: str | None
+    bbox: tuple[float | None, ...]
+    srs_id: int | None
+    geometry_column: str | None
+
+    @property
+    def modified(self) -> dt.datetime | None:
+        try:
+            return dt.datetime.fromisoformat(self.last_change) if self.last_change else None
+        except ValueError:
+            return None
+
+
+class GeoPackageSource:
+    """Reads the feature and attribute tables of a GeoPackage, never writing to the file.
+
+    Geometries are converted to WGS84 and written as GeoJSON text (plus longitude/latitude,
+    `[lon,lat]` or WKT columns on request); every attribute is written as text.
+    """
+
+    kind: ClassVar[str] = "geopackage"
+    Config: ClassVar[type[BaseModel]] = GeoPackageConfig
+
+    def __init__(self, config: GeoPackageConfig) -> None:
+        self.config = config
+
+    @property
+    def _name(self) -> str:
+        return self.config.path.name
+
+    def check(self) -> None:
+        """Open the file read-only and make sure it is a GeoPackage.
+
+        Raises:
+            NotFoundError: The file does not exist.
+            ConfigError: The path is a folder, or a SQLite file that is not a GeoPackage.
+            RejectedError: The file is damaged or not a database at all.
+        """
+        with self._connect():
+            pass
+
+    def discover(self) -> Iterator[DatasetDescriptor]:
+        """Yield one dataset per feature or attribute table of `gpkg_contents`.
+
+        The id is the table name as `[a-z0-9-]+`; title, description and last change
+        come from `gpkg_contents`, the bbox (converted to WGS84) too when the CRS is known.
+
+        Raises:
+            NotFoundError, ConfigError, RejectedError: As `check`.
+        """
+        with self._connect() as conn:
+            layers = self._layers(conn)
+            crs = {layer.srs_id: self._declared_crs(conn, layer.srs_id) for layer in layers}
+        taken: set[str] = set()
+        for layer in layers:
+            base = dataset_id = slugify(layer.table, default="layer")
+            suffix = 1
+            while dataset_id in taken:
+                suffix += 1
+                dataset_id = f"{base}-{suffix}"
+            taken.add(dataset_id)
+            bbox = _wgs84_bbox(layer.bbox, crs[layer.srs_id])
+            known = {"title": layer.identifier, "description": layer.description, "modified": layer.modified,
+                     "spatial": Spatial(bbox=bbox) if bbox else None}
+            # Only the fields the file fills, so they never blank out the catalog's when merged.
+            metadata = DatasetMetadata(**{key: value for key, value in known.items() if value})
+            yield DatasetDescriptor(id=dataset_id, locator={"layer": layer.table}, metadata=metadata)
+
+    def extract(self, dataset: DatasetDescriptor, dest: Path) -> Extract:
+        """Write the layer as `dest/<id>.parquet`, every column as text, geometries as WGS84 text.
+
+        Rows are read and written by chunks of `CHUNK_ROWS`, so a large layer never sits in
+        memory. Damaged, empty and invalid geometries are kept (null or as they are) and
+        counted in the notes, for the quality report.
+
+        Args:
+            dataset: The dataset; its locator follows `GeoPackageLocator`.
+            dest: Existing or new directory for the Parquet file.
+
+        Returns:
+            The Parquet path, row count, WGS84 bbox and last change, the geometry column
+            and notes (source CRS, geometry problems).
+
+        Raises:
+            ConfigError: Bad locator, unknown column, not a GeoPackage.
+            NotFoundError: No such file, or no such layer (the message lists the layers).
+            RejectedError: Damaged file, undefined CRS, or a `where` filter SQLite refuses.
+        """
+        try:
+            locator = GeoPackageLocator.model_validate(dict(dataset.locator))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'locator'}: {e['msg']}" for e in exc.errors())
+            raise self._error(ConfigError, dataset, f"the locator is wrong ({problems}); it takes `layer` "
+                              "(required), `columns`, `where`, `crs` and `geometry`") from exc
+        with self._connect(dataset.id) as conn:
+            layer = self._layer(conn, locator.layer, dataset)
+            notes: list[str] = []
+            crs = self._crs(conn, layer, locator, dataset, notes) if layer.geometry_column else None
+            read, order = self._columns(conn, layer, locator, dataset, notes)
+            columns = [*read, layer.geometry_column] if layer.geometry_column else read
+            sql = f"SELECT {', '.join(map(_quote, columns))} FROM {_quote(layer.table)}"
+            if locator.where:
+                sql += f" WHERE ({locator.where})"
+            dest.mkdir(parents=True, exist_ok=True)
+            path = dest / f"{dataset.id}.parquet"
+            stats = GeometryStats()
+            try:
+                rows = self._write(conn, sql, path, read, order, crs, locator.geometry, stats)
+            except DBAPIError as exc:
+                path.unlink(missing_ok=True)
+                names = ", ".join(row[1] for row in self._table_info(conn, layer.table))
+                hint = (f"check the filter `where: {locator.where}` (columns of the layer: {names})"
+                        if locator.where
+                        else "the file may be damaged: open it in QGIS and save it again")
+                raise self._error(RejectedError, dataset, f"reading layer {layer.table!r} of {self._name} "
+                                  f"failed ({exc.orig}): {hint}") from exc
+        metadata: dict[str, Any] = {}
+        if layer.modified:
+            metadata["modified"] = layer.modified.isoformat()
+        if stats.bounds:
+            metadata["spatial"] = {"bbox": stats.bounds}
+        return Extract(path=path, rows=rows, metadata=metadata,
+                       geometry=locator.geometry.geometry_column if layer.geometry_column else None,
+                       notes=notes + stats.notes(first_row=2), first_row=2)
+
+    def _write(self, conn: Connection, sql: str, path: Path, read: list[str], order: list[str],
+               crs: str | int | None, output: GeometryOutput, stats: GeometryStats) -> int:
+        """Stream the query into a Parquet file, one row group per chunk; return the row count."""
+        schema = pa.schema([(name, pa.string()) for name in order])
+        rows = 0
+        # exec_driver_sql, not text(): a filter such as `heure = '08:30'` holds no bind parameter.
+        result = conn.exec_driver_sql(sql, execution_options={"stream_results": True})
+        with pq.ParquetWriter(path, schema) as writer:
+            for chunk in result.partitions(CHUNK_ROWS):
+                values = list(zip(*chunk, strict=True))
+                frame = pd.DataFrame({name: [_text(v) for v in values[i]] for i, name in enumerate(read)},
+                                     index=pd.RangeIndex(len(chunk)))
+                if crs is not None:
+                    wkb = [_wkb_or_damaged(blob) for blob in values[len(read)]]
+                    add_geometry_columns(frame, wkb, crs, output, stats)
+                writer.write_table(pa.Table.from_pandas(frame[order], schema=schema, preserve_index=False))
+                rows += len(chunk)
+        return rows
+
+    @contextmanager
+    def _connect(self, dataset_id: str | None = None) -> Iterator[Connection]:
+        """A read-only connection (SQLite URI `mode=ro`) to the file, checked to be a GeoPackage."""
+        path = self.config.path
+        if not path.exists():
+            raise NotFoundError(f"the GeoPackage {path} does not exist: check the `path` of the source in "
+                                "the catalog", dataset_id=dataset_id, connector=self.kind)
+        if not path.is_file():
+            raise ConfigError(f"{path} is a folder: the `path` of the source must be a .gpkg file",
+                              dataset_id=dataset_id, connector=self.kind)
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True),
+                               poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                try:
+                    app_id = conn.exec_driver_sql("PRAGMA application_id").scalar()
+                    has_contents = conn.exec_driver_sql(
+                        "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").first()
+                except DBAPIError as exc:
+                    raise RejectedError(f"{path} cannot be read ({exc.orig}): the file is damaged or is not a "
+                                        "GeoPackage; export the layer again from your GIS",
+                                        dataset_id=dataset_id, connector=self.kind) from exc
+                if app_id != GPKG_APPLICATION_ID and not has_contents:
+                    raise ConfigError(f"{path} is a SQLite database but not a GeoPackage (no gpkg_contents "
+                                      "table): point the source at a .gpkg file", dataset_id=dataset_id,
+                                      connector=self.kind)
+                yield conn
+        finally:
+            engine.dispose()
+
+    def _layers(self, conn: Connection) -> list[_Layer]:
+        rows = conn.exec_driver_sql(
+            "SELECT c.table_name, c.identifier, c.description, c.last_change, "
+            "c.min_x, c.min_y, c.max_x, c.max_y, coalesce(g.srs_id, c.srs_id), g.column_name "
+            "FROM gpkg_contents c LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name "
+            "WHERE c.data_type IN ('features', 'attributes') ORDER BY c.table_name").all()
+        return [_Layer(r[0], r[1], r[2], r[3], tuple(r[4:8]), r[8], r[9]) for r in rows]
+
+    def _layer(self, conn: Connection, table: str, dataset: DatasetDescriptor) -> _Layer:
+        layers = self._layers(conn)
+        for layer in layers:
+            if layer.table == table:
+                return layer
+        names = ", ".join(layer.table for layer in layers) or "none"
+        raise self._error(NotFoundError, dataset, f"{self._name} has no layer {table!r}; its layers are: "
+                          f"{names}. Fix `layer` in the dataset's locator")
+
+    @staticmethod
+    def _declared_crs(conn: Connection, srs_id: int | None) -> str | None:
+        """`EPSG:<code>` or the WKT of a srs_id; `None` when undefined."""
+        if srs_id is None or srs_id in UNDEFINED_SRS:
+            return None
+        row = conn.exec_driver_sql("SELECT organization, organization_coordsys_id, definition "
+                                   "FROM gpkg_spatial_ref_sys WHERE srs_id = ?", (srs_id,)).first()
+        if row is None:
+            return None
+        organization, code, definition = row
+        if (organization or "").upper() == "EPSG":
+            return f"EPSG:{code}"
+        return definition if definition and definition != "undefined" else None
+
+    def _crs(self, conn: Connection, layer: _Layer, locator: GeoPackageLocator, dataset: DatasetDescriptor,
+             notes: list[str]) -> str | int:
+        declared = self._declared_crs(conn, layer.srs_id)
+        crs = locator.crs or declared
+        if crs is None:
+            raise self._error(RejectedError, dataset, f"layer {layer.table!r} of {self._name} has no coordinate "
+                              f"reference system (srs_id {layer.srs_id}), so its coordinates cannot be placed "
+                              f"on a map: {_HOW_TO_SET_CRS}")
+        try:
+            name = transformer_to_wgs84(crs).source_crs.name
+        except ConfigError as exc:
+            raise self._error(ConfigError, dataset, f"layer {layer.table!r}: {exc.message}") from exc
+        if locator.crs:
+            notes.append(f"Coordinates converted to WGS84 (longitude, latitude) from EPSG:{crs} ({name}), "
+                         "as the catalog's `crs` says.")
+            if declared and declared != f"EPSG:{crs}":
+                notes.append(f"The file declares {_crs_label(declared)} for this layer; the catalog's "
+                             f"`crs: {crs}` was used instead.")
+        else:
+            notes.append(f"Coordinates converted to WGS84 (longitude, latitude) from {_crs_label(crs)} "
+                         f"({name}), as declared in the file.")
+        return crs
+
+    @staticmethod
+    def _table_info(conn: Connection, table: str) -> list[Any]:
+        """`PRAGMA table_info` rows: (cid, name, type, notnull, default, pk)."""
+        return conn.exec_driver_sql(f"PRAGMA table_info({_quote(table)})").all()
+
+    def _columns(self, conn: Connection, layer: _Layer, locator: GeoPackageLocator,
+                 dataset: DatasetDescriptor, notes: list[str]) -> tuple[list[str], list[str]]:
+        """Return the attribute columns to read and the order of the written columns."""
+        info = self._table_info(conn, layer.table)
+        # The integer primary key is the feature id (OGR's FID), not an attribute.
+        keys = [row for row in info if row[5]]
+        fid = keys[0][1] if len(keys) == 1 and keys[0][2].upper() == "INTEGER" else None
+        available = [row[1] for row in info if row[1] != layer.geometry_column]
+        outputs = locator.geometry.columns if layer.geometry_column else []
+        if not layer.geometry_column and "geometry" in locator.model_fields_set:
+            raise self._error(ConfigError, dataset, f"layer {layer.table!r} is a table without geometry: "
+                              "remove `geometry` from the dataset's locator")
+        wanted = locator.columns or [c for c in available if c != fid]
+        unknown = [c for c in wanted if c not in available and c not in outputs]
+        if unknown:
+            raise self._error(ConfigError, dataset, f"layer {layer.table!r} has no column "
+                              f"{', '.join(map(repr, unknown))}; its columns are: {', '.join(available)}. "
+                              "Fix `columns` in the dataset's locator")
+        replaced = [c for c in outputs if c in wanted and c in available]
+        if replaced:
+            notes.append(f"Column(s) {', '.join(replaced)} of the layer replaced by the values computed "
+                         "from the geometry.")
+        order = wanted + [c for c in outputs if c not in wanted]
+        return [c for c in wanted if c not in outputs], order
+
+    def _error(self, kind: type[ConnectorError], dataset: DatasetDescriptor, message: str) -> ConnectorError:
+        return kind(message, dataset_id=dataset.id, connector=self.kind)
+
+
+def _quote(identifier: str) -> str:
+    """An SQLite identifier in double quotes, so any table or column name is safe to use."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _crs_label(crs: str) -> str:
+    return crs if crs.startswith("EPSG:") else "a custom coordinate reference system"
+
+
+def _wgs84_bbox(bbox: tuple[float | None, ...], crs: str | None) -> tuple[float, float, float, float] | None:
+    """The `gpkg_contents` extent in WGS84, or `None` when it is missing or cannot be converted."""
+    if crs is None or any(v is None for v in bbox):
+        return None
+    try:
+        west, south, east, north = transformer_to_wgs84(crs).transform_bounds(*bbox, densify_pts=21)
+    except (ConfigError, ProjError):  # a bad extent loses the bbox, never the layer
+        return None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        return None
+    return (round(west, 7), round(south, 7), round(east, 7), round(north, 7))

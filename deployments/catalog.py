@@ -1,0 +1,336 @@
+"""The catalog: which datasets to take from which source, how to check them, where to publish them.
+
+`deployments/catalog.yaml` is the bundled example; `--catalog PATH` or `MOISSON_CATALOG`
+picks another. The file is validated by pydantic with unknown keys refused, each
+connector's `config` by that connector's own `Config`, and every error names the file,
+the line and the key path, in words a data officer understands. Relative paths in the
+file (spreadsheet folders, GeoPackages, schemas, the portal directory) are relative to
+the catalog file, so a catalog runs the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors import registry
+from connectors.base import DATASET_ID
+from connectors.errors import CatalogError, ConfigError
+from connectors.metadata import DatasetMetadata, check_frequency
+from quality.policy import QualityPolicy
+
+#: The catalog shipped with moisson: the demo of an imaginary commune.
+BUNDLED = Path(__file__).resolve().parent / "catalog.yaml"
+
+
+def default_path() -> Path:
+    """The catalog to use when none is given: `MOISSON_CATALOG`, else the bundled example."""
+    return Path(os.environ.get("MOISSON_CATALOG") or BUNDLED)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConnectorRef(_Strict):
+    """A source or target: which connector, configured how (credentials as references)."""
+
+    connector: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Defaults(_Strict):
+    """Values every dataset inherits unless it says otherwise."""
+
+    timezone: str = "Europe/Paris"
+    targets: list[str] = Field(default_factory=list)
+    quality: QualityPolicy = Field(default_factory=QualityPolicy)
+    metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
+
+
+class Dataset(_Strict):
+    """One dataset of the catalog.
+
+    Attributes:
+        id: `[a-z0-9-]+`, stable: it names the deployment, the artifacts and the remote datasets.
+        source: Id of a source of the catalog.
+        locator: Where the data is in that source (its keys are the source connector's).
+        schema_: Table Schema: a file, a URL or a schema.data.gouv.fr `name@version`.
+        frequency: Update frequency (data.gouv.fr id); also sets the schedule.
+        schedule: Explicit cron expression, overriding the one derived from the frequency.
+        targets: Target ids, or a mapping target id → per-dataset options (remote ids…).
+        metadata: Publication metadata overriding what the source says.
+        quality: Quality policy overriding `defaults.quality` key by key.
+    """
+
+    id: str
+    source: str
+    locator: dict[str, Any] = Field(default_factory=dict)
+    schema_: str | None = Field(None, alias="schema")
+    frequency: str | None = None
+    schedule: str | None = None
+    targets: list[str] | dict[str, dict[str, Any]] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    quality: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not DATASET_ID.match(value):
+            raise ValueError(f"dataset id {value!r} must use only lower-case letters, digits and "
+                             "single dashes, like equipements-sportifs")
+        return value
+
+    @field_validator("frequency")
+    @classmethod
+    def _frequency(cls, value: str | None) -> str | None:
+        return None if value is None else check_frequency(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        DatasetMetadata.model_validate(value)
+        return value
+
+    @field_validator("quality")
+    @classmethod
+    def _quality(cls, value: dict[str, Any]) -> dict[str, Any]:
+        QualityPolicy.model_validate(value)
+        return value
+
+
+class CatalogModel(_Strict):
+    """The whole catalog file."""
+
+    version: int = 1
+    defaults: Defaults = Field(default_factory=Defaults)
+    sources: dict[str, ConnectorRef] = Field(default_factory=dict)
+    targets: dict[str, ConnectorRef] = Field(default_factory=dict)
+    datasets: list[Dataset] = Field(default_factory=list)
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError(f"this moisson reads catalog version 1, not {value}")
+        return value
+
+    def check_references(self) -> None:
+        """Refuse duplicate ids and references to undeclared sources and targets.
+
+        Done after validation, outside pydantic, so the error keeps its key path.
+        """
+        seen: set[str] = set()
+        for i, ds in enumerate(self.datasets):
+            if ds.id in seen:
+                raise _AtPath(("datasets", i, "id"), f"dataset id {ds.id!r} is used twice")
+            seen.add(ds.id)
+            if ds.source not in self.sources:
+                raise _AtPath(("datasets", i, "source"),
+                              f"unknown source {ds.source!r}; the catalog declares: "
+                              f"{', '.join(self.sources) or 'no source'}")
+            for t in ds.targets if ds.targets is not None else self.defaults.targets:
+                if t not in self.targets:
+                    raise _AtPath(("datasets", i, "targets"),
+                                  f"unknown target {t!r}; the catalog declares: "
+                                  f"{', '.join(self.targets) or 'no target'}")
+        for j, t in enumerate(self.defaults.targets):
+            if t not in self.targets:
+                raise _AtPath(("defaults", "targets", j), f"unknown target {t!r}")
+
+
+class _AtPath(ValueError):
+    """A cross-reference error that knows its key path (pydantic would point at the root)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A validated catalog, with the helpers the flows need.
+
+    Attributes:
+        model: The validated file.
+        path: Where it was read from.
+    """
+
+    model: CatalogModel
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in the catalog are relative to."""
+        return self.path.parent
+
+    @cached_property
+    def datasets(self) -> dict[str, Dataset]:
+        """Datasets by id, in file order."""
+        return {ds.id: ds for ds in self.model.datasets}
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        """Return a dataset by id.
+
+        Raises:
+            CatalogError: No such dataset (the message lists the ids that exist).
+        """
+        try:
+            return self.datasets[dataset_id]
+        except KeyError:
+            raise CatalogError(f"no dataset {dataset_id!r} in this catalog; known: "
+                               f"{', '.join(self.datasets) or 'none'}", file=str(self.path)) from None
+
+    def targets_of(self, dataset: Dataset) -> dict[str, dict[str, Any]]:
+        """Target ids of a dataset with their per-dataset options."""
+        chosen = dataset.targets if dataset.targets is not None else self.model.defaults.targets
+        if isinstance(chosen, list):
+            return {t: {} for t in chosen}
+        return dict(chosen)
+
+    def quality_of(self, dataset: Dataset) -> QualityPolicy:
+        """The dataset's quality policy: defaults, overridden key by key."""
+        base = self.model.defaults.quality.model_dump()
+        return QualityPolicy.model_validate({**base, **dataset.quality})
+
+    def metadata_of(self, dataset: Dataset, from_source: Mapping[str, Any] | None = None) -> DatasetMetadata:
+        """Metadata to publish: source < catalog defaults < dataset overrides < dataset frequency."""
+        merged = DatasetMetadata.model_validate(from_source or {}).merged(
+            self.model.defaults.metadata, dataset.metadata)
+        if dataset.frequency:
+            merged = merged.merged({"frequency": dataset.frequency})
+        return merged
+
+
+def load_catalog(path: Path | str | None = None) -> Catalog:
+    """Read and validate a catalog file, including each connector's `config`.
+
+    Raises:
+        CatalogError: The file is missing, is not YAML, or does not validate; the message
+            names the file, the line and the key path.
+    """
+    path = Path(path) if path is not None else default_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError("catalog file not found; give --catalog PATH or set MOISSON_CATALOG",
+                           file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"cannot read the catalog ({exc}); save it as UTF-8 text",
+                           file=str(path)) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogError(f"not valid YAML: {getattr(exc, 'problem', exc)} (check indentation and colons)",
+                           file=str(path), line=mark.line + 1 if mark else None) from exc
+    if not isinstance(raw, dict):
+        raise CatalogError("the catalog must be a mapping with sources, targets and datasets",
+                           file=str(path), line=1)
+    lines = _line_index(node)
+    try:
+        model = CatalogModel.model_validate(raw)
+        model.check_references()
+    except ValidationError as exc:
+        raise _catalog_error(exc, path, lines) from None
+    except _AtPath as exc:
+        raise CatalogError(str(exc), file=str(path), line=_line_of(lines, exc.path),
+                           path=_dotted(exc.path)) from None
+    _validate_connector_configs(model, path, lines)
+    return Catalog(model=model, path=path.resolve())
+
+
+def _validate_connector_configs(model: CatalogModel, path: Path, lines: dict[tuple, int]) -> None:
+    for section, role in (("sources", "source"), ("targets", "target")):
+        for name, ref in getattr(model, section).items():
+            try:
+                cls = registry.load(role, ref.connector)
+            except ConfigError as exc:
+                key = (section, name, "connector")
+                raise CatalogError(exc.message, file=str(path), line=_line_of(lines, key),
+                                   path=_dotted(key)) from None
+            try:
+                cls.Config.model_validate(ref.config)
+            except ValidationError as exc:
+                raise _catalog_error(exc, path, lines, prefix=(section, name, "config")) from None
+
+
+def _catalog_error(exc: ValidationError, path: Path, lines: dict[tuple, int],
+                   prefix: tuple[str | int, ...] = ()) -> CatalogError:
+    """Turn pydantic's report into one message; the first error gives the line."""
+    # A union (credential: value or reference) reports one error per branch: keep the last per place.
+    by_loc = {prefix + _clean_loc(err["loc"]): err for err in exc.errors()}
+    problems = []
+    first_line = None
+    first_path = None
+    for loc, err in by_loc.items():
+        line = _line_of(lines, loc)
+        if first_line is None:
+            first_line, first_path = line, _dotted(loc)
+        where = f"line {line}, " if line else ""
+        problems.append(f"{where}{_dotted(loc) or 'catalog'}: {_explain(err)}")
+    message = problems[0] if len(problems) == 1 else "\n  " + "\n  ".join(problems)
+    if len(problems) == 1:
+        message = message.split(": ", 1)[1] if ": " in message else message
+        return CatalogError(message, file=str(path), line=first_line, path=first_path)
+    return CatalogError(f"{len(problems)} problems:{message}", file=str(path))
+
+
+def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic inserts union branch names ("list[str]", "function-after[…]") into locations.
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+
+
+def _explain(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling; see the catalog reference in the README)"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_index(node: yaml.Node | None) -> dict[tuple, int]:
+    """Map every key path of the YAML document to its 1-based line."""
+    index: dict[tuple, int] = {}
+
+    def walk(n: yaml.Node, path: tuple) -> None:
+        index[path] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                child = (*path, key.value)
+                walk(value, child)
+                index[child] = key.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    return index
+
+
+def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
+    """Line of the deepest existing prefix of `loc` (a missing key points at its parent)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None

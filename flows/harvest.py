@@ -1,0 +1,153 @@
+"""The harvest flows: one dataset from source to portals, and every dataset of the catalog.
+
+`harvest_dataset` = extract → quality → publish on each target; frames travel between
+tasks as Parquet paths (task results stay in memory until the flow ends). A dataset the
+quality gate blocks is never published and its run ends Failed, so Prefect automations
+fire; other datasets are separate flow runs and go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.events import emit_event
+from prefect.states import Completed, Failed, State
+
+from connectors.errors import MoissonError
+from deployments.catalog import Catalog, load_catalog
+from deployments.frequencies import is_due
+from flows.outcome import DatasetOutcome, QualitySummary, TargetReport
+from moisson.settings import home
+from moisson.state import StateStore
+from tasks.artifacts import publication_artifact, quality_artifacts
+from tasks.extract import extract_dataset
+from tasks.publish import TargetOutcome, publication_for, publish_to_target
+from tasks.quality import check_dataset
+
+
+@flow(name="harvest-dataset", flow_run_name="harvest · {dataset_id}", log_prints=True)
+def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
+                    catalog: str | None = None) -> State:
+    """Harvest one dataset: extract it, check it, publish it where the catalog says.
+
+    Args:
+        dataset_id: Id of the dataset in the catalog.
+        dry_run: Check and say what each target would do, publishing nothing.
+        force: Publish even if the data and metadata did not change.
+        catalog: Catalog file; default `MOISSON_CATALOG` or the bundled example.
+
+    Returns:
+        A Completed state carrying the `DatasetOutcome` as a dict, or a Failed one
+        (blocked by quality, or an error) carrying it too.
+    """
+    cat = load_catalog(catalog)
+    store = StateStore()
+    outcome = _harvest(cat, store, dataset_id, dry_run=dry_run, force=force)
+    if not dry_run:
+        store.record_run(dataset_id, outcome.status)
+    publication_artifact(outcome)
+    emit_event(event=f"moisson.dataset.{outcome.status}",
+               resource={"prefect.resource.id": f"moisson.dataset.{dataset_id}",
+                         "prefect.resource.name": dataset_id},
+               payload={"rows": outcome.rows, "error": outcome.error})
+    data = outcome.model_dump(mode="json")
+    if outcome.ok:
+        return Completed(message=outcome.status, data=data)
+    return Failed(message=f"{outcome.status}: {outcome.error or 'see the quality report'}", data=data)
+
+
+def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool, force: bool) -> DatasetOutcome:
+    logger = get_run_logger()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    reports = home() / "reports" / dataset_id / stamp
+    with tempfile.TemporaryDirectory(prefix=f"{dataset_id}-", dir=home()) as tmp:
+        try:
+            extracted = extract_dataset(cat, dataset_id, Path(tmp))
+            checked = check_dataset(cat, dataset_id, extracted, reports)
+        except MoissonError as exc:
+            logger.error("%s: %s", dataset_id, exc)
+            return DatasetOutcome(id=dataset_id, status="failed", error=str(exc))
+        quality_artifacts(dataset_id, checked)
+        summary = QualitySummary(
+            success=checked.success, errors=checked.error_count, warnings=len(checked.warnings),
+            report=str(checked.report_html),
+            first_errors=[issue.to_dict() for issue in checked.errors[:20]])
+        if checked.blocked:
+            return DatasetOutcome(id=dataset_id, status="blocked", rows=checked.rows, quality=summary,
+                                  error=f"{checked.error_count} quality errors; nothing was published. "
+                                        f"Fix the source and rerun; report: {checked.report_html}")
+        schema = checked.table_schema
+        futures = {}
+        for target in cat.targets_of(cat.dataset(dataset_id)):
+            publication = publication_for(cat, store, target, extracted.dataset, checked.clean_path,
+                                          checked.rows, extracted.extract.geometry, schema, force)
+            futures[target] = publish_to_target.submit(cat, target, publication, dry_run)
+        targets = {name: _target_report(name, future) for name, future in futures.items()}
+    return DatasetOutcome(id=dataset_id, status=_status(targets.values(), dry_run), rows=checked.rows,
+                          quality=summary, targets=targets,
+                          error=next((f"{n}: {t.error}" for n, t in targets.items() if t.error), None))
+
+
+def _target_report(name: str, future) -> TargetReport:
+    try:
+        result: TargetOutcome = future.result()
+    except MoissonError as exc:
+        return TargetReport(status="failed", error=str(exc))
+    return TargetReport(status=result.status, remote_id=result.remote_id, url=result.url,
+                        changes=list(result.changes), note=result.plan.note if result.plan else None)
+
+
+def _status(targets: Iterable[TargetReport], dry_run: bool) -> str:
+    statuses = {t.status for t in targets}
+    if "failed" in statuses:
+        return "failed"
+    if dry_run:
+        return "planned"
+    return "published" if statuses & {"created", "updated", "archived"} else "unchanged"
+
+
+def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bool = False,
+                 catalog: str | None = None,
+                 on_done: Callable[[DatasetOutcome], None] | None = None) -> list[DatasetOutcome]:
+    """Run `harvest_dataset` for each id, one flow run each; a failure never stops the others."""
+    outcomes = []
+    for dataset_id in dataset_ids:
+        state = harvest_dataset(dataset_id, dry_run=dry_run, force=force, catalog=catalog,
+                                return_state=True)
+        outcomes.append(outcome_of(dataset_id, state))
+        if on_done:
+            on_done(outcomes[-1])
+    return outcomes
+
+
+def outcome_of(dataset_id: str, state: State) -> DatasetOutcome:
+    """The `DatasetOutcome` a finished `harvest_dataset` run carries (or one built from its crash)."""
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, dict):
+        return DatasetOutcome.model_validate(data)
+    return DatasetOutcome(id=dataset_id, status="failed", error=str(data) or state.message)
+
+
+@flow(name="harvest-catalog", flow_run_name="harvest catalog")
+def harvest_catalog(dataset_ids: list[str] | None = None, due_only: bool = True, dry_run: bool = False,
+                    force: bool = False, catalog: str | None = None) -> list[dict]:
+    """Harvest the datasets of the catalog, each as its own flow run.
+
+    Args:
+        dataset_ids: Restrict to these ids; default every dataset.
+        due_only: Skip datasets whose last success is more recent than their frequency asks.
+        dry_run: See `harvest_dataset`.
+        force: See `harvest_dataset`.
+        catalog: Catalog file.
+    """
+    cat = load_catalog(catalog)
+    store = StateStore()
+    ids = dataset_ids or list(cat.datasets)
+    if due_only:
+        ids = [i for i in ids if is_due(cat.dataset(i).frequency, store.last_success(i))]
+    get_run_logger().info("%d datasets to harvest: %s", len(ids), ", ".join(ids) or "none")
+    return [o.model_dump(mode="json") for o in run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog)]

@@ -1,0 +1,196 @@
+"""The `moisson` command: check the catalog, run the flows, validate a file, list connectors.
+
+Exit codes: 0 when every dataset ended published/unchanged (or the file is valid),
+1 when any was blocked or failed (or the file is invalid), 2 for a usage or catalog error,
+3 when moisson itself failed (the Prefect API could not be reached, a bug): the traceback says why.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connectors.errors import MoissonError
+from moisson.settings import process_defaults
+
+app = typer.Typer(help="Harvest, check and publish the open data of a local government.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+CatalogOption = Annotated[Path | None, typer.Option(
+    "--catalog", "-c", envvar="MOISSON_CATALOG", help="Catalog file (default: the bundled example).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def _fail(exc: MoissonError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(2)
+
+
+@app.command()
+def check(catalog: CatalogOption = None,
+          sources: Annotated[bool, typer.Option("--sources", help="Also connect to every source.")] = False,
+          ) -> None:
+    """Validate the catalog, its connectors' configs and its schemas."""
+    from deployments.catalog import load_catalog
+    from tasks.quality import schema_of
+
+    try:
+        cat = load_catalog(catalog)
+        for ds in cat.datasets.values():
+            schema_of(cat, ds.schema_)
+        if sources:
+            from tasks.connect import build_source
+
+            for name in cat.model.sources:
+                build_source(cat, name).check()
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    out.print(f"{cat.path}: {len(cat.model.sources)} sources, {len(cat.model.targets)} targets, "
+              f"{len(cat.datasets)} datasets — OK")
+
+
+@app.command()
+def run(
+    ids: Annotated[list[str] | None, typer.Argument(help="Dataset ids to run.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Run every dataset of the catalog.")] = False,
+    due: Annotated[bool, typer.Option("--due", help="Only datasets due by their frequency.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and plan; publish nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Publish even when nothing changed.")] = False,
+    as_json: JsonOption = False,
+    catalog: CatalogOption = None,
+) -> None:
+    """Harvest, check and publish datasets (each one a Prefect flow run)."""
+    process_defaults()
+    from deployments.catalog import load_catalog
+    from deployments.frequencies import is_due
+    from moisson.state import StateStore
+
+    try:
+        cat = load_catalog(catalog)
+        for i in ids or []:
+            cat.dataset(i)
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    if not ids and not all_ and not due:
+        err.print("say which datasets to run: give their ids, or --all, or --due")
+        raise typer.Exit(2)
+    chosen = list(ids or cat.datasets)
+    if due:
+        store = StateStore()
+        chosen = [i for i in chosen if is_due(cat.dataset(i).frequency, store.last_success(i))]
+    try:
+        outcomes = _run_with_progress(chosen, dry_run=dry_run, force=force, catalog=str(cat.path),
+                                      show=not as_json and sys.stderr.isatty())
+    except Exception:
+        err.print_exception()
+        err.print("moisson could not run the flows (see above); nothing more was published.")
+        raise typer.Exit(3) from None
+    if as_json:
+        print(json.dumps({"datasets": [o.model_dump(mode="json") for o in outcomes]}, ensure_ascii=False,
+                         indent=2))
+    else:
+        _print_outcomes(outcomes)
+    raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: str, show: bool) -> list:
+    from rich.progress import Progress
+
+    from flows.harvest import run_datasets
+
+    with Progress(console=err, disable=not show, transient=True) as progress:
+        bar = progress.add_task("harvesting", total=len(ids))
+        return run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog,
+                            on_done=lambda o: progress.update(bar, advance=1, description=o.id))
+
+
+def _print_outcomes(outcomes: list) -> None:
+    colours = {"published": "green", "unchanged": "cyan", "planned": "cyan", "blocked": "yellow",
+               "failed": "red"}
+    table = Table(title="moisson run")
+    for column in ("dataset", "status", "rows", "quality", "targets"):
+        table.add_column(column)
+    for o in outcomes:
+        quality = "" if o.quality is None else ("ok" if o.quality.success else f"{o.quality.errors} errors")
+        targets = "\n".join(f"{n}: {t.status}{' ' + ', '.join(t.changes) if t.changes else ''}"
+                            f"{' ' + t.url if t.url else ''}" for n, t in o.targets.items())
+        table.add_row(o.id, f"[{colours.get(o.status, 'white')}]{o.status}[/]",
+                      "" if o.rows is None else str(o.rows), quality, targets)
+    out.print(table)
+    for o in outcomes:
+        if o.error:
+            out.print(f"[bold]{o.id}[/]: {o.error}", highlight=False)
+        if o.quality and o.quality.first_errors:
+            for issue in o.quality.first_errors[:10]:
+                out.print(f"  • {issue['message']}", highlight=False)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or ODS file to check.", exists=False)],
+    schema: Annotated[str, typer.Option("--schema", "-s", help="Table Schema: file, URL or name@version.")],
+    sheet: Annotated[str | None, typer.Option(help="Sheet name of a workbook.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check one file against a Table Schema, as the national validator Validata does."""
+    import pandas as pd
+
+    from connectors.base import DatasetDescriptor
+    from connectors.sources.spreadsheet import SpreadsheetSource
+    from moisson.settings import cache_dir
+    from quality.gate import validate_frame
+    from quality.schema import load_schema
+
+    try:
+        table_schema = load_schema(schema, schemas_dir=Path.cwd(), cache_dir=cache_dir() / "schemas")
+        source = SpreadsheetSource(SpreadsheetSource.Config(root=file.resolve().parent))
+        locator = {"path": file.name} | ({"sheet": sheet} if sheet else {})
+        with tempfile.TemporaryDirectory() as tmp:
+            extract = source.extract(DatasetDescriptor(id="file", locator=locator), Path(tmp))
+            frame = pd.read_parquet(extract.path)
+        issues = validate_frame(frame, table_schema, first_row=extract.first_row)
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    result = {"valid": not issues, "rows": len(frame),
+              "errors": [i.to_dict() for i in issues]}
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        verdict = "[green]valid[/]" if result["valid"] else f"[red]{len(issues)} errors[/]"
+        out.print(f"{file}: {result['rows']} rows, {verdict}")
+        for issue in issues[:200]:
+            out.print(f"  row {issue.row if issue.row is not None else '-'} · {issue.field or '-'} · "
+                      f"{issue.type}: {issue.message}", highlight=False)
+    raise typer.Exit(0 if result["valid"] else 1)
+
+
+@app.command()
+def connectors(as_json: JsonOption = False) -> None:
+    """List the installed source and target connectors."""
+    from connectors import registry
+
+    listing = {role: registry.available(role) for role in ("source", "target")}
+    if as_json:
+        print(json.dumps({f"{role}s": [{"kind": k, "class": v} for k, v in found.items()]
+                          for role, found in listing.items()}, indent=2))
+        return
+    table = Table(title="moisson connectors")
+    for column in ("role", "kind", "class"):
+        table.add_column(column)
+    for role, found in listing.items():
+        for kind, target in found.items():
+            table.add_row(role, kind, target)
+    out.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,212 @@
+"""Cast text columns to pandas nullable dtypes following their Table Schema field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quality.schema import FieldSpec
+
+TEXT = pd.StringDtype("pyarrow")
+NUMBER = "[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?"
+BLANK = "[ \t\r\n]*"
+OFFSET = "(?:Z|[+-][0-9]{2}:?[0-9]{2})$"
+# Patterns avoid \d, \s and \u escapes so that pandas runs them with pyarrow's RE2, not in Python.
+# Loose equivalents of frictionless's validators: cheap enough to run vectorised.
+STRING_FORMATS = {
+    "email": r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}",
+    "uri": "[A-Za-z][A-Za-z0-9+.-]*:[^ \t\r\n]*",
+    "uuid": r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}",
+    "binary": r"[A-Za-z0-9+/]*={0,2}",
+}
+TEXT_PATTERNS = {
+    "time": "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?",
+    "yearmonth": "[0-9]{4}-(?:0[1-9]|1[0-2])",
+    # Rare type: the lookaheads (no bare "P" or "PT") send it to Python's re, which is fine.
+    "duration": "P(?=[0-9]|T[0-9])(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?"
+                "(?:T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:[.][0-9]+)?S)?)?",
+}
+GEOJSON_TYPES = {
+    "Point": "coordinates", "MultiPoint": "coordinates", "LineString": "coordinates",
+    "MultiLineString": "coordinates", "Polygon": "coordinates", "MultiPolygon": "coordinates",
+    "GeometryCollection": "geometries", "Feature": "geometry", "FeatureCollection": "features",
+}
+# datetime64[ns] covers 1677-09-21 to 2262-04-11; later dates such as 9999-12-31 are refused.
+NS_MIN, NS_MAX = pd.Timestamp.min.ceil("s"), pd.Timestamp.max.floor("s")
+
+
+def dtype_of(spec: FieldSpec) -> str:
+    """The pandas dtype name a field is cast to (datetime fields with offsets become UTC-aware)."""
+    return {"integer": "Int64", "year": "Int64", "number": "Float64", "boolean": "boolean",
+            "date": "datetime64[ns]", "datetime": "datetime64[ns]"}.get(spec.type, "string")
+
+
+def describe_type(spec: FieldSpec) -> str:
+    """What a value of this field must look like, for messages."""
+    fmt = spec.format
+    if spec.type == "string":
+        return {"email": "an e-mail address", "uri": "a full web address with its scheme (https://…)",
+                "uuid": "a UUID", "binary": "base64 text"}.get(fmt, "text")
+    if spec.type == "boolean":
+        return f"one of the yes/no values {', '.join(spec.true_values)} / {', '.join(spec.false_values)}"
+    if spec.type in ("date", "datetime"):
+        default = "YYYY-MM-DD" if spec.type == "date" else "YYYY-MM-DDThh:mm:ss (e.g. 2024-03-31T14:00:00)"
+        if fmt in ("default", "any"):
+            return f"a date in the format {default}" if spec.type == "date" else f"a date-time {default}"
+        return f"a date in the format {human_format(fmt)}"
+    if spec.type == "geopoint":
+        shape = {"array": "[longitude, latitude]", "object": '{"lon": …, "lat": …}'}.get(fmt, "longitude, latitude")
+        return f"a point written {shape} in degrees"
+    return {
+        "integer": "a whole number", "number": "a number", "year": "a four-digit year",
+        "time": "a time hh:mm:ss", "yearmonth": "a month YYYY-MM", "duration": "an ISO 8601 duration (P1Y2M…)",
+        "geojson": "a GeoJSON object", "object": "a JSON object", "array": 'a JSON list such as ["a", "b"]',
+    }.get(spec.type, f"a {spec.type}")
+
+
+def human_format(fmt: str) -> str:
+    """Turn a strftime format into the letters a data officer reads (`%d/%m/%Y` → `DD/MM/YYYY`)."""
+    for code, text in (("%Y", "YYYY"), ("%y", "YY"), ("%m", "MM"), ("%d", "DD"), ("%H", "hh"),
+                       ("%M", "mm"), ("%S", "ss"), ("%z", "+hh:mm")):
+        fmt = fmt.replace(code, text)
+    return fmt
+
+
+def cast_column(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    """Cast one text column (pyarrow strings, NA for missing) to the dtype of its field.
+
+    A cell whose text is not of the field's type becomes null: compare with `raw` to find
+    the type errors.
+    """
+    return CASTERS.get(spec.type, _text)(raw.astype(TEXT), spec)
+
+
+def cast_values(values: Sequence[Any], spec: FieldSpec) -> pd.Series:
+    """Cast constraint constants (enum, minimum…) the way cells are cast; NA where they do not fit."""
+    texts = ["true" if v is True else "false" if v is False else None if v is None else str(v) for v in values]
+    if spec.type == "boolean":
+        spec = FieldSpec(spec.name, "boolean", spec.format, {}, (*spec.true_values, "true"),
+                         (*spec.false_values, "false"))
+    return cast_column(pd.Series(texts, dtype=TEXT), spec)
+
+
+def _text(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    pattern = TEXT_PATTERNS.get(spec.type) or (STRING_FORMATS.get(spec.format) if spec.type == "string" else None)
+    return raw if pattern is None else raw.where(_fullmatch(raw, pattern))
+
+
+def _integer(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    text = raw.str.strip().str.replace("^[+]", "", regex=True)
+    # Int64 holds 18 digits safely; frictionless accepts leading zeros and a sign, not "1.0".
+    pattern = "[0-9]{4}" if spec.type == "year" else "-?[0-9]{1,18}"
+    return text.where(_fullmatch(text, pattern)).astype("Int64")
+
+
+def _number(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    text = raw.str.strip()
+    values = pd.to_numeric(text.where(_fullmatch(text, NUMBER)), errors="coerce").astype("Float64")
+    return values.where(np.isfinite(values.fillna(0).to_numpy(float)))
+
+
+def _boolean(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    values[raw.isin(list(spec.true_values)).to_numpy(bool)] = True
+    values[raw.isin(list(spec.false_values)).to_numpy(bool)] = False
+    return values
+
+
+def _date(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    fmt, candidates = spec.format, raw
+    if spec.type == "date" and fmt == "default":
+        fmt = "%Y-%m-%d"
+    elif spec.type == "datetime" and fmt == "default":
+        fmt = "ISO8601"
+        # frictionless refuses the short forms dateutil would accept (no seconds).
+        candidates = raw.where(_fullmatch(raw, "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}.*"))
+    if fmt == "any":
+        parsed = pd.to_datetime(candidates, format="mixed", dayfirst=True, utc=True, errors="coerce")
+    else:
+        parsed = pd.to_datetime(candidates, format=fmt, utc=True, errors="coerce")
+    parsed = parsed.where(parsed.between(NS_MIN.tz_localize("UTC"), NS_MAX.tz_localize("UTC")))
+    if spec.type == "datetime" and raw.str.contains(OFFSET, regex=True).fillna(False).any():
+        return parsed.astype("datetime64[ns, UTC]")
+    values = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    # A date carries no time of day: "2024-01-05 10:00" read with format "any" is refused.
+    return values.where(values == values.dt.normalize()) if spec.type == "date" else values
+
+
+def _geopoint(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    points = geopoints(raw, spec.format)
+    return raw.where(points.notna().all(axis=1).to_numpy(bool))
+
+
+def geopoints(raw: pd.Series, fmt: str) -> pd.DataFrame:
+    """Parse geopoint text into Float64 `lon`/`lat` columns; NA when unreadable or out of range.
+
+    Formats: `default` "lon, lat", `array` "[lon, lat]", `object` {"lon": …, "lat": …}.
+    """
+    raw = raw.astype(TEXT)
+    if fmt == "object":
+        pairs = _parse_json(raw, lambda v: isinstance(v, dict) and set(v) == {"lon", "lat"})
+        table = pd.DataFrame.from_dict(pairs, orient="index", columns=["lon", "lat"], dtype=object)
+        frame = pd.DataFrame({axis: raw.map(table[axis].astype(str)) for axis in ("lon", "lat")})
+    else:
+        pair = f"{BLANK}({NUMBER}){BLANK},{BLANK}({NUMBER}){BLANK}"
+        frame = raw.str.extract(f"^{BLANK}\\[{pair}\\]{BLANK}$" if fmt == "array" else f"^{pair}$")
+        frame.columns = ["lon", "lat"]
+    points = frame.apply(pd.to_numeric, errors="coerce").astype("Float64")
+    inside = points["lon"].between(-180, 180) & points["lat"].between(-90, 90)
+    return points[inside.fillna(False).astype(bool)].reindex(points.index)
+
+
+def _json(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    accept: Callable[[Any], bool] = {
+        "array": lambda v: isinstance(v, list),
+        "object": lambda v: isinstance(v, dict),
+        "geojson": _is_topojson if spec.format == "topojson" else _is_geojson,
+    }[spec.type]
+    return raw.where(raw.isin(list(_parse_json(raw, accept))).to_numpy(bool))
+
+
+def json_cells(raw: pd.Series) -> dict[str, Any]:
+    """Each distinct JSON text of a column with its parsed value (unparsable texts left out)."""
+    return _parse_json(raw, lambda v: True)
+
+
+def _parse_json(raw: pd.Series, accept: Callable[[Any], bool]) -> dict[str, Any]:
+    """Parse each distinct text once (JSON has no vectorised parser); keep the accepted ones."""
+    parsed: dict[str, Any] = {}
+    for text in raw.dropna().unique():
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        if accept(value):
+            parsed[text] = value
+    return parsed
+
+
+def _is_geojson(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    member = GEOJSON_TYPES.get(value.get("type"))  # type: ignore[arg-type]
+    return member is not None and member in value
+
+
+def _is_topojson(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == "Topology" and "objects" in value
+
+
+def _fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
+    return text.str.fullmatch(pattern).fillna(False).to_numpy(bool)
+
+
+CASTERS: dict[str, Callable[[pd.Series, FieldSpec], pd.Series]] = {
+    "integer": _integer, "year": _integer, "number": _number, "boolean": _boolean,
+    "date": _date, "datetime": _date, "geopoint": _geopoint,
+    "array": _json, "object": _json, "geojson": _json,
+}

@@ -1,0 +1,320 @@
+"""Row-level checks of a table against its Table Schema, vectorised with pandas.
+
+Each check builds a boolean mask over the whole column; Python only loops over the failing
+rows that are kept as examples (at most `CAP` per field, type and rule; all are counted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connectors.errors import RejectedError
+from quality.cast import cast_values, describe_type, json_cells
+from quality.hints import code_hint, enum_hint, label_hint, type_hint, with_hint
+from quality.report import IssueCount, QualityIssue
+from quality.schema import FieldSpec
+
+CAP = 1000
+SHOWN_VALUES = 6
+Detail = Callable[[int, str | None], str]
+
+
+class Issues:
+    """Collects errors and warnings; counts every error, keeps the first `cap` of each kind."""
+
+    def __init__(self, raw: pd.DataFrame, *, first_row: int, primary_key: Sequence[str] = (),
+                 cap: int = CAP) -> None:
+        self.raw = raw
+        self.first_row = first_row
+        self.primary_key = [c for c in primary_key if c in raw.columns]
+        self.cap = cap
+        self.errors: list[QualityIssue] = []
+        self.warnings: list[QualityIssue] = []
+        self.totals: Counter[tuple[str | None, str, str | None]] = Counter()
+
+    @property
+    def error_count(self) -> int:
+        """Every error found, stored or not."""
+        return sum(self.totals.values())
+
+    @property
+    def counts(self) -> list[IssueCount]:
+        """Errors per field, type and rule, most frequent first."""
+        return [IssueCount(f, t, r, n) for (f, t, r), n in self.totals.most_common()]
+
+    def rows(self, mask: np.ndarray, *, field: str | None, type: str, rule: str | None, detail: Detail,
+             column: str | None = None, warning: bool = False) -> int:
+        """Record one issue per row where `mask` is True.
+
+        Args:
+            mask: Boolean array over the rows.
+            field: Field named in the issue.
+            type: Error code.
+            rule: Constraint broken.
+            detail: Builds the message from the row position and the cell text.
+            column: Column whose text is shown as the value (default: `field`).
+            warning: Record warnings instead of errors (not counted in `error_count`).
+
+        Returns:
+            The number of rows flagged.
+        """
+        positions = np.flatnonzero(mask)
+        if not len(positions):
+            return 0
+        target = self.warnings if warning else self.errors
+        key = (field, type, rule)
+        room = max(self.cap - min(self.totals[key], self.cap), 0)
+        if not warning:
+            self.totals[key] += len(positions)
+        column = column or field
+        texts = self.raw[column] if column in self.raw.columns else None
+        where = f", field {field}" if field else ""
+        for pos in positions[:room].tolist():
+            value = None if texts is None else _text(texts.iat[pos])
+            row = self.first_row + pos
+            message = _short(f"row {row}{where}: {detail(pos, value)}", 400)
+            target.append(QualityIssue(row=row, key=self._key(pos), field=field, type=type, rule=rule,
+                                       message=message, value=_short(value)))
+        return len(positions)
+
+    def table(self, *, field: str | None, type: str, message: str, rule: str | None = None,
+              warning: bool = False) -> None:
+        """Record an issue about the whole table (labels, missing columns…)."""
+        issue = QualityIssue(row=None, key=None, field=field, type=type, message=message, rule=rule)
+        if warning:
+            self.warnings.append(issue)
+        else:
+            self.errors.append(issue)
+            self.totals[(field, type, rule)] += 1
+
+    def row_number(self, pos: int) -> int:
+        """File row number of a row position."""
+        return self.first_row + pos
+
+    def _key(self, pos: int) -> str | None:
+        if not self.primary_key:
+            return None
+        return " · ".join(_text(self.raw[c].iat[pos]) or "" for c in self.primary_key)
+
+
+def check_labels(labels: Sequence[str], fields: Sequence[FieldSpec], issues: Issues, *,
+                 geometry: str | None = None) -> list[str]:
+    """Match columns to fields by name; report duplicate, missing and extra columns.
+
+    Args:
+        labels: Column names as found, duplicates included.
+        fields: The schema fields.
+        issues: Where to record the problems.
+        geometry: Column exempt from matching (carried through as is).
+
+    Returns:
+        Notes (column order).
+    """
+    seen: set[str] = set()
+    for label in labels:
+        if label in seen:
+            issues.table(field=label, type="duplicate-label",
+                         message=f"column '{label}' appears more than once: keep one and rename or "
+                                 "delete the others (only the first one was checked)")
+        seen.add(label)
+    names = [f.name for f in fields]
+    extra = [label for label in dict.fromkeys(labels) if label not in names and label != geometry]
+    for spec in fields:
+        if spec.name in seen or spec.name == geometry:
+            continue
+        near = label_hint(spec.name, extra)
+        hint = f"; column '{near}' looks like it: rename it '{spec.name}'" if near else ""
+        if spec.required:
+            issues.table(field=spec.name, type="missing-label",
+                         message=f"column '{spec.name}' is missing; the schema requires it{hint}")
+        else:
+            issues.table(field=spec.name, type="missing-label", warning=True,
+                         message=f"optional column '{spec.name}' is missing{hint}")
+    for label in extra:
+        near = label_hint(label, names)
+        hint = f"; did you mean '{near}'?" if near else ""
+        issues.table(field=label, type="extra-label", warning=True,
+                     message=f"column '{label}' is not in the Table Schema and was left out of the "
+                             f"checked file{hint}")
+    order = [label for label in dict.fromkeys(labels) if label in names]
+    if order != [n for n in names if n in order]:
+        return ["columns are in a different order from the schema: they were matched by name"]
+    return []
+
+
+def check_blank_rows(raw: pd.DataFrame, issues: Issues, *, warning: bool = False) -> np.ndarray:
+    """Flag rows where every cell is empty; returns the mask of rows to check further."""
+    blank = raw.isna().all(axis=1).to_numpy(bool) if len(raw.columns) else np.zeros(len(raw), bool)
+    issues.rows(blank, field=None, type="blank-row", rule=None, warning=warning,
+                detail=lambda pos, v: "the row is empty: delete it")
+    return ~blank
+
+
+def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issues, active: np.ndarray) -> None:
+    """Type, required, enum, pattern, length, bounds, unique and array-item checks of one column.
+
+    Args:
+        raw: The normalised text of the column.
+        values: The same column cast by `quality.cast.cast_column`.
+        spec: Its field.
+        issues: Where to record the errors.
+        active: Rows to check (blank rows excluded).
+    """
+    name, rules = spec.name, spec.constraints
+    present = raw.notna().to_numpy(bool) & active
+    valid = values.notna().to_numpy(bool) & active
+    issues.rows(present & ~valid, field=name, type="type-error", rule="type",
+                detail=lambda pos, v: with_hint(f"'{v}' is not {describe_type(spec)}", type_hint(spec, v or "")))
+    if rules.get("required"):
+        issues.rows(active & ~present, field=name, type="constraint-error", rule="required",
+                    detail=lambda pos, v: "the value is missing; this field is required")
+    if "enum" in rules:
+        _check_enum(raw, values, spec, issues, valid)
+    if "pattern" in rules:
+        regex = re.compile(rules["pattern"])
+        fits = raw.str.fullmatch(rules["pattern"]).fillna(False).to_numpy(bool)
+        example = f" (example: {spec.example})" if spec.example else ""
+        issues.rows(valid & ~fits, field=name, type="constraint-error", rule="pattern",
+                    detail=lambda pos, v: with_hint(f"'{v}' does not have the expected form "
+                                                     f"{rules['pattern']}{example}", code_hint(v or "", regex)))
+    if "minLength" in rules or "maxLength" in rules:
+        _check_lengths(raw, spec, issues, valid)
+    _check_bounds(values, spec, issues, valid)
+    if rules.get("unique"):
+        first = first_positions(pd.factorize(values.where(valid))[0])
+        duplicate = valid & (first != np.arange(len(values)))
+        issues.rows(duplicate, field=name, type="unique-error", rule="unique",
+                    detail=lambda pos, v: f"'{v}' already appears at row {issues.row_number(first[pos])}; "
+                                          "each value must be unique")
+    if spec.type == "array" and (spec.array_item or {}).get("constraints"):
+        _check_array_items(raw, spec, issues, valid)
+
+
+def check_primary_key(values: dict[str, pd.Series], primary_key: Sequence[str], issues: Issues,
+                      active: np.ndarray) -> None:
+    """Every row needs a key, and no two rows the same (compared on the cast values)."""
+    if not primary_key or any(c not in values for c in primary_key):
+        return
+    keys = pd.DataFrame({c: values[c] for c in primary_key})
+    label = ", ".join(primary_key)
+    empty = keys.isna().any(axis=1).to_numpy(bool) & active
+    issues.rows(empty, field=None, type="primary-key", rule="primaryKey",
+                detail=lambda pos, v: f"the primary key ({label}) is empty; every row needs one")
+    codes = keys.groupby(list(primary_key), dropna=False, sort=False).ngroup().to_numpy()
+    first = first_positions(np.where(empty | ~active, -1, codes))
+    duplicate = active & ~empty & (first != np.arange(len(keys)))
+    issues.rows(duplicate, field=None, type="primary-key", rule="primaryKey",
+                detail=lambda pos, v: f"the primary key ({label}) is the same as at row "
+                                      f"{issues.row_number(first[pos])}; each row needs its own")
+
+
+def first_positions(codes: np.ndarray) -> np.ndarray:
+    """For each row, the position of the first row with the same code (-1 codes map to themselves)."""
+    positions = np.arange(len(codes))
+    uniques, first_index = np.unique(codes, return_index=True)
+    keep = uniques >= 0
+    lookup = np.zeros(int(uniques[keep].max()) + 1 if keep.any() else 1, dtype=np.int64)
+    lookup[uniques[keep]] = first_index[keep]
+    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], positions)
+
+
+def _check_enum(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
+    allowed = cast_values(spec.constraints["enum"], spec).dropna()
+    listed = ", ".join(f"'{v}'" for v in spec.constraints["enum"][:SHOWN_VALUES])
+    more = ", …" if len(spec.constraints["enum"]) > SHOWN_VALUES else ""
+    texts = [str(v) for v in spec.constraints["enum"]]
+    bad = valid & ~values.isin(allowed).fillna(False).to_numpy(bool)
+    issues.rows(bad, field=spec.name, type="constraint-error", rule="enum",
+                detail=lambda pos, v: with_hint(f"'{v}' is not one of the allowed values: {listed}{more}",
+                                                 enum_hint(v or "", texts)))
+
+
+def _check_lengths(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
+    if spec.type == "array":
+        sizes = {text: len(items) for text, items in json_cells(raw.where(valid)).items()}
+        lengths = raw.map(sizes).astype("Float64").to_numpy(float, na_value=np.nan)
+        unit = "items"
+    else:
+        lengths = raw.str.len().astype("Float64").to_numpy(float, na_value=np.nan)
+        unit = "characters"
+    for rule, limit, op, word in (("minLength", spec.constraints.get("minLength"), np.less, "fewer"),
+                                  ("maxLength", spec.constraints.get("maxLength"), np.greater, "more")):
+        if limit is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            bad = valid & op(lengths, limit)
+        issues.rows(bad, field=spec.name, type="constraint-error", rule=rule,
+                    detail=lambda pos, v, limit=limit, word=word: (
+                        f"'{v}' has {int(lengths[pos])} {unit}, {word} than the {limit} allowed"))
+
+
+BOUNDS = (("minimum", "lt", "below the minimum"), ("maximum", "gt", "above the maximum"),
+          ("exclusiveMinimum", "le", "not above the exclusive minimum"),
+          ("exclusiveMaximum", "ge", "not below the exclusive maximum"))
+
+
+def _check_bounds(values: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
+    for rule, op, words in BOUNDS:
+        if rule not in spec.constraints:
+            continue
+        limit = cast_values([spec.constraints[rule]], spec)
+        if limit.isna().iat[0]:
+            raise RejectedError(f"Table Schema: field {spec.name}: constraint {rule} "
+                                f"{spec.constraints[rule]!r} is not {describe_type(spec)}; fix the schema.")
+        bound = limit.iat[0]
+        if isinstance(bound, pd.Timestamp):
+            # A schema bound and the column may differ in carrying a UTC offset.
+            aware = isinstance(values.dtype, pd.DatetimeTZDtype)
+            if aware and bound.tzinfo is None:
+                bound = bound.tz_localize("UTC")
+            elif not aware and bound.tzinfo is not None:
+                bound = bound.tz_convert(None)
+        bad = valid & getattr(values, op)(bound).fillna(False).to_numpy(bool)
+        shown = spec.constraints[rule]
+        issues.rows(bad, field=spec.name, type="constraint-error", rule=rule,
+                    detail=lambda pos, v, words=words, shown=shown: f"{v} is {words} {shown}")
+
+
+def _check_array_items(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
+    rules = (spec.array_item or {}).get("constraints", {})
+    enum = rules.get("enum")
+    pattern = re.compile(rules["pattern"]) if "pattern" in rules else None
+    wrong: dict[str, tuple[str, str]] = {}
+    # One pass per distinct cell: menus repeat the same few lists over many rows.
+    for text, items in json_cells(raw.where(valid)).items():
+        for item in items:
+            if enum is not None and item not in enum:
+                wrong[text] = ("enum", str(item))
+                break
+            if pattern is not None and not pattern.fullmatch(str(item)):
+                wrong[text] = ("pattern", str(item))
+                break
+    for rule in ("enum", "pattern"):
+        texts = [t for t, (r, _) in wrong.items() if r == rule]
+        if not texts:
+            continue
+        expected = (f"one of the allowed values: {', '.join(repr(v) for v in enum[:SHOWN_VALUES])}"
+                    if rule == "enum" else f"of the form {rules.get('pattern')}")
+        bad = valid & raw.isin(texts).fillna(False).to_numpy(bool)
+        issues.rows(bad, field=spec.name, type="constraint-error", rule=rule,
+                    detail=lambda pos, v, expected=expected: with_hint(
+                        f"item '{wrong[v or ''][1]}' is not {expected}",
+                        enum_hint(wrong[v or ""][1], enum) if enum else None))
+
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return str(value)
+
+
+def _short(text: str | None, limit: int = 200) -> str | None:
+    """Long cells (GeoJSON, descriptions) are cut in reports."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"

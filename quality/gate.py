@@ -1,0 +1,205 @@
+"""The quality gate: read, match columns, normalise, cast, check, run GX, write the clean table and reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from connectors.errors import NotFoundError, RejectedError
+from quality.cast import TEXT, cast_column
+from quality.checks import Issues, check_blank_rows, check_field, check_labels, check_primary_key
+from quality.custom import Table, check_extent, run_custom_checks
+from quality.normalise import normalise
+from quality.policy import QualityPolicy
+from quality.report import QualityIssue, QualityReport, QualityResult
+from quality.schema import TableSchemaRef
+
+CLEAN = "clean.parquet"
+REPORT_JSON = "quality.json"
+REPORT_HTML = "quality.html"
+GX_RESULTS = "gx_results.json"
+NO_SCHEMA = "no Table Schema: only generic checks ran"
+
+
+@dataclass
+class Inspection:
+    """What the checks found, and the typed table to publish."""
+
+    issues: Issues
+    notes: list[str]
+    clean: pd.DataFrame
+
+
+def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, policy: QualityPolicy,
+                out_dir: Path, geometry: str | None = None, first_row: int = 2) -> QualityResult:
+    """Check an extracted table and write the typed table, the reports and the GX results.
+
+    Args:
+        data: Parquet file whose columns are all text, as sources write it.
+        dataset_id: The dataset, named in messages and reports.
+        schema: Its Table Schema; None runs only the generic checks.
+        policy: The catalog's quality settings (failure policy, extra expectations, extent).
+        out_dir: Folder for `clean.parquet`, `quality.json`, `quality.html`, `gx_results.json`.
+        geometry: Column of GeoJSON geometries, exempt from the schema and kept as is.
+        first_row: Row number of the first data row in the source file.
+
+    Returns:
+        The verdict, the issues and the paths written.
+
+    Raises:
+        NotFoundError: `data` does not exist.
+        RejectedError: `data` is not a Parquet file of text columns, or the schema is unusable.
+        ConfigError: A catalog expectation is unknown or has wrong arguments.
+    """
+    frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry)
+    found = inspect(frame, schema, first_row=first_row, geometry=geometry, extent=policy.extent,
+                    dataset_id=dataset_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clean_path = out_dir / CLEAN
+    found.clean.to_parquet(clean_path, index=False)
+    lines, gx_path = _expectations(found, schema, policy, out_dir, dataset_id)
+    issues = found.issues
+    success = issues.error_count == 0
+    result = QualityResult(
+        dataset_id=dataset_id, success=success, blocked=not success and policy.on_failure == "block",
+        rows=len(frame), errors=_ordered(issues.errors), warnings=issues.warnings,
+        notes=read_notes + found.notes, error_count=issues.error_count, counts=issues.counts,
+        schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
+        report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
+        table_schema=schema.descriptor if schema else None)
+    result.report_json.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    result.write_html(result.report_html)
+    return result
+
+
+def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: int = 2) -> list[QualityIssue]:
+    """The errors of a text frame against a schema: every check but GX, no file written.
+
+    At most `quality.checks.CAP` errors are kept per field, type and rule.
+    """
+    return _ordered(inspect(frame, schema, first_row=first_row).issues.errors)
+
+
+def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
+                 dataset_id: str | None = None) -> QualityReport:
+    """Like `validate_frame`, with warnings, notes and counts, as a report."""
+    found = inspect(frame, schema, first_row=first_row, dataset_id=dataset_id)
+    issues = found.issues
+    return QualityReport(dataset_id=dataset_id, success=issues.error_count == 0, rows=len(frame),
+                         errors=_ordered(issues.errors), warnings=issues.warnings, notes=found.notes,
+                         error_count=issues.error_count, counts=issues.counts, schema=_schema_info(schema))
+
+
+def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
+            geometry: str | None = None, extent: tuple[float, float, float, float] | None = None,
+            dataset_id: str | None = None) -> Inspection:
+    """Run every check but GX on a frame of text columns (duplicate column names allowed)."""
+    labels = [str(c) for c in frame.columns]
+    firsts = {label: i for i, label in reversed(list(enumerate(labels)))}
+    missing = schema.missing_values if schema else [""]
+    raw = pd.DataFrame({label: _as_text(frame.iloc[:, i]) for label, i in firsts.items() if label != geometry},
+                       index=pd.RangeIndex(len(frame)))
+    raw = raw.mask(raw.isin(missing))
+    carried = {geometry: frame.iloc[:, firsts[geometry]].reset_index(drop=True)} if geometry in firsts else {}
+    if schema is None:
+        issues = Issues(raw, first_row=first_row)
+        for label in sorted({x for x in labels if labels.count(x) > 1}):
+            issues.table(field=label, type="duplicate-label", warning=True,
+                         message=f"column '{label}' appears more than once: only the first one was kept")
+        check_blank_rows(raw, issues, warning=True)
+        issues.table(field=None, type="no-schema", message=NO_SCHEMA, warning=True)
+        return Inspection(issues, [], pd.concat([raw, pd.DataFrame(carried)], axis=1))
+
+    issues = Issues(raw, first_row=first_row, primary_key=schema.primary_key)
+    notes = check_labels(labels, schema.fields, issues, geometry=geometry)
+    present = [f for f in schema.fields if f.name in raw.columns]
+    active = check_blank_rows(raw, issues)
+    text, normalised = normalise(raw[[f.name for f in present]], present)
+    values = {f.name: cast_column(text[f.name], f) for f in present}
+    for spec in present:
+        check_field(text[spec.name], values[spec.name], spec, issues, active)
+    check_primary_key(values, schema.primary_key, issues, active)
+    table = Table(text, values, {f.name: f for f in present}, issues, active)
+    for name in run_custom_checks(schema.custom_checks, table):
+        issues.table(field=None, type="custom-check", warning=True,
+                     message=f"custom check '{name}' of the schema is not supported: it was skipped")
+    if extent is not None:
+        check_extent(table, extent)
+    clean = pd.DataFrame(values, index=raw.index)
+    if carried:
+        clean = pd.concat([clean, pd.DataFrame(carried)], axis=1)
+    return Inspection(issues, notes + normalised, clean)
+
+
+def read_text_table(path: Path, *, dataset_id: str | None = None,
+                    geometry: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read a Parquet extract, every column but `geometry` as text, keeping duplicate column names.
+
+    Returns:
+        The frame and notes about columns that were not text.
+    """
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"extract {path} does not exist: run the extraction again.",
+                            dataset_id=dataset_id) from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise RejectedError(f"extract {path} is not a readable Parquet file ({exc}): run the extraction again.",
+                            dataset_id=dataset_id) from exc
+    names, columns, notes = table.column_names, [], []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if name != geometry and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            try:
+                column = pc.cast(column, pa.string())
+            except pa.ArrowException as exc:
+                raise RejectedError(f"column '{name}' of {path.name} holds {kind} values that cannot be "
+                                    "read as text; the source must write text columns.",
+                                    dataset_id=dataset_id) from exc
+            if not pa.types.is_null(kind):
+                notes.append(f"{name}: {kind} column read as text (sources should write text)")
+        columns.append(column)
+    positional = pa.table(columns, names=[str(i) for i in range(len(columns))])
+    frame = positional.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
+    frame.columns = names
+    return frame, notes
+
+
+def _expectations(found: Inspection, schema: TableSchemaRef | None, policy: QualityPolicy, out_dir: Path,
+                  dataset_id: str) -> tuple[list[dict], Path | None]:
+    """Run the GX suite on the clean frame; failing catalog expectations become errors."""
+    if (schema is None and not policy.expectations) or not len(found.clean.columns):
+        return [], None
+    from quality.expectations import catalog_expectation, run_suite, schema_expectations, summarise
+
+    suite = (schema_expectations(schema, found.clean) if schema else []) + [
+        catalog_expectation(e, dataset_id=dataset_id) for e in policy.expectations]
+    results = run_suite(found.clean, suite, name=dataset_id)
+    path = out_dir / GX_RESULTS
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    lines, failed = summarise(results)
+    for issue in failed:
+        found.issues.table(field=issue.field, type=issue.type, rule=issue.rule, message=issue.message)
+    return lines, path
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    return (column if column.dtype == TEXT else column.astype(TEXT)).reset_index(drop=True)
+
+
+def _ordered(errors: Sequence[QualityIssue]) -> list[QualityIssue]:
+    """Table-level issues first, then by row (stable: field order within a row)."""
+    return sorted(errors, key=lambda i: -1 if i.row is None else i.row)
+
+
+def _schema_info(schema: TableSchemaRef | None) -> dict[str, str | None] | None:
+    if schema is None:
+        return None
+    return {"name": schema.name, "version": schema.version, "source": schema.source}

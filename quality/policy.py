@@ -1,0 +1,39 @@
+"""What the catalog may say about a dataset's quality checks (`quality:` in `catalog.yaml`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Expectation(BaseModel):
+    """One extra Great Expectations expectation, by its snake_case name.
+
+    Example: ``{type: expect_column_values_to_be_between, kwargs: {column: capacite, min_value: 1}}``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(pattern=r"^expect_[a-z_]+$")
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class QualityPolicy(BaseModel):
+    """Per-dataset quality settings; the catalog's `defaults.quality` fills what a dataset omits.
+
+    Attributes:
+        on_failure: `block` keeps a failing dataset unpublished; `warn` publishes it and reports.
+        expectations: Extra expectations added to the suite generated from the Table Schema.
+        personal_data: Per column, what to do with values that look personal
+            (`keep`, `drop` the column, `hash` the values, `block` publication).
+        extent: WGS84 bbox [west, south, east, north] the coordinates must fall in
+            (default: France with overseas territories).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_failure: Literal["block", "warn"] = "block"
+    expectations: list[Expectation] = Field(default_factory=list)
+    personal_data: dict[str, Literal["keep", "drop", "hash", "block"]] = Field(default_factory=dict)
+    extent: tuple[float, float, float, float] | None = None

@@ -1,0 +1,37 @@
+"""Prefect artifacts that tell a data team, in the UI, what each run did.
+
+Keys are `quality-<id>` and `publication-<id>` (dataset ids are `[a-z0-9-]+`, the only
+characters artifact keys accept), so the UI keeps the history of each dataset.
+"""
+
+from __future__ import annotations
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.outcome import DatasetOutcome
+from quality.gate import QualityResult
+
+
+def quality_artifacts(dataset_id: str, result: QualityResult) -> None:
+    """Markdown summary (with a link to the HTML report) and a table of the first failing rows."""
+    link = f"\n\nFull report: [{result.report_html.name}]({result.report_html.as_uri()})"
+    create_markdown_artifact(key=f"quality-{dataset_id}", markdown=result.to_markdown(limit=50) + link,
+                             description=f"Quality of {dataset_id}")
+    rows = [issue.to_dict() for issue in result.errors[:200]]
+    if rows:
+        create_table_artifact(key=f"quality-{dataset_id}-rows", table=rows,
+                              description=f"First failing rows of {dataset_id}")
+
+
+def publication_artifact(outcome: DatasetOutcome) -> None:
+    """Links to the published pages on each target, and what changed."""
+    lines = [f"# {outcome.id}: {outcome.status}", "", "| target | status | link | changes |",
+             "|---|---|---|---|"]
+    for name, t in outcome.targets.items():
+        link = f"[{t.url}]({t.url})" if t.url else ""
+        detail = ", ".join(t.changes) or t.note or t.error or ""
+        lines.append(f"| {name} | {t.status} | {link} | {detail} |")
+    if outcome.error:
+        lines += ["", f"**Error:** {outcome.error}"]
+    create_markdown_artifact(key=f"publication-{outcome.id}", markdown="\n".join(lines),
+                             description=f"Publication of {outcome.id}")

@@ -1,0 +1,47 @@
+"""Extract task: one dataset from its source into a Parquet file of the run directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.base import DatasetDescriptor, Extract
+from deployments.catalog import Catalog
+from tasks.connect import build_source
+from tasks.retry import NETWORK_RETRIES, retry_if_retryable
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """The descriptor the source was asked for and what it wrote."""
+
+    dataset: DatasetDescriptor
+    extract: Extract
+
+
+def descriptor_for(catalog: Catalog, dataset_id: str) -> DatasetDescriptor:
+    """The catalog's view of a dataset, before the source adds what it knows."""
+    ds = catalog.dataset(dataset_id)
+    return DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=catalog.metadata_of(ds),
+                             schema=ds.schema_)
+
+
+@task(name="extract", task_run_name="extract · {dataset_id}", cache_policy=NO_CACHE,
+      retry_condition_fn=retry_if_retryable, **NETWORK_RETRIES)
+def extract_dataset(catalog: Catalog, dataset_id: str, workdir: Path) -> Extracted:
+    """Read a dataset from its source into `workdir` as Parquet (all columns as text)."""
+    ds = catalog.dataset(dataset_id)
+    source = build_source(catalog, ds.source)
+    descriptor = descriptor_for(catalog, dataset_id)
+    workdir.mkdir(parents=True, exist_ok=True)
+    result = source.extract(descriptor, workdir)
+    logger = get_run_logger()
+    logger.info("%s: %d rows extracted from source %s", dataset_id, result.rows, ds.source)
+    for note in result.notes:
+        logger.info("%s: %s", dataset_id, note)
+    metadata = catalog.metadata_of(ds, result.metadata)
+    return Extracted(dataset=DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=metadata,
+                                               schema=ds.schema_), extract=result)

@@ -1,0 +1,88 @@
+"""Publish task: one dataset to one target, or the plan of it under `--dry-run`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.base import DatasetDescriptor, Plan, Publication, PublishResult, RemoteState
+from deployments.catalog import Catalog
+from moisson.state import StateStore
+from tasks.connect import build_target
+from tasks.retry import NETWORK_RETRIES, retry_if_retryable
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the rows and columns of a Parquet file (not of its bytes, which embed writer details)."""
+    digest = hashlib.sha256()
+    parquet = pq.ParquetFile(path)
+    digest.update(json.dumps([f"{f.name}:{f.type}" for f in parquet.schema_arrow]).encode())
+    for batch in parquet.iter_batches(batch_size=100_000):
+        frame = batch.to_pandas()
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def metadata_hash(dataset: DatasetDescriptor, table_schema: Mapping[str, Any] | None,
+                  options: Mapping[str, Any]) -> str:
+    """sha256 of everything published besides the rows: metadata, schema, target options."""
+    payload = {"metadata": dataset.metadata.model_dump(mode="json"), "schema": table_schema,
+               "options": options}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TargetOutcome:
+    """What happened on one target, as the report and the CLI show it."""
+
+    target: str
+    status: str
+    remote_id: str | None = None
+    url: str | None = None
+    changes: tuple[str, ...] = ()
+    error: str | None = None
+    plan: Plan | None = None
+
+
+def publication_for(catalog: Catalog, store: StateStore, target: str, dataset: DatasetDescriptor,
+                    data: Path, rows: int, geometry: str | None,
+                    table_schema: Mapping[str, Any] | None, force: bool) -> Publication:
+    """Assemble what a target needs, with the state of the previous publication."""
+    options = catalog.targets_of(catalog.dataset(dataset.id))[target]
+    previous = store.remote(dataset.id, target)
+    if force and previous is not None:
+        # --force keeps the remote id (no duplicate) but forgets the hashes, so everything is resent.
+        previous = replace(previous, content_hash=None, metadata_hash=None)
+    return Publication(dataset=dataset, data=data, rows=rows, content_hash=content_hash(data),
+                       metadata_hash=metadata_hash(dataset, table_schema, options),
+                       table_schema=table_schema, geometry=geometry, previous=previous, options=options)
+
+
+@task(name="publish", task_run_name="publish · {publication.dataset.id} → {target}", cache_policy=NO_CACHE,
+      retry_condition_fn=retry_if_retryable, **NETWORK_RETRIES)
+def publish_to_target(catalog: Catalog, target: str, publication: Publication, dry_run: bool) -> TargetOutcome:
+    """Publish (or plan) one dataset on one target and remember the result in the state store."""
+    connector = build_target(catalog, target)
+    logger = get_run_logger()
+    dataset_id = publication.dataset.id
+    if dry_run:
+        plan = connector.plan(publication)
+        logger.info("%s → %s: would %s %s", dataset_id, target, plan.action, ", ".join(plan.changes))
+        return TargetOutcome(target, status=plan.action, changes=plan.changes, plan=plan)
+    result: PublishResult = connector.publish(publication)
+    if result.status in ("created", "updated"):
+        StateStore().save_remote(dataset_id, target, RemoteState(
+            remote_id=result.remote_id, url=result.url, content_hash=publication.content_hash,
+            metadata_hash=publication.metadata_hash, extra=dict(result.extra)))
+    logger.info("%s → %s: %s %s", dataset_id, target, result.status, result.url or "")
+    return TargetOutcome(target, status=result.status, remote_id=result.remote_id, url=result.url,
+                         changes=result.changes)

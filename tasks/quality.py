@@ -1,0 +1,44 @@
+"""Quality task: check an extract against its Table Schema and the catalog's policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from deployments.catalog import Catalog
+from moisson.settings import cache_dir
+from quality.gate import QualityResult, check_table
+from quality.schema import TableSchemaRef, load_schema
+from tasks.extract import Extracted
+
+
+def schema_of(catalog: Catalog, ref: str | None) -> TableSchemaRef | None:
+    """Load a dataset's Table Schema (file relative to the catalog, URL, or `name@version`)."""
+    if ref is None:
+        return None
+    return load_schema(ref, schemas_dir=catalog.base_dir, cache_dir=cache_dir() / "schemas")
+
+
+@task(name="quality", task_run_name="quality · {dataset_id}", cache_policy=NO_CACHE)
+def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, reports: Path) -> QualityResult:
+    """Normalise, cast and check the extract; write the typed Parquet and the reports in `reports`."""
+    ds = catalog.dataset(dataset_id)
+    result = check_table(
+        extracted.extract.path,
+        dataset_id=dataset_id,
+        schema=schema_of(catalog, ds.schema_),
+        policy=catalog.quality_of(ds),
+        out_dir=reports,
+        geometry=extracted.extract.geometry,
+        first_row=extracted.extract.first_row,
+    )
+    logger = get_run_logger()
+    if result.success:
+        logger.info("%s: %d rows pass the quality checks", dataset_id, result.rows)
+    else:
+        verdict = "blocked" if result.blocked else "published with warnings (policy: warn)"
+        logger.warning("%s: %d quality errors, %s; report: %s", dataset_id, result.error_count,
+                       verdict, result.report_html)
+    return result

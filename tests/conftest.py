@@ -1,0 +1,33 @@
+"""Shared fixtures: a Prefect test server for the whole session, quiet telemetry, isolated var/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real Prefect API on a temporary SQLite database (prefect_test_harness)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def moisson_home(tmp_path, monkeypatch) -> Path:
+    """A private MOISSON_HOME (state store, reports, caches) for one test."""
+    home = tmp_path / "var"
+    monkeypatch.setenv("MOISSON_HOME", str(home))
+    monkeypatch.delenv("MOISSON_STATE_URL", raising=False)
+    return home

@@ -1,0 +1,528 @@
+"""Tests of the spreadsheet source: contract, own French fixtures, the reference messy files, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connectors.base import DatasetDescriptor, Extract, slugify
+from connectors.errors import ConfigError, NotFoundError, RejectedError
+from connectors.sources import tabular_io
+from connectors.sources.spreadsheet import SpreadsheetLocator, SpreadsheetSource, humanize
+from connectors.testing import SourceContract
+
+REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+MESSY = REFERENCE / "messy" / "csv-detective"
+needs_reference = pytest.mark.skipif(not MESSY.is_dir(), reason=f"reference data absent: {REFERENCE}")
+
+SUBVENTIONS_CP1252 = (
+    "Commune de Saint-Étienne — subventions 2023\r\n"
+    "\r\n"
+    "beneficiaire;montant;code_insee;objet\r\n"
+    "Association d’œuvres sociales;1 500 €;01001;Fête de l'été\r\n"
+    "Club de football;2 000,50 €;42218;\"Tournoi ; juniors\"\r\n"
+)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+def source_on(root: Path) -> SpreadsheetSource:
+    return SpreadsheetSource(SpreadsheetSource.Config(root=root))
+
+
+def extract(root: Path, out: Path, **locator: object) -> tuple[Extract, list[dict]]:
+    result = source_on(root).extract(DatasetDescriptor(id="jeu-test", locator=locator), out)
+    return result, pq.read_table(result.path).to_pylist()
+
+
+def write_subventions_xlsx(path: Path, first_sheet: str | None = "Lisez-moi") -> None:
+    """A workbook like town halls send: read-me sheet, then data under a title row on sheet 2."""
+    book = openpyxl.Workbook()
+    if first_sheet:
+        book.active.title = first_sheet
+        book.active["A1"] = "Ce classeur liste les subventions versées en 2023."
+        book.active["A2"] = "Contact : service finances"
+    else:
+        book.active.title = "Feuil1"
+    data = book.create_sheet("Données")
+    data["A1"] = "Commune de Saint-Étienne — subventions 2023"
+    data.append([])
+    data.append(["  bénéficiaire ", "siret", "montant", "taux", "date", "horodatage", "versé", "code", "note"])
+    data.append(["Association d’œuvres", 32402138500000, 1500.5, 0.1, dt.date(2023, 12, 31),
+                 dt.datetime(2023, 12, 31, 10, 0), True, "01001", None])
+    data.append(["Club", 21420218600019, 2000, "=0.1+0.2", dt.date(2024, 1, 2),
+                 dt.datetime(2024, 1, 2, 8, 30, 15), False, "2A004", "  espaces  "])
+    data["D5"].value = 0.1 + 0.2  # what Excel stores for =0.1+0.2
+    book.properties.title = "Subventions 2023"
+    book.save(path)
+
+
+def write_ods(path: Path) -> None:
+    frame = pd.DataFrame({"Année": [2012.0, 2013.0], "Date": ["29/05/2012", "04/06/2013"],
+                          "Code": ["01001", "2B033"]})
+    with pd.ExcelWriter(path, engine="odf") as writer:
+        frame.to_excel(writer, sheet_name="Lauréats", index=False)
+
+
+# --- contract --------------------------------------------------------------------------------------------
+
+class TestSpreadsheetSource(SourceContract):
+    @pytest.fixture
+    def source(self, tmp_path: Path) -> SpreadsheetSource:
+        root = tmp_path / "tableurs"
+        root.mkdir()
+        (root / "subventions.csv").write_bytes(SUBVENTIONS_CP1252.encode("cp1252"))
+        write_subventions_xlsx(root / "subventions-detail.xlsx")
+        write_ods(root / "laureats.ods")
+        return source_on(root)
+
+    @pytest.fixture
+    def dataset(self, source: SpreadsheetSource) -> DatasetDescriptor:
+        return next(d for d in source.discover() if d.locator["path"] == "subventions.csv")
+
+
+# --- own files -------------------------------------------------------------------------------------------
+
+def test_cp1252_csv_with_title_row(tmp_path: Path) -> None:
+    (tmp_path / "subventions.csv").write_bytes(SUBVENTIONS_CP1252.encode("cp1252"))
+    result, rows = extract(tmp_path, tmp_path / "out", path="subventions.csv")
+    assert result.path == tmp_path / "out" / "jeu-test.parquet"
+    assert result.rows == 2 and result.first_row == 4
+    assert rows[0] == {"beneficiaire": "Association d’œuvres sociales", "montant": "1 500 €",
+                       "code_insee": "01001", "objet": "Fête de l'été"}
+    assert rows[1]["objet"] == "Tournoi ; juniors"
+    assert "encoding cp1252 (detected)" in result.notes
+    assert "delimiter ';' (detected)" in result.notes
+    assert any("header found on row 3; rows 1–2 above it skipped: 'Commune de Saint-Étienne" in n
+               for n in result.notes)
+    assert result.metadata["modified"] == dt.datetime.fromtimestamp(
+        (tmp_path / "subventions.csv").stat().st_mtime, tz=dt.UTC)
+    assert "title" not in result.metadata
+    schema = pq.read_schema(result.path)
+    assert all(field.type == pa.string() for field in schema)
+
+
+def test_latin1_and_utf8_bom_and_utf16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Real latin-1 text has no byte in 0x80-0x9F, where cp1252 differs: cp1252 reads it right.
+    (tmp_path / "latin.csv").write_bytes("nom,ville\nFrançoise «Zoé» Bœuf,Rhône\n".encode("latin-1", "replace"))
+    result, rows = extract(tmp_path, tmp_path / "out", path="latin.csv")
+    assert rows == [{"nom": "Françoise «Zoé» B?uf", "ville": "Rhône"}]
+    # 0x81 is undefined in cp1252; when nothing else fits either, latin-1 reads it, with a warning.
+    monkeypatch.setattr(tabular_io.charset_normalizer, "from_bytes",
+                        lambda *_, **__: tabular_io.charset_normalizer.CharsetMatches([]))
+    (tmp_path / "odd.csv").write_bytes(b"nom,code\nSt\xe9phane \x81,01\n")
+    result, rows = extract(tmp_path, tmp_path / "out", path="odd.csv")
+    assert rows[0] == {"nom": "Stéphane \x81", "code": "01"}
+    assert any(n.startswith("encoding latin-1 (fallback") for n in result.notes)
+
+    (tmp_path / "bom.csv").write_bytes("\ufeffcode;libellé\n01;Ain\n".encode())
+    result, rows = extract(tmp_path, tmp_path / "out", path="bom.csv")
+    assert rows == [{"code": "01", "libellé": "Ain"}]
+    assert "encoding utf-8 with BOM (detected)" in result.notes
+
+    # Excel's "Unicode text" export: UTF-16 with BOM, tab-delimited.
+    (tmp_path / "unicode.txt").write_bytes("code\tcommune\r\n07186\tPrivas\r\n".encode("utf-16"))
+    result, rows = extract(tmp_path, tmp_path / "out", path="unicode.txt")
+    assert rows == [{"code": "07186", "commune": "Privas"}]
+    assert "delimiter '\\t' (detected)" in result.notes
+
+
+def test_mac_roman_is_guessed(tmp_path: Path) -> None:
+    text = "nom;ville\nHélène Lefèvre;Évry-Courcouronnes\nFrançois Chère;Rhône\n"
+    (tmp_path / "mac.csv").write_bytes(text.encode("mac_roman"))
+    result, rows = extract(tmp_path, tmp_path / "out", path="mac.csv")
+    assert rows[1] == {"nom": "François Chère", "ville": "Rhône"}
+    assert any(n.startswith("encoding mac_roman (guessed") for n in result.notes)
+
+
+def test_explicit_encoding_and_delimiter(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_bytes("a|b\n€|œ\n".encode("cp1252"))
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", encoding="cp1252", delimiter="|")
+    assert rows == [{"a": "€", "b": "œ"}]
+    assert "encoding cp1252 (from the catalog)" in result.notes
+    result, _ = extract(tmp_path, tmp_path / "out", path="f.csv", sheet="Feuil1")
+    assert "sheet from the catalog ignored: f.csv is CSV" in result.notes
+    with pytest.raises(RejectedError, match=r"cannot be read as utf-8: byte 0x80 on line 2"):
+        extract(tmp_path, tmp_path / "out", path="f.csv", encoding="utf-8")
+
+
+def test_xlsx_title_row_second_sheet_and_cell_text(tmp_path: Path) -> None:
+    write_subventions_xlsx(tmp_path / "subv.xlsx")
+    result, rows = extract(tmp_path, tmp_path / "out", path="subv.xlsx")
+    assert result.rows == 2 and result.first_row == 4
+    assert result.metadata["title"] == "Subventions 2023"
+    assert "sheet 'Données' used (first sheet with data); other sheets: 'Lisez-moi'" in result.notes
+    assert rows[0] == {"bénéficiaire": "Association d’œuvres", "siret": "32402138500000", "montant": "1500.5",
+                       "taux": "0.1", "date": "2023-12-31", "horodatage": "2023-12-31T10:00:00",
+                       "versé": "true", "code": "01001", "note": None}
+    assert rows[1]["taux"] == "0.3"  # 0.30000000000000004 shown with Excel's 15 digits
+    assert rows[1]["montant"] == "2000" and rows[1]["versé"] == "false"
+    assert rows[1]["horodatage"] == "2024-01-02T08:30:15"
+    assert rows[1]["note"] == "  espaces  "  # values are kept as they are
+
+
+def test_xlsx_empty_first_sheet_and_hidden_sheet(tmp_path: Path) -> None:
+    write_subventions_xlsx(tmp_path / "a.xlsx", first_sheet=None)
+    result, _ = extract(tmp_path, tmp_path / "out", path="a.xlsx")
+    assert any(n.startswith("sheet 'Données' used") for n in result.notes)
+
+    book = openpyxl.Workbook()
+    book.active.title = "listes"
+    book.active.append(["oui", "non"])
+    book.active.sheet_state = "hidden"
+    book.create_sheet("data").append(["x"])
+    book["data"].append(["1"])
+    book.save(tmp_path / "b.xlsx")
+    result, rows = extract(tmp_path, tmp_path / "out", path="b.xlsx")
+    assert rows == [{"x": "1"}]
+
+
+def test_sheet_by_name_index_and_year_number(tmp_path: Path) -> None:
+    write_subventions_xlsx(tmp_path / "subv.xlsx")
+    _, rows = extract(tmp_path, tmp_path / "out", path="subv.xlsx", sheet=0)
+    assert rows[0] == {"Ce classeur liste les subventions versées en 2023.": "Contact : service finances"}
+    result, rows = extract(tmp_path, tmp_path / "out", path="subv.xlsx", sheet="Données", header_row=3)
+    assert result.rows == 2 and rows[0]["code"] == "01001"
+    assert "sheet 'Données' used (from the catalog); other sheets: 'Lisez-moi'" in result.notes
+
+    book = openpyxl.Workbook()
+    book.active.title = "2022"
+    book.create_sheet("2023").append(["annee"])
+    book["2023"].append(["2023"])
+    book.save(tmp_path / "years.xlsx")
+    _, rows = extract(tmp_path, tmp_path / "out", path="years.xlsx", sheet=2023)  # `sheet: 2023` in YAML
+    assert rows == [{"annee": "2023"}]
+
+
+def test_explicit_header_row(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text("a;b\nc;d\n1;2\n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", header_row=2)
+    assert rows == [{"c": "1", "d": "2"}] and result.first_row == 3
+    assert any("row 1 above it skipped: 'a b'" in n for n in result.notes)
+    with pytest.raises(RejectedError, match="has only 3 rows, but `header_row` is 9"):
+        extract(tmp_path, tmp_path / "out", path="f.csv", header_row=9)
+
+
+def test_ods(tmp_path: Path) -> None:
+    write_ods(tmp_path / "laureats.ods")
+    result, rows = extract(tmp_path, tmp_path / "out", path="laureats.ods")
+    assert rows == [{"Année": "2012", "Date": "29/05/2012", "Code": "01001"},
+                    {"Année": "2013", "Date": "04/06/2013", "Code": "2B033"}]
+    assert result.notes[0] == "read as OpenDocument spreadsheet (ods)"
+
+
+def test_blank_rows_repeated_header_ragged_rows(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text(
+        "code,nom,\n"  # trailing delimiter: no third column
+        "01,Ain,\n"
+        ",,\n"
+        "code,nom\n"  # header pasted again mid-file
+        "02\n"  # short row: padded
+        "03,Aisne,extra,,plus\n"  # long row: extras kept
+        "\n"
+        "   ,  \n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert rows == [
+        {"code": "01", "nom": "Ain", "column_3": None, "column_4": None, "column_5": None},
+        {"code": "02", "nom": None, "column_3": None, "column_4": None, "column_5": None},
+        {"code": "03", "nom": "Aisne", "column_3": "extra", "column_4": None, "column_5": "plus"},
+    ]
+    assert "3 blank row(s) dropped" in result.notes
+    assert "header repeated on row(s) 4: 1 row(s) dropped" in result.notes
+    assert any(n.startswith("row(s) 6 have more values than the header") and "column_3, column_4, column_5" in n
+               for n in result.notes)
+
+
+def test_overflow_columns_across_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular_io, "CHUNK_ROWS", 3)
+    lines = ["a;b"] + [f"{i};x" for i in range(7)] + ["7;x;late"] + ["8;x"]
+    (tmp_path / "f.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert result.rows == 9 and [r["a"] for r in rows] == [str(i) for i in range(9)]
+    assert [r["column_3"] for r in rows] == [None] * 7 + ["late", None]
+    assert pq.ParquetFile(result.path).metadata.num_row_groups >= 3
+    assert not list((tmp_path / "out").glob(".*"))  # no temporary file left
+
+
+def test_duplicate_and_missing_labels(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text("id;;id;id.2\n1;2;3;4\n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert list(rows[0]) == ["id", "column_2", "id.3", "id.2"]
+    assert list(rows[0].values()) == ["1", "2", "3", "4"]
+    assert any("column(s) 2 have no label" in n for n in result.notes)
+    assert any("duplicate column label 'id'" in n and "'id.3'" in n for n in result.notes)
+
+
+def test_header_only_gives_zero_rows(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text("a;b\n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert result.rows == 0 and rows == [] and result.first_row == 2
+    assert pq.read_schema(result.path).names == ["a", "b"]
+
+
+def test_gzip_of_cp1252_csv_and_of_workbook(tmp_path: Path) -> None:
+    (tmp_path / "f.csv.gz").write_bytes(gzip.compress(SUBVENTIONS_CP1252.encode("cp1252")))
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv.gz")
+    assert result.notes[:2] == ["read as gzip-compressed CSV", "encoding cp1252 (detected)"]
+    assert rows[0]["montant"] == "1 500 €"
+    write_ods(tmp_path / "l.ods")
+    (tmp_path / "l.ods.gz").write_bytes(gzip.compress((tmp_path / "l.ods").read_bytes()))
+    result, rows = extract(tmp_path, tmp_path / "out", path="l.ods.gz")
+    assert rows[0]["Code"] == "01001"
+
+
+# --- discover and check ----------------------------------------------------------------------------------
+
+def test_discover_ids_titles_and_skipped_files(tmp_path: Path) -> None:
+    (tmp_path / "Données été").mkdir()
+    (tmp_path / "Données été" / "Subventions 2023.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+    write_subventions_xlsx(tmp_path / "budget.xlsx")
+    (tmp_path / "budget.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "budget-2.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "export_sans_extension").write_text("x;y\n1;2\n3;4\n", encoding="utf-8")
+    (tmp_path / "points.txt").write_text("x\ty\n1\t2\n", encoding="utf-8")
+    (tmp_path / "LISEZMOI.txt").write_text("Ces fichiers sont publiés chaque mois.\nMerci.\n", encoding="utf-8")
+    (tmp_path / "schema.json").write_text('{"fields": [1, 2]}\n{"a": 1, "b": 2}\n', encoding="utf-8")
+    (tmp_path / "~$budget.xlsx").write_bytes(b"lock")
+    (tmp_path / ".~lock.budget.ods#").write_text("lock", encoding="utf-8")
+    (tmp_path / "photo").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    found = {d.locator["path"]: d for d in source_on(tmp_path).discover()}
+    assert {p: d.id for p, d in found.items()} == {
+        "Données été/Subventions 2023.csv": "donnees-ete-subventions-2023",
+        "budget-2.csv": "budget-2",
+        "budget.csv": "budget",
+        "budget.xlsx": "budget-3",
+        "export_sans_extension": "export-sans-extension",
+        "points.txt": "points",
+    }
+    assert found["export_sans_extension"].metadata.title == "Export sans extension"
+    assert found["Données été/Subventions 2023.csv"].title == "Subventions 2023"
+
+
+def test_discover_pattern(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+    (tmp_path / "b.ods").write_bytes(b"")
+    source = SpreadsheetSource(SpreadsheetSource.Config(root=tmp_path, pattern="*.csv"))
+    assert [d.id for d in source.discover()] == ["a"]
+
+
+def test_slugify_and_humanize() -> None:
+    assert slugify("Équipements/Œuvres d'art — 2023") == "equipements-oeuvres-d-art-2023"
+    assert slugify("???") == "dataset"
+    assert humanize("subventions_2023-v2") == "Subventions 2023 v2"
+
+
+def test_relative_root_is_resolved_against_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    source = SpreadsheetSource(SpreadsheetSource.Config(root=Path("data")))
+    assert source.root == tmp_path.resolve() / "data"
+    source.check()
+
+
+def test_check_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist: fix `root`"):
+        source_on(tmp_path / "absent").check()
+    (tmp_path / "file.csv").write_text("a\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is a file, not a directory"):
+        source_on(tmp_path / "file.csv").check()
+
+
+# --- errors ----------------------------------------------------------------------------------------------
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError) as info:
+        extract(tmp_path, tmp_path / "out", path="2023/absent.xlsx")
+    assert str(info.value).startswith("[jeu-test · spreadsheet] 2023/absent.xlsx does not exist in ")
+    assert not info.value.retryable
+
+
+def test_missing_sheet_lists_sheets(tmp_path: Path) -> None:
+    write_subventions_xlsx(tmp_path / "subv.xlsx")
+    with pytest.raises(RejectedError, match=r"subv.xlsx has no sheet 'Donnees'; its sheets are 0: 'Lisez-moi', "
+                                            r"1: 'Données'\. Fix `sheet`") as info:
+        extract(tmp_path, tmp_path / "out", path="subv.xlsx", sheet="Donnees")
+    assert info.value.dataset_id == "jeu-test"
+    with pytest.raises(RejectedError, match="has no sheet 5"):
+        extract(tmp_path, tmp_path / "out", path="subv.xlsx", sheet=5)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", r"data\.xlsx is empty \(0 bytes\)"),
+    (b"\r\n \r\n\t \r\n", r"data\.xlsx has no data: every row is empty"),
+    (bytes(range(256)) * 4, r"data\.xlsx is neither a spreadsheet nor a text file"),
+    (b"PK\x03\x04" + b"\x00garbage" * 20, r"data\.xlsx looks like a workbook but is damaged"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x01" * 600, r"cannot be read as an Excel 97-2003 workbook"),
+    (b"%PDF-1.7\n", r"data\.xlsx is a PDF document"),
+    (b"<html><table><tr><td>1</td></tr></table></html>", r"HTML or XML page"),
+    (gzip.compress(b"")[:-4], r"damaged compressed \(gzip\) file"),
+])
+def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "data.xlsx").write_bytes(content)
+    with pytest.raises(RejectedError, match=message) as info:
+        extract(tmp_path, tmp_path / "out", path="data.xlsx")
+    assert str(info.value).startswith("[jeu-test · spreadsheet] ")
+    assert "Traceback" not in str(info.value) and "Cannot detect" not in str(info.value)
+    assert not (tmp_path / "out" / "jeu-test.parquet").exists()
+
+
+def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "export.xlsx", "w") as archive:
+        archive.writestr("commune.shp", b"\x00")
+    with pytest.raises(RejectedError, match="is a zip archive: point `path`"):
+        extract(tmp_path, tmp_path / "out", path="export.xlsx")
+
+
+def test_failed_extract_keeps_the_previous_parquet(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text("a\n1\n", encoding="utf-8")
+    result, _ = extract(tmp_path, tmp_path / "out", path="f.csv")
+    (tmp_path / "f.csv").write_text("a\n€\n", encoding="cp1252")
+    with pytest.raises(RejectedError):
+        extract(tmp_path, tmp_path / "out", path="f.csv", encoding="utf-8")
+    assert pq.read_table(result.path).to_pylist() == [{"a": "1"}]
+
+
+@pytest.mark.parametrize(("locator", "message"), [
+    ({"path": "f.csv", "sheeet": 1}, r"sheeet: unknown key \(allowed: path, sheet"),
+    ({"path": "f.csv", "encoding": "klingon"}, "unknown encoding 'klingon'"),
+    ({"path": "f.csv", "delimiter": ";;"}, "a delimiter is one character"),
+    ({"path": "f.csv", "header_row": 0}, "header_row: Input should be greater than or equal to 1"),
+    ({"sheet": 1}, "path: Field required"),
+    ({"path": "../secret.csv"}, "points outside the spreadsheet directory"),
+])
+def test_bad_locator(tmp_path: Path, locator: dict, message: str) -> None:
+    (tmp_path / "root").mkdir()
+    with pytest.raises(ConfigError, match=message) as info:
+        extract(tmp_path / "root", tmp_path / "out", **locator)
+    assert info.value.dataset_id == "jeu-test"
+
+
+def test_locator_delimiter_aliases() -> None:
+    assert SpreadsheetLocator(path="f.tsv", delimiter="tab").delimiter == "\t"
+    assert SpreadsheetLocator.model_json_schema()["additionalProperties"] is False
+
+
+# --- reference files -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def messy() -> SpreadsheetSource:
+    return source_on(MESSY)
+
+
+def read_reference(source: SpreadsheetSource, path: str, out: Path, **locator: object) -> tuple[Extract, list]:
+    result = source.extract(DatasetDescriptor(id="ref", locator={"path": path, **locator}), out)
+    return result, pq.read_table(result.path).to_pylist()
+
+
+@needs_reference
+def test_reference_discover(messy: SpreadsheetSource) -> None:
+    found = {d.locator["path"]: d.id for d in messy.discover()}
+    assert found == {"a_test_file.csv": "a-test-file", "b_test_file.csv": "b-test-file",
+                     "c_test_file.csv": "c-test-file", "csv_file": "csv-file", "file.csv.gz": "file",
+                     "file.ods": "file-2", "file.xls": "file-3", "file.xlsx": "file-4", "xlsx_file": "xlsx-file"}
+
+
+@needs_reference
+def test_reference_a_test_file(messy: SpreadsheetSource, tmp_path: Path) -> None:
+    result, rows = read_reference(messy, "a_test_file.csv", tmp_path)
+    expected = json.loads((MESSY / "a_test_file.json").read_text(encoding="utf-8"))
+    assert result.rows == 404 and result.first_row == 4
+    assert list(rows[0]) == expected["header"]
+    assert rows[0]["NUMCOM"] == "01001" and rows[0]["NOMCOM"] == "L'ABERGEMENT-CLEMENCIAT"
+    assert json.loads(rows[0]["GEO_INFO"]) == {"type": "Point", "coordinates": [12.5, 2.8]}
+    assert rows[-1]["NUMCOM"] == "01170"
+    assert {"encoding utf-8 (detected)", "delimiter ';' (detected)", "header found on row 1",
+            "header repeated on row(s) 2, 3: 2 row(s) dropped"} <= set(result.notes)
+
+
+@needs_reference
+def test_reference_b_and_csv_file(messy: SpreadsheetSource, tmp_path: Path) -> None:
+    result, rows = read_reference(messy, "b_test_file.csv", tmp_path)
+    assert result.rows == 6
+    assert rows[0] == {"code_departement": "01", "code_region": "01", "partly_empty": "10"}
+    assert rows[3]["partly_empty"] is None
+    result, rows = read_reference(messy, "csv_file", tmp_path)
+    assert result.rows == 6 and rows[-1] == {"code_departement": "59", "code_region": "24"}
+    assert "delimiter ',' (detected)" in result.notes
+
+
+@needs_reference
+def test_reference_ragged(messy: SpreadsheetSource, tmp_path: Path) -> None:
+    result, rows = read_reference(messy, "c_test_file.csv", tmp_path)
+    assert rows == [{"colmmun A": "row A", "columnB": "row B", "column_3": "row C"}]
+    assert any("extra values are kept in column_3" in n for n in result.notes)
+
+
+@needs_reference
+def test_reference_gzip(messy: SpreadsheetSource, tmp_path: Path) -> None:
+    result, rows = read_reference(messy, "file.csv.gz", tmp_path)
+    assert result.notes[0] == "read as gzip-compressed CSV"
+    assert result.rows == 6 and rows[1] == {"code_departement": "23", "code_region": "84", "partly_empty": "100"}
+
+
+@needs_reference
+def test_reference_ods(messy: SpreadsheetSource, tmp_path: Path) -> None:
+    result, rows = read_reference(messy, "file.ods", tmp_path)
+    assert result.rows == 3
+    assert rows[0] == {"Année": "2012", "Edition": "DC1", "Date de la cérémonie": "29/05/2012",
+                       "Projet": "Citizens Up", "Résultat": "Lauréat"}
+
+
+@needs_reference
+def test_reference_ods_disguised_as_xls(messy: SpreadsheetSource, tmp_path: Path) -> None:
+    result, rows = read_reference(messy, "file.xls", tmp_path)
+    assert result.notes[0] == "read as OpenDocument spreadsheet (ods)"
+    assert result.rows == 5
+    first = rows[0]
+    assert first["CP"] == "75005" and first["VILLE"] == "PARIS" and first["CEDEX"] is None
+    assert first["DATE DE RECONNAISSANCE D'UTILITE PUBLIQUE"] == "1906-05-16"
+    assert first["NOM\n(FONDATION)"] == " ALBERT 1ER, PRINCE DE MONACO INSTITUT OCEANOGRAPHIQUE"
+
+
+@needs_reference
+def test_reference_xlsx_data_on_second_sheet(messy: SpreadsheetSource, tmp_path: Path) -> None:
+    result, rows = read_reference(messy, "file.xlsx", tmp_path)
+    assert "sheet 'REI_1987' used (first sheet with data); other sheets: 'Notice'" in result.notes
+    assert any(n.startswith("header found on row 2; row 1 above it skipped") for n in result.notes)
+    assert result.rows == 5 and result.first_row == 3
+    assert "title" not in result.metadata  # dc:title is empty in this file
+    first = rows[0]
+    assert (first["dep"], first["DDC"], first["DEPCOM"], first["COM"]) == ("01", "010001", "01001", "001")
+    assert first["LIBCOM"] == "ABERGEMENT-CLEMENCIA (L )" and first["B11"] == "380360" and first["IDOFP"] is None
+    # The same table without the empty first row, in a file with no extension.
+    result, same = read_reference(messy, "xlsx_file", tmp_path)
+    assert result.first_row == 2 and same == rows
+    _, notice = read_reference(messy, "file.xlsx", tmp_path, sheet="Notice")
+    assert notice[0] == {"NOM": "B00", "LABEL": "FNB-FRAIS D'ASSIETTE,DEGREV,NON VALEURS"}
+
+
+@needs_reference
+def test_reference_scdl_duplicate_column_cp1252(tmp_path: Path) -> None:
+    source = source_on(REFERENCE / "scdl" / "subventions")
+    result, rows = read_reference(source, "exemple-duplicate-column.csv", tmp_path)
+    assert result.rows == 29
+    assert list(rows[0])[12:14] == ["notificationUE", "notificationUE.2"]
+    assert rows[0]["referenceDecision"] == "CONV N° 2074-15 2015-06-19"
+    assert rows[0]["nature"] == "aide en numéraire" and rows[0]["idRAE"] is None
+    assert rows[0]["idAttribuant"] == "21060004500392"
+    assert "encoding cp1252 (detected)" in result.notes
+    assert any("duplicate column label 'notificationUE'" in n for n in result.notes)
+
+
+@needs_reference
+def test_reference_scdl_newline_in_quoted_cell(tmp_path: Path) -> None:
+    source = source_on(REFERENCE / "scdl" / "stationnement-cyclable")
+    result, rows = read_reference(source, "exemple-valide.csv", tmp_path)
+    assert result.rows == 1 and result.first_row == 2
+    assert rows[0]["coordonneesxy"] == "[5.7145295,45.191463]\n"
+    assert rows[0]["capacite"] == "8"
+    assert rows[0]["commentaires"] == "L’accès au parking vélo est au sous-sol de la gare"

@@ -1,0 +1,85 @@
+"""The bundled catalog end to end under a real Prefect server, then again to see `unchanged`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deployments.catalog import BUNDLED
+from flows.harvest import harvest_catalog, run_datasets
+from tests.fakes import MemoryTarget
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+@pytest.fixture
+def demo_catalog(tmp_path, moisson_home) -> Path:
+    """The bundled catalog and its demo data, copied so the portal lands in tmp_path."""
+    shutil.copytree(BUNDLED.parent / "demo", tmp_path / "deployments" / "demo")
+    catalog = tmp_path / "deployments" / "catalog.yaml"
+    shutil.copy(BUNDLED, catalog)
+    return catalog
+
+
+def test_bundled_catalog_end_to_end_then_unchanged(demo_catalog):
+    portal = demo_catalog.parent.parent / "var" / "portal"
+    first = {o.id: o for o in run_datasets(["equipements-publics", "stationnements-velos", "salles-a-louer"],
+                                           catalog=str(demo_catalog))}
+    assert first["equipements-publics"].status == "published", first["equipements-publics"]
+    assert first["equipements-publics"].rows == 10
+    assert first["equipements-publics"].targets["portail"].status == "created"
+    assert first["stationnements-velos"].status == "published", first["stationnements-velos"]
+    blocked = first["salles-a-louer"]
+    assert blocked.status == "blocked"
+    assert blocked.quality.errors >= 4
+    fields = {e["field"] for e in blocked.quality.first_errors}
+    assert {"EQUIP_THEME", "EQUIP_LAT", "EQUIP_UID"} <= fields
+    assert not (portal / "salles-a-louer").exists(), "a blocked dataset must never be published"
+
+    csv = (portal / "equipements-publics" / "equipements-publics.csv").read_text(encoding="utf-8")
+    assert csv.splitlines()[0].startswith("COLL_NOM,COLL_SIRET")
+    assert "21599999600014" in csv
+    geojson = json.loads((portal / "stationnements-velos" / "stationnements-velos.geojson").read_text())
+    lon, lat = geojson["features"][0]["geometry"]["coordinates"]
+    assert 2.5 < lon < 3.5 and 50.3 < lat < 51.0, "Lambert-93 must come out as WGS84 lon/lat near Lille"
+    catalog = json.loads((portal / "catalog.jsonld").read_text())
+    assert "equipements-publics" in json.dumps(catalog)
+
+    before = (portal / "equipements-publics" / "equipements-publics.csv").stat().st_mtime_ns
+    second = {o.id: o for o in run_datasets(["equipements-publics", "stationnements-velos"],
+                                            catalog=str(demo_catalog))}
+    assert {o.status for o in second.values()} == {"unchanged"}
+    assert (portal / "equipements-publics" / "equipements-publics.csv").stat().st_mtime_ns == before
+
+
+def test_one_failing_dataset_does_not_stop_the_others(tmp_path, moisson_home, monkeypatch):
+    monkeypatch.delenv("MOISSON_ABSENT_TOKEN", raising=False)
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(textwrap.dedent("""\
+        version: 1
+        defaults: {targets: [mem], metadata: {license: lov2}}
+        sources:
+          good: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "1"}, {a: "2"}]}}
+          locked: {connector: "tests.fakes:MemorySource", config: {token: {env: MOISSON_ABSENT_TOKEN}}}
+        targets:
+          mem: {connector: "tests.fakes:MemoryTarget"}
+        datasets:
+          - {id: needs-token, source: locked}
+          - {id: fine, source: good, frequency: daily}
+        """), encoding="utf-8")
+    MemoryTarget.published.clear()
+    outcomes = {o["id"]: o for o in harvest_catalog(catalog=str(catalog), due_only=False)}
+    assert outcomes["needs-token"]["status"] == "failed"
+    assert "MOISSON_ABSENT_TOKEN is not set" in outcomes["needs-token"]["error"]
+    assert outcomes["fine"]["status"] == "published"
+    assert outcomes["fine"]["targets"]["mem"]["status"] == "created"
+    assert MemoryTarget.published["fine"].rows == 2
+
+    # --dry-run plans, publishes nothing; due_only skips what just succeeded.
+    planned = harvest_catalog(catalog=str(catalog), dataset_ids=["fine"], due_only=False, dry_run=True)
+    assert planned[0]["status"] == "planned" and planned[0]["targets"]["mem"]["status"] == "unchanged"
+    assert [o["id"] for o in harvest_catalog(catalog=str(catalog), due_only=True)] == ["needs-token"]
