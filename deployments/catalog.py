@@ -64,7 +64,8 @@ class Dataset(_Strict):
         locator: Where the data is in that source (its keys are the source connector's).
         schema_: Table Schema: a file, a URL or a schema.data.gouv.fr `name@version`.
         frequency: Update frequency (data.gouv.fr id); also sets the schedule.
-        schedule: Explicit cron expression, overriding the one derived from the frequency.
+        schedule: Explicit schedule overriding the one derived from the frequency: a cron
+            expression, an RRULE or `manual` (see `deployments/schedules.py`).
         targets: Target ids, or a mapping target id → per-dataset options (remote ids…).
         metadata: Publication metadata overriding what the source says.
         quality: Quality policy overriding `defaults.quality` key by key.
@@ -94,6 +95,13 @@ class Dataset(_Strict):
     @classmethod
     def _frequency(cls, value: str | None) -> str | None:
         return None if value is None else check_frequency(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        from deployments.schedules import check_override  # deferred: imports Prefect
+
+        return None if value is None else check_override(value)
 
     @field_validator("metadata")
     @classmethod
