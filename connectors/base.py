@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -34,6 +34,21 @@ def fold_accents(text: str) -> str:
 def slugify(text: str, default: str = "dataset") -> str:
     """Dataset id `[a-z0-9-]+` from a name (accents stripped, other characters as dashes)."""
     return re.sub(r"[^a-z0-9]+", "-", fold_accents(text)).strip("-") or default
+
+
+def unique_slugs(names: Iterable[str], default: str = "dataset") -> list[str]:
+    """Dataset ids for `names`, in order: their slugs, with `-2`, `-3`… added where two slugs are equal."""
+    taken: set[str] = set()
+    ids = []
+    for name in names:
+        base = slug = slugify(name, default=default)
+        suffix = 1
+        while slug in taken:
+            suffix += 1
+            slug = f"{base}-{suffix}"
+        taken.add(slug)
+        ids.append(slug)
+    return ids
 
 
 class ConnectorConfig(BaseModel):

@@ -19,6 +19,7 @@ from connectors.errors import ConfigError
 PRECISION = 7
 #: How many examples of invalid geometries a note quotes.
 EXAMPLES = 3
+WGS84 = CRS.from_epsg(4326)
 
 
 @cache
@@ -46,9 +47,12 @@ def transformer_to_wgs84(crs: int | str) -> Transformer:
 def reproject(geoms: Sequence[shapely.Geometry | None] | np.ndarray, crs: int | str) -> np.ndarray:
     """Return the geometries in WGS84 (lon, lat), in one PROJ call for the whole array.
 
-    Missing geometries stay `None`; Z values are kept.
+    Missing geometries stay `None`; Z values are kept. Geometries already in WGS84 (a
+    database converted them) are returned as they are, sparing a pass over every coordinate.
     """
     transformer = transformer_to_wgs84(crs)
+    if transformer.source_crs == WGS84:
+        return np.array(geoms, dtype=object)  # a copy, as shapely.transform would return
     return shapely.transform(np.asarray(geoms, dtype=object), transformer.transform,
                              include_z=None, interleaved=False)
 

@@ -11,21 +11,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field
 from pyproj.exceptions import ProjError
 from sqlalchemy import Connection, NullPool, create_engine
 from sqlalchemy.exc import DBAPIError
 
-from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, slugify
+from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, unique_slugs
 from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
-from connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns, transformer_to_wgs84
+from connectors.geo import GeometryOutput, GeometryStats, transformer_to_wgs84
 from connectors.metadata import DatasetMetadata, Spatial
+from connectors.sources.sqlrows import ColumnPlan, GeometryRead, RowsLocator, parse_locator, plan_columns, write_parquet
 
-#: Rows read, converted and written at a time: bounds memory whatever the layer size.
-CHUNK_ROWS = 50_000
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG" in `PRAGMA application_id`
 #: srs_id values the GeoPackage standard reserves for "undefined" (cartesian, geographic).
 UNDEFINED_SRS = (-1, 0)
@@ -64,8 +60,8 @@ def gpkg_to_wkb(blob: bytes) -> bytes:
     return blob[start:]
 
 
-def _wkb_or_damaged(blob: bytes | None) -> bytes | None:
-    """WKB of a blob; `b""` for a damaged one, which `add_geometry_columns` counts as unreadable."""
+def wkb_or_damaged(blob: bytes | None) -> bytes | None:
+    """WKB of a GeoPackage blob; `b""` for a damaged one, which `add_geometry_columns` counts as unreadable."""
     if blob is None:
         return None
     try:
@@ -74,55 +70,26 @@ def _wkb_or_damaged(blob: bytes | None) -> bytes | None:
         return b""
 
 
-def _text(value: Any) -> str | None:
-    """A SQLite value as text: integers stay `12`, never `12.0`; NULL stays null."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
 class GeoPackageConfig(ConnectorConfig):
     """A GeoPackage file (`.gpkg`), opened read-only."""
 
     path: Path = Field(description="the .gpkg file")
 
 
-class GeoPackageLocator(BaseModel):
+class GeoPackageLocator(RowsLocator):
     """Which table of the GeoPackage a dataset is, and how to write it (`locator:` in the catalog).
+
+    Besides `columns` (default: every attribute, without the feature id) and `where`:
 
     Attributes:
         layer: Table name, as listed in `gpkg_contents`.
-        columns: Columns to keep, in this order (default: every attribute, without the
-            feature id). A column `geometry` writes (such as `coordonneesxy`) may be
-            listed to set its position.
-        where: SQL filter on the layer, e.g. `etat = 'en service'`.
         crs: EPSG code of the geometries, for a layer whose CRS is undefined (or wrong).
         geometry: Text columns written from the geometry.
     """
 
-    model_config = ConfigDict(extra="forbid")
-
     layer: str = Field(min_length=1)
-    columns: list[str] | None = Field(None, min_length=1)
-    where: str | None = None
     crs: int | None = Field(None, gt=0)
     geometry: GeometryOutput = Field(default_factory=GeometryOutput)
-
-    @field_validator("columns")
-    @classmethod
-    def _distinct(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and len(set(value)) < len(value):
-            raise ValueError(f"a column is listed twice: {sorted({c for c in value if value.count(c) > 1})}")
-        return value
-
-    @field_validator("where")
-    @classmethod
-    def _single_statement(cls, value: str | None) -> str | None:
-        if value is not None and ";" in value:
-            raise ValueError("the filter must be a single SQL condition, without ';'")
-        return value
 
 
 @dataclass(frozen=True)
@@ -185,14 +152,8 @@ class GeoPackageSource:
         with self._connect() as conn:
             layers = self._layers(conn)
             crs = {layer.srs_id: self._declared_crs(conn, layer.srs_id) for layer in layers}
-        taken: set[str] = set()
-        for layer in layers:
-            base = dataset_id = slugify(layer.table, default="layer")
-            suffix = 1
-            while dataset_id in taken:
-                suffix += 1
-                dataset_id = f"{base}-{suffix}"
-            taken.add(dataset_id)
+        for layer, dataset_id in zip(layers, unique_slugs((layer.table for layer in layers), default="layer"),
+                                     strict=True):
             bbox = _wgs84_bbox(layer.bbox, crs[layer.srs_id])
             known = {"title": layer.identifier, "description": layer.description, "modified": layer.modified,
                      "spatial": Spatial(bbox=bbox) if bbox else None}
@@ -220,18 +181,15 @@ class GeoPackageSource:
             NotFoundError: No such file, or no such layer (the message lists the layers).
             RejectedError: Damaged file, undefined CRS, or a `where` filter SQLite refuses.
         """
-        try:
-            locator = GeoPackageLocator.model_validate(dict(dataset.locator))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'locator'}: {e['msg']}" for e in exc.errors())
-            raise self._error(ConfigError, dataset, f"the locator is wrong ({problems}); it takes `layer` "
-                              "(required), `columns`, `where`, `crs` and `geometry`") from exc
+        locator = parse_locator(GeoPackageLocator, dataset, self.kind,
+                                "`layer` (required), `columns`, `where`, `crs` and `geometry`")
         with self._connect(dataset.id) as conn:
             layer = self._layer(conn, locator.layer, dataset)
             notes: list[str] = []
             crs = self._crs(conn, layer, locator, dataset, notes) if layer.geometry_column else None
-            read, order = self._columns(conn, layer, locator, dataset, notes)
-            columns = [*read, layer.geometry_column] if layer.geometry_column else read
+            plan = self._columns(conn, layer, locator, dataset)
+            notes += plan.note()
+            columns = [*plan.read, layer.geometry_column] if layer.geometry_column else plan.read
             sql = f"SELECT {', '.join(map(_quote, columns))} FROM {_quote(layer.table)}"
             if locator.where:
                 sql += f" WHERE ({locator.where})"
@@ -239,7 +197,10 @@ class GeoPackageSource:
             path = dest / f"{dataset.id}.parquet"
             stats = GeometryStats()
             try:
-                rows = self._write(conn, sql, path, read, order, crs, locator.geometry, stats)
+                # exec_driver_sql, not text(): a filter such as `heure = '08:30'` holds no bind parameter.
+                result = conn.exec_driver_sql(sql, execution_options={"stream_results": True})
+                geometry = GeometryRead(wkb_or_damaged, crs, locator.geometry) if crs is not None else None
+                rows = write_parquet(result, path, plan, geometry, stats)
             except DBAPIError as exc:
                 path.unlink(missing_ok=True)
                 names = ", ".join(row[1] for row in self._table_info(conn, layer.table))
@@ -256,25 +217,6 @@ class GeoPackageSource:
         return Extract(path=path, rows=rows, metadata=metadata,
                        geometry=locator.geometry.geometry_column if layer.geometry_column else None,
                        notes=notes + stats.notes(first_row=2), first_row=2)
-
-    def _write(self, conn: Connection, sql: str, path: Path, read: list[str], order: list[str],
-               crs: str | int | None, output: GeometryOutput, stats: GeometryStats) -> int:
-        """Stream the query into a Parquet file, one row group per chunk; return the row count."""
-        schema = pa.schema([(name, pa.string()) for name in order])
-        rows = 0
-        # exec_driver_sql, not text(): a filter such as `heure = '08:30'` holds no bind parameter.
-        result = conn.exec_driver_sql(sql, execution_options={"stream_results": True})
-        with pq.ParquetWriter(path, schema) as writer:
-            for chunk in result.partitions(CHUNK_ROWS):
-                values = list(zip(*chunk, strict=True))
-                frame = pd.DataFrame({name: [_text(v) for v in values[i]] for i, name in enumerate(read)},
-                                     index=pd.RangeIndex(len(chunk)))
-                if crs is not None:
-                    wkb = [_wkb_or_damaged(blob) for blob in values[len(read)]]
-                    add_geometry_columns(frame, wkb, crs, output, stats)
-                writer.write_table(pa.Table.from_pandas(frame[order], schema=schema, preserve_index=False))
-                rows += len(chunk)
-        return rows
 
     @contextmanager
     def _connect(self, dataset_id: str | None = None) -> Iterator[Connection]:
@@ -367,8 +309,8 @@ class GeoPackageSource:
         return conn.exec_driver_sql(f"PRAGMA table_info({_quote(table)})").all()
 
     def _columns(self, conn: Connection, layer: _Layer, locator: GeoPackageLocator,
-                 dataset: DatasetDescriptor, notes: list[str]) -> tuple[list[str], list[str]]:
-        """Return the attribute columns to read and the order of the written columns."""
+                 dataset: DatasetDescriptor) -> ColumnPlan:
+        """Plan the attribute columns to read and the order of the written columns."""
         info = self._table_info(conn, layer.table)
         # The integer primary key is the feature id (OGR's FID), not an attribute.
         keys = [row for row in info if row[5]]
@@ -378,18 +320,11 @@ class GeoPackageSource:
         if not layer.geometry_column and "geometry" in locator.model_fields_set:
             raise self._error(ConfigError, dataset, f"layer {layer.table!r} is a table without geometry: "
                               "remove `geometry` from the dataset's locator")
-        wanted = locator.columns or [c for c in available if c != fid]
-        unknown = [c for c in wanted if c not in available and c not in outputs]
-        if unknown:
-            raise self._error(ConfigError, dataset, f"layer {layer.table!r} has no column "
-                              f"{', '.join(map(repr, unknown))}; its columns are: {', '.join(available)}. "
-                              "Fix `columns` in the dataset's locator")
-        replaced = [c for c in outputs if c in wanted and c in available]
-        if replaced:
-            notes.append(f"Column(s) {', '.join(replaced)} of the layer replaced by the values computed "
-                         "from the geometry.")
-        order = wanted + [c for c in outputs if c not in wanted]
-        return [c for c in wanted if c not in outputs], order
+        try:
+            return plan_columns(available, locator.columns or [c for c in available if c != fid], outputs,
+                                f"layer {layer.table!r}")
+        except ConfigError as exc:
+            raise self._error(ConfigError, dataset, exc.message) from exc
 
     def _error(self, kind: type[ConnectorError], dataset: DatasetDescriptor, message: str) -> ConnectorError:
         return kind(message, dataset_id=dataset.id, connector=self.kind)
