@@ -40,10 +40,14 @@ class _Strict(BaseModel):
 
 
 class ConnectorRef(_Strict):
-    """A source or target: which connector, configured how (credentials as references)."""
+    """A source or target: which connector, configured how (credentials as references).
+
+    `concurrency` caps how many runs talk to it at once (default: `deployments.limits`).
+    """
 
     connector: str
     config: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int | None = Field(None, ge=1)
 
 
 class Defaults(_Strict):

@@ -20,10 +20,11 @@ from prefect.states import Completed, Failed, State
 from connectors.errors import MoissonError
 from deployments.catalog import Catalog, load_catalog
 from deployments.frequencies import is_due
+from deployments.limits import ensure_limits
 from flows.outcome import DatasetOutcome, QualitySummary, TargetReport
 from moisson.settings import home
 from moisson.state import StateStore
-from tasks.artifacts import publication_artifact, quality_artifacts
+from tasks.artifacts import progress_artifact, publication_artifact, quality_artifacts
 from tasks.extract import extract_dataset
 from tasks.publish import TargetOutcome, publication_for, publish_to_target
 from tasks.quality import check_dataset
@@ -114,6 +115,7 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
                  catalog: str | None = None,
                  on_done: Callable[[DatasetOutcome], None] | None = None) -> list[DatasetOutcome]:
     """Run `harvest_dataset` for each id, one flow run each; a failure never stops the others."""
+    ensure_limits(load_catalog(catalog))
     outcomes = []
     for dataset_id in dataset_ids:
         state = harvest_dataset(dataset_id, dry_run=dry_run, force=force, catalog=catalog,
@@ -150,4 +152,6 @@ def harvest_catalog(dataset_ids: list[str] | None = None, due_only: bool = True,
     if due_only:
         ids = [i for i in ids if is_due(cat.dataset(i).frequency, store.last_success(i))]
     get_run_logger().info("%d datasets to harvest: %s", len(ids), ", ".join(ids) or "none")
-    return [o.model_dump(mode="json") for o in run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog)]
+    advance = progress_artifact(len(ids), f"{len(ids)} datasets of {cat.path.name}")
+    outcomes = run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, on_done=advance)
+    return [o.model_dump(mode="json") for o in outcomes]

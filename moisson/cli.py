@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -19,6 +18,9 @@ from rich.table import Table
 
 from connectors.errors import MoissonError
 from moisson.settings import process_defaults
+
+if TYPE_CHECKING:
+    from quality.messages import Lang
 
 app = typer.Typer(help="Harvest, check and publish the open data of a local government.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -139,28 +141,26 @@ def validate(
     file: Annotated[Path, typer.Argument(help="CSV, XLSX or ODS file to check.", exists=False)],
     schema: Annotated[str, typer.Option("--schema", "-s", help="Table Schema: file, URL or name@version.")],
     sheet: Annotated[str | None, typer.Option(help="Sheet name of a workbook.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the messages: fr or en.")] = "fr",
     as_json: JsonOption = False,
 ) -> None:
     """Check one file against a Table Schema, as the national validator Validata does."""
-    import pandas as pd
-
-    from connectors.base import DatasetDescriptor
-    from connectors.sources.spreadsheet import SpreadsheetSource
     from moisson.settings import cache_dir
+    from quality.files import read_file
     from quality.gate import validate_frame
+    from quality.messages import LANGS
     from quality.schema import load_schema
 
+    if lang not in LANGS:
+        err.print(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
+        raise typer.Exit(2)
     try:
         table_schema = load_schema(schema, schemas_dir=Path.cwd(), cache_dir=cache_dir() / "schemas")
-        source = SpreadsheetSource(SpreadsheetSource.Config(root=file.resolve().parent))
-        locator = {"path": file.name} | ({"sheet": sheet} if sheet else {})
-        with tempfile.TemporaryDirectory() as tmp:
-            extract = source.extract(DatasetDescriptor(id="file", locator=locator), Path(tmp))
-            frame = pd.read_parquet(extract.path)
-        issues = validate_frame(frame, table_schema, first_row=extract.first_row)
+        read = read_file(file, sheet=sheet)
+        issues = validate_frame(read.frame, table_schema, first_row=read.first_row, lang=cast("Lang", lang))
     except MoissonError as exc:
         raise _fail(exc) from None
-    result = {"valid": not issues, "rows": len(frame),
+    result = {"valid": not issues, "rows": len(read.frame),
               "errors": [i.to_dict() for i in issues]}
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -190,6 +190,64 @@ def connectors(as_json: JsonOption = False) -> None:
         for kind, target in found.items():
             table.add_row(role, kind, target)
     out.print(table)
+
+
+@app.command()
+def deployments(as_json: JsonOption = False, catalog: CatalogOption = None,
+                runs: Annotated[int, typer.Option("--runs", help="Next run times to show.")] = 3) -> None:
+    """List the deployments the catalog generates: schedules, next runs, tags (no server needed)."""
+    from deployments.build import specs_of
+    from deployments.catalog import load_catalog
+
+    try:
+        listing = [spec.summary(runs) for spec in specs_of(load_catalog(catalog))]
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps({"deployments": listing}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="moisson deployments")
+    for column in ("deployment", "schedule", "next runs", "tags"):
+        table.add_column(column, overflow="fold")
+    for d in listing:
+        when = "\n".join(r[:16].replace("T", " ") for r in d["next_runs"]) or "on demand"
+        table.add_row(d["name"], d["schedule"], when, " ".join(d["tags"]))
+    out.print(table)
+
+
+PruneOption = Annotated[bool, typer.Option(
+    "--prune", help="Also delete the moisson deployments the catalog no longer has.")]
+
+
+@app.command()
+def serve(catalog: CatalogOption = None, prune: PruneOption = False,
+          limit: Annotated[int, typer.Option("--limit", min=1, help="Flow runs at once in this process.")] = 4,
+          ) -> None:
+    """Run every deployment on its schedule from this process (needs PREFECT_API_URL); Ctrl-C stops."""
+    process_defaults()
+    from deployments.catalog import load_catalog
+    from deployments.server import serve_catalog
+
+    try:
+        serve_catalog(load_catalog(catalog), limit=limit, prune=prune)
+    except MoissonError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool the workers poll.")],
+           image: Annotated[str | None, typer.Option(help="Docker image with moisson installed.")] = None,
+           catalog: CatalogOption = None, prune: PruneOption = False) -> None:
+    """Register every deployment in a work pool; rerun after a catalog change to update them."""
+    process_defaults()
+    from deployments.catalog import load_catalog
+    from deployments.server import deploy_catalog
+
+    try:
+        names = deploy_catalog(load_catalog(catalog), pool, image=image, prune=prune)
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    out.print(f"{len(names)} deployments in work pool {pool}; start a worker: prefect worker start --pool {pool}")
 
 
 if __name__ == "__main__":

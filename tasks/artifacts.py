@@ -6,7 +6,14 @@ characters artifact keys accept), so the UI keeps the history of each dataset.
 
 from __future__ import annotations
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from collections.abc import Callable
+
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 
 from flows.outcome import DatasetOutcome
 from quality.gate import QualityResult
@@ -35,3 +42,16 @@ def publication_artifact(outcome: DatasetOutcome) -> None:
         lines += ["", f"**Error:** {outcome.error}"]
     create_markdown_artifact(key=f"publication-{outcome.id}", markdown="\n".join(lines),
                              description=f"Publication of {outcome.id}")
+
+
+def progress_artifact(total: int, description: str) -> Callable[[DatasetOutcome], None]:
+    """A progress bar in the run's Artifacts tab; the returned callback advances it by one dataset."""
+    artifact_id = create_progress_artifact(progress=0.0 if total else 100.0, description=description)
+    done = 0
+
+    def advance(_: DatasetOutcome) -> None:
+        nonlocal done
+        done += 1
+        update_progress_artifact(artifact_id, progress=round(100 * done / total, 1))
+
+    return advance

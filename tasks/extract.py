@@ -7,9 +7,11 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
 
 from connectors.base import DatasetDescriptor, Extract
 from deployments.catalog import Catalog
+from deployments.limits import limit_name
 from tasks.connect import build_source
 from tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
@@ -37,7 +39,8 @@ def extract_dataset(catalog: Catalog, dataset_id: str, workdir: Path) -> Extract
     source = build_source(catalog, ds.source)
     descriptor = descriptor_for(catalog, dataset_id)
     workdir.mkdir(parents=True, exist_ok=True)
-    result = source.extract(descriptor, workdir)
+    with concurrency(limit_name("source", ds.source), occupy=1):
+        result = source.extract(descriptor, workdir)
     logger = get_run_logger()
     logger.info("%s: %d rows extracted from source %s", dataset_id, result.rows, ds.source)
     for note in result.notes:

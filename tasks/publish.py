@@ -13,9 +13,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
 
 from connectors.base import DatasetDescriptor, Plan, Publication, PublishResult, RemoteState
 from deployments.catalog import Catalog
+from deployments.limits import limit_name
 from moisson.state import StateStore
 from tasks.connect import build_target
 from tasks.retry import NETWORK_RETRIES, retry_if_retryable
@@ -78,7 +80,8 @@ def publish_to_target(catalog: Catalog, target: str, publication: Publication, d
         plan = connector.plan(publication)
         logger.info("%s → %s: would %s %s", dataset_id, target, plan.action, ", ".join(plan.changes))
         return TargetOutcome(target, status=plan.action, changes=plan.changes, plan=plan)
-    result: PublishResult = connector.publish(publication)
+    with concurrency(limit_name("target", target), occupy=1):
+        result: PublishResult = connector.publish(publication)
     if result.status in ("created", "updated"):
         StateStore().save_remote(dataset_id, target, RemoteState(
             remote_id=result.remote_id, url=result.url, content_hash=publication.content_hash,
