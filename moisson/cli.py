@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -19,6 +18,9 @@ from rich.table import Table
 
 from connectors.errors import MoissonError
 from moisson.settings import process_defaults
+
+if TYPE_CHECKING:
+    from quality.messages import Lang
 
 app = typer.Typer(help="Harvest, check and publish the open data of a local government.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -139,28 +141,26 @@ def validate(
     file: Annotated[Path, typer.Argument(help="CSV, XLSX or ODS file to check.", exists=False)],
     schema: Annotated[str, typer.Option("--schema", "-s", help="Table Schema: file, URL or name@version.")],
     sheet: Annotated[str | None, typer.Option(help="Sheet name of a workbook.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the messages: fr or en.")] = "fr",
     as_json: JsonOption = False,
 ) -> None:
     """Check one file against a Table Schema, as the national validator Validata does."""
-    import pandas as pd
-
-    from connectors.base import DatasetDescriptor
-    from connectors.sources.spreadsheet import SpreadsheetSource
     from moisson.settings import cache_dir
+    from quality.files import read_file
     from quality.gate import validate_frame
+    from quality.messages import LANGS
     from quality.schema import load_schema
 
+    if lang not in LANGS:
+        err.print(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
+        raise typer.Exit(2)
     try:
         table_schema = load_schema(schema, schemas_dir=Path.cwd(), cache_dir=cache_dir() / "schemas")
-        source = SpreadsheetSource(SpreadsheetSource.Config(root=file.resolve().parent))
-        locator = {"path": file.name} | ({"sheet": sheet} if sheet else {})
-        with tempfile.TemporaryDirectory() as tmp:
-            extract = source.extract(DatasetDescriptor(id="file", locator=locator), Path(tmp))
-            frame = pd.read_parquet(extract.path)
-        issues = validate_frame(frame, table_schema, first_row=extract.first_row)
+        read = read_file(file, sheet=sheet)
+        issues = validate_frame(read.frame, table_schema, first_row=read.first_row, lang=cast("Lang", lang))
     except MoissonError as exc:
         raise _fail(exc) from None
-    result = {"valid": not issues, "rows": len(frame),
+    result = {"valid": not issues, "rows": len(read.frame),
               "errors": [i.to_dict() for i in issues]}
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))

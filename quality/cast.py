@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quality.messages import CATALOG, DEFAULT_LANG, Lang, say
 from quality.schema import FieldSpec
 
 TEXT = pd.StringDtype("pyarrow")
@@ -45,27 +46,23 @@ def dtype_of(spec: FieldSpec) -> str:
             "date": "datetime64[ns]", "datetime": "datetime64[ns]"}.get(spec.type, "string")
 
 
-def describe_type(spec: FieldSpec) -> str:
+def describe_type(spec: FieldSpec, lang: Lang = DEFAULT_LANG) -> str:
     """What a value of this field must look like, for messages."""
     fmt = spec.format
     if spec.type == "string":
-        return {"email": "an e-mail address", "uri": "a full web address with its scheme (https://…)",
-                "uuid": "a UUID", "binary": "base64 text"}.get(fmt, "text")
+        return say(f"type.{fmt}" if fmt in STRING_FORMATS else "type.text", lang)
     if spec.type == "boolean":
-        return f"one of the yes/no values {', '.join(spec.true_values)} / {', '.join(spec.false_values)}"
+        return say("type.boolean", lang, true=", ".join(spec.true_values), false=", ".join(spec.false_values))
     if spec.type in ("date", "datetime"):
         default = "YYYY-MM-DD" if spec.type == "date" else "YYYY-MM-DDThh:mm:ss (e.g. 2024-03-31T14:00:00)"
         if fmt in ("default", "any"):
-            return f"a date in the format {default}" if spec.type == "date" else f"a date-time {default}"
-        return f"a date in the format {human_format(fmt)}"
+            return say(f"type.{spec.type}", lang, format=default)
+        return say("type.date", lang, format=human_format(fmt))
     if spec.type == "geopoint":
         shape = {"array": "[longitude, latitude]", "object": '{"lon": …, "lat": …}'}.get(fmt, "longitude, latitude")
-        return f"a point written {shape} in degrees"
-    return {
-        "integer": "a whole number", "number": "a number", "year": "a four-digit year",
-        "time": "a time hh:mm:ss", "yearmonth": "a month YYYY-MM", "duration": "an ISO 8601 duration (P1Y2M…)",
-        "geojson": "a GeoJSON object", "object": "a JSON object", "array": 'a JSON list such as ["a", "b"]',
-    }.get(spec.type, f"a {spec.type}")
+        return say("type.geopoint", lang, shape=shape)
+    key = f"type.{spec.type}"
+    return say(key, lang) if key in CATALOG else say("type.other", lang, type=spec.type)
 
 
 def human_format(fmt: str) -> str:
@@ -144,10 +141,11 @@ def _geopoint(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     return raw.where(points.notna().all(axis=1).to_numpy(bool))
 
 
-def geopoints(raw: pd.Series, fmt: str) -> pd.DataFrame:
+def geopoints(raw: pd.Series, fmt: str, *, bounded: bool = True) -> pd.DataFrame:
     """Parse geopoint text into Float64 `lon`/`lat` columns; NA when unreadable or out of range.
 
     Formats: `default` "lon, lat", `array` "[lon, lat]", `object` {"lon": …, "lat": …}.
+    `bounded=False` keeps out-of-range numbers (the geography checks recognise Lambert-93 in them).
     """
     raw = raw.astype(TEXT)
     if fmt == "object":
@@ -159,6 +157,8 @@ def geopoints(raw: pd.Series, fmt: str) -> pd.DataFrame:
         frame = raw.str.extract(f"^{BLANK}\\[{pair}\\]{BLANK}$" if fmt == "array" else f"^{pair}$")
         frame.columns = ["lon", "lat"]
     points = frame.apply(pd.to_numeric, errors="coerce").astype("Float64")
+    if not bounded:
+        return points
     inside = points["lon"].between(-180, 180) & points["lat"].between(-90, 90)
     return points[inside.fillna(False).astype(bool)].reindex(points.index)
 

@@ -17,26 +17,33 @@ import pandas as pd
 from connectors.errors import RejectedError
 from quality.cast import cast_values, describe_type, json_cells
 from quality.hints import code_hint, enum_hint, label_hint, type_hint, with_hint
+from quality.messages import DEFAULT_LANG, Lang, say
 from quality.report import IssueCount, QualityIssue
 from quality.schema import FieldSpec
 
 CAP = 1000
+RENAMED_COPY = re.compile(r"(.+)\.[0-9]+")
 SHOWN_VALUES = 6
 Detail = Callable[[int, str | None], str]
 
 
 class Issues:
-    """Collects errors and warnings; counts every error, keeps the first `cap` of each kind."""
+    """Collects errors and warnings; counts every error, keeps the first `cap` of each kind.
+
+    Messages are written in `lang`: checks build them with `say()`.
+    """
 
     def __init__(self, raw: pd.DataFrame, *, first_row: int, primary_key: Sequence[str] = (),
-                 cap: int = CAP) -> None:
+                 cap: int = CAP, lang: Lang = DEFAULT_LANG) -> None:
         self.raw = raw
+        self.lang = lang
         self.first_row = first_row
         self.primary_key = [c for c in primary_key if c in raw.columns]
         self.cap = cap
         self.errors: list[QualityIssue] = []
         self.warnings: list[QualityIssue] = []
         self.totals: Counter[tuple[str | None, str, str | None]] = Counter()
+        self._flagged: dict[str, np.ndarray] = {}
 
     @property
     def error_count(self) -> int:
@@ -72,16 +79,22 @@ class Issues:
         room = max(self.cap - min(self.totals[key], self.cap), 0)
         if not warning:
             self.totals[key] += len(positions)
+            if field is not None:
+                self._flagged[field] = self.reported(field) | mask
         column = column or field
         texts = self.raw[column] if column in self.raw.columns else None
-        where = f", field {field}" if field else ""
+        where = self.say("at.field", field=field) if field else ""
         for pos in positions[:room].tolist():
             value = None if texts is None else _text(texts.iat[pos])
             row = self.first_row + pos
-            message = _short(f"row {row}{where}: {detail(pos, value)}", 400)
+            message = _short(f"{self.say('at.row', row=row)}{where}: {detail(pos, value)}", 400)
             target.append(QualityIssue(row=row, key=self._key(pos), field=field, type=type, rule=rule,
                                        message=message, value=_short(value)))
         return len(positions)
+
+    def reported(self, field: str) -> np.ndarray:
+        """Rows where `field` already has an error: later checks of the same cell stay quiet."""
+        return self._flagged.get(field, np.zeros(len(self.raw), dtype=bool))
 
     def table(self, *, field: str | None, type: str, message: str, rule: str | None = None,
               warning: bool = False) -> None:
@@ -92,6 +105,14 @@ class Issues:
         else:
             self.errors.append(issue)
             self.totals[(field, type, rule)] += 1
+
+    def say(self, key: str, **values: object) -> str:
+        """The sentence `key` of `quality.messages` in the report's language."""
+        return say(key, self.lang, **values)
+
+    def hint(self, message: str, hint: str | None) -> str:
+        """`message` with its hint in brackets, when there is one."""
+        return with_hint(message, hint, self.lang)
 
     def row_number(self, pos: int) -> int:
         """File row number of a row position."""
@@ -119,32 +140,36 @@ def check_labels(labels: Sequence[str], fields: Sequence[FieldSpec], issues: Iss
     seen: set[str] = set()
     for label in labels:
         if label in seen:
-            issues.table(field=label, type="duplicate-label",
-                         message=f"column '{label}' appears more than once: keep one and rename or "
-                                 "delete the others (only the first one was checked)")
+            issues.table(field=label, type="duplicate-label", message=issues.say("label.duplicate", label=label))
         seen.add(label)
     names = [f.name for f in fields]
-    extra = [label for label in dict.fromkeys(labels) if label not in names and label != geometry]
+    # Readers rename a repeated label `x` to `x.2` (ours) or `x.1` (pandas) so both columns survive.
+    renamed = {label: m[1] for label in seen if (m := RENAMED_COPY.fullmatch(label)) and m[1] in seen
+               and label not in names}
+    for label, original in renamed.items():
+        issues.table(field=original, type="duplicate-label",
+                     message=issues.say("label.duplicate-renamed", label=original, copy=label))
+    extra = [label for label in dict.fromkeys(labels)
+             if label not in names and label != geometry and label not in renamed]
     for spec in fields:
         if spec.name in seen or spec.name == geometry:
             continue
         near = label_hint(spec.name, extra)
-        hint = f"; column '{near}' looks like it: rename it '{spec.name}'" if near else ""
+        hint = issues.say("label.looks-like", near=near, name=spec.name) if near else ""
         if spec.required:
             issues.table(field=spec.name, type="missing-label",
-                         message=f"column '{spec.name}' is missing; the schema requires it{hint}")
+                         message=issues.say("label.missing", name=spec.name, hint=hint))
         else:
             issues.table(field=spec.name, type="missing-label", warning=True,
-                         message=f"optional column '{spec.name}' is missing{hint}")
+                         message=issues.say("label.missing-optional", name=spec.name, hint=hint))
     for label in extra:
         near = label_hint(label, names)
-        hint = f"; did you mean '{near}'?" if near else ""
+        hint = issues.say("label.did-you-mean", near=near) if near else ""
         issues.table(field=label, type="extra-label", warning=True,
-                     message=f"column '{label}' is not in the Table Schema and was left out of the "
-                             f"checked file{hint}")
+                     message=issues.say("label.extra", label=label, hint=hint))
     order = [label for label in dict.fromkeys(labels) if label in names]
     if order != [n for n in names if n in order]:
-        return ["columns are in a different order from the schema: they were matched by name"]
+        return [issues.say("label.reordered")]
     return []
 
 
@@ -152,7 +177,7 @@ def check_blank_rows(raw: pd.DataFrame, issues: Issues, *, warning: bool = False
     """Flag rows where every cell is empty; returns the mask of rows to check further."""
     blank = raw.isna().all(axis=1).to_numpy(bool) if len(raw.columns) else np.zeros(len(raw), bool)
     issues.rows(blank, field=None, type="blank-row", rule=None, warning=warning,
-                detail=lambda pos, v: "the row is empty: delete it")
+                detail=lambda pos, v: issues.say("row.blank"))
     return ~blank
 
 
@@ -170,19 +195,22 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
     present = raw.notna().to_numpy(bool) & active
     valid = values.notna().to_numpy(bool) & active
     issues.rows(present & ~valid, field=name, type="type-error", rule="type",
-                detail=lambda pos, v: with_hint(f"'{v}' is not {describe_type(spec)}", type_hint(spec, v or "")))
+                detail=lambda pos, v: issues.hint(
+                    issues.say("cell.type", value=v, expected=describe_type(spec, issues.lang)),
+                    type_hint(spec, v or "", issues.lang)))
     if rules.get("required"):
         issues.rows(active & ~present, field=name, type="constraint-error", rule="required",
-                    detail=lambda pos, v: "the value is missing; this field is required")
+                    detail=lambda pos, v: issues.say("cell.required"))
     if "enum" in rules:
         _check_enum(raw, values, spec, issues, valid)
     if "pattern" in rules:
         regex = re.compile(rules["pattern"])
         fits = raw.str.fullmatch(rules["pattern"]).fillna(False).to_numpy(bool)
-        example = f" (example: {spec.example})" if spec.example else ""
+        example = issues.say("cell.example", example=spec.example) if spec.example else ""
         issues.rows(valid & ~fits, field=name, type="constraint-error", rule="pattern",
-                    detail=lambda pos, v: with_hint(f"'{v}' does not have the expected form "
-                                                     f"{rules['pattern']}{example}", code_hint(v or "", regex)))
+                    detail=lambda pos, v: issues.hint(
+                        issues.say("cell.pattern", value=v, pattern=rules["pattern"], example=example),
+                        code_hint(v or "", regex, issues.lang)))
     if "minLength" in rules or "maxLength" in rules:
         _check_lengths(raw, spec, issues, valid)
     _check_bounds(values, spec, issues, valid)
@@ -190,8 +218,8 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
         first = first_positions(pd.factorize(values.where(valid))[0])
         duplicate = valid & (first != np.arange(len(values)))
         issues.rows(duplicate, field=name, type="unique-error", rule="unique",
-                    detail=lambda pos, v: f"'{v}' already appears at row {issues.row_number(first[pos])}; "
-                                          "each value must be unique")
+                    detail=lambda pos, v: issues.say("cell.unique", value=v,
+                                                     first=issues.row_number(first[pos])))
     if spec.type == "array" and (spec.array_item or {}).get("constraints"):
         _check_array_items(raw, spec, issues, valid)
 
@@ -205,13 +233,12 @@ def check_primary_key(values: dict[str, pd.Series], primary_key: Sequence[str], 
     label = ", ".join(primary_key)
     empty = keys.isna().any(axis=1).to_numpy(bool) & active
     issues.rows(empty, field=None, type="primary-key", rule="primaryKey",
-                detail=lambda pos, v: f"the primary key ({label}) is empty; every row needs one")
+                detail=lambda pos, v: issues.say("key.empty", columns=label))
     codes = keys.groupby(list(primary_key), dropna=False, sort=False).ngroup().to_numpy()
     first = first_positions(np.where(empty | ~active, -1, codes))
     duplicate = active & ~empty & (first != np.arange(len(keys)))
     issues.rows(duplicate, field=None, type="primary-key", rule="primaryKey",
-                detail=lambda pos, v: f"the primary key ({label}) is the same as at row "
-                                      f"{issues.row_number(first[pos])}; each row needs its own")
+                detail=lambda pos, v: issues.say("key.duplicate", columns=label, first=issues.row_number(first[pos])))
 
 
 def first_positions(codes: np.ndarray) -> np.ndarray:
@@ -231,36 +258,34 @@ def _check_enum(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
     texts = [str(v) for v in spec.constraints["enum"]]
     bad = valid & ~values.isin(allowed).fillna(False).to_numpy(bool)
     issues.rows(bad, field=spec.name, type="constraint-error", rule="enum",
-                detail=lambda pos, v: with_hint(f"'{v}' is not one of the allowed values: {listed}{more}",
-                                                 enum_hint(v or "", texts)))
+                detail=lambda pos, v: issues.hint(issues.say("cell.enum", value=v, allowed=listed + more),
+                                                  enum_hint(v or "", texts, issues.lang)))
 
 
 def _check_lengths(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
     if spec.type == "array":
         sizes = {text: len(items) for text, items in json_cells(raw.where(valid)).items()}
         lengths = raw.map(sizes).astype("Float64").to_numpy(float, na_value=np.nan)
-        unit = "items"
+        unit = issues.say("unit.items")
     else:
         lengths = raw.str.len().astype("Float64").to_numpy(float, na_value=np.nan)
-        unit = "characters"
-    for rule, limit, op, word in (("minLength", spec.constraints.get("minLength"), np.less, "fewer"),
-                                  ("maxLength", spec.constraints.get("maxLength"), np.greater, "more")):
+        unit = issues.say("unit.characters")
+    for rule, limit, op in (("minLength", spec.constraints.get("minLength"), np.less),
+                            ("maxLength", spec.constraints.get("maxLength"), np.greater)):
         if limit is None:
             continue
         with np.errstate(invalid="ignore"):
             bad = valid & op(lengths, limit)
         issues.rows(bad, field=spec.name, type="constraint-error", rule=rule,
-                    detail=lambda pos, v, limit=limit, word=word: (
-                        f"'{v}' has {int(lengths[pos])} {unit}, {word} than the {limit} allowed"))
+                    detail=lambda pos, v, rule=rule, limit=limit: issues.say(
+                        f"cell.{rule}", value=v, count=int(lengths[pos]), unit=unit, limit=limit))
 
 
-BOUNDS = (("minimum", "lt", "below the minimum"), ("maximum", "gt", "above the maximum"),
-          ("exclusiveMinimum", "le", "not above the exclusive minimum"),
-          ("exclusiveMaximum", "ge", "not below the exclusive maximum"))
+BOUNDS = (("minimum", "lt"), ("maximum", "gt"), ("exclusiveMinimum", "le"), ("exclusiveMaximum", "ge"))
 
 
 def _check_bounds(values: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
-    for rule, op, words in BOUNDS:
+    for rule, op in BOUNDS:
         if rule not in spec.constraints:
             continue
         limit = cast_values([spec.constraints[rule]], spec)
@@ -278,7 +303,7 @@ def _check_bounds(values: pd.Series, spec: FieldSpec, issues: Issues, valid: np.
         bad = valid & getattr(values, op)(bound).fillna(False).to_numpy(bool)
         shown = spec.constraints[rule]
         issues.rows(bad, field=spec.name, type="constraint-error", rule=rule,
-                    detail=lambda pos, v, words=words, shown=shown: f"{v} is {words} {shown}")
+                    detail=lambda pos, v, rule=rule, shown=shown: issues.say(f"cell.{rule}", value=v, limit=shown))
 
 
 def _check_array_items(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
@@ -295,17 +320,17 @@ def _check_array_items(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: n
             if pattern is not None and not pattern.fullmatch(str(item)):
                 wrong[text] = ("pattern", str(item))
                 break
+    allowed = ", ".join(repr(v) for v in (enum or [])[:SHOWN_VALUES])
     for rule in ("enum", "pattern"):
         texts = [t for t, (r, _) in wrong.items() if r == rule]
         if not texts:
             continue
-        expected = (f"one of the allowed values: {', '.join(repr(v) for v in enum[:SHOWN_VALUES])}"
-                    if rule == "enum" else f"of the form {rules.get('pattern')}")
         bad = valid & raw.isin(texts).fillna(False).to_numpy(bool)
         issues.rows(bad, field=spec.name, type="constraint-error", rule=rule,
-                    detail=lambda pos, v, expected=expected: with_hint(
-                        f"item '{wrong[v or ''][1]}' is not {expected}",
-                        enum_hint(wrong[v or ""][1], enum) if enum else None))
+                    detail=lambda pos, v, rule=rule: issues.hint(
+                        issues.say(f"item.{rule}", item=wrong[v or ""][1], allowed=allowed,
+                                   pattern=rules.get("pattern")),
+                        enum_hint(wrong[v or ""][1], enum, issues.lang) if enum else None))
 
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from quality.cast import geopoints
 from quality.checks import Issues
-from quality.hints import code_hint, with_hint
+from quality.hints import code_hint
 from quality.schema import FieldSpec
 
 LA_POSTE_SIREN = "356000000"
@@ -78,8 +78,8 @@ def check_extent(table: Table, extent: tuple[float, float, float, float]) -> Non
         inside = points["lon"].between(west, east) & points["lat"].between(south, north)
         table.issues.rows(table.filled(name) & ~inside.fillna(False).to_numpy(bool), field=name,
                           type="constraint-error", rule="extent",
-                          detail=lambda pos, v: f"the point {v} is outside the expected area "
-                                                f"[{west}, {south}, {east}, {north}] (longitude, latitude)")
+                          detail=lambda pos, v: table.issues.say("custom.extent", value=v,
+                                                                 box=f"[{west}, {south}, {east}, {north}]"))
 
 
 def luhn_valid(digits: np.ndarray) -> np.ndarray:
@@ -115,10 +115,12 @@ def _identifier(length: int, label: str) -> Callable[[Mapping[str, Any], Table, 
         column = params.get("column")
         if column not in table.values:
             return
-        bad = table.filled(column) & ~identifier_valid(table.raw[column], length)
-        table.issues.rows(bad, field=column, type=name, rule=name, detail=lambda pos, v: with_hint(
-            f"'{v}' is not a valid {label} number: {length} digits with a correct check digit",
-            code_hint(v or "", shape)))
+        # A cell that already failed the field's pattern gets one message, not a second one.
+        bad = table.filled(column) & ~identifier_valid(table.raw[column], length) & ~table.issues.reported(column)
+        issues = table.issues
+        issues.rows(bad, field=column, type=name, rule=name, detail=lambda pos, v: issues.hint(
+            issues.say("custom.identifier", value=v, label=label, length=length),
+            code_hint(v or "", shape, issues.lang)))
     return check
 
 
@@ -127,14 +129,13 @@ def _one_of_required(params: Mapping[str, Any], table: Table, name: str) -> None
     present = [c for c in columns if c in table.values]
     if not present:
         table.issues.table(field=columns[0], type=name, rule=name,
-                           message=f"neither column '{columns[0]}' nor '{columns[1]}' is present; "
-                                   "the schema needs at least one of them")
+                           message=table.issues.say("custom.one-of-absent", first=columns[0], second=columns[1]))
         return
     empty = table.active.copy()
     for column in present:
         empty &= table.raw[column].isna().to_numpy(bool)
     table.issues.rows(empty, field=present[0], type=name, rule=name,
-                      detail=lambda pos, v: f"fill in '{columns[0]}' or '{columns[1]}' (both are empty)")
+                      detail=lambda pos, v: table.issues.say("custom.one-of", first=columns[0], second=columns[1]))
 
 
 def _cohesive(params: Mapping[str, Any], table: Table, name: str) -> None:
@@ -146,7 +147,7 @@ def _cohesive(params: Mapping[str, Any], table: Table, name: str) -> None:
     bad = table.active & filled.any(axis=1) & ~filled.all(axis=1)
     listed = ", ".join(columns)
     table.issues.rows(bad, field=columns[0], type=name, rule=name,
-                      detail=lambda pos, v: f"{listed} must be all filled in or all empty")
+                      detail=lambda pos, v: table.issues.say("custom.cohesive", columns=listed))
 
 
 def _compare(params: Mapping[str, Any], table: Table, name: str) -> None:
@@ -160,8 +161,8 @@ def _compare(params: Mapping[str, Any], table: Table, name: str) -> None:
     except TypeError:
         return
     table.issues.rows(both & ~holds, field=left, type=name, rule=name,
-                      detail=lambda pos, v: f"{left} ({v}) must be {op} {right} "
-                                            f"({table.raw[right].iat[pos]})")
+                      detail=lambda pos, v: table.issues.say("custom.compare", left=left, value=v, op=op, right=right,
+                                                             other=table.raw[right].iat[pos]))
 
 
 def _sum(params: Mapping[str, Any], table: Table, name: str) -> None:
@@ -174,8 +175,8 @@ def _sum(params: Mapping[str, Any], table: Table, name: str) -> None:
     added = sum((_comparable(table.values[c]) for c in parts), start=pd.Series(0, index=table.raw.index))
     equal = (_comparable(table.values[total]) == added).fillna(True).to_numpy(bool)
     table.issues.rows(rows & ~equal, field=total, type=name, rule=name,
-                      detail=lambda pos, v: f"{total} ({v}) must equal {' + '.join(parts)} "
-                                            f"({added.iat[pos]})")
+                      detail=lambda pos, v: table.issues.say("custom.sum", total=total, value=v,
+                                                             parts=" + ".join(parts), sum=added.iat[pos]))
 
 
 def _year_interval(params: Mapping[str, Any], table: Table, name: str) -> None:
@@ -190,12 +191,12 @@ def _year_interval(params: Mapping[str, Any], table: Table, name: str) -> None:
     with np.errstate(invalid="ignore"):
         ordered = interval & (years[:, 0] < years[:, 1])
     ok = ordered | (single & allow_single)
-    forms = "YYYY or YYYY/YYYY" if allow_single else "YYYY/YYYY"
+    forms = "YYYY, YYYY/YYYY" if allow_single else "YYYY/YYYY"
 
     def detail(pos: int, value: str | None) -> str:
         if interval[pos]:
-            return f"'{value}': the second year must come after the first"
-        return f"'{value}' is not a year or period written {forms}"
+            return table.issues.say("custom.years-order", value=value)
+        return table.issues.say("custom.years", value=value, forms=forms)
     table.issues.rows(table.filled(column) & ~ok, field=column, type=name, rule=name, detail=detail)
 
 
@@ -209,8 +210,7 @@ def _actes(params: Mapping[str, Any], table: Table, name: str) -> None:
     ok = (text.str.contains("/", regex=False) & ~text.str.contains("[ \t]/|/[ \t]", regex=True)
           & prefix.isin(ACTES_PREFIXES)).fillna(False).to_numpy(bool)
     table.issues.rows(table.filled(column) & ~ok, field=column, type=name, rule=name,
-                      detail=lambda pos, v: f"'{v}' does not follow the ACTES nomenclature "
-                                            "'Theme/Sub-theme' (e.g. 'Finances locales/Subventions')")
+                      detail=lambda pos, v: table.issues.say("custom.actes", value=v))
 
 
 def _french_gps(params: Mapping[str, Any], table: Table, name: str) -> None:
@@ -223,9 +223,9 @@ def _french_gps(params: Mapping[str, Any], table: Table, name: str) -> None:
     inside, swapped = _in_france(lon, lat), _in_france(lat, lon)
     rows = table.filled(column) & ~inside
     table.issues.rows(rows & swapped, field=column, type="reversed-french-gps-coordinates", rule=name,
-                      detail=lambda pos, v: f"{v} looks like [latitude, longitude]: write [longitude, latitude]")
+                      detail=lambda pos, v: table.issues.say("custom.gps-reversed", value=v))
     table.issues.rows(rows & ~swapped, field=column, type="french-gps-coordinates", rule=name,
-                      detail=lambda pos, v: f"{v} is not a point in France (WGS84 [longitude, latitude])")
+                      detail=lambda pos, v: table.issues.say("custom.gps", value=v))
 
 
 def _in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

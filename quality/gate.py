@@ -16,6 +16,7 @@ from connectors.errors import NotFoundError, RejectedError
 from quality.cast import TEXT, cast_column
 from quality.checks import Issues, check_blank_rows, check_field, check_labels, check_primary_key
 from quality.custom import Table, check_extent, run_custom_checks
+from quality.messages import DEFAULT_LANG, Lang
 from quality.normalise import normalise
 from quality.policy import QualityPolicy
 from quality.report import QualityIssue, QualityReport, QualityResult
@@ -25,7 +26,6 @@ CLEAN = "clean.parquet"
 REPORT_JSON = "quality.json"
 REPORT_HTML = "quality.html"
 GX_RESULTS = "gx_results.json"
-NO_SCHEMA = "no Table Schema: only generic checks ran"
 
 
 @dataclass
@@ -60,7 +60,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     """
     frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry)
     found = inspect(frame, schema, first_row=first_row, geometry=geometry, extent=policy.extent,
-                    dataset_id=dataset_id)
+                    dataset_id=dataset_id, lang=policy.lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
     found.clean.to_parquet(clean_path, index=False)
@@ -79,18 +79,19 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     return result
 
 
-def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: int = 2) -> list[QualityIssue]:
+def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: int = 2,
+                   lang: Lang = DEFAULT_LANG) -> list[QualityIssue]:
     """The errors of a text frame against a schema: every check but GX, no file written.
 
-    At most `quality.checks.CAP` errors are kept per field, type and rule.
+    At most `quality.checks.CAP` errors are kept per field, type and rule; messages are in `lang`.
     """
-    return _ordered(inspect(frame, schema, first_row=first_row).issues.errors)
+    return _ordered(inspect(frame, schema, first_row=first_row, lang=lang).issues.errors)
 
 
 def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
-                 dataset_id: str | None = None) -> QualityReport:
+                 dataset_id: str | None = None, lang: Lang = DEFAULT_LANG) -> QualityReport:
     """Like `validate_frame`, with warnings, notes and counts, as a report."""
-    found = inspect(frame, schema, first_row=first_row, dataset_id=dataset_id)
+    found = inspect(frame, schema, first_row=first_row, dataset_id=dataset_id, lang=lang)
     issues = found.issues
     return QualityReport(dataset_id=dataset_id, success=issues.error_count == 0, rows=len(frame),
                          errors=_ordered(issues.errors), warnings=issues.warnings, notes=found.notes,
@@ -99,8 +100,8 @@ def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_ro
 
 def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
             geometry: str | None = None, extent: tuple[float, float, float, float] | None = None,
-            dataset_id: str | None = None) -> Inspection:
-    """Run every check but GX on a frame of text columns (duplicate column names allowed)."""
+            dataset_id: str | None = None, lang: Lang = DEFAULT_LANG) -> Inspection:
+    """Run every check but GX on a frame of text columns (duplicate column names allowed); messages in `lang`."""
     labels = [str(c) for c in frame.columns]
     firsts = {label: i for i, label in reversed(list(enumerate(labels)))}
     missing = schema.missing_values if schema else [""]
@@ -109,19 +110,19 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
     raw = raw.mask(raw.isin(missing))
     carried = {geometry: frame.iloc[:, firsts[geometry]].reset_index(drop=True)} if geometry in firsts else {}
     if schema is None:
-        issues = Issues(raw, first_row=first_row)
+        issues = Issues(raw, first_row=first_row, lang=lang)
         for label in sorted({x for x in labels if labels.count(x) > 1}):
             issues.table(field=label, type="duplicate-label", warning=True,
-                         message=f"column '{label}' appears more than once: only the first one was kept")
+                         message=issues.say("label.duplicate-kept", label=label))
         check_blank_rows(raw, issues, warning=True)
-        issues.table(field=None, type="no-schema", message=NO_SCHEMA, warning=True)
+        issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
         return Inspection(issues, [], pd.concat([raw, pd.DataFrame(carried)], axis=1))
 
-    issues = Issues(raw, first_row=first_row, primary_key=schema.primary_key)
+    issues = Issues(raw, first_row=first_row, primary_key=schema.primary_key, lang=lang)
     notes = check_labels(labels, schema.fields, issues, geometry=geometry)
     present = [f for f in schema.fields if f.name in raw.columns]
     active = check_blank_rows(raw, issues)
-    text, normalised = normalise(raw[[f.name for f in present]], present)
+    text, normalised = normalise(raw[[f.name for f in present]], present, lang)
     values = {f.name: cast_column(text[f.name], f) for f in present}
     for spec in present:
         check_field(text[spec.name], values[spec.name], spec, issues, active)
@@ -129,7 +130,7 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
     table = Table(text, values, {f.name: f for f in present}, issues, active)
     for name in run_custom_checks(schema.custom_checks, table):
         issues.table(field=None, type="custom-check", warning=True,
-                     message=f"custom check '{name}' of the schema is not supported: it was skipped")
+                     message=issues.say("table.custom-unknown", name=name))
     if extent is not None:
         check_extent(table, extent)
     clean = pd.DataFrame(values, index=raw.index)

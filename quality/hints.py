@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from quality.messages import DEFAULT_LANG, Lang, say
 from quality.schema import FieldSpec
 
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -19,64 +20,62 @@ NO = {"non", "n", "no", "faux", "false", "0"}
 IDENTIFIERS = {14: "SIRET", 9: "SIREN"}
 
 
-def type_hint(spec: FieldSpec, value: str) -> str | None:
+def type_hint(spec: FieldSpec, value: str, lang: Lang = DEFAULT_LANG) -> str | None:
     """Why `value` may have failed the type of `spec`, or None."""
     text = value.strip()
     if spec.type in ("date", "datetime"):
         serial = EXCEL_SERIAL.fullmatch(text)
         if serial and 20000 <= int(serial[1]) <= 80000:
             day = EXCEL_EPOCH + timedelta(days=int(serial[1]))
-            return (f"this looks like an Excel date serial number ({serial[1]} = {day.isoformat()}): "
-                    "format the column as text or dates in the spreadsheet")
+            return say("hint.excel-date", lang, serial=serial[1], day=day.isoformat())
         year = re.match(r"(\d{4})-\d{2}-\d{2}", text)
         if year and not 1678 <= int(year[1]) <= 2261:
-            return "dates before 1678 or after 2261 are not supported: leave the cell empty if there is no date"
+            return say("hint.date-range", lang)
         if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2}", text):
-            return "this day does not exist in the calendar"
+            return say("hint.no-such-day", lang)
         return None
     if spec.type == "integer" and WHOLE_DECIMAL.fullmatch(text):
-        return "a spreadsheet probably wrote this whole number as a decimal: remove the '.0'"
+        return say("hint.whole-decimal", lang)
     if spec.type in ("integer", "number"):
         if re.search(r"\d", text) and re.fullmatch(r"[-+\d\s.,oO]+", text) and re.search("[oO]", text):
-            return "the letter O seems to be typed instead of the digit 0"
+            return say("hint.letter-o", lang)
         if DECIMAL_COMMA.fullmatch(text):
-            return "write the decimal separator as a dot, like the other values of this column"
+            return say("hint.decimal-comma", lang)
         return None
     if spec.type == "boolean":
         folded = text.casefold()
         if folded in {v.casefold() for v in spec.true_values} or folded in YES:
-            return f"did you mean '{spec.true_values[0]}'?"
+            return say("hint.did-you-mean", lang, value=spec.true_values[0])
         if folded in {v.casefold() for v in spec.false_values} or folded in NO:
-            return f"did you mean '{spec.false_values[0]}'?"
+            return say("hint.did-you-mean", lang, value=spec.false_values[0])
     return None
 
 
-def code_hint(value: str, fits: re.Pattern[str]) -> str | None:
+def code_hint(value: str, fits: re.Pattern[str], lang: Lang = DEFAULT_LANG) -> str | None:
     """Why a code (SIRET, postal code…) fails `fits`, when its damage can be undone."""
     text = value.strip()
     number = EXCEL_NUMBER.fullmatch(text)
     if number:
         digits = number[1] or _expand(number[2], int(number[3]))
         if digits and fits.fullmatch(digits):
-            kind = IDENTIFIERS.get(len(digits), "code")
-            return (f"looks like Excel turned this {kind} into a number (probably {digits}): "
-                    "format the column as text in the spreadsheet")
+            kind = IDENTIFIERS.get(len(digits)) or say("kind.code", lang)
+            return say("hint.excel-number", lang, kind=kind, digits=digits)
     if text.isdigit() and fits.fullmatch("0" + text):
-        return f"a leading zero was probably lost (0{text}): format the column as text in the spreadsheet"
+        return say("hint.leading-zero", lang, value=text)
     if text != value and fits.fullmatch(text):
-        return "remove the spaces before or after the value"
+        return say("hint.strip", lang)
     squeezed = re.sub(r"[\s\u00a0\u202f.]", "", text)
     if squeezed != text and fits.fullmatch(squeezed):
-        return f"write it without spaces or dots ({squeezed})"
+        return say("hint.squeeze", lang, value=squeezed)
     return None
 
 
-def enum_hint(value: str, allowed: Iterable[str]) -> str | None:
+def enum_hint(value: str, allowed: Iterable[str], lang: Lang = DEFAULT_LANG) -> str | None:
     """Suggest the allowed value equal to `value` but for case and spaces."""
     key = _fold(value)
     for candidate in allowed:
         if _fold(candidate) == key:
-            return f"did you mean '{candidate}'?"
+            return say("hint.did-you-mean", lang, value=candidate)
     return None
 
 
@@ -89,9 +88,9 @@ def label_hint(name: str, candidates: Iterable[str]) -> str | None:
     return None
 
 
-def with_hint(message: str, hint: str | None) -> str:
+def with_hint(message: str, hint: str | None, lang: Lang = DEFAULT_LANG) -> str:
     """Append a hint in brackets, when there is one."""
-    return f"{message} ({hint})" if hint else message
+    return say("hint", lang, message=message, hint=hint) if hint else message
 
 
 def _fold(text: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from quality.messages import DEFAULT_LANG, Lang, say
 from quality.schema import FieldSpec
 
 # Spaces, tabs, no-break (U+00A0) and narrow no-break (U+202F) spaces: Excel and LibreOffice
@@ -16,7 +17,8 @@ FRENCH_DATE = "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 ISO_DATE_FORMATS = ("default", "%Y-%m-%d")
 
 
-def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec]) -> tuple[pd.DataFrame, list[str]]:
+def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec],
+              lang: Lang = DEFAULT_LANG) -> tuple[pd.DataFrame, list[str]]:
     """Normalise the number, integer and date columns of `frame` (text columns, nulls as NA).
 
     String fields are never touched: codes and SIRETs must keep their exact text.
@@ -24,6 +26,7 @@ def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec]) -> tuple[pd.Data
     Args:
         frame: The raw text frame.
         fields: The schema fields present in `frame`.
+        lang: Language of the notes.
 
     Returns:
         A new frame, and one note per column changed (`column: N values …`).
@@ -37,18 +40,18 @@ def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec]) -> tuple[pd.Data
         if spec.type in ("number", "integer"):
             fixed, how = _numbers(column, spec)
         elif spec.type == "date" and spec.format in ISO_DATE_FORMATS:
-            fixed, how = _dates(column), "dates written DD/MM/YYYY rewritten as YYYY-MM-DD"
+            fixed, how = _dates(column), "how.dates"
         else:
             continue
         changed = int((fixed != column).fillna(False).sum())
         if changed:
             out[spec.name] = fixed
-            notes.append(f"{spec.name}: {changed} values normalised ({how})")
+            notes.append(say("note.normalised", lang, column=spec.name, count=changed, how=say(how, lang)))
     return out, notes
 
 
 def _numbers(column: pd.Series, spec: FieldSpec) -> tuple[pd.Series, str]:
-    """Apply the field's own groupChar/decimalChar/bareNumber, else the French conventions."""
+    """Apply the field's own groupChar/decimalChar/bareNumber, else the French conventions (+ the note key)."""
     if spec.group_char or spec.decimal_char or not spec.bare_number:
         fixed = column.str.strip()
         if not spec.bare_number:
@@ -57,12 +60,12 @@ def _numbers(column: pd.Series, spec: FieldSpec) -> tuple[pd.Series, str]:
             fixed = fixed.str.replace(spec.group_char, "", regex=False)
         if spec.decimal_char and spec.decimal_char != ".":
             fixed = fixed.str.replace(spec.decimal_char, ".", regex=False)
-        return fixed, "groupChar/decimalChar/bareNumber of the schema"
+        return fixed, "how.schema-numbers"
     fixed = column.str.replace(SPACES, "", regex=True)
     # A comma is a decimal comma only when no value uses a dot: "1.234,5" stays an error.
     if not fixed.str.contains(".", regex=False).any():
         fixed = fixed.str.replace(",", ".", regex=False)
-    return fixed, "French number format: spaces removed, decimal comma"
+    return fixed, "how.french-numbers"
 
 
 def _dates(column: pd.Series) -> pd.Series:

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quality.messages import DEFAULT_LANG, Lang
+
 
 class Expectation(BaseModel):
     """One extra Great Expectations expectation, by its snake_case name.
@@ -29,6 +31,7 @@ class QualityPolicy(BaseModel):
             (`keep`, `drop` the column, `hash` the values, `block` publication).
         extent: WGS84 bbox [west, south, east, north] the coordinates must fall in
             (default: France with overseas territories).
+        lang: Language of the report's messages (`fr` or `en`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -37,3 +40,4 @@ class QualityPolicy(BaseModel):
     expectations: list[Expectation] = Field(default_factory=list)
     personal_data: dict[str, Literal["keep", "drop", "hash", "block"]] = Field(default_factory=dict)
     extent: tuple[float, float, float, float] | None = None
+    lang: Lang = DEFAULT_LANG

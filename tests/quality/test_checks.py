@@ -16,7 +16,7 @@ from tests.quality.conftest import make_schema, text_frame
 
 
 def errors_of(fields: list[dict], columns: dict, **extra):
-    return validate_frame(text_frame(columns), make_schema(fields, **extra))
+    return validate_frame(text_frame(columns), make_schema(fields, **extra), lang="en")
 
 
 def only(issues, **expected):
@@ -100,7 +100,7 @@ def test_labels_missing_extra_reordered_duplicate() -> None:
               {"name": "nomBeneficiaire", "type": "string", "constraints": {"required": True}},
               {"name": "montant", "type": "number"}, {"name": "commentaire", "type": "string"}]
     frame = pd.DataFrame([["3", "1", "x", "a", "b"]], columns=["montant", "id", "NOM_Beneficiaire", "id", "autre"])
-    report = report_frame(frame, make_schema(fields))
+    report = report_frame(frame, make_schema(fields), lang="en")
     assert {(i.field, i.type) for i in report.errors} == {("nomBeneficiaire", "missing-label"),
                                                           ("id", "duplicate-label")}
     missing = only(report.errors, type="missing-label")
@@ -112,7 +112,7 @@ def test_labels_missing_extra_reordered_duplicate() -> None:
 
 def test_reordered_columns_are_checked_by_name() -> None:
     fields = [{"name": "a", "type": "integer"}, {"name": "b", "type": "string"}]
-    report = report_frame(text_frame({"b": ["x"], "a": ["oops"]}), make_schema(fields))
+    report = report_frame(text_frame({"b": ["x"], "a": ["oops"]}), make_schema(fields), lang="en")
     assert [(i.field, i.value) for i in report.errors] == [("a", "oops")]
     assert report.notes == ["columns are in a different order from the schema: they were matched by name"]
 
@@ -208,7 +208,7 @@ def test_custom_checks() -> None:
         "matiere": ["Finances locales/Subventions", "finances LOCALES/Fiscalité", "Finances locales / Divers"],
         "xy": ["[5.7145, 45.1914]", "[45.1914, 5.7145]", "[12.49, 41.89]"],
     }
-    report = report_frame(text_frame(columns), make_schema(fields, custom_checks=checks))
+    report = report_frame(text_frame(columns), make_schema(fields, custom_checks=checks), lang="en")
     found = {(i.row, i.type) for i in report.errors}
     assert found == {
         (3, "french-siret-value"), (4, "one-of-required"), (3, "year-interval-value"),

@@ -17,7 +17,7 @@ def column(*values: str | None) -> pd.Series:
 
 
 def normalised(type_: str, *values: str | None, **extra: object) -> tuple[list, list[str]]:
-    frame, notes = normalise(pd.DataFrame({"x": column(*values)}), [spec(type_, **extra)])
+    frame, notes = normalise(pd.DataFrame({"x": column(*values)}), [spec(type_, **extra)], "en")
     return frame["x"].tolist(), notes
 
 

@@ -1,0 +1,237 @@
+"""Every sentence the quality checks write, in French and English: one key, one template per language.
+
+Checks never build sentences themselves: they call `say(key, lang, **values)`, so a new language is
+one more column here, and a French and an English report always say the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Lang = Literal["fr", "en"]
+LANGS: tuple[str, ...] = get_args(Lang)
+# Data officers of French local governments read the reports: French unless asked otherwise.
+DEFAULT_LANG: Lang = "fr"
+
+CATALOG: dict[str, dict[Lang, str]] = {
+    # Where an issue is.
+    "at.row": {"fr": "ligne {row}", "en": "row {row}"},
+    "at.field": {"fr": ", champ {field}", "en": ", field {field}"},
+    "hint": {"fr": "{message} ({hint})", "en": "{message} ({hint})"},
+    # Columns.
+    "label.duplicate": {
+        "fr": "la colonne '{label}' apparaît plusieurs fois : gardez-en une et renommez ou supprimez les "
+              "autres (seule la première a été vérifiée)",
+        "en": "column '{label}' appears more than once: keep one and rename or delete the others "
+              "(only the first one was checked)"},
+    "label.duplicate-kept": {
+        "fr": "la colonne '{label}' apparaît plusieurs fois : seule la première a été gardée",
+        "en": "column '{label}' appears more than once: only the first one was kept"},
+    "label.duplicate-renamed": {
+        "fr": "la colonne '{label}' apparaît plusieurs fois (la copie a été lue sous le nom '{copy}') : "
+              "gardez-en une et renommez ou supprimez les autres",
+        "en": "column '{label}' appears more than once (the copy was read as '{copy}'): keep one and "
+              "rename or delete the others"},
+    "label.missing": {"fr": "la colonne '{name}' manque ; le schéma l'exige{hint}",
+                      "en": "column '{name}' is missing; the schema requires it{hint}"},
+    "label.missing-optional": {"fr": "la colonne facultative '{name}' manque{hint}",
+                               "en": "optional column '{name}' is missing{hint}"},
+    "label.looks-like": {"fr": " ; la colonne '{near}' y ressemble : renommez-la '{name}'",
+                         "en": "; column '{near}' looks like it: rename it '{name}'"},
+    "label.extra": {"fr": "la colonne '{label}' n'est pas dans le schéma et n'a pas été vérifiée{hint}",
+                    "en": "column '{label}' is not in the Table Schema and was left out of the checked file{hint}"},
+    "label.did-you-mean": {"fr": " ; vouliez-vous dire '{near}' ?", "en": "; did you mean '{near}'?"},
+    "label.reordered": {
+        "fr": "les colonnes ne sont pas dans l'ordre du schéma : elles ont été associées par leur nom",
+        "en": "columns are in a different order from the schema: they were matched by name"},
+    "table.no-schema": {"fr": "pas de schéma de données : seules les vérifications génériques ont été faites",
+                        "en": "no Table Schema: only generic checks ran"},
+    "table.custom-unknown": {
+        "fr": "le contrôle personnalisé '{name}' du schéma n'est pas pris en charge : il a été ignoré",
+        "en": "custom check '{name}' of the schema is not supported: it was skipped"},
+    # Cells.
+    "row.blank": {"fr": "la ligne est vide : supprimez-la", "en": "the row is empty: delete it"},
+    "cell.type": {"fr": "'{value}' n'est pas {expected}", "en": "'{value}' is not {expected}"},
+    "cell.required": {"fr": "la valeur manque ; ce champ est obligatoire",
+                      "en": "the value is missing; this field is required"},
+    "cell.pattern": {"fr": "'{value}' n'a pas la forme attendue {pattern}{example}",
+                     "en": "'{value}' does not have the expected form {pattern}{example}"},
+    "cell.example": {"fr": " (exemple : {example})", "en": " (example: {example})"},
+    "cell.enum": {"fr": "'{value}' ne fait pas partie des valeurs autorisées : {allowed}",
+                  "en": "'{value}' is not one of the allowed values: {allowed}"},
+    "cell.unique": {"fr": "'{value}' figure déjà ligne {first} ; chaque valeur doit être unique",
+                    "en": "'{value}' already appears at row {first}; each value must be unique"},
+    "cell.minLength": {"fr": "'{value}' a {count} {unit}, moins que les {limit} exigés",
+                       "en": "'{value}' has {count} {unit}, fewer than the {limit} allowed"},
+    "cell.maxLength": {"fr": "'{value}' a {count} {unit}, plus que les {limit} permis",
+                       "en": "'{value}' has {count} {unit}, more than the {limit} allowed"},
+    "unit.characters": {"fr": "caractères", "en": "characters"},
+    "unit.items": {"fr": "éléments", "en": "items"},
+    "cell.minimum": {"fr": "{value} est inférieur au minimum {limit}", "en": "{value} is below the minimum {limit}"},
+    "cell.maximum": {"fr": "{value} est supérieur au maximum {limit}", "en": "{value} is above the maximum {limit}"},
+    "cell.exclusiveMinimum": {"fr": "{value} n'est pas strictement supérieur à {limit}",
+                              "en": "{value} is not above the exclusive minimum {limit}"},
+    "cell.exclusiveMaximum": {"fr": "{value} n'est pas strictement inférieur à {limit}",
+                              "en": "{value} is not below the exclusive maximum {limit}"},
+    "item.enum": {"fr": "l'élément '{item}' ne fait pas partie des valeurs autorisées : {allowed}",
+                  "en": "item '{item}' is not one of the allowed values: {allowed}"},
+    "item.pattern": {"fr": "l'élément '{item}' n'a pas la forme {pattern}",
+                     "en": "item '{item}' is not of the form {pattern}"},
+    "key.empty": {"fr": "la clé primaire ({columns}) est vide ; chaque ligne en a besoin",
+                  "en": "the primary key ({columns}) is empty; every row needs one"},
+    "key.duplicate": {"fr": "la clé primaire ({columns}) est la même que ligne {first} ; chaque ligne doit "
+                            "avoir la sienne",
+                      "en": "the primary key ({columns}) is the same as at row {first}; each row needs its own"},
+    # Validata custom checks.
+    "custom.identifier": {"fr": "'{value}' n'est pas un numéro {label} valide : {length} chiffres dont une clé de "
+                                "contrôle correcte",
+                          "en": "'{value}' is not a valid {label} number: {length} digits with a correct check digit"},
+    "custom.one-of-absent": {"fr": "ni la colonne '{first}' ni '{second}' n'est présente ; le schéma exige au moins "
+                                   "l'une des deux",
+                             "en": "neither column '{first}' nor '{second}' is present; the schema needs at least "
+                                   "one of them"},
+    "custom.one-of": {"fr": "remplissez '{first}' ou '{second}' (les deux sont vides)",
+                      "en": "fill in '{first}' or '{second}' (both are empty)"},
+    "custom.cohesive": {"fr": "{columns} doivent être tous remplis ou tous vides",
+                        "en": "{columns} must be all filled in or all empty"},
+    "custom.compare": {"fr": "{left} ({value}) doit être {op} {right} ({other})",
+                       "en": "{left} ({value}) must be {op} {right} ({other})"},
+    "custom.sum": {"fr": "{total} ({value}) doit être égal à {parts} ({sum})",
+                   "en": "{total} ({value}) must equal {parts} ({sum})"},
+    "custom.years-order": {"fr": "'{value}' : la seconde année doit venir après la première",
+                           "en": "'{value}': the second year must come after the first"},
+    "custom.years": {"fr": "'{value}' n'est pas une année ou une période écrite {forms}",
+                     "en": "'{value}' is not a year or period written {forms}"},
+    "custom.actes": {"fr": "'{value}' ne suit pas la nomenclature ACTES 'Thème/Sous-thème' "
+                           "(par ex. 'Finances locales/Subventions')",
+                     "en": "'{value}' does not follow the ACTES nomenclature 'Theme/Sub-theme' "
+                           "(e.g. 'Finances locales/Subventions')"},
+    "custom.gps-reversed": {"fr": "{value} ressemble à [latitude, longitude] : écrivez [longitude, latitude]",
+                            "en": "{value} looks like [latitude, longitude]: write [longitude, latitude]"},
+    "custom.gps": {"fr": "{value} n'est pas un point en France (WGS84 [longitude, latitude])",
+                   "en": "{value} is not a point in France (WGS84 [longitude, latitude])"},
+    # What a value of a type looks like (ends "'x' is not …").
+    "type.text": {"fr": "du texte", "en": "text"},
+    "type.email": {"fr": "une adresse e-mail", "en": "an e-mail address"},
+    "type.uri": {"fr": "une adresse web complète avec son protocole (https://…)",
+                 "en": "a full web address with its scheme (https://…)"},
+    "type.uuid": {"fr": "un UUID", "en": "a UUID"},
+    "type.binary": {"fr": "du texte base64", "en": "base64 text"},
+    "type.boolean": {"fr": "une des valeurs oui/non {true} / {false}",
+                     "en": "one of the yes/no values {true} / {false}"},
+    "type.date": {"fr": "une date au format {format}", "en": "a date in the format {format}"},
+    "type.datetime": {"fr": "une date et heure {format}", "en": "a date-time {format}"},
+    "type.geopoint": {"fr": "un point écrit {shape} en degrés", "en": "a point written {shape} in degrees"},
+    "type.integer": {"fr": "un nombre entier", "en": "a whole number"},
+    "type.number": {"fr": "un nombre", "en": "a number"},
+    "type.year": {"fr": "une année à quatre chiffres", "en": "a four-digit year"},
+    "type.time": {"fr": "une heure hh:mm:ss", "en": "a time hh:mm:ss"},
+    "type.yearmonth": {"fr": "un mois AAAA-MM", "en": "a month YYYY-MM"},
+    "type.duration": {"fr": "une durée ISO 8601 (P1Y2M…)", "en": "an ISO 8601 duration (P1Y2M…)"},
+    "type.geojson": {"fr": "un objet GeoJSON", "en": "a GeoJSON object"},
+    "type.object": {"fr": "un objet JSON", "en": "a JSON object"},
+    "type.array": {"fr": 'une liste JSON comme ["a", "b"]', "en": 'a JSON list such as ["a", "b"]'},
+    "type.other": {"fr": "du type {type}", "en": "a {type}"},
+    # Hints: the likely cause of a bad cell.
+    "hint.excel-date": {"fr": "cela ressemble à un numéro de date Excel ({serial} = {day}) : mettez la colonne au "
+                              "format texte ou date dans le tableur",
+                        "en": "this looks like an Excel date serial number ({serial} = {day}): format the column "
+                              "as text or dates in the spreadsheet"},
+    "hint.date-range": {"fr": "les dates avant 1678 ou après 2261 ne sont pas prises en charge : laissez la cellule "
+                              "vide s'il n'y a pas de date",
+                        "en": "dates before 1678 or after 2261 are not supported: leave the cell empty if there is "
+                              "no date"},
+    "hint.no-such-day": {"fr": "ce jour n'existe pas dans le calendrier",
+                         "en": "this day does not exist in the calendar"},
+    "hint.whole-decimal": {"fr": "un tableur a sans doute écrit ce nombre entier avec des décimales : retirez le '.0'",
+                           "en": "a spreadsheet probably wrote this whole number as a decimal: remove the '.0'"},
+    "hint.letter-o": {"fr": "la lettre O semble tapée à la place du chiffre 0",
+                      "en": "the letter O seems to be typed instead of the digit 0"},
+    "hint.decimal-comma": {"fr": "écrivez le séparateur décimal avec un point, comme les autres valeurs de la colonne",
+                           "en": "write the decimal separator as a dot, like the other values of this column"},
+    "hint.did-you-mean": {"fr": "vouliez-vous dire '{value}' ?", "en": "did you mean '{value}'?"},
+    "hint.excel-number": {"fr": "Excel semble avoir transformé ce {kind} en nombre (sans doute {digits}) : mettez la "
+                                "colonne au format texte dans le tableur",
+                          "en": "looks like Excel turned this {kind} into a number (probably {digits}): format the "
+                                "column as text in the spreadsheet"},
+    "hint.leading-zero": {"fr": "un zéro initial a sans doute été perdu (0{value}) : mettez la colonne au format "
+                                "texte dans le tableur",
+                          "en": "a leading zero was probably lost (0{value}): format the column as text in the "
+                                "spreadsheet"},
+    "hint.strip": {"fr": "retirez les espaces avant ou après la valeur",
+                   "en": "remove the spaces before or after the value"},
+    "hint.squeeze": {"fr": "écrivez-le sans espaces ni points ({value})",
+                     "en": "write it without spaces or dots ({value})"},
+    "kind.code": {"fr": "code", "en": "code"},
+    # Normalisation notes.
+    "note.normalised": {"fr": "{column} : {count} valeurs normalisées ({how})",
+                        "en": "{column}: {count} values normalised ({how})"},
+    "how.dates": {"fr": "dates JJ/MM/AAAA réécrites AAAA-MM-JJ",
+                  "en": "dates written DD/MM/YYYY rewritten as YYYY-MM-DD"},
+    "how.schema-numbers": {"fr": "groupChar/decimalChar/bareNumber du schéma",
+                           "en": "groupChar/decimalChar/bareNumber of the schema"},
+    "how.french-numbers": {"fr": "nombres à la française : espaces retirés, virgule décimale",
+                           "en": "French number format: spaces removed, decimal comma"},
+    # Personal data (quality/personal.py).
+    "personal.email": {"fr": "des adresses e-mail personnelles", "en": "personal e-mail addresses"},
+    "personal.phone": {"fr": "des numéros de téléphone", "en": "phone numbers"},
+    "personal.nir": {"fr": "des numéros de sécurité sociale (NIR)", "en": "social security numbers (NIR)"},
+    "personal.iban": {"fr": "des numéros de compte bancaire (IBAN)", "en": "bank account numbers (IBAN)"},
+    "personal.person-name": {"fr": "des noms de particuliers (civilité + nom)",
+                             "en": "names of private persons (civility + name)"},
+    "personal.block": {
+        "fr": "colonne '{column}' : {count} ligne(s) semblent contenir {what} (lignes {rows}) ; publication "
+              "bloquée. Si ce sont des données personnelles, écrivez dans le catalogue `quality: {{personal_data: "
+              "{{{column}: drop}}}}` (ou `hash`) ; si elles peuvent être publiées, écrivez `{column}: keep`",
+        "en": "column '{column}': {count} row(s) look like {what} (rows {rows}); publication is blocked. If this "
+              "is personal data, write in the catalog `quality: {{personal_data: {{{column}: drop}}}}` (or "
+              "`hash`); if it may be published, write `{column}: keep`"},
+    "personal.warn": {
+        "fr": "colonne '{column}' : {count} ligne(s) ({rows}) contiennent peut-être {what} ; vérifiez que ce sont "
+              "des contacts professionnels publiables",
+        "en": "column '{column}': {count} row(s) ({rows}) may hold {what}; check they are professional "
+              "contacts the producer may publish"},
+    "personal.unknown-column": {
+        "fr": "quality.personal_data nomme la colonne '{column}', absente du tableau : vérifiez son orthographe",
+        "en": "quality.personal_data names column '{column}', which the table does not have: check its spelling"},
+    "personal.dropped": {"fr": "{column} : colonne retirée avant publication (quality.personal_data: drop)",
+                         "en": "{column}: column dropped before publication (quality.personal_data: drop)"},
+    "personal.hashed": {
+        "fr": "{column} : valeurs remplacées par leur empreinte SHA-256 salée (quality.personal_data: hash)",
+        "en": "{column}: values replaced by their salted SHA-256 (quality.personal_data: hash)"},
+    # Geography (quality/geography.py).
+    "geo.lambert93": {
+        "fr": "{where} ressemble à des coordonnées Lambert-93 (mètres, EPSG:2154) dans une colonne en degrés "
+              "WGS84 : reprojetez en WGS84 (EPSG:4326)",
+        "en": "{where} looks like Lambert-93 coordinates (metres, EPSG:2154) in a WGS84 degrees column: "
+              "reproject to WGS84 (EPSG:4326)"},
+    "geo.swapped": {"fr": "{where} : latitude et longitude semblent inversées (le point inversé est dans la zone)",
+                    "en": "{where}: latitude and longitude look swapped (the swapped point is in the area)"},
+    "geo.extent": {"fr": "{where} est hors de la zone attendue ({area})",
+                   "en": "{where} is outside the expected area ({area})"},
+    "geo.france": {"fr": "France et outre-mer", "en": "France with overseas territories"},
+    "geo.duplicate": {"fr": "{where} est à moins de {metres} m du point de la ligne {other} (doublon ?)",
+                      "en": "{where} is within {metres} m of the point of row {other} (duplicate?)"},
+    "geo.invalid": {"fr": "géométrie invalide ({reason}) : réparez-la dans votre SIG",
+                    "en": "invalid geometry ({reason}): repair it in your GIS"},
+    "geo.unreadable": {"fr": "la géométrie n'est pas du GeoJSON lisible", "en": "the geometry is not readable GeoJSON"},
+    # Metadata completeness (quality/completeness.py).
+    "meta.missing-blocking": {
+        "fr": "métadonnée '{field}' manquante : la publication est bloquée ; renseignez `metadata: {{{field}: …}}` "
+              "dans le catalogue",
+        "en": "metadata '{field}' is missing: publication is blocked; set `metadata: {{{field}: …}}` in the "
+              "catalog"},
+    "meta.missing": {"fr": "métadonnée '{field}' manquante : renseignez-la dans le catalogue (recommandé)",
+                     "en": "metadata '{field}' is missing: fill it in in the catalog (recommended)"},
+    "meta.score": {"fr": "complétude des métadonnées : {score} % ({filled}/{total} champs)",
+                   "en": "metadata completeness: {score}% ({filled}/{total} fields)"},
+}
+
+
+def say(key: str, lang: Lang = DEFAULT_LANG, **values: object) -> str:
+    """The sentence `key` in `lang`, filled with `values`.
+
+    Raises:
+        KeyError: Unknown key (a bug: every key used must be in `CATALOG`).
+    """
+    return CATALOG[key][lang].format(**values)
