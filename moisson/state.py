@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -28,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from connectors.base import RemoteState
+from connectors.base import RecordState, RemoteState
 from connectors.errors import UnavailableError
 from moisson.settings import state_url
 
@@ -63,17 +62,6 @@ records = Table(
     Column("last_seen", DateTime(timezone=True)),
     Column("missing_since", DateTime(timezone=True)),
 )
-
-
-@dataclass(frozen=True)
-class RecordState:
-    """What the store knows of one record of a catalog source (CSW)."""
-
-    record_id: str
-    datestamp: str | None
-    record_hash: str | None
-    last_seen: dt.datetime | None
-    missing_since: dt.datetime | None
 
 
 def _now() -> dt.datetime:

@@ -1,0 +1,452 @@
+"""Source connector for OGC CSW 2.0.2 catalogs (Isogeo, GeoNetwork, geOrchestra, pycsw) with ISO 19139 records.
+
+Each dataset record becomes a dataset: its metadata from the ISO record
+(`connectors.iso19139`), its data from the WFS layer or file the record links to
+(`connectors.sources.csw_data`), or, when it links to nothing usable, a table of its
+links so the dataset is still published with its metadata. `harvest()` is incremental:
+it lists identifiers and change dates cheaply and fetches full records only for new or
+changed ones, with a full pass (content hashes) every `full_every_days`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from lxml import etree
+from owslib import fes
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, RecordState, Secret, reveal, slugify
+from connectors.csw_client import CswClient, Paged
+from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, redact_url
+from connectors.http import HttpClient
+from connectors.iso19139 import IsoRecord, datestamp, file_identifier, parse_record, record_hash
+from connectors.sources.csw_data import write_links, write_resource
+from connectors.sources.csw_sync import Changes, Seen, reconcile
+
+KIND = "csw"
+
+
+class CswConstraints(BaseModel):
+    """Which records of the catalog to take (all of them by default).
+
+    Attributes:
+        keywords: Records having any of these keywords (`apiso:Subject`).
+        type: Resource type (`apiso:Type`): dataset, series, service…
+        bbox: Records intersecting `[west, south, east, north]` (WGS84 degrees).
+        text: Free text searched in every field (`csw:AnyText`).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    keywords: list[str] = Field(default_factory=list)
+    type: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    text: str | None = None
+
+    def expressions(self) -> list[fes.OgcExpression]:
+        """The OGC filter expressions (AND-ed by the client)."""
+        out: list[fes.OgcExpression] = []
+        if self.keywords:
+            # Catalogs store a record's keywords as one field: match each word inside it.
+            words = [fes.PropertyIsLike("apiso:Subject", f"%{k}%", matchCase=False) for k in self.keywords]
+            out.append(words[0] if len(words) == 1 else fes.Or(words))
+        if self.type:
+            out.append(fes.PropertyIsEqualTo("apiso:Type", self.type))
+        if self.bbox:
+            west, south, east, north = self.bbox
+            out.append(fes.BBox([south, west, north, east], crs="urn:ogc:def:crs:EPSG::4326"))
+        if self.text:
+            out.append(fes.PropertyIsLike("csw:AnyText", f"%{self.text}%", matchCase=False))
+        return out
+
+
+class DeletionPolicy(BaseModel):
+    """When records gone from the catalog are archived on the targets (never deleted).
+
+    Attributes:
+        grace_days: Days a record must stay missing before it is archived.
+        max_share: Largest share of the catalog that may disappear at once and still be archived.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    grace_days: float = Field(7, ge=0)
+    max_share: float = Field(0.1, ge=0, le=1)
+
+
+@dataclass
+class Skipped:
+    """A record left out of the harvest, and why (for the report)."""
+
+    record: str
+    reason: str
+
+
+@dataclass
+class Harvest:
+    """What one harvest of the catalog found.
+
+    Attributes:
+        mode: `full` (every record fetched and hashed) or `incremental`.
+        matched: Records the catalog says match the constraints.
+        collected: Distinct records received.
+        complete: Every matched record was accounted for (deletions may be judged).
+        changes: New, changed, unchanged, missing, archivable records and the states to store.
+        records: Records fetched and read this run, by identifier (datasets and kept services).
+        skipped: Records left out, with the reason.
+        notes: Paging anomalies and decisions.
+        requests: Requests sent, by kind.
+    """
+
+    mode: Literal["full", "incremental"]
+    matched: int | None
+    collected: int
+    complete: bool
+    changes: Changes
+    records: dict[str, IsoRecord] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    requests: Counter[str] = field(default_factory=Counter)
+
+
+class CswLocator(BaseModel):
+    """A dataset of a CSW source in the catalog.
+
+    Attributes:
+        record: The record's `gmd:fileIdentifier`.
+        resource: Which link to take the data from (its URL or layer name); default: the first
+            WFS layer, else the first CSV/XLSX/ODS/GeoJSON file.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    record: str = Field(min_length=1)
+    resource: str | None = None
+
+
+def dataset_id_for(record_id: str) -> str:
+    """Stable dataset id of a record: slug of its identifier (last URL segment) + a short hash of it."""
+    tail = record_id.rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1]
+    digest = hashlib.sha256(record_id.encode()).hexdigest()[:6]
+    return f"{slugify(tail, 'record')[:48].strip('-')}-{digest}"
+
+
+class CswSource:
+    """Reads datasets from a CSW 2.0.2 catalog of ISO 19139 records."""
+
+    kind: ClassVar[str] = KIND
+
+    class Config(ConnectorConfig):
+        """Settings of a CSW source.
+
+        Attributes:
+            url: Endpoint of the catalog. A secret: Isogeo puts its token in the path, so give it as
+                `{env: NAME}` or `{block: "secret/NAME"}`; only its host is ever shown.
+            constraints: Which records to take.
+            page_size: Records asked per page (servers may send fewer: paging follows what comes back).
+            timeout: Seconds to wait for each answer.
+            retries: Further attempts on timeouts, dropped connections, 5xx and 429.
+            username: HTTP basic user, when the catalog needs one.
+            password: HTTP basic password (a secret).
+            services: `skip` service records (WMS/WFS descriptions) or `keep` them as datasets.
+            deletion: Grace period and largest share for archiving records gone from the catalog.
+            full_every_days: Days between full passes that re-read every record (content hashes catch
+                records changed without a new date); passes in between are incremental.
+            max_pages: Paging stops (and the run counts as incomplete) after this many pages.
+            max_response_bytes: Largest answer or data file accepted.
+        """
+
+        url: Secret
+        constraints: CswConstraints = Field(default_factory=CswConstraints)
+        page_size: int = Field(50, ge=1, le=1000)
+        timeout: float = Field(60, gt=0)
+        retries: int = Field(4, ge=0, le=10)
+        username: str | None = None
+        password: Secret | None = None
+        services: Literal["skip", "keep"] = "skip"
+        deletion: DeletionPolicy = Field(default_factory=DeletionPolicy)
+        full_every_days: float = Field(7, ge=0)
+        max_pages: int = Field(10_000, ge=1)
+        max_response_bytes: int = Field(100_000_000, ge=1_000)
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        url = reveal(config.url, what="the CSW url")
+        self.where = redact_url(url)
+        headers: dict[str, str] = {}
+        auth = None
+        if config.username:
+            auth = (config.username, reveal(config.password, what="the CSW password") if config.password else "")
+        self.http = HttpClient(headers=headers, timeout=config.timeout, retries=config.retries, connector=KIND)
+        probe = HttpClient(headers=headers, timeout=config.timeout, retries=min(1, config.retries), connector=KIND)
+        for client in (self.http, probe):
+            client.session.auth = auth
+        self.client = CswClient(url, self.http, probe, max_bytes=config.max_response_bytes,
+                                max_pages=config.max_pages)
+
+    def __repr__(self) -> str:
+        return f"CswSource({self.where})"
+
+    def check(self) -> None:
+        """GetCapabilities: the catalog answers and offers GetRecords and GetRecordById.
+
+        Raises:
+            ConnectorError: Unreachable, refused credentials, or not a usable CSW catalog.
+        """
+        self._tagged(self.client.capabilities)
+
+    def discover(self) -> Iterator[DatasetDescriptor]:
+        """Yield one dataset per record of the catalog (a full pass, nothing remembered).
+
+        Use `harvest()` for the incremental pass with record states.
+        """
+        result = self.harvest({})
+        self.last_harvest = result
+        for record_id, record in result.records.items():
+            yield self.descriptor(record_id, record)
+
+    def descriptor(self, record_id: str, record: IsoRecord) -> DatasetDescriptor:
+        """The dataset of a record: stable id from the identifier, the record's metadata."""
+        return DatasetDescriptor(id=dataset_id_for(record_id), locator={"record": record_id},
+                                 metadata=record.metadata)
+
+    # --- harvesting -------------------------------------------------------------------------------
+    def harvest(self, known: Mapping[str, RecordState], *, full: bool | None = None,
+                now: dt.datetime | None = None) -> Harvest:
+        """List the catalog and compare it with the record states of the last run.
+
+        A full pass (first run, every `full_every_days`, or `full=True`) fetches every record in
+        pages and compares content hashes; otherwise the count, a summary listing of recently
+        changed records, and full records only for new or changed ones; every identifier is
+        listed (to find deletions and new records with old dates) when the count does not add up.
+
+        Args:
+            known: Record states from the store (`StateStore.records(source)`).
+            full: Force (True) or forbid (False) a full pass; default: decided as above.
+            now: Time of the run (UTC), for tests.
+
+        Raises:
+            ConnectorError: The catalog cannot be read at all (first page and count failed).
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        present = [s for s in known.values() if s.missing_since is None]
+        oldest = min((s.last_seen for s in present if s.last_seen), default=None)
+        if full is None:
+            full = not present or oldest is None or oldest < now - dt.timedelta(days=self.config.full_every_days)
+        result = self._tagged(lambda: self._full(known, now) if full else self._incremental(known, now))
+        return result
+
+    def _full(self, known: Mapping[str, RecordState], now: dt.datetime) -> Harvest:
+        constraints = self.config.constraints.expressions()
+        paged = self.client.page_all("full", self.config.page_size, constraints)
+        requests = Counter(GetRecords=paged.requests)
+        if paged.shortfall and not paged.failed:
+            # Servers that lose records between pages: page again the other way, smaller pages.
+            again = self.client.page_all("full", max(1, min(10, self.config.page_size // 2)), constraints,
+                                         descending=True)
+            requests["GetRecords"] += again.requests
+            paged.notes.append(f"{paged.shortfall} record(s) short of the {paged.matched} matched: paged again "
+                               "in reverse order with smaller pages")
+            paged = _merged(paged, again)
+        harvest = Harvest(mode="full", matched=paged.matched, collected=0, complete=False, changes=Changes(),
+                          notes=paged.notes, requests=requests)
+        seen = self._take_all(paged.records, harvest, hashed=True)
+        self._report_failures(paged, harvest)
+        harvest.complete = _complete(paged, harvest, seen)
+        harvest.changes = self._reconcile(known, seen, listed_all=True, complete=harvest.complete, now=now)
+        return harvest
+
+    def _incremental(self, known: Mapping[str, RecordState], now: dt.datetime) -> Harvest:
+        constraints = self.config.constraints.expressions()
+        matched = self.client.hits(constraints)
+        requests = Counter(GetRecords=1)
+        stamps = [s.datestamp[:10] for s in known.values() if s.datestamp]
+        since = (dt.date.fromisoformat(max(stamps)) - dt.timedelta(days=1)).isoformat() if stamps else "0001-01-01"
+        recent = self.client.page_all("summary", self.config.page_size,
+                                      [*constraints, fes.PropertyIsGreaterThanOrEqualTo("apiso:Modified", since)])
+        requests["GetRecords"] += recent.requests
+        listed = _listing(recent.records)
+        present = {r for r, s in known.items() if s.missing_since is None}
+        expected = len(present | set(listed))
+        listed_all = False
+        paged = recent
+        notes = [*recent.notes]
+        if matched != expected or recent.failed:
+            notes.append(f"the catalog matches {matched} records, {expected} expected from the last run and the "
+                         f"records changed since {since}: listing every identifier")
+            paged = self.client.page_all("summary", self.config.page_size, constraints)
+            requests["GetRecords"] += paged.requests
+            notes += paged.notes
+            listed, listed_all = _listing(paged.records), True
+        harvest = Harvest(mode="incremental", matched=matched, collected=len(listed), complete=False,
+                          changes=Changes(), notes=notes, requests=requests)
+        stale = [r for r, stamp in listed.items() if r not in known or known[r].missing_since is not None
+                 or known[r].datestamp != stamp]
+        fetched: list[etree._Element] = []
+        for ids, answer in self.client.iter_by_id(stale, self.config.page_size):
+            requests["GetRecordById"] += 1
+            if isinstance(answer, str):
+                harvest.skipped += [Skipped(i, f"full record could not be fetched: {answer}") for i in ids]
+            else:
+                fetched += answer
+        seen = {r: Seen(r, stamp) for r, stamp in listed.items() if r not in stale}
+        seen.update(self._take_all(fetched, harvest, hashed=True))
+        self._report_failures(paged, harvest)
+        if listed_all:
+            harvest.collected = len(listed)
+            harvest.complete = _complete(paged, harvest, listed) and matched == len(listed)
+        else:  # the count adds up: every record is accounted for without listing them all
+            harvest.collected, harvest.complete = expected, not recent.failed
+        harvest.changes = self._reconcile(known, seen, listed_all=listed_all, complete=harvest.complete, now=now)
+        return harvest
+
+    def _reconcile(self, known: Mapping[str, RecordState], seen: Mapping[str, Seen], *, listed_all: bool,
+                   complete: bool, now: dt.datetime) -> Changes:
+        policy = self.config.deletion
+        return reconcile(known, seen, listed_all=listed_all, complete=complete, now=now,
+                         grace=dt.timedelta(days=policy.grace_days), max_share=policy.max_share)
+
+    def _take_all(self, elements: list[etree._Element], harvest: Harvest, *, hashed: bool) -> dict[str, Seen]:
+        """Read each record on its own: one bad record is skipped with its reason, the others go on."""
+        seen: dict[str, Seen] = {}
+        for position, element in enumerate(elements, start=1):
+            record_id = file_identifier(element)
+            if not record_id:
+                harvest.skipped.append(Skipped(f"record #{position} of the listing",
+                                               "no gmd:fileIdentifier: it cannot be followed from run to run"))
+                continue
+            if record_id in seen:
+                harvest.skipped.append(Skipped(record_id, "duplicate: another record has the same "
+                                                          "fileIdentifier (the first one is kept)"))
+                continue
+            try:
+                record = parse_record(element)
+                digest = record_hash(element) if hashed else None
+            except Exception as exc:  # per-record isolation: any surprise in one record skips that record only
+                harvest.skipped.append(Skipped(record_id, f"cannot be read: {type(exc).__name__}: {exc}"))
+                continue
+            seen[record_id] = Seen(record_id, datestamp(element), digest)
+            if record.is_service and self.config.services == "skip":
+                harvest.skipped.append(Skipped(record_id, "service record (WMS/WFS description): skipped by "
+                                                          "`services: skip`"))
+                continue
+            harvest.records[record_id] = record
+        harvest.collected = len(seen)
+        return seen
+
+    def _report_failures(self, paged: Paged, harvest: Harvest) -> None:
+        for failed in paged.failed:
+            name = failed.record_id or f"record at position {failed.position}"
+            harvest.skipped.append(Skipped(name, f"the catalog fails on this record: {failed.reason}"))
+        if paged.shortfall and not paged.failed:
+            harvest.notes.append(f"shortfall: the catalog matched {paged.matched} records but served "
+                                 f"{len(paged.records)}; the run is incomplete, no record is marked missing")
+
+    def _tagged(self, call: Any) -> Any:
+        try:
+            return call()
+        except ConnectorError as exc:
+            exc.connector = exc.connector or KIND
+            raise
+
+    # --- extraction -------------------------------------------------------------------------------
+    def record(self, record_id: str, dataset_id: str | None = None) -> IsoRecord:
+        """Fetch and read one record by identifier.
+
+        Raises:
+            NotFoundError: The catalog has no such record.
+        """
+        elements = self._tagged(lambda: self.client.get_record_by_id([record_id]))
+        for element in elements:
+            if file_identifier(element) == record_id:
+                return parse_record(element)
+        raise NotFoundError(f"record {record_id!r} is not in the catalog at {self.where}: it was deleted or its "
+                            "identifier changed; fix `locator.record` in the catalog", dataset_id=dataset_id,
+                            connector=KIND)
+
+    def extract(self, dataset: DatasetDescriptor, dest: Path) -> Extract:
+        """Write the dataset's data (WFS layer or file the record links to) to `dest/<id>.parquet`.
+
+        A record with no usable link yields a table of its links (url, protocol, kind, name,
+        description), so the dataset is still published with its metadata; the notes say so.
+
+        Returns:
+            The Parquet file, with the record's metadata in `Extract.metadata`.
+
+        Raises:
+            ConfigError: The locator is wrong.
+            NotFoundError: No such record, or the chosen resource is not in the record.
+            RejectedError: The record has no link at all, or the data cannot be read.
+        """
+        locator = self._locator(dataset)
+        record = self.record(locator.record, dataset.id)
+        dest.mkdir(parents=True, exist_ok=True)
+        out = dest / f"{dataset.id}.parquet"
+        metadata = record.metadata.model_dump(exclude_unset=True, exclude_none=True)
+        notes = [f"record {locator.record}: {w}" for w in record.warnings]
+        notes.append(f"licence: {record.license_evidence}")
+        usable = [r for r in record.resources if r.kind in ("wfs", "download")]
+        if locator.resource:
+            usable = [r for r in record.resources if locator.resource in (r.url, r.name)]
+            if not usable:
+                links = ", ".join(r.name or r.kind for r in record.resources) or "none"
+                raise NotFoundError(f"record {locator.record} has no link named or pointing to "
+                                    f"{locator.resource!r}; its links: {links}", dataset_id=dataset.id, connector=KIND)
+        problems = []
+        for resource in usable:
+            try:
+                written = write_resource(self.http, resource, out, dataset_id=dataset.id,
+                                         max_bytes=self.config.max_response_bytes)
+            except RejectedError as exc:
+                problems.append(exc.message)
+                continue
+            notes += written.notes
+            return Extract(path=out, rows=written.rows, metadata=metadata, geometry=written.geometry,
+                           notes=notes, first_row=written.first_row)
+        if not record.resources:
+            raise RejectedError(f"record {locator.record} links to no data, page nor service: there is nothing to "
+                                "publish besides its description; add a distribution link in the catalog record",
+                                dataset_id=dataset.id, connector=KIND)
+        rows = write_links(record.resources, out)
+        why = "; ".join(problems) if problems else "no WFS layer nor CSV/XLSX/ODS/GeoJSON file among its links"
+        notes.append(f"published as metadata with its {rows} link(s): {why}")
+        return Extract(path=out, rows=rows, metadata=metadata, notes=notes)
+
+    def _locator(self, dataset: DatasetDescriptor) -> CswLocator:
+        try:
+            return CswLocator.model_validate(dict(dataset.locator))
+        except ValidationError as exc:
+            raise ConfigError(f"the locator of this dataset is wrong ({exc.errors()[0]['msg']}): a CSW dataset "
+                              "is written `locator: {record: <fileIdentifier>}`", dataset_id=dataset.id,
+                              connector=KIND) from None
+
+
+def _listing(elements: list[etree._Element]) -> dict[str, str | None]:
+    listed: dict[str, str | None] = {}
+    for element in elements:
+        record_id = file_identifier(element)
+        if record_id and record_id not in listed:
+            listed[record_id] = datestamp(element)
+    return listed
+
+
+def _complete(paged: Paged, harvest: Harvest, seen: Mapping[str, Any]) -> bool:
+    accounted = len(paged.records) + len(paged.failed)
+    return (not paged.failed and not paged.stopped_early and paged.matched is not None
+            and accounted >= paged.matched and bool(seen or paged.matched == 0))
+
+
+def _merged(first: Paged, second: Paged) -> Paged:
+    """Union of two passes over the same result set (records deduplicated by identifier later)."""
+    ids = {file_identifier(e) for e in first.records}
+    extra = [e for e in second.records if file_identifier(e) not in ids]
+    return Paged(matched=first.matched, records=first.records + extra, failed=second.failed,
+                 notes=first.notes + second.notes, requests=first.requests + second.requests,
+                 stopped_early=first.stopped_early and second.stopped_early)

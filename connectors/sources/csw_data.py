@@ -1,0 +1,135 @@
+"""The data a CSW record links to, as Parquet: a WFS layer (GeoJSON, WGS84) or a CSV/XLSX/ODS/GeoJSON file.
+
+Downloads go through `HttpClient` (retries, host-only messages) with a size cap; tables
+are read by the spreadsheet reader, GeoJSON features get the same geometry columns as
+every geographic source (`connectors.geo`). A record that links to nothing usable gets
+a table of its links instead, so it is published as metadata with its links.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+
+from connectors.errors import RejectedError, redact_url
+from connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
+from connectors.http import HttpClient
+from connectors.iso19139 import OnlineResource
+from connectors.sources.tabular_io import ReadOptions, read_table
+
+TABLE_EXTENSIONS = (".csv", ".xlsx", ".xls", ".ods")
+GEOJSON_EXTENSIONS = (".geojson", ".json")
+_OGC_KEYS = {"service", "version", "request", "typename", "typenames", "outputformat", "srsname"}
+
+
+@dataclass
+class Written:
+    """What `write_resource` wrote."""
+
+    rows: int
+    geometry: str | None = None
+    first_row: int = 2
+    notes: list[str] = field(default_factory=list)
+
+
+def wfs_getfeature_url(resource: OnlineResource) -> str:
+    """GetFeature URL of a WFS layer as GeoJSON in WGS84 (the record's other query keys kept).
+
+    Raises:
+        RejectedError: The link names no layer (`gmd:name`).
+    """
+    if not resource.name:
+        raise RejectedError(f"the WFS link of {redact_url(resource.url)} names no layer (gmd:name is empty)")
+    parts = urlsplit(resource.url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in _OGC_KEYS]
+    query = [*kept, ("service", "WFS"), ("version", "2.0.0"), ("request", "GetFeature"),
+                    ("typeNames", resource.name), ("typeName", resource.name),
+                    ("outputFormat", "application/json"), ("srsName", "EPSG:4326")]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def write_resource(http: HttpClient, resource: OnlineResource, out: Path, *, dataset_id: str,
+                   max_bytes: int) -> Written:
+    """Download a WFS layer or a data file and write it to `out` as text columns.
+
+    Raises:
+        RejectedError: The link is not a format moisson reads, or the content cannot be read.
+    """
+    path = urlsplit(resource.url).path.lower()
+    if resource.kind == "wfs":
+        body = _download(http, wfs_getfeature_url(resource), dataset_id, max_bytes)
+        written = _write_geojson(body, out, f"WFS layer {resource.name}")
+        written.notes.insert(0, f"data from the WFS layer {resource.name} of {redact_url(resource.url)}")
+        return written
+    if path.endswith(GEOJSON_EXTENSIONS):
+        return _write_geojson(_download(http, resource.url, dataset_id, max_bytes), out, Path(path).name)
+    if path.endswith(TABLE_EXTENSIONS):
+        name = Path(path).name
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / name
+            local.write_bytes(_download(http, resource.url, dataset_id, max_bytes))
+            result = read_table(local, out, ReadOptions(), name=name)
+        return Written(rows=result.rows, first_row=result.first_row,
+                       notes=[f"data from the file {name} of {redact_url(resource.url)}", *result.notes])
+    raise RejectedError(f"the link {redact_url(resource.url)} ({resource.protocol or 'no protocol'}) is not a WFS "
+                        f"layer nor a CSV, XLSX, ODS or GeoJSON file")
+
+
+def write_links(resources: Sequence[OnlineResource], out: Path) -> int:
+    """Write one row per link (url, protocol, kind, name, description, function); returns the row count."""
+    columns = ("url", "protocol", "kind", "name", "description", "function")
+    table = pa.table({c: pa.array([getattr(r, c) for r in resources], pa.string()) for c in columns})
+    pq.write_table(table, out)
+    return len(resources)
+
+
+def _download(http: HttpClient, url: str, dataset_id: str, max_bytes: int) -> bytes:
+    response = http.request("GET", url, dataset_id=dataset_id, stream=True)
+    try:
+        chunks, size = [], 0
+        for chunk in response.iter_content(65_536):
+            size += len(chunk)
+            if size > max_bytes:
+                raise RejectedError(f"{redact_url(url)} sends more than {max_bytes:,} bytes (max_response_bytes)",
+                                    dataset_id=dataset_id)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+def _write_geojson(body: bytes, out: Path, what: str) -> Written:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        start = body[:200].decode("utf-8", "replace").strip()
+        hint = " (the server answered with an XML exception)" if start.startswith("<") else ""
+        raise RejectedError(f"{what} is not GeoJSON{hint}") from None
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(features, list):
+        raise RejectedError(f"{what} is JSON but not a GeoJSON FeatureCollection")
+    frame = pd.DataFrame([_text_properties(f.get("properties") or {}) for f in features]).astype("string")
+    if frame.columns.empty:
+        frame = pd.DataFrame(index=range(len(features)))
+    output = GeometryOutput(geometry_column="geometry" if "geometry" not in frame.columns else "geometry_geojson")
+    geoms = [shapely.from_geojson(json.dumps(f["geometry"])) if f.get("geometry") else None for f in features]
+    wkb = [shapely.to_wkb(g) if g is not None else None for g in geoms]
+    stats = GeometryStats()
+    frame = add_geometry_columns(frame, wkb, 4326, output, stats)
+    pq.write_table(pa.Table.from_pandas(frame.astype("string"), preserve_index=False,
+                                        schema=pa.schema([(c, pa.string()) for c in frame.columns])), out)
+    return Written(rows=len(frame), geometry=output.geometry_column, first_row=1, notes=stats.notes(first_row=1))
+
+
+def _text_properties(properties: dict) -> dict[str, str | None]:
+    return {k: None if v is None else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+            for k, v in properties.items()}

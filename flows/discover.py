@@ -1,0 +1,141 @@
+"""The discovery flow: what a catalog source offers now, compared with the last run.
+
+For a CSW source it runs the incremental harvest (`CswSource.harvest`), stores the record
+states, archives on the targets the catalog datasets whose record has been missing past
+the grace period (never when the listing was incomplete or too much vanished at once),
+and writes the `discovery-<source>` artifact: new, changed, missing and skipped records
+with the reason. For other sources it lists the datasets `discover()` yields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+from connectors.base import DatasetDescriptor, slugify
+from connectors.errors import MoissonError
+from connectors.sources.csw import CswSource, Harvest
+from deployments.catalog import Catalog, load_catalog
+from moisson.state import StateStore
+from tasks.connect import build_source, build_target
+from tasks.retry import NETWORK_RETRIES, retry_if_retryable
+
+
+class DiscoveryReport(BaseModel):
+    """What a discovery run found, as the artifact shows it and the flow returns it."""
+
+    source: str
+    mode: str = "listing"
+    matched: int | None = None
+    collected: int = 0
+    complete: bool = True
+    new: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    unchanged: int = 0
+    missing: list[str] = Field(default_factory=list)
+    archived: list[str] = Field(default_factory=list)
+    held: str | None = None
+    skipped: list[dict[str, str]] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    requests: dict[str, int] = Field(default_factory=dict)
+
+
+@task(name="list-source", task_run_name="list · {source_id}", cache_policy=NO_CACHE,
+      retry_condition_fn=retry_if_retryable, **NETWORK_RETRIES)
+def list_records(catalog: Catalog, source_id: str, full: bool | None) -> Harvest:
+    """Harvest the listing of a CSW source against the stored record states, and store the new states."""
+    source = build_source(catalog, source_id)
+    store = StateStore()
+    result = source.harvest(store.records(source_id), full=full)
+    store.save_records(source_id, result.changes.states)
+    return result
+
+
+def archive_missing(catalog: Catalog, source_id: str, record_ids: list[str], *, dry_run: bool) -> list[str]:
+    """Archive on their targets the catalog datasets whose record is gone; returns the archived dataset ids."""
+    logger = get_run_logger()
+    gone = set(record_ids)
+    store = StateStore()
+    done = []
+    for ds in catalog.datasets.values():
+        if ds.source != source_id or ds.locator.get("record") not in gone:
+            continue
+        for target in catalog.targets_of(ds):
+            previous = store.remote(ds.id, target)
+            if previous is None or previous.remote_id is None:
+                continue
+            if dry_run:
+                logger.info("%s: would be archived on %s (record %s gone)", ds.id, target, ds.locator["record"])
+                continue
+            descriptor = DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=catalog.metadata_of(ds))
+            try:
+                build_target(catalog, target).archive(descriptor, previous)
+            except MoissonError as exc:  # one target failing must not stop the others
+                logger.error("%s: archiving on %s failed: %s", ds.id, target, exc)
+                continue
+            done.append(f"{ds.id}@{target}")
+    return done
+
+
+@flow(name="discover-source", flow_run_name="discover · {source_id}", log_prints=True)
+def discover_source(source_id: str, catalog: str | None = None, full: bool | None = None,
+                    dry_run: bool = False) -> dict[str, Any]:
+    """List a source, update its record states, archive what has been gone long enough, report.
+
+    Args:
+        source_id: Id of the source in the catalog.
+        catalog: Catalog file; default `MOISSON_CATALOG` or the bundled example.
+        full: Force (True) or forbid (False) a full pass of a CSW source; default per `full_every_days`.
+        dry_run: Say what would be archived, archive nothing.
+
+    Returns:
+        The `DiscoveryReport` as a dict.
+    """
+    cat = load_catalog(catalog)
+    ref = cat.model.sources.get(source_id)
+    if ref is None:
+        raise MoissonError(f"no source {source_id!r} in {cat.path}; sources: {', '.join(cat.model.sources)}")
+    source = build_source(cat, source_id)
+    if isinstance(source, CswSource):
+        result = list_records(cat, source_id, full)
+        changes = result.changes
+        report = DiscoveryReport(
+            source=source_id, mode=result.mode, matched=result.matched, collected=result.collected,
+            complete=result.complete, new=changes.new, changed=changes.changed, unchanged=len(changes.unchanged),
+            missing=changes.missing, held=changes.held, notes=result.notes, requests=dict(result.requests),
+            skipped=[{"record": s.record, "reason": s.reason} for s in result.skipped])
+        if changes.archive:
+            report.archived = archive_missing(cat, source_id, changes.archive, dry_run=dry_run)
+    else:
+        found = [d.id for d in source.discover()]
+        known = {d.id for d in cat.datasets.values() if d.source == source_id}
+        report = DiscoveryReport(source=source_id, matched=len(found), collected=len(found),
+                                 new=[i for i in found if i not in known], unchanged=len(set(found) & known),
+                                 missing=sorted(known - set(found)))
+    discovery_artifacts(report)
+    return report.model_dump(mode="json")
+
+
+def discovery_artifacts(report: DiscoveryReport) -> None:
+    """Markdown summary and a table of every new, changed, missing and skipped record."""
+    key = f"discovery-{slugify(report.source)}"
+    lines = [f"# Discovery of {report.source} ({report.mode})", "",
+             f"- matched by the catalog: {report.matched if report.matched is not None else 'unknown'}",
+             f"- collected: {report.collected}{'' if report.complete else ' — **incomplete run**'}",
+             f"- new: {len(report.new)} · changed: {len(report.changed)} · unchanged: {report.unchanged} · "
+             f"missing: {len(report.missing)} · archived: {len(report.archived)} · skipped: {len(report.skipped)}"]
+    if report.held:
+        lines += ["", f"**Deletions held:** {report.held}"]
+    lines += [f"- {note}" for note in report.notes]
+    create_markdown_artifact(key=key, markdown="\n".join(lines), description=f"Discovery of {report.source}")
+    rows = ([{"record": r, "status": "new", "reason": ""} for r in report.new]
+            + [{"record": r, "status": "changed", "reason": ""} for r in report.changed]
+            + [{"record": r, "status": "missing", "reason": report.held or ""} for r in report.missing]
+            + [{"record": s["record"], "status": "skipped", "reason": s["reason"]} for s in report.skipped])
+    if rows:
+        create_table_artifact(key=f"{key}-records", table=rows[:1000],
+                              description=f"Records of {report.source} that need attention")
