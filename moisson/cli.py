@@ -173,6 +173,36 @@ def validate(
 
 
 @app.command()
+def discover(source: Annotated[str, typer.Argument(help="Source id, as in the catalog's `sources`.")],
+             as_json: JsonOption = False, catalog: CatalogOption = None) -> None:
+    """List the datasets a source offers (tables and views with their columns, records…) to write locators."""
+    from deployments.catalog import load_catalog
+    from tasks.connect import build_source
+
+    try:
+        cat = load_catalog(catalog)
+        if source not in cat.model.sources:
+            err.print(f"no source {source!r} in {cat.path}; sources: {', '.join(cat.model.sources) or 'none'}")
+            raise typer.Exit(2)
+        found = [{"id": d.id, "locator": dict(d.locator),
+                  "metadata": d.metadata.model_dump(mode="json", exclude_defaults=True)}
+                 for d in build_source(cat, source).discover()]
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps({"source": source, "datasets": found}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"datasets of source {source}")
+    for column in ("id", "locator", "title", "description"):
+        table.add_column(column, overflow="fold")
+    for d in found:
+        meta = d["metadata"]
+        table.add_row(d["id"], json.dumps(d["locator"], ensure_ascii=False), meta.get("title", ""),
+                      meta.get("description", ""))
+    out.print(table)
+
+
+@app.command()
 def connectors(as_json: JsonOption = False) -> None:
     """List the installed source and target connectors."""
     from connectors import registry

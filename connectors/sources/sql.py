@@ -1,0 +1,636 @@
+"""SQL source: tables, views or SELECT queries of any SQLAlchemy database (PostGIS first), streamed to Parquet.
+
+PostGIS converts geometries to WGS84 itself (`ST_Transform`) and sends them as WKB;
+other databases send WKB, GeoPackage blobs or WKT that pyproj converts. Every session is
+read-only with a connect and a statement timeout, and the URL (which holds the password)
+is a secret: messages name the host only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import shapely
+import sqlglot
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, inspect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SAWarning
+
+from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, Secret, reveal, unique_slugs
+from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
+from connectors.geo import GeometryOutput, GeometryStats, transformer_to_wgs84
+from connectors.metadata import DatasetMetadata
+from connectors.sources.geopackage import wkb_or_damaged
+from connectors.sources.sqlrows import GeometryRead, RowsLocator, parse_locator, plan_columns, write_parquet
+
+#: sqlglot dialect of each SQLAlchemy backend, to parse `query` as the database would.
+SQLGLOT_DIALECTS = {"postgresql": "postgres", "sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql",
+                    "mssql": "tsql", "oracle": "oracle"}
+#: Statements or clauses that write or lock, refused anywhere in a `query` (also inside a CTE).
+_WRITES = (sqlglot.exp.DML, sqlglot.exp.DDL, sqlglot.exp.Into, sqlglot.exp.Lock, sqlglot.exp.Command)
+#: SQLSTATE classes meaning "try again later": connection lost, out of resources, shutdown, deadlock.
+_TRANSIENT = ("08", "53", "57P", "40")
+_KEYS = "one of `table`, `view` or `query`, then `columns`, `where`, `geometry`, `id` and `updated_at`"
+
+
+class SqlConfig(ConnectorConfig):
+    """A database reachable through a SQLAlchemy URL, read in read-only sessions."""
+
+    url: Secret = Field(description="SQLAlchemy URL with its password, e.g. "
+                                    "postgresql+psycopg://sig:password@db.example.fr:5432/sig, given as "
+                                    '{env: NAME} or {block: "secret/NAME"}')
+    db_schema: str | None = Field(None, alias="schema", description="schema of the tables and views "
+                                                                    "(default: the database's, `public`)")
+    connect_timeout: int = Field(10, gt=0, description="seconds to wait for a connection")
+    statement_timeout: int = Field(600, gt=0, description="seconds a query may run (PostgreSQL) before it "
+                                                          "is cancelled")
+
+
+class SqlGeometry(GeometryOutput):
+    """Where the geometry is and which text columns to write from it (`geometry:` in the locator).
+
+    `geometry: geom` is short for `geometry: {column: geom}`.
+
+    Attributes:
+        column: Geometry column; default: the PostGIS geometry or geography column of the
+            table, view or query, when there is exactly one.
+        crs: EPSG code of the geometries when the database does not know it (SRID 0) or
+            is wrong, and for databases without PostGIS.
+    """
+
+    column: str | None = None
+    crs: int | None = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _column_name(cls, value: Any) -> Any:
+        return {"column": value} if isinstance(value, str) else value
+
+
+class SqlLocator(RowsLocator):
+    """Which rows of the database a dataset is (`locator:` in the catalog).
+
+    Besides `columns` and `where`:
+
+    Attributes:
+        table: A table of the source's schema.
+        view: A view (or materialized view) of the source's schema.
+        query: One read-only SELECT (CTEs and UNIONs allowed).
+        geometry: The geometry column and the text columns written from it.
+        id: Column ordering the rows, so that unchanged data gives the same file (default:
+            the table's primary key).
+        updated_at: Column of last modification times: when neither its maximum nor the
+            row count moved since the last run, the dataset is not exported again.
+    """
+
+    table: str | None = Field(None, min_length=1)
+    view: str | None = Field(None, min_length=1)
+    query: str | None = Field(None, min_length=1)
+    geometry: SqlGeometry = Field(default_factory=SqlGeometry)
+    id: str | None = None
+    updated_at: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SqlLocator:
+        given = [k for k in ("table", "view", "query") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of `table`, `view` or `query` (found: {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def relation(self) -> str | None:
+        """The table or view name, `None` for a query."""
+        return self.table or self.view
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column as the database describes it."""
+
+    name: str
+    type: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class RelationInfo:
+    """A table or view, as `discover()` reports it in `metadata.extras["source"]`.
+
+    Attributes:
+        name: Table or view name.
+        kind: `table` or `view` (materialized views and foreign tables count as views).
+        columns: Its columns, in order.
+        description: Its comment (`COMMENT ON TABLE`).
+        rows_estimate: The planner's row estimate (`pg_class.reltuples`), `None` when unknown.
+        geometry: Geometry column, when it has one (the first, if several).
+        geometry_type: `POINT`, `MULTIPOLYGON`… as `geometry_columns` says.
+        srid: SRID of the geometry column (0: unknown).
+    """
+
+    name: str
+    kind: Literal["table", "view"]
+    columns: list[ColumnInfo] = field(default_factory=list)
+    description: str | None = None
+    rows_estimate: int | None = None
+    geometry: str | None = None
+    geometry_type: str | None = None
+    srid: int | None = None
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What one locator reads: the FROM clause, its columns and its geometry."""
+
+    sql: str
+    label: str
+    columns: list[str]
+    geometry: str | None
+    geography: bool
+    srid: int | None
+    key: str | None
+
+
+class SqlSource:
+    """Reads tables, views and SELECT queries of a SQL database, in read-only sessions.
+
+    Every value is written as text; geometries are converted to WGS84 (by PostGIS when
+    the database has it) and written as GeoJSON, plus lon/lat, `[lon,lat]` or WKT columns
+    on request. Rows stream through a server-side cursor in chunks, whatever the table size.
+    """
+
+    kind: ClassVar[str] = "sql"
+    Config: ClassVar[type[BaseModel]] = SqlConfig
+
+    def __init__(self, config: SqlConfig) -> None:
+        self.config = config
+
+    # Public API
+
+    def check(self) -> None:
+        """Connect once.
+
+        Raises:
+            ConfigError: Bad URL, unknown driver, wrong credentials or database name.
+            UnavailableError: The database is down or unreachable (retryable).
+        """
+        with self._connect():
+            pass
+
+    def describe(self) -> list[RelationInfo]:
+        """Every table and view of the source's schema, with columns, geometry, row estimate and comments.
+
+        Raises:
+            ConfigError, UnavailableError: As `check`.
+        """
+        with self._connect() as conn:
+            if _is_postgres(conn):
+                return self._pg_relations(conn)
+            return self._relations(conn)
+
+    def discover(self) -> Iterator[DatasetDescriptor]:
+        """Yield one dataset per table or view; `metadata.extras["source"]` holds its `RelationInfo`.
+
+        Raises:
+            ConfigError, UnavailableError: As `check`.
+        """
+        relations = self.describe()
+        for relation, dataset_id in zip(relations, unique_slugs((r.name for r in relations), default="table"),
+                                        strict=True):
+            known = {"title": relation.name, "description": relation.description,
+                     "extras": {"source": asdict(relation)}}
+            yield DatasetDescriptor(id=dataset_id, locator={relation.kind: relation.name},
+                                    metadata=DatasetMetadata(**{k: v for k, v in known.items() if v}))
+
+    def fingerprint(self, dataset: DatasetDescriptor) -> str | None:
+        """Return `max(updated_at)` and the row count as one text, or `None` without `updated_at`.
+
+        A cheap query (one index or sequential scan, no transfer): when it equals the
+        fingerprint of the last published extract, no row was added, changed or deleted.
+
+        Raises:
+            ConfigError, NotFoundError, UnavailableError: As `extract`.
+        """
+        locator = parse_locator(SqlLocator, dataset, self.kind, _KEYS)
+        if not locator.updated_at:
+            return None
+        with self._connect(dataset.id) as conn:
+            source = self._source(conn, locator, dataset)
+            if locator.updated_at not in source.columns:
+                raise self._error(ConfigError, dataset, f"{source.label} has no column {locator.updated_at!r} "
+                                  f"(`updated_at`); its columns are: {', '.join(source.columns)}")
+            sql = f"SELECT max({_quote(conn, locator.updated_at)}), count(*) FROM {source.sql}{_where(locator)}"
+            latest, count = self._run(conn, sql, dataset, locator).one()
+        return f"{_iso(latest)}|{count}"
+
+    def extract(self, dataset: DatasetDescriptor, dest: Path) -> Extract:
+        """Write the table, view or query as `dest/<id>.parquet`, every column as text, geometries in WGS84.
+
+        Args:
+            dataset: The dataset; its locator follows `SqlLocator`.
+            dest: Existing or new directory for the Parquet file.
+
+        Returns:
+            The Parquet path, row count, metadata (table comment, last `updated_at`, WGS84
+            bbox), the geometry column and notes (source CRS, geometry problems).
+
+        Raises:
+            ConfigError: Bad locator or column, a query that is not a single SELECT, wrong credentials.
+            NotFoundError: No such table or view (the message lists them).
+            RejectedError: Geometries without a CRS, or a query the database refuses to run read-only.
+            UnavailableError: The database is down, or the statement timeout was hit (retryable).
+        """
+        locator = parse_locator(SqlLocator, dataset, self.kind, _KEYS)
+        with self._connect(dataset.id) as conn:
+            source = self._source(conn, locator, dataset)
+            notes: list[str] = []
+            read = self._geometry(conn, source, locator, dataset, notes)
+            outputs = locator.geometry.columns if read else []
+            attributes = [c for c in source.columns if c != source.geometry]
+            try:
+                plan = plan_columns(attributes, locator.columns, outputs, source.label)
+            except ConfigError as exc:
+                raise self._error(ConfigError, dataset, exc.message) from exc
+            notes += plan.note()
+            key = locator.id or source.key
+            for name, role in ((key, "id"), (locator.updated_at, "updated_at")):
+                if name and name not in source.columns:
+                    raise self._error(ConfigError, dataset, f"{source.label} has no column {name!r} (`{role}`); "
+                                      f"its columns are: {', '.join(source.columns)}")
+            if key is None:
+                notes.append("No `id` column: rows are written in the database's order, which may change "
+                             "between runs; set `id` in the locator for a stable file.")
+            selected = [_quote(conn, c) for c in plan.read] + ([_geometry_sql(conn, source, locator)] if read else [])
+            sql = f"SELECT {', '.join(selected)} FROM {source.sql}{_where(locator)}"
+            if key:
+                sql += f" ORDER BY {_quote(conn, key)}"
+            dest.mkdir(parents=True, exist_ok=True)
+            path = dest / f"{dataset.id}.parquet"
+            stats = GeometryStats()
+            try:
+                rows = write_parquet(self._run(conn, sql, dataset, locator, stream=True), path, plan, read, stats)
+            except ConnectorError:
+                path.unlink(missing_ok=True)
+                raise
+            except DBAPIError as exc:
+                path.unlink(missing_ok=True)
+                raise self._query_error(exc, dataset, locator) from exc
+            metadata = self._metadata(conn, source, locator, dataset, stats)
+        return Extract(path=path, rows=rows, metadata=metadata,
+                       geometry=locator.geometry.geometry_column if read else None,
+                       notes=notes + stats.notes(first_row=1), first_row=1)
+
+    # Connections and errors
+
+    @property
+    def _url(self) -> URL:
+        raw = reveal(self.config.url, what="the database URL (`url`)")
+        try:
+            url = make_url(raw)
+        except ArgumentError:
+            raise ConfigError("the database `url` is not a SQLAlchemy URL: write it as "
+                              "postgresql+psycopg://user:password@host:5432/database", connector=self.kind) from None
+        if url.drivername == "postgresql":  # SQLAlchemy's default driver is psycopg2; moisson ships psycopg 3
+            url = url.set(drivername="postgresql+psycopg")
+        return url
+
+    @property
+    def _host(self) -> str:
+        """The database as messages may name it: host and port, or the file name, never credentials."""
+        url = self._url
+        if url.get_backend_name() == "sqlite":
+            return f"file {Path(url.database or ':memory:').name}"
+        return f"{url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
+
+    def _engine(self) -> Engine:
+        url = self._url
+        timeout = self.config.connect_timeout
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql":
+            # Server-side settings for the whole session: every query is cancelled after the
+            # statement timeout, and the session cannot write even if a query tries.
+            options = (f"-c statement_timeout={self.config.statement_timeout * 1000} "
+                       "-c default_transaction_read_only=on")
+            connect_args = {"connect_timeout": timeout, "options": options, "application_name": "moisson"}
+        elif url.get_backend_name() == "sqlite" and url.database:
+            connect_args = {"timeout": timeout}
+            url = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
+        try:
+            return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(f"no driver for the database `url` scheme {url.drivername!r} ({exc}): use "
+                              "postgresql+psycopg:// or sqlite:///, or install the driver",
+                              connector=self.kind) from None
+
+    @contextmanager
+    def _connect(self, dataset_id: str | None = None) -> Iterator[Connection]:
+        engine = self._engine()
+        try:
+            try:
+                conn = engine.connect()
+            except DBAPIError as exc:
+                raise self._connect_error(exc, dataset_id) from None
+            with conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+    def _connect_error(self, exc: DBAPIError, dataset_id: str | None) -> ConnectorError:
+        detail = self._detail(exc)
+        # libpq reports a refused login without a SQLSTATE: only the server's message tells why.
+        if "authentication failed" in detail or ("role" in detail and "does not exist" in detail):
+            return ConfigError(f"the database at {self._host} refused the credentials ({detail}): check the "
+                               "user and password in the source's `url` secret", dataset_id=dataset_id,
+                               connector=self.kind)
+        if "database" in detail and "does not exist" in detail:
+            return ConfigError(f"the database at {self._host} does not exist ({detail}): fix the database "
+                               "name in the source's `url`", dataset_id=dataset_id, connector=self.kind)
+        return UnavailableError(f"the database at {self._host} cannot be reached ({detail}): check that it "
+                                "is running and reachable from this machine; moisson will retry",
+                                dataset_id=dataset_id, connector=self.kind)
+
+    def _detail(self, exc: DBAPIError) -> str:
+        """The driver's first line of error, with the password cut out should a driver ever echo it."""
+        lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+        detail = lines[0]
+        password = self._url.password
+        return detail.replace(str(password), "***") if password else detail
+
+    def _query_error(self, exc: DBAPIError, dataset: DatasetDescriptor, locator: SqlLocator) -> ConnectorError:
+        state = _sqlstate(exc)
+        detail = self._detail(exc)
+        if state == "57014":
+            return self._error(UnavailableError, dataset, f"the query was cancelled after the statement timeout "
+                               f"of {self.config.statement_timeout} s ({detail}): add an index for `where`/`id`, "
+                               "or raise `statement_timeout` in the source's config")
+        if state.startswith(_TRANSIENT) or (not state and exc.connection_invalidated):
+            return self._error(UnavailableError, dataset, f"the database at {self._host} failed ({detail}); "
+                               "moisson will retry")
+        if state == "25006":
+            return self._error(RejectedError, dataset, f"the query tries to write ({detail}); moisson only "
+                               "reads: use a SELECT")
+        what = "`query`" if locator.query else "`where`, `columns` or `id`" if locator.where else "`columns` or `id`"
+        return self._error(ConfigError, dataset, f"the database refused the query ({detail}): check {what} "
+                           "in the dataset's locator")
+
+    def _run(self, conn: Connection, sql: str, dataset: DatasetDescriptor, locator: SqlLocator, *,
+             stream: bool = False) -> Any:
+        # no_parameters: the SQL is passed untouched, so a `%` in a LIKE filter is no placeholder.
+        options: dict[str, Any] = {"no_parameters": True, "stream_results": stream}
+        try:
+            return conn.exec_driver_sql(sql, execution_options=options)
+        except DBAPIError as exc:
+            raise self._query_error(exc, dataset, locator) from exc
+
+    def _error(self, kind: type[ConnectorError], dataset: DatasetDescriptor, message: str) -> ConnectorError:
+        return kind(message, dataset_id=dataset.id, connector=self.kind)
+
+    # Locators
+
+    def _schema(self, conn: Connection) -> str | None:
+        return self.config.db_schema or conn.dialect.default_schema_name
+
+    def _source(self, conn: Connection, locator: SqlLocator, dataset: DatasetDescriptor) -> _Source:
+        """Resolve the table, view or query: FROM clause, columns, geometry column and key."""
+        if locator.query:
+            query = self._checked_query(conn, locator.query, dataset)
+            sql, label, key = f"({query}) AS src", "the query", None
+        else:
+            relation = locator.relation or ""
+            schema = self._schema(conn)
+            names = self._relation_names(conn, schema)
+            if relation not in names:
+                raise self._error(NotFoundError, dataset, f"the database at {self._host} has no table or view "
+                                  f"{relation!r} in schema {schema!r}; there are: {', '.join(names) or 'none'}. "
+                                  "Fix `table`/`view` in the dataset's locator, or `schema` in the source")
+            quoted = f"{_quote(conn, schema)}.{_quote(conn, relation)}" if schema else _quote(conn, relation)
+            sql, label = f"{quoted} AS src", f"{'view' if locator.view else 'table'} {relation!r}"
+            keys = inspect(conn).get_pk_constraint(relation, schema=schema)["constrained_columns"]
+            key = keys[0] if len(keys) == 1 else None
+        probe = self._run(conn, f"SELECT * FROM {sql} LIMIT 0", dataset, locator)
+        columns = list(probe.keys())
+        types = {d[0]: d[1] for d in probe.cursor.description or ()}
+        probe.close()
+        geometry, geography, srid = self._find_geometry(conn, locator, columns, types, dataset, label)
+        return _Source(sql, label, columns, geometry, geography, srid, key)
+
+    def _checked_query(self, conn: Connection, query: str, dataset: DatasetDescriptor) -> str:
+        """The query without its final `;`, once parsed as exactly one read-only SELECT.
+
+        Parsed, not pattern-matched: `WITH x AS (DELETE … RETURNING *) SELECT …` starts like a
+        SELECT. PostgreSQL sessions are read-only besides, which also stops writing functions.
+        """
+        dialect = SQLGLOT_DIALECTS.get(conn.dialect.name)
+        try:
+            statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
+        except sqlglot.errors.SqlglotError as exc:
+            raise self._error(ConfigError, dataset, f"the `query` cannot be read as SQL ({str(exc).splitlines()[0]}):"
+                              " write one SELECT, or make it a view in the database and use `view`") from None
+        if len(statements) != 1:
+            raise self._error(ConfigError, dataset, f"the `query` holds {len(statements)} statements: moisson "
+                              "runs exactly one SELECT")
+        statement = statements[0]
+        writes = [node.key.upper() for node in statement.walk() if isinstance(node, _WRITES)]
+        if not isinstance(statement, sqlglot.exp.Query) or writes:
+            found = writes[0] if writes else statement.key.upper()
+            raise self._error(ConfigError, dataset, f"the `query` is not a read-only SELECT (it contains "
+                              f"{found}): moisson only reads, write a SELECT")
+        return query.strip().rstrip(";").strip()
+
+    def _relation_names(self, conn: Connection, schema: str | None) -> list[str]:
+        inspector = inspect(conn)
+        names = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
+        if _is_postgres(conn):
+            names += inspector.get_materialized_view_names(schema=schema)
+        return sorted(names)
+
+    def _find_geometry(self, conn: Connection, locator: SqlLocator, columns: list[str], types: dict[str, Any],
+                       dataset: DatasetDescriptor, label: str) -> tuple[str | None, bool, int | None]:
+        """The geometry column, whether it is a PostGIS geography, and its declared SRID."""
+        spatial = _postgis_types(conn)
+        wanted = locator.geometry.column
+        if wanted and wanted not in columns:
+            raise self._error(ConfigError, dataset, f"{label} has no geometry column {wanted!r}; its columns are: "
+                              f"{', '.join(columns)}. Fix `geometry` in the dataset's locator")
+        found = [c for c in columns if types.get(c) in spatial]
+        if wanted is None:
+            if len(found) > 1:
+                raise self._error(ConfigError, dataset, f"{label} has several geometry columns ({', '.join(found)}):"
+                                  " choose one with `geometry: <column>` in the dataset's locator")
+            wanted = found[0] if found else None
+        if wanted is None:
+            return None, False, None
+        geography = spatial.get(types.get(wanted)) == "geography"
+        srid = None
+        if types.get(wanted) in spatial and locator.relation:
+            srid = conn.exec_driver_sql(
+                "SELECT srid FROM geometry_columns WHERE f_table_schema = %(s)s AND f_table_name = %(t)s "
+                "AND f_geometry_column = %(c)s UNION ALL SELECT srid FROM geography_columns "
+                "WHERE f_table_schema = %(s)s AND f_table_name = %(t)s AND f_geography_column = %(c)s",
+                {"s": self._schema(conn), "t": locator.relation, "c": wanted}).scalar()
+        return wanted, geography, srid
+
+    def _geometry(self, conn: Connection, source: _Source, locator: SqlLocator, dataset: DatasetDescriptor,
+                  notes: list[str]) -> GeometryRead | None:
+        """How to read the geometry, with a note saying where its coordinates came from."""
+        if source.geometry is None:
+            if "geometry" in locator.model_fields_set:
+                raise self._error(ConfigError, dataset, f"{source.label} has no geometry column: remove `geometry` "
+                                  "from the dataset's locator, or name the column holding geometries")
+            return None
+        output = GeometryOutput(**locator.geometry.model_dump(exclude={"column", "crs"}))
+        postgis = bool(_postgis_types(conn))
+        crs = locator.geometry.crs or (4326 if source.geography else source.srid or None)
+        if crs is None and not (postgis and locator.query):
+            where = "SRID 0 in PostGIS" if postgis else "a database without PostGIS"
+            raise self._error(RejectedError, dataset, f"the geometries of {source.label} have no coordinate "
+                              f"reference system ({where}), so they cannot be placed on a map: add their EPSG code "
+                              "to the locator, e.g. `geometry: {column: geom, crs: 2154}` for Lambert-93")
+        name = self._crs_name(crs, dataset) if crs else None
+        how = "by PostGIS" if postgis else "with PROJ"
+        said = ("as the catalog's `crs` says" if locator.geometry.crs
+                else "as each geometry declares" if crs is None else "as declared in the database")
+        shown = f"EPSG:{crs} ({name})" if crs else "their SRID"
+        notes.append(f"Coordinates converted to WGS84 (longitude, latitude) {how} from {shown}, {said}.")
+        if locator.geometry.crs and source.srid and source.srid != locator.geometry.crs:
+            notes.append(f"The database declares EPSG:{source.srid} for this column; the catalog's "
+                         f"`crs: {locator.geometry.crs}` was used instead.")
+        if postgis:
+            return GeometryRead(_wkb_bytes, 4326, output)
+        return GeometryRead(_any_wkb, crs or 4326, output)
+
+    def _crs_name(self, crs: int, dataset: DatasetDescriptor) -> str:
+        try:
+            return transformer_to_wgs84(crs).source_crs.name
+        except ConfigError as exc:
+            raise self._error(ConfigError, dataset, exc.message) from exc
+
+    def _metadata(self, conn: Connection, source: _Source, locator: SqlLocator, dataset: DatasetDescriptor,
+                  stats: GeometryStats) -> dict[str, Any]:
+        metadata: dict[str, Any] = {}
+        if locator.relation and conn.dialect.supports_comments:
+            comment = inspect(conn).get_table_comment(locator.relation, schema=self._schema(conn)).get("text")
+            if comment:
+                metadata["description"] = comment
+        if locator.updated_at:
+            sql = f"SELECT max({_quote(conn, locator.updated_at)}) FROM {source.sql}{_where(locator)}"
+            latest = self._run(conn, sql, dataset, locator).scalar()
+            if isinstance(latest, dt.date):
+                metadata["modified"] = _iso(latest)
+        if stats.bounds:
+            metadata["spatial"] = {"bbox": stats.bounds}
+        return metadata
+
+    # Discovery
+
+    def _pg_relations(self, conn: Connection) -> list[RelationInfo]:
+        schema = self._schema(conn)
+        rows = conn.exec_driver_sql(
+            "SELECT c.relname, c.relkind, obj_description(c.oid, 'pg_class'), c.reltuples::bigint, a.attname, "
+            "format_type(a.atttypid, a.atttypmod), col_description(c.oid, a.attnum) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname, a.attnum",
+            {"s": schema}).all()
+        geometries: dict[str, tuple[str, str, int]] = {}
+        if _postgis_types(conn):
+            for table, column, kind, srid in conn.exec_driver_sql(
+                    "SELECT f_table_name, f_geometry_column, type, srid FROM geometry_columns "
+                    "WHERE f_table_schema = %(s)s UNION ALL SELECT f_table_name, f_geography_column, type, srid "
+                    "FROM geography_columns WHERE f_table_schema = %(s)s ORDER BY 1, 2", {"s": schema}):
+                geometries.setdefault(table, (column, kind, srid))
+        relations: dict[str, RelationInfo] = {}
+        for name, relkind, comment, tuples, column, type_, column_comment in rows:
+            if name not in relations:
+                geometry, kind, srid = geometries.get(name, (None, None, None))
+                is_table = relkind in ("r", "p")
+                relations[name] = RelationInfo(
+                    name=name, kind="table" if is_table else "view", description=comment,
+                    rows_estimate=int(tuples) if is_table and tuples >= 0 else None,
+                    geometry=geometry, geometry_type=kind, srid=srid)
+            relations[name].columns.append(ColumnInfo(column, type_, column_comment))
+        return list(relations.values())
+
+    def _relations(self, conn: Connection) -> list[RelationInfo]:
+        """Tables and views of a database without PostgreSQL's catalog, through SQLAlchemy's inspector."""
+        inspector = inspect(conn)
+        schema = self._schema(conn)
+        relations = []
+        kinds = [("table", n) for n in inspector.get_table_names(schema=schema)]
+        kinds += [("view", n) for n in inspector.get_view_names(schema=schema)]
+        for kind, name in sorted(kinds, key=lambda k: k[1]):
+            with warnings.catch_warnings():  # unknown column types (geometry blobs) are fine: shown as text
+                warnings.simplefilter("ignore", SAWarning)
+                columns = [ColumnInfo(c["name"], str(c["type"]), c.get("comment"))
+                           for c in inspector.get_columns(name, schema=schema)]
+            relations.append(RelationInfo(name=name, kind=kind, columns=columns))  # type: ignore[arg-type]
+        return relations
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _postgis_types(conn: Connection) -> dict[int, str]:
+    """Type OIDs of PostGIS `geometry` and `geography` in this database; empty without PostGIS."""
+    if not _is_postgres(conn):
+        return {}
+    rows = conn.exec_driver_sql("SELECT oid, typname FROM pg_type WHERE typname IN ('geometry', 'geography')")
+    return {int(oid): name for oid, name in rows}
+
+
+def _geometry_sql(conn: Connection, source: _Source, locator: SqlLocator) -> str:
+    """The select-list expression giving the geometry: WGS84 WKB from PostGIS, the raw value elsewhere."""
+    column = _quote(conn, source.geometry or "")
+    if not _postgis_types(conn):
+        return column
+    if source.geography:
+        return f"ST_AsBinary({column}::geometry)"
+    crs = locator.geometry.crs
+    geom = f"ST_SetSRID({column}, {int(crs)})" if crs else column
+    return f"ST_AsBinary(ST_Transform({geom}, 4326))"
+
+
+def _where(locator: SqlLocator) -> str:
+    return f" WHERE ({locator.where})" if locator.where else ""
+
+
+def _quote(conn: Connection, identifier: str) -> str:
+    return conn.dialect.identifier_preparer.quote_identifier(identifier)
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return getattr(exc.orig, "sqlstate", None) or ""
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else None if value is None else str(value)
+
+
+def _wkb_bytes(value: Any) -> bytes | None:
+    """PostGIS `ST_AsBinary` output (bytes or memoryview, by driver) as bytes."""
+    return None if value is None else bytes(value)
+
+
+def _any_wkb(value: Any) -> bytes | None:
+    """WKB from what a database without PostGIS stores: WKB, a GeoPackage blob, hex WKB or WKT.
+
+    Undecodable values give `b""`, which the geometry statistics count as unreadable.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray | memoryview):
+        blob = bytes(value)
+        return wkb_or_damaged(blob) if blob[:2] == b"GP" else blob
+    geom = shapely.from_wkb(value, on_invalid="ignore") if _is_hex(value) else shapely.from_wkt(
+        str(value), on_invalid="ignore")
+    return b"" if geom is None else shapely.to_wkb(geom)
+
+
+def _is_hex(value: Any) -> bool:
+    return isinstance(value, str) and len(value) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in value)
