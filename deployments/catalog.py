@@ -209,6 +209,22 @@ class Catalog:
             return {t: {} for t in chosen}
         return dict(chosen)
 
+    def skipped_targets(self, dataset: Dataset) -> dict[str, str]:
+        """Targets not to publish a dataset to, with the reason (double publication guard).
+
+        data.gouv.fr harvests some Opendatasoft portals; a catalog declares it with
+        `harvested_by_datagouv: true` on that portal's target. A dataset going to such a portal
+        then skips the direct data.gouv.fr target, which would make a second copy there.
+        """
+        chosen = self.targets_of(dataset)
+        refs = self.model.targets
+        harvested = [t for t in chosen if refs[t].config.get("harvested_by_datagouv") is True]
+        if not harvested:
+            return {}
+        return {t: f"not published directly: data.gouv.fr already harvests {', '.join(harvested)}, where this "
+                   "dataset is published, so a direct publication would show it twice on data.gouv.fr"
+                for t in chosen if registry.load("target", refs[t].connector).kind == "datagouv"}
+
     def quality_of(self, dataset: Dataset) -> QualityPolicy:
         """The dataset's quality policy: defaults, overridden key by key."""
         base = self.model.defaults.quality.model_dump()

@@ -83,11 +83,17 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
                                         f"Fix the source and rerun; report: {checked.report_html}")
         schema = checked.table_schema
         futures = {}
+        skipped = cat.skipped_targets(cat.dataset(dataset_id))
         for target in cat.targets_of(cat.dataset(dataset_id)):
+            if target in skipped:
+                logger.info("%s → %s: %s", dataset_id, target, skipped[target])
+                continue
             publication = publication_for(cat, store, target, extracted.dataset, checked.clean_path,
                                           checked.rows, extracted.extract.geometry, schema, force)
             futures[target] = publish_to_target.submit(cat, target, publication, dry_run)
         targets = {name: _target_report(name, future) for name, future in futures.items()}
+        targets.update({name: TargetReport(status="skip" if dry_run else "skipped", note=note)
+                        for name, note in skipped.items()})
     return DatasetOutcome(id=dataset_id, status=_status(targets.values(), dry_run), rows=checked.rows,
                           quality=summary, targets=targets,
                           error=next((f"{n}: {t.error}" for n, t in targets.items() if t.error), None))
