@@ -26,11 +26,13 @@ import pyarrow.parquet as pq
 import requests
 
 from connectors.base import (
+    Action,
     ConnectorConfig,
     DatasetDescriptor,
     Plan,
     Publication,
     PublishResult,
+    PublishStatus,
     RemoteState,
     Secret,
     reveal,
@@ -83,7 +85,7 @@ class DataGouvOptions(ConnectorConfig):
 class _Survey:
     """What is on the platform compared with what would be sent (read-only requests only)."""
 
-    action: str
+    action: Action
     payload: dict[str, Any]
     resource_payload: dict[str, Any]
     remote: dict[str, Any] | None = None
@@ -167,7 +169,7 @@ class DataGouvTarget:
             RejectedError: The metadata cannot be published (no description, bad tags).
         """
         survey = self._survey(publication)
-        return Plan(survey.action, survey.changes, survey.note)  # type: ignore[arg-type]
+        return Plan(survey.action, survey.changes, survey.note)
 
     def publish(self, publication: Publication) -> PublishResult:
         """Create or update the dataset and its CSV resource, then verify what the platform serves.
@@ -460,12 +462,12 @@ class DataGouvTarget:
         response = self._request(method, path, dataset_id, **kwargs)
         return response.json() if response.content else None
 
-    def _result(self, status: str, remote: Mapping[str, Any], resource: Mapping[str, Any] | None,
+    def _result(self, status: PublishStatus, remote: Mapping[str, Any], resource: Mapping[str, Any] | None,
                 changes: tuple[str, ...], sent: _File | None = None) -> PublishResult:
         extra: dict[str, Any] = {}
         if resource:
             extra = {"resource_id": resource["id"], "sha1": sent.sha1 if sent else _checksum(resource)}
-        return PublishResult(status, remote.get("id"), remote.get("page"), changes, extra)  # type: ignore[arg-type]
+        return PublishResult(status, remote.get("id"), remote.get("page"), changes, extra)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------

@@ -382,3 +382,21 @@ def test_run_killed_between_creation_and_upload_converges_on_rerun(target, publi
     served = requests.get(resource["url"], timeout=30).text.splitlines()
     assert served[0] == "nom,capacite,geom" and len(served) == publication.rows + 1
 
+
+
+def test_catalog_declares_the_target_with_a_key_reference(tmp_path, monkeypatch):
+    from deployments.catalog import load_catalog
+    from tasks.connect import build_target
+
+    path = tmp_path / "catalog.yaml"
+    path.write_text("version: 1\ntargets:\n  datagouv:\n    connector: datagouv\n    config:\n"
+                    "      api: https://demo.data.gouv.fr/api/1\n      organization: 5a0b0c0d0e0f101112131415\n"
+                    "      api_key: {env: DATAGOUV_TEST_KEY}\n      private: true\n")
+    monkeypatch.setenv("DATAGOUV_TEST_KEY", "udata_from-the-environment")
+    target = build_target(load_catalog(path), "datagouv")
+    assert isinstance(target, DataGouvTarget) and target.config.private
+    assert target.config.api_key.get_secret_value() == "udata_from-the-environment"
+    assert "udata_from-the-environment" not in repr(target) + repr(target.config)
+    monkeypatch.delenv("DATAGOUV_TEST_KEY")
+    with pytest.raises(ConfigError, match="DATAGOUV_TEST_KEY is not set"):
+        build_target(load_catalog(path), "datagouv")
