@@ -6,11 +6,14 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from pydantic import SecretStr
 
+from connectors.base import SecretRef
 from deployments.catalog import Catalog
 from moisson.settings import cache_dir
 from quality.gate import QualityResult, check_table
 from quality.schema import TableSchemaRef, load_schema
+from tasks.connect import resolve_secret
 from tasks.extract import Extracted
 
 
@@ -25,14 +28,18 @@ def schema_of(catalog: Catalog, ref: str | None) -> TableSchemaRef | None:
 def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, reports: Path) -> QualityResult:
     """Normalise, cast and check the extract; write the typed Parquet and the reports in `reports`."""
     ds = catalog.dataset(dataset_id)
+    policy = catalog.quality_of(ds)
+    if "hash" in policy.personal_data.values() and isinstance(policy.hash_salt, SecretRef):
+        policy = policy.model_copy(update={"hash_salt": SecretStr(resolve_secret(policy.hash_salt))})
     result = check_table(
         extracted.extract.path,
         dataset_id=dataset_id,
         schema=schema_of(catalog, ds.schema_),
-        policy=catalog.quality_of(ds),
+        policy=policy,
         out_dir=reports,
         geometry=extracted.extract.geometry,
         first_row=extracted.extract.first_row,
+        metadata=extracted.dataset.metadata,
     )
     logger = get_run_logger()
     if result.success:

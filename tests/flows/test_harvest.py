@@ -69,7 +69,7 @@ def test_one_failing_dataset_does_not_stop_the_others(tmp_path, moisson_home, mo
           mem: {connector: "tests.fakes:MemoryTarget"}
         datasets:
           - {id: needs-token, source: locked}
-          - {id: fine, source: good, frequency: daily}
+          - {id: fine, source: good, frequency: daily, metadata: {title: Fine}}
         """), encoding="utf-8")
     MemoryTarget.published.clear()
     outcomes = {o["id"]: o for o in harvest_catalog(catalog=str(catalog), due_only=False)}
