@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.base import Secret, SecretRef
 from quality.messages import DEFAULT_LANG, Lang
 
 
@@ -29,6 +30,8 @@ class QualityPolicy(BaseModel):
         expectations: Extra expectations added to the suite generated from the Table Schema.
         personal_data: Per column, what to do with values that look personal
             (`keep`, `drop` the column, `hash` the values, `block` publication).
+        hash_salt: Salt of `hash` (a secret reference, resolved by the quality task); keep it
+            stable, or the hashed values change at every run.
         extent: WGS84 bbox [west, south, east, north] the coordinates must fall in
             (default: France with overseas territories).
         lang: Language of the report's messages (`fr` or `en`).
@@ -40,4 +43,5 @@ class QualityPolicy(BaseModel):
     expectations: list[Expectation] = Field(default_factory=list)
     personal_data: dict[str, Literal["keep", "drop", "hash", "block"]] = Field(default_factory=dict)
     extent: tuple[float, float, float, float] | None = None
+    hash_salt: Secret = SecretRef(env="MOISSON_HASH_SALT")
     lang: Lang = DEFAULT_LANG
