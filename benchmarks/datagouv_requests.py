@@ -104,7 +104,7 @@ def main() -> None:
             _, *b = measure(proxy, lambda pub=base: baseline(peer, proxy, pub, state))
             print(f"{label:<10} {m[0]:>15} ({m[1]}) {m[2]:>10.2f}   {b[0]:>15} ({b[1]}) {b[2] - 1.1:>10.2f}"
                   f"   [{result.status}]")
-        print("moisson also downloads the served file once after sending one (verification), from the file host.")
+        print("moisson's counts include one download of the served file after sending one (verification).")
         proxy.close()
 
 

@@ -341,7 +341,8 @@ def test_every_route_used_exists_in_the_udata_swagger(proxy):
     spec = json.loads(SWAGGER.read_text())
     routes = [(method.upper(), re.compile("^" + spec["basePath"] + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"))
               for path, item in spec["paths"].items() for method in item if method != "parameters"]
-    used = {(method, path.split("?")[0]) for method, path, _ in proxy.log}
+    used = {(method, path.split("?")[0]) for method, path, _ in proxy.log
+            if path.startswith(spec["basePath"] + "/")}  # not the served files (/resources/…)
     assert used, "run with the other tests of this module"
     unknown = [(m, p) for m, p in used if not any(m == rm and rx.match(p) for rm, rx in routes)]
     assert unknown == []
@@ -400,3 +401,34 @@ def test_catalog_declares_the_target_with_a_key_reference(tmp_path, monkeypatch)
     monkeypatch.delenv("DATAGOUV_TEST_KEY")
     with pytest.raises(ConfigError, match="DATAGOUV_TEST_KEY is not set"):
         build_target(load_catalog(path), "datagouv")
+
+
+def test_timeout_is_retried(udata, proxy, delays, publication):
+    target = make_target(udata, proxy, delays, timeout=1)
+    proxy.faults.clear()
+    proxy.inject("GET", r"/organizations/", "slow", delay=2.5)
+    assert target.publish(publication).status == "created"
+    assert any(status == "slow" for _, _, status in proxy.log) and delays
+
+
+def test_private_publication_is_hidden_from_outsiders(udata, proxy, delays, publication):
+    target = make_target(udata, proxy, delays, private=True)
+    result = target.publish(publication)
+    assert remote(udata, result.remote_id)["private"] is True
+    anonymous = requests.get(f"{udata.base_url}/api/1/datasets/{result.remote_id}/", timeout=30)
+    assert anonymous.status_code == 404
+    assert target.plan(republish(publication, result)).action == "unchanged"
+
+
+def test_lost_state_search_follows_the_organization_pages(target, publication, udata, proxy, monkeypatch):
+    from connectors.targets import datagouv
+
+    first = target.publish(publication)
+    for n in range(3):  # datasets created after ours push it off the first page
+        requests.post(f"{udata.base_url}/api/1/datasets/", headers={"X-API-KEY": udata.api_key}, timeout=30,
+                      json={"title": f"Autre {n}", "description": "x", "organization": udata.org_id})
+    monkeypatch.setattr(datagouv, "PAGE_SIZE", 2)
+    start = len(proxy.log)
+    assert target.publish(publication).remote_id == first.remote_id
+    pages = [path for method, path, _ in proxy.log[start:] if re.search(r"/organizations/[^/]+/datasets/", path)]
+    assert len(pages) >= 2, pages

@@ -75,7 +75,8 @@ class Fault:
 
     Attributes:
         action: `429`, `500`, `502`… (answered without forwarding), `drop` (close without answering,
-            not forwarded), `drop-after` (forwarded to udata, then the answer is lost) or `call`.
+            not forwarded), `drop-after` (forwarded to udata, then the answer is lost), `slow` (forwarded
+            after `delay` seconds, longer than the client's timeout) or `call`.
         headers: Extra headers of an injected status (e.g. `Retry-After`).
         callback: Run for `call`, before the connection is dropped.
     """
@@ -85,6 +86,7 @@ class Fault:
     action: str
     headers: dict[str, str] = field(default_factory=dict)
     callback: Callable[[], None] | None = None
+    delay: float = 0.0
 
 
 class FaultProxy:
@@ -139,6 +141,10 @@ class FaultProxy:
         method, path = handler.command, handler.path
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         fault = self._take(method, path)
+        if fault and fault.action == "slow":
+            time.sleep(fault.delay)
+            self.log.append((method, path, "slow"))
+            fault = None
         if fault and fault.action in ("drop", "call"):
             self.log.append((method, path, fault.action))
             if fault.callback:
@@ -156,7 +162,8 @@ class FaultProxy:
             handler.end_headers()
             handler.wfile.write(payload)
             return
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        # Host kept (like a reverse proxy's ProxyPreserveHost): udata's absolute URLs then lead back here.
+        headers = {k: v for k, v in handler.headers.items() if k.lower() != "content-length"}
         answer = requests.request(method, self.upstream + path, headers=headers, data=body, allow_redirects=False,
                                   timeout=60)
         self.log.append((method, path, answer.status_code if not fault else fault.action))
