@@ -257,6 +257,14 @@ class SourceConnector(Protocol):
 
 
 @runtime_checkable
+class IncrementalSource(Protocol):
+    """A source that can tell cheaply, before extracting, whether a dataset's rows changed."""
+
+    def fingerprint(self, dataset: DatasetDescriptor) -> str | None:
+        """Return a short text that changes whenever the rows change, or `None` when it cannot tell."""
+
+
+@runtime_checkable
 class TargetConnector(Protocol):
     """Publishes checked datasets to a portal."""
 

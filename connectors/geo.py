@@ -44,6 +44,11 @@ def transformer_to_wgs84(crs: int | str) -> Transformer:
     return Transformer.from_crs(source, "EPSG:4326", always_xy=True)
 
 
+@cache
+def _is_wgs84(crs: int | str) -> bool:
+    return CRS.from_user_input(crs) == WGS84
+
+
 def reproject(geoms: Sequence[shapely.Geometry | None] | np.ndarray, crs: int | str) -> np.ndarray:
     """Return the geometries in WGS84 (lon, lat), in one PROJ call for the whole array.
 
@@ -51,7 +56,7 @@ def reproject(geoms: Sequence[shapely.Geometry | None] | np.ndarray, crs: int | 
     database converted them) are returned as they are, sparing a pass over every coordinate.
     """
     transformer = transformer_to_wgs84(crs)
-    if transformer.source_crs == WGS84:
+    if _is_wgs84(crs):
         return np.array(geoms, dtype=object)  # a copy, as shapely.transform would return
     return shapely.transform(np.asarray(geoms, dtype=object), transformer.transform,
                              include_z=None, interleaved=False)

@@ -23,9 +23,9 @@ from deployments.frequencies import is_due
 from deployments.limits import ensure_limits
 from flows.outcome import DatasetOutcome, QualitySummary, TargetReport
 from moisson.settings import home
-from moisson.state import StateStore
+from moisson.state import RecordState, StateStore
 from tasks.artifacts import progress_artifact, publication_artifact, quality_artifacts
-from tasks.extract import extract_dataset
+from tasks.extract import extract_dataset, fingerprint_dataset
 from tasks.publish import TargetOutcome, publication_for, publish_to_target
 from tasks.quality import check_dataset
 
@@ -65,8 +65,16 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
     logger = get_run_logger()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     reports = home() / "reports" / dataset_id / stamp
+    source = cat.dataset(dataset_id).source
     with tempfile.TemporaryDirectory(prefix=f"{dataset_id}-", dir=home()) as tmp:
         try:
+            # A source that can tell nothing changed (SQL `updated_at`) spares the export entirely.
+            mark = fingerprint_dataset(cat, dataset_id)
+            known = store.records(source).get(dataset_id) if mark else None
+            if mark and known and known.datestamp == mark and not (force or dry_run):
+                logger.info("%s: no row changed in source %s since the last run; nothing exported", dataset_id,
+                            source)
+                return DatasetOutcome(id=dataset_id, status="unchanged")
             extracted = extract_dataset(cat, dataset_id, Path(tmp))
             checked = check_dataset(cat, dataset_id, extracted, reports)
         except MoissonError as exc:
@@ -94,9 +102,12 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
         targets = {name: _target_report(name, future) for name, future in futures.items()}
         targets.update({name: TargetReport(status="skip" if dry_run else "skipped", note=note)
                         for name, note in skipped.items()})
-    return DatasetOutcome(id=dataset_id, status=_status(targets.values(), dry_run), rows=checked.rows,
-                          quality=summary, targets=targets,
-                          error=next((f"{n}: {t.error}" for n, t in targets.items() if t.error), None))
+    outcome = DatasetOutcome(id=dataset_id, status=_status(targets.values(), dry_run), rows=checked.rows,
+                             quality=summary, targets=targets,
+                             error=next((f"{n}: {t.error}" for n, t in targets.items() if t.error), None))
+    if mark and outcome.status in ("published", "unchanged"):
+        store.save_record(source, RecordState(dataset_id, mark, None, dt.datetime.now(dt.UTC), None))
+    return outcome
 
 
 def _target_report(name: str, future) -> TargetReport:

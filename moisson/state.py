@@ -140,6 +140,12 @@ class StateStore:
             if rows:
                 conn.execute(records.insert(), rows)
 
+    def save_record(self, source: str, state: RecordState) -> None:
+        """Record one record of a source (insert or replace), leaving its other records alone."""
+        self._upsert(records, {"source": source, "record_id": state.record_id},
+                     {"datestamp": state.datestamp, "record_hash": state.record_hash, "last_seen": state.last_seen,
+                      "missing_since": state.missing_since})
+
     def _upsert(self, table: Table, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         # Portable upsert: the row is keyed by its primary key, so update-then-insert in one transaction.
         with self.engine.begin() as conn:

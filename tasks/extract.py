@@ -9,7 +9,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
-from connectors.base import DatasetDescriptor, Extract
+from connectors.base import DatasetDescriptor, Extract, IncrementalSource
 from deployments.catalog import Catalog
 from deployments.limits import limit_name
 from tasks.connect import build_source
@@ -29,6 +29,17 @@ def descriptor_for(catalog: Catalog, dataset_id: str) -> DatasetDescriptor:
     ds = catalog.dataset(dataset_id)
     return DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=catalog.metadata_of(ds),
                              schema=ds.schema_)
+
+
+@task(name="fingerprint", task_run_name="fingerprint · {dataset_id}", cache_policy=NO_CACHE,
+      retry_condition_fn=retry_if_retryable, **NETWORK_RETRIES)
+def fingerprint_dataset(catalog: Catalog, dataset_id: str) -> str | None:
+    """The source's cheap change mark for a dataset (e.g. `max(updated_at)` and row count), if it has one."""
+    ds = catalog.dataset(dataset_id)
+    source = build_source(catalog, ds.source)
+    if not isinstance(source, IncrementalSource):
+        return None
+    return source.fingerprint(descriptor_for(catalog, dataset_id))
 
 
 @task(name="extract", task_run_name="extract · {dataset_id}", cache_policy=NO_CACHE,
