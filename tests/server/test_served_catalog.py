@@ -1,0 +1,190 @@
+"""`moisson serve` against a real Prefect server: deployments, limits, a triggered run, its artifacts, the UI.
+
+Then `moisson deploy` to a process work pool, twice around a catalog change, to see the
+schedule updated in place and a removed dataset pruned.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowFilter,
+    FlowFilterName,
+)
+from prefect.deployments import run_deployment
+from typer.testing import CliRunner
+
+from deployments.catalog import load_catalog
+from deployments.limits import limit_name
+from deployments.schedules import minute_of
+from moisson.cli import app
+from tests.conftest import REPO
+from tests.server.browser import chromium
+
+DATASET = "arbres-remarquables"
+RUN_TIMEOUT = 150
+
+CATALOG = """\
+version: 1
+defaults: {{targets: [portail], metadata: {{license: lov2}}}}
+sources:
+  tableur:
+    connector: "tests.fakes:MemorySource"
+    concurrency: 3
+    config: {{rows: [{{nom: "Chêne de la place", hauteur: "21"}}, {{nom: "Tilleul", hauteur: "17"}}]}}
+targets:
+  portail: {{connector: local, config: {{path: {portal}, title: Portail de test}}}}
+datasets:
+  - {{id: {dataset}, source: tableur, frequency: {frequency}, metadata: {{title: Arbres remarquables}}}}
+"""
+
+
+def write_catalog(folder: Path, frequency: str = "monthly", dataset: str = DATASET) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "catalog.yaml"
+    path.write_text(textwrap.dedent(CATALOG).format(portal=folder / "portal", dataset=dataset,
+                                                    frequency=frequency), encoding="utf-8")
+    return path
+
+
+def wait_for(check, what: str, timeout: float, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}" + (f":\n{log.read_text()[-4000:]}" if log else ""))
+
+
+@pytest.fixture(scope="module")
+def served(prefect_api, tmp_path_factory):
+    """`python -m moisson.cli serve` of a one-dataset catalog, and one run triggered through the API."""
+    folder = tmp_path_factory.mktemp("served")
+    catalog = write_catalog(folder)
+    env = {**prefect_api.env, "MOISSON_HOME": str(folder / "var"), "MOISSON_CATALOG": str(catalog)}
+    env.pop("MOISSON_STATE_URL", None)
+    log = folder / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "moisson.cli", "serve", "--limit", "1"],
+                                   cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with get_client(sync_client=True) as client:
+            def registered():
+                try:
+                    return client.read_deployment_by_name(f"harvest-dataset/{DATASET}")
+                except Exception:
+                    return None
+
+            deployment = wait_for(registered, "the served deployment", 90, log)
+        flow_run = run_deployment(deployment.id, timeout=0)
+        with get_client(sync_client=True) as client:
+            def finished():
+                run = client.read_flow_run(flow_run.id)
+                return run if run.state and run.state.is_final() else None
+
+            flow_run = wait_for(finished, "the triggered flow run", RUN_TIMEOUT, log)
+        yield deployment, flow_run, folder
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_serve_registers_the_catalog(prefect_api, served):
+    deployment, _, _ = served
+    assert deployment.tags == ["moisson", "source:tableur", "target:portail", "frequency:monthly"]
+    assert deployment.global_concurrency_limit.limit == 1, "one run at a time per dataset"
+    assert deployment.concurrency_options.collision_strategy == "CANCEL_NEW"
+    [schedule] = deployment.schedules
+    assert schedule.active and schedule.slug == "catalog"
+    assert schedule.schedule.cron == f"{minute_of(DATASET)} 3 1 * *"
+    assert schedule.schedule.timezone == "Europe/Paris"
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(limit_name("source", "tableur")).limit == 3
+        assert client.read_global_concurrency_limit_by_name(limit_name("target", "portail")).limit == 4
+
+        of_deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+
+        def scheduled():
+            return [r for r in client.read_flow_runs(deployment_filter=of_deployment) if r.state_name == "Scheduled"]
+
+        upcoming = wait_for(scheduled, "the scheduler to plan the next monthly runs", 60, prefect_api.log)
+    first = min(r.expected_start_time for r in upcoming).astimezone(ZoneInfo("Europe/Paris"))
+    assert (first.day, first.hour, first.minute) == (1, 3, minute_of(DATASET))
+
+
+def test_triggered_run_completes_with_its_artifacts(prefect_api, served):
+    _, flow_run, folder = served
+    assert flow_run.state.is_completed(), flow_run.state
+    assert flow_run.name == f"harvest · {DATASET}"
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id])))
+    by_key = {a.key: a for a in artifacts if a.key}
+    assert {f"quality-{DATASET}", f"publication-{DATASET}"} <= set(by_key)
+    publication = by_key[f"publication-{DATASET}"].data
+    assert f"# {DATASET}: published" in publication and "| portail | created |" in publication
+    assert "Full report" in by_key[f"quality-{DATASET}"].data
+    assert (folder / "portal" / DATASET / f"{DATASET}.csv").read_text(encoding="utf-8").count("\n") == 3
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed (scripts/system-deps)")
+def test_ui_page_of_the_run_shows_its_artifacts(prefect_api, served, tmp_path):
+    _, flow_run, _ = served
+    with chromium(f"{prefect_api.ui}/runs/flow-run/{flow_run.id}", tmp_path / "profile") as page:
+        page.wait_for(f"document.body.innerText.includes('harvest · {DATASET}')")
+        page.wait_for("(() => { const tab = document.getElementById('artifacts'); if (tab) tab.click();"
+                      " return !!document.querySelector('#artifacts.p-tab__active'); })()")
+        text = page.wait_for(f"document.body.innerText.includes('publication-{DATASET}') && document.body.innerText")
+        assert f"quality-{DATASET}" in text
+        screenshot = page.screenshot(tmp_path / "run.png")
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+
+
+def test_deploy_twice_updates_in_place_and_prunes(prefect_api, tmp_path):
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="moisson-test", type="process"), overwrite=True)
+    runner = CliRunner()
+    first = write_catalog(tmp_path / "v1", frequency="monthly", dataset="voirie")
+    result = runner.invoke(app, ["deploy", "--pool", "moisson-test", "--catalog", str(first)])
+    assert result.exit_code == 0, result.output
+    second = write_catalog(tmp_path / "v2", frequency="weekly", dataset="voirie")
+    result = runner.invoke(app, ["deploy", "--pool", "moisson-test", "--catalog", str(second)])
+    assert result.exit_code == 0, result.output
+    with get_client(sync_client=True) as client:
+        voirie = client.read_deployment_by_name("harvest-dataset/voirie")
+        assert voirie.work_pool_name == "moisson-test"
+        assert [s.schedule.cron for s in voirie.schedules] == [f"{minute_of('voirie')} 3 * * 1"]
+        assert "frequency:weekly" in voirie.tags
+        named = client.read_deployments(flow_filter=FlowFilter(name=FlowFilterName(any_=["harvest-dataset"])))
+        assert [d.name for d in named].count("voirie") == 1
+
+    # The dataset is renamed: --prune removes the old deployment, keeps the new one.
+    third = write_catalog(tmp_path / "v3", frequency="weekly", dataset="voirie-2026")
+    result = runner.invoke(app, ["deploy", "--pool", "moisson-test", "--catalog", str(third), "--prune"])
+    assert result.exit_code == 0, result.output
+    with get_client(sync_client=True) as client:
+        names = {d.name for d in client.read_deployments(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["harvest-dataset"])))}
+    assert "voirie-2026" in names and "voirie" not in names
+    assert load_catalog(third).datasets.keys() == {"voirie-2026"}
+
+
+def test_deploy_to_a_missing_pool_says_what_to_do(prefect_api, tmp_path):
+    result = CliRunner().invoke(app, ["deploy", "--pool", "nowhere", "--catalog", str(write_catalog(tmp_path))])
+    assert result.exit_code == 2
+    assert "prefect work-pool create nowhere" in " ".join(result.output.split())
