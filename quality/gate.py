@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from connectors.errors import NotFoundError, RejectedError
 from quality.cast import TEXT, cast_column
-from quality.checks import Issues, check_blank_rows, check_field, check_labels, check_primary_key
+from quality.checks import CAP, Issues, check_blank_rows, check_field, check_labels, check_primary_key
 from quality.custom import Table, check_extent, run_custom_checks
 from quality.messages import DEFAULT_LANG, Lang
 from quality.normalise import normalise
@@ -80,12 +80,12 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
 
 
 def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: int = 2,
-                   lang: Lang = DEFAULT_LANG) -> list[QualityIssue]:
+                   lang: Lang = DEFAULT_LANG, cap: int = CAP) -> list[QualityIssue]:
     """The errors of a text frame against a schema: every check but GX, no file written.
 
-    At most `quality.checks.CAP` errors are kept per field, type and rule; messages are in `lang`.
+    At most `cap` errors are kept per field, type and rule; messages are in `lang`.
     """
-    return _ordered(inspect(frame, schema, first_row=first_row, lang=lang).issues.errors)
+    return _ordered(inspect(frame, schema, first_row=first_row, lang=lang, cap=cap).issues.errors)
 
 
 def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
@@ -100,7 +100,7 @@ def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_ro
 
 def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
             geometry: str | None = None, extent: tuple[float, float, float, float] | None = None,
-            dataset_id: str | None = None, lang: Lang = DEFAULT_LANG) -> Inspection:
+            dataset_id: str | None = None, lang: Lang = DEFAULT_LANG, cap: int = CAP) -> Inspection:
     """Run every check but GX on a frame of text columns (duplicate column names allowed); messages in `lang`."""
     labels = [str(c) for c in frame.columns]
     firsts = {label: i for i, label in reversed(list(enumerate(labels)))}
@@ -118,7 +118,7 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
         issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
         return Inspection(issues, [], pd.concat([raw, pd.DataFrame(carried)], axis=1))
 
-    issues = Issues(raw, first_row=first_row, primary_key=schema.primary_key, lang=lang)
+    issues = Issues(raw, first_row=first_row, primary_key=schema.primary_key, lang=lang, cap=cap)
     notes = check_labels(labels, schema.fields, issues, geometry=geometry)
     present = [f for f in schema.fields if f.name in raw.columns]
     active = check_blank_rows(raw, issues)
