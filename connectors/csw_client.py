@@ -171,6 +171,7 @@ class CswClient:
         """
         out = Paged()
         start = 1
+        seen: set[str | None] = set()
         for pages in itertools.count():
             if pages >= self.max_pages:
                 out.notes.append(f"stopped after {self.max_pages} pages (max_pages)")
@@ -194,6 +195,12 @@ class CswClient:
                 out.matched = page.matched
             elif page.matched != out.matched:
                 out.notes.append(f"the catalog changed while paging: {out.matched} then {page.matched} matches")
+            ids = [file_identifier(r) for r in page.records]
+            if page.records and all(i in seen for i in ids):
+                out.notes.append(f"the server sent the same records again at position {start}: paging stopped")
+                out.stopped_early = True
+                break
+            seen.update(ids)
             out.records += page.records
             if page.returned == 0:
                 if start <= out.matched:

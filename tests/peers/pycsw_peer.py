@@ -8,6 +8,7 @@ as a subprocess of `.peers/pycsw/bin/python` (or `PYCSW_PYTHON`). Recipe: shared
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -81,7 +82,7 @@ class Pycsw:
         maxrecords: Server-side page cap.
     """
 
-    def __init__(self, workdir: Path, *, maxrecords: int = 10) -> None:
+    def __init__(self, workdir: Path, *, maxrecords: int = 10, copy_of: Pycsw | None = None) -> None:
         python = pycsw_python()
         if python is None:
             raise RuntimeError("pycsw is not installed: run scripts/peer-pycsw")
@@ -89,7 +90,10 @@ class Pycsw:
         self.admin = python.parent / "pycsw-admin.py"
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "csw.cfg").write_text(CONFIG.format(maxrecords=maxrecords), encoding="utf-8")
-        self._admin("setup_db")
+        if copy_of is None:
+            self._admin("setup_db")
+        else:  # loading is slow (~100 records/s): tests that change records start from a copy
+            shutil.copy(copy_of.workdir / "records.db", workdir / "records.db")
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -123,10 +127,17 @@ class Pycsw:
         with sqlite3.connect(self.workdir / "records.db") as db:
             db.executemany("DELETE FROM records WHERE identifier = ?", [(i,) for i in identifiers])
 
-    def set_xml(self, identifier: str, xml: bytes) -> None:
-        """Change a record's XML without touching its queryables: a catalog whose dates lie."""
+    def set_xml(self, identifier: str, xml: bytes, *, keep_declaration: bool = False) -> None:
+        """Change a record's XML without touching its queryables: a catalog whose dates lie.
+
+        With `keep_declaration`, pycsw cannot serialise the record any more (it parses the text
+        with its encoding declaration): a real server failing on one record.
+        """
+        text = xml.decode()
+        if not keep_declaration:
+            text = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)
         with sqlite3.connect(self.workdir / "records.db") as db:
-            db.execute("UPDATE records SET xml = ? WHERE identifier = ?", (xml.decode(), identifier))
+            db.execute("UPDATE records SET xml = ? WHERE identifier = ?", (text, identifier))
 
     def count(self) -> int:
         """Records in the repository."""

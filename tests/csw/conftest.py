@@ -1,0 +1,62 @@
+"""Fixtures of the CSW tests: a real pycsw (own venv) with the reference records, proxies for faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REFERENCE
+from tests.csw.proxy import Proxy
+from tests.peers.pycsw_peer import Pycsw, generate_records, pycsw_python
+
+ISO = REFERENCE / "iso19139"
+TEMPLATE = ISO / "owslib" / "csw_geobretagne_mdmetadata.xml"
+
+
+def _require_pycsw() -> None:
+    if not ISO.is_dir():
+        pytest.skip(f"reference records absent ({ISO})")
+    if pycsw_python() is None:
+        pytest.skip("pycsw is not installed: run scripts/peer-pycsw (scripts/test does)")
+
+
+@pytest.fixture(scope="session")
+def pycsw_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """pycsw serving the 28 reference records (27 loaded: one duplicate identifier), pages capped at 10."""
+    _require_pycsw()
+    server = Pycsw(tmp_path_factory.mktemp("pycsw"))
+    output = server.load(sorted(ISO.glob("pycsw-apiso/*.xml")) + sorted(ISO.glob("owslib/*.xml")))
+    assert "iso_mi.xml not inserted" in output  # the real duplicate case of the reference records
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def generated_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pycsw, list[str]]:
+    """A pycsw repository of 200 generated records, built once (not served)."""
+    _require_pycsw()
+    work = tmp_path_factory.mktemp("pycsw-generated")
+    server = Pycsw(work / "db")
+    ids = generate_records(TEMPLATE, work / "gen", 200)
+    server.load(sorted((work / "gen").glob("*.xml")))
+    return server, ids
+
+
+@pytest.fixture
+def generated(tmp_path: Path, generated_db: tuple[Pycsw, list[str]]) -> Iterator[tuple[Pycsw, list[str]]]:
+    """A private pycsw over a copy of the 200 generated records, pages capped at 25 (tests change them)."""
+    base, ids = generated_db
+    server = Pycsw(tmp_path / "pycsw", maxrecords=25, copy_of=base)
+    server.start()
+    yield server, ids
+    server.stop()
+
+
+@pytest.fixture
+def proxy(pycsw_url: str) -> Iterator[Proxy]:
+    """A counting, fault-injecting proxy in front of the reference pycsw."""
+    p = Proxy(pycsw_url)
+    yield p
+    p.close()
