@@ -381,3 +381,14 @@ def test_sqlite_wkt_column_needs_a_crs_and_is_read_only(tmp_path: Path):
     assert "1 geometry(ies) could not be decoded" in " ".join(result.notes)
     with pytest.raises(ConfigError, match="not a read-only SELECT"):
         source.extract(ds({"query": "DELETE FROM pts"}, "pts"), tmp_path)
+
+
+def test_quality_stage_reports_the_invalid_geometry(pg_schema: str, tmp_path: Path):
+    from quality.gate import check_table
+    from quality.policy import QualityPolicy
+
+    result = pg_source(pg_schema).extract(ds({"table": "parcelles", "id": "gid"}, "parcelles"), tmp_path / "x")
+    checked = check_table(result.path, dataset_id="parcelles", schema=None, policy=QualityPolicy(),
+                          out_dir=tmp_path / "q", geometry=result.geometry, first_row=result.first_row)
+    invalid = [e for e in checked.errors if e.rule == "invalid-geometry"]
+    assert [(e.row, e.field) for e in invalid] == [(2, "geometry")], checked.errors
