@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 import shapely
 import sqlglot
 from pydantic import BaseModel, Field, model_validator
+from pyproj import CRS
 from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, inspect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SAWarning
 
@@ -154,6 +155,7 @@ class _Source:
     geography: bool
     srid: int | None
     key: str | None
+    postgis: bool
 
 
 class SqlSource:
@@ -416,8 +418,9 @@ class SqlSource:
         columns = list(probe.keys())
         types = {d[0]: d[1] for d in probe.cursor.description or ()}
         probe.close()
-        geometry, geography, srid = self._find_geometry(conn, locator, columns, types, dataset, label)
-        return _Source(sql, label, columns, geometry, geography, srid, key)
+        spatial = _postgis_types(conn)
+        geometry, geography, srid = self._find_geometry(conn, locator, columns, types, spatial, dataset, label)
+        return _Source(sql, label, columns, geometry, geography, srid, key, postgis=bool(spatial))
 
     def _checked_query(self, conn: Connection, query: str, dataset: DatasetDescriptor) -> str:
         """The query without its final `;`, once parsed as exactly one read-only SELECT.
@@ -450,9 +453,9 @@ class SqlSource:
         return sorted(names)
 
     def _find_geometry(self, conn: Connection, locator: SqlLocator, columns: list[str], types: dict[str, Any],
-                       dataset: DatasetDescriptor, label: str) -> tuple[str | None, bool, int | None]:
+                       spatial: dict[int, str], dataset: DatasetDescriptor,
+                       label: str) -> tuple[str | None, bool, int | None]:
         """The geometry column, whether it is a PostGIS geography, and its declared SRID."""
-        spatial = _postgis_types(conn)
         wanted = locator.geometry.column
         if wanted and wanted not in columns:
             raise self._error(ConfigError, dataset, f"{label} has no geometry column {wanted!r}; its columns are: "
@@ -484,7 +487,7 @@ class SqlSource:
                                   "from the dataset's locator, or name the column holding geometries")
             return None
         output = GeometryOutput(**locator.geometry.model_dump(exclude={"column", "crs"}))
-        postgis = bool(_postgis_types(conn))
+        postgis = source.postgis
         crs = locator.geometry.crs or (4326 if source.geography else source.srid or None)
         if crs is None and not (postgis and locator.query):
             where = "SRID 0 in PostGIS" if postgis else "a database without PostGIS"
@@ -506,9 +509,10 @@ class SqlSource:
 
     def _crs_name(self, crs: int, dataset: DatasetDescriptor) -> str:
         try:
-            return transformer_to_wgs84(crs).source_crs.name
+            transformer_to_wgs84(crs)  # PROJ knows it, or a ConfigError says so
         except ConfigError as exc:
             raise self._error(ConfigError, dataset, exc.message) from exc
+        return CRS.from_epsg(crs).name  # the transformer's source CRS has its axes swapped, and renamed
 
     def _metadata(self, conn: Connection, source: _Source, locator: SqlLocator, dataset: DatasetDescriptor,
                   stats: GeometryStats) -> dict[str, Any]:
@@ -561,14 +565,15 @@ class SqlSource:
         inspector = inspect(conn)
         schema = self._schema(conn)
         relations = []
-        kinds = [("table", n) for n in inspector.get_table_names(schema=schema)]
-        kinds += [("view", n) for n in inspector.get_view_names(schema=schema)]
+        kinds: list[tuple[Literal["table", "view"], str]] = [
+            *(("table", n) for n in inspector.get_table_names(schema=schema)),
+            *(("view", n) for n in inspector.get_view_names(schema=schema))]
         for kind, name in sorted(kinds, key=lambda k: k[1]):
             with warnings.catch_warnings():  # unknown column types (geometry blobs) are fine: shown as text
                 warnings.simplefilter("ignore", SAWarning)
                 columns = [ColumnInfo(c["name"], str(c["type"]), c.get("comment"))
                            for c in inspector.get_columns(name, schema=schema)]
-            relations.append(RelationInfo(name=name, kind=kind, columns=columns))  # type: ignore[arg-type]
+            relations.append(RelationInfo(name=name, kind=kind, columns=columns))
         return relations
 
 
@@ -587,7 +592,7 @@ def _postgis_types(conn: Connection) -> dict[int, str]:
 def _geometry_sql(conn: Connection, source: _Source, locator: SqlLocator) -> str:
     """The select-list expression giving the geometry: WGS84 WKB from PostGIS, the raw value elsewhere."""
     column = _quote(conn, source.geometry or "")
-    if not _postgis_types(conn):
+    if not source.postgis:
         return column
     if source.geography:
         return f"ST_AsBinary({column}::geometry)"

@@ -392,3 +392,14 @@ def test_quality_stage_reports_the_invalid_geometry(pg_schema: str, tmp_path: Pa
                           out_dir=tmp_path / "q", geometry=result.geometry, first_row=result.first_row)
     invalid = [e for e in checked.errors if e.rule == "invalid-geometry"]
     assert [(e.row, e.field) for e in invalid] == [(2, "geometry")], checked.errors
+
+
+def test_geography_column_is_read_as_wgs84(pg_schema: str, tmp_path: Path):
+    execute(f"CREATE TABLE {pg_schema}.lieux (id integer PRIMARY KEY, pos geography(Point, 4326)); "
+            f"INSERT INTO {pg_schema}.lieux VALUES (1, 'SRID=4326;POINT(3.0635282 50.6365654)')")
+    try:
+        result = pg_source(pg_schema).extract(ds({"table": "lieux"}, "lieux"), tmp_path)
+    finally:
+        execute(f"DROP TABLE {pg_schema}.lieux")
+    assert json.loads(rows_of(result)[0]["geometry"])["coordinates"] == [3.0635282, 50.6365654]
+    assert "from EPSG:4326 (WGS 84), as declared in the database" in result.notes[0]
