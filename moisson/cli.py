@@ -279,5 +279,34 @@ def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool the worke
     out.print(f"{len(names)} deployments in work pool {pool}; start a worker: prefect worker start --pool {pool}")
 
 
+automations_app = typer.Typer(help="Alerts: Prefect automations from deployments/automations.yaml.",
+                               no_args_is_help=True)
+app.add_typer(automations_app, name="automations")
+
+
+@automations_app.command("apply")
+def automations_apply(
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Automations file (default: the bundled one).")]
+    = None,
+    catalog: CatalogOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Install or update the alerts on the Prefect server (failed runs, blocked and overdue datasets)."""
+    process_defaults()
+    from deployments.automations import apply_automations, load_automations
+    from deployments.catalog import load_catalog
+
+    try:
+        done = apply_automations(load_automations(file), load_catalog(catalog))
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(done, ensure_ascii=False, indent=2))
+        return
+    for what, names in done.items():
+        for name in names:
+            out.print(f"{what}: {name}", highlight=False)
+
+
 if __name__ == "__main__":
     app()

@@ -77,6 +77,23 @@ def test_discovery_needs_a_csw_source(catalog):
     assert discovery_specs(catalog) == [], "memory sources have no records to discover"
 
 
+def test_one_discovery_deployment_per_csw_source(tmp_path):
+    path = tmp_path / "catalog.yaml"
+    path.write_text(textwrap.dedent("""\
+        version: 1
+        sources:
+          geocatalogue: {connector: csw, config: {url: {env: ISOGEO_CSW_URL}}}
+          tableur: {connector: "tests.fakes:MemorySource"}
+        """), encoding="utf-8")
+    [discovery] = [d for d in build_deployments(load_catalog(path)) if d.flow_name == "discover-source"]
+    assert discovery.name == "geocatalogue"
+    assert discovery.entrypoint == "flows.discover.discover_source"
+    assert discovery.parameters == {"source_id": "geocatalogue", "catalog": str(path.resolve())}
+    assert discovery.tags == ["moisson", "source:geocatalogue", "frequency:weekly"]
+    assert discovery.schedules[0].schedule.cron == f"{minute_of('discover-geocatalogue')} 3 * * 1"
+    assert discovery.concurrency_limit == 1
+
+
 def test_cli_lists_deployments_without_a_server(catalog, monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens there
     result = CliRunner().invoke(app, ["deployments", "--json", "--catalog", str(catalog.path), "--runs", "2"])
