@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from connectors.base import DatasetDescriptor
 from connectors.errors import MoissonError
 from moisson.settings import process_defaults
 
@@ -184,13 +185,17 @@ def discover(source: Annotated[str, typer.Argument(help="Source id, as in the ca
         if source not in cat.model.sources:
             err.print(f"no source {source!r} in {cat.path}; sources: {', '.join(cat.model.sources) or 'none'}")
             raise typer.Exit(2)
-        found = [{"id": d.id, "locator": dict(d.locator),
-                  "metadata": d.metadata.model_dump(mode="json", exclude_defaults=True)}
-                 for d in build_source(cat, source).discover()]
+        offered = build_source(cat, source)
+        found = [_discovered(d) for d in offered.discover()]
     except MoissonError as exc:
         raise _fail(exc) from None
+    # Catalog sources (CSW) say how many records matched and which were skipped; others list what they hold.
+    harvest = getattr(offered, "last_harvest", None)
     if as_json:
-        print(json.dumps({"source": source, "datasets": found}, ensure_ascii=False, indent=2))
+        print(json.dumps({"source": source, "matched": harvest.matched if harvest else len(found),
+                          "collected": harvest.collected if harvest else len(found), "datasets": found,
+                          "errors": [{"record": s.record, "reason": s.reason} for s in harvest.skipped]
+                          if harvest else []}, ensure_ascii=False, indent=2, default=str))
         return
     table = Table(title=f"datasets of source {source}")
     for column in ("id", "locator", "title", "description"):
@@ -200,6 +205,17 @@ def discover(source: Annotated[str, typer.Argument(help="Source id, as in the ca
         table.add_row(d["id"], json.dumps(d["locator"], ensure_ascii=False), meta.get("title", ""),
                       meta.get("description", ""))
     out.print(table)
+
+
+def _discovered(d: DatasetDescriptor) -> dict[str, Any]:
+    """One dataset of `moisson discover`: its locator, metadata, and the fields a data officer scans first."""
+    meta = d.metadata.model_dump(mode="json", exclude_defaults=True)
+    links = meta.get("extras", {}).get("csw", {}).get("resources", [])
+    return {"id": d.id, "locator": dict(d.locator), "metadata": meta, "source_record_id": d.locator.get("record"),
+            **{k: meta.get(k) for k in ("title", "description", "keywords", "license", "frequency", "temporal",
+                                        "modified", "contact")},
+            "spatial": {"bbox": (meta.get("spatial") or {}).get("bbox")},
+            "resources": [{k: r.get(k) for k in ("url", "protocol", "kind")} for r in links]}
 
 
 @app.command()
