@@ -7,6 +7,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -62,22 +63,24 @@ def _reachable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def pg_schema() -> Iterator[str]:
-    """A schema of our own in the real database, filled with the tables above, dropped afterwards."""
+@contextmanager
+def postgis_schema(prefix: str, setup: str) -> Iterator[str]:
+    """A schema of our own in the real database, filled by `setup` (`{s}` is its name), dropped afterwards."""
     reason = _reachable()
     if reason:
         pytest.skip(reason)
-    schema = f"moisson_test_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-        conn.exec_driver_sql(SETUP.format(s=schema, big=CHUNK_ROWS * 2 + 17))
-    yield schema
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    execute(f"CREATE EXTENSION IF NOT EXISTS postgis; CREATE SCHEMA {schema}; {setup.format(s=schema)}")
+    try:
+        yield schema
+    finally:
+        execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="module")
+def pg_schema() -> Iterator[str]:
+    with postgis_schema("moisson_test", SETUP.replace("{big}", str(CHUNK_ROWS * 2 + 17))) as schema:
+        yield schema
 
 
 def pg_source(schema: str, **config: Any) -> SqlSource:
@@ -95,7 +98,7 @@ def rows_of(result) -> list[dict[str, Any]]:
 def execute(sql: str) -> None:
     engine = create_engine(PG_URL)
     with engine.begin() as conn:
-        conn.exec_driver_sql(sql)
+        conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
     engine.dispose()
 
 

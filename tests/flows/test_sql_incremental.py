@@ -4,46 +4,25 @@ from __future__ import annotations
 
 import json
 import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
 from flows.harvest import run_datasets
-from tests.connectors.test_sql import PG_URL, _reachable
+from tests.connectors.test_sql import PG_URL, execute, postgis_schema
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 @pytest.fixture
 def velos_schema() -> Iterator[str]:
-    reason = _reachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"moisson_flow_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.exec_driver_sql(f"""
-            CREATE SCHEMA {schema};
-            CREATE TABLE {schema}.arceaux (id integer PRIMARY KEY, nom text, maj timestamptz,
-                                           geom geometry(Point, 2154));
-            INSERT INTO {schema}.arceaux VALUES
+    with postgis_schema("moisson_flow", """
+            CREATE TABLE {s}.arceaux (id integer PRIMARY KEY, nom text, maj timestamptz, geom geometry(Point, 2154));
+            INSERT INTO {s}.arceaux VALUES
                 (1, 'Mairie', '2026-01-01', ST_SetSRID(ST_MakePoint(700000, 6600000), 2154)),
-                (2, 'Gare', '2026-01-02', ST_SetSRID(ST_MakePoint(704000, 7059000), 2154));""")
-    yield schema
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    engine.dispose()
-
-
-def _execute(sql: str) -> None:
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(sql)
-    engine.dispose()
+                (2, 'Gare', '2026-01-02', ST_SetSRID(ST_MakePoint(704000, 7059000), 2154));""") as schema:
+        yield schema
 
 
 def test_updated_at_skips_the_export_until_a_row_is_newer(velos_schema, tmp_path: Path, moisson_home,
@@ -75,12 +54,12 @@ def test_updated_at_skips_the_export_until_a_row_is_newer(velos_schema, tmp_path
     assert (lon, lat) == (3.0, 46.5)
 
     # A change that does not touch `updated_at` is not seen: proof that nothing was exported.
-    _execute(f"UPDATE {velos_schema}.arceaux SET nom = 'Hôtel de ville' WHERE id = 1")
+    execute(f"UPDATE {velos_schema}.arceaux SET nom = 'Hôtel de ville' WHERE id = 1")
     second = run_datasets(["arceaux"], catalog=str(catalog))[0]
     assert second.status == "unchanged" and second.rows is None, second
     assert names() == ["Mairie", "Gare"]
 
-    _execute(f"UPDATE {velos_schema}.arceaux SET maj = now() WHERE id = 1")
+    execute(f"UPDATE {velos_schema}.arceaux SET maj = now() WHERE id = 1")
     third = run_datasets(["arceaux"], catalog=str(catalog))[0]
     assert third.status == "published", third
     assert names() == ["Hôtel de ville", "Gare"]
