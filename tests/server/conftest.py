@@ -28,13 +28,17 @@ START_TIMEOUT = 180
 
 @dataclass(frozen=True)
 class PrefectApi:
-    """A running server: its API URL, UI URL, environment for subprocesses, database kind."""
+    """A running server: its API URL, UI URL, environment for subprocesses, database, state store URL.
+
+    `state_url` is moisson's state store on the same PostgreSQL database (None on SQLite).
+    """
 
     url: str
     ui: str
     env: dict[str, str]
     database: str
     log: Path
+    state_url: str | None
 
 
 def free_port() -> int:
@@ -44,7 +48,7 @@ def free_port() -> int:
 
 
 def _postgres_database() -> tuple[str, str] | None:
-    """Create a fresh database; return (its name, the asyncpg URL), or None when PostgreSQL is absent."""
+    """Create a fresh database; return (its name, its URL without driver), or None when PostgreSQL is absent."""
     try:
         import psycopg
 
@@ -53,7 +57,7 @@ def _postgres_database() -> tuple[str, str] | None:
             conn.execute(f'CREATE DATABASE "{name}"')
     except Exception:
         return None
-    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    return name, f"postgres@127.0.0.1:5432/{name}"
 
 
 def _drop_database(name: str) -> None:
@@ -77,7 +81,7 @@ def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "3"}
     created = _postgres_database()
     if created:
-        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = created[1]
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"postgresql+asyncpg://{created[1]}"
     else:
         env.pop("PREFECT_SERVER_DATABASE_CONNECTION_URL", None)
     log = home / "server.log"
@@ -99,7 +103,8 @@ def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
             time.sleep(0.5)
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield PrefectApi(url=url, ui=f"http://127.0.0.1:{port}", env=env,
-                             database="postgresql" if created else "sqlite", log=log)
+                             database="postgresql" if created else "sqlite", log=log,
+                             state_url=f"postgresql+psycopg://{created[1]}" if created else None)
     finally:
         server.terminate()
         try:

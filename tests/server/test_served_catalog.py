@@ -32,6 +32,7 @@ from deployments.catalog import load_catalog
 from deployments.limits import limit_name
 from deployments.schedules import minute_of
 from moisson.cli import app
+from moisson.state import StateStore
 from tests.conftest import REPO
 from tests.server.browser import chromium
 
@@ -77,7 +78,10 @@ def served(prefect_api, tmp_path_factory):
     folder = tmp_path_factory.mktemp("served")
     catalog = write_catalog(folder)
     env = {**prefect_api.env, "MOISSON_HOME": str(folder / "var"), "MOISSON_CATALOG": str(catalog)}
+    # Production layout: moisson's state store in the Prefect server's PostgreSQL database.
     env.pop("MOISSON_STATE_URL", None)
+    if prefect_api.state_url:
+        env["MOISSON_STATE_URL"] = prefect_api.state_url
     log = folder / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "moisson.cli", "serve", "--limit", "1"],
@@ -140,6 +144,9 @@ def test_triggered_run_completes_with_its_artifacts(prefect_api, served):
     assert f"# {DATASET}: published" in publication and "| portail | created |" in publication
     assert "Full report" in by_key[f"quality-{DATASET}"].data
     assert (folder / "portal" / DATASET / f"{DATASET}.csv").read_text(encoding="utf-8").count("\n") == 3
+    store = StateStore(prefect_api.state_url or f"sqlite:///{folder / 'var' / 'state.db'}")
+    assert store.remote(DATASET, "portail").content_hash, "the publication is recorded in the state store"
+    assert store.last_success(DATASET) is not None
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed (scripts/system-deps)")
