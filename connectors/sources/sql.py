@@ -223,9 +223,7 @@ class SqlSource:
             return None
         with self._connect(dataset.id) as conn:
             source = self._source(conn, locator, dataset)
-            if locator.updated_at not in source.columns:
-                raise self._error(ConfigError, dataset, f"{source.label} has no column {locator.updated_at!r} "
-                                  f"(`updated_at`); its columns are: {', '.join(source.columns)}")
+            self._check_column(source, dataset, locator.updated_at, "updated_at")
             sql = f"SELECT max({_quote(conn, locator.updated_at)}), count(*) FROM {source.sql}{_where(locator)}"
             latest, count = self._run(conn, sql, dataset, locator).one()
         return f"{_iso(latest)}|{count}"
@@ -260,10 +258,8 @@ class SqlSource:
                 raise self._error(ConfigError, dataset, exc.message) from exc
             notes += plan.note()
             key = locator.id or source.key
-            for name, role in ((key, "id"), (locator.updated_at, "updated_at")):
-                if name and name not in source.columns:
-                    raise self._error(ConfigError, dataset, f"{source.label} has no column {name!r} (`{role}`); "
-                                      f"its columns are: {', '.join(source.columns)}")
+            self._check_column(source, dataset, key, "id")
+            self._check_column(source, dataset, locator.updated_at, "updated_at")
             if key is None:
                 notes.append("No `id` column: rows are written in the database's order, which may change "
                              "between runs; set `id` in the locator for a stable file.")
@@ -286,6 +282,11 @@ class SqlSource:
         return Extract(path=path, rows=rows, metadata=metadata,
                        geometry=locator.geometry.geometry_column if read else None,
                        notes=notes + stats.notes(first_row=1), first_row=1)
+
+    def _check_column(self, source: _Source, dataset: DatasetDescriptor, name: str | None, role: str) -> None:
+        if name and name not in source.columns:
+            raise self._error(ConfigError, dataset, f"{source.label} has no column {name!r} (`{role}`); its "
+                              f"columns are: {', '.join(source.columns)}. Fix `{role}` in the dataset's locator")
 
     # Connections and errors
 

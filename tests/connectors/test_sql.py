@@ -194,6 +194,10 @@ def test_unknown_column_and_bad_filter_name_the_dataset(pg_schema: str, tmp_path
     with pytest.raises(ConfigError, match=r"refused the query \(column \"etat\" does not exist\).*`where`"):
         source.extract(ds({"table": "equipements", "where": "etat = 'x'"}), tmp_path)
     assert not list(tmp_path.glob("*.parquet")), "a failed extract leaves no partial file"
+    with pytest.raises(ConfigError, match=r"has no column 'modifie' \(`updated_at`\)"):
+        source.fingerprint(ds({"table": "equipements", "updated_at": "modifie"}))
+    with pytest.raises(ConfigError, match=r"has no column 'ident' \(`id`\)"):
+        source.extract(ds({"table": "equipements", "id": "ident"}), tmp_path)
 
 
 def test_unknown_table_lists_the_tables(pg_schema: str, tmp_path: Path):
