@@ -104,9 +104,10 @@ def run_moisson(path: Path) -> dict:
     schema = TableSchemaRef(descriptor=descriptor, name="scdl/subventions", version="2.1.1", source=str(SCHEMA))
     started = time.perf_counter()
     names = pacsv.open_csv(path).schema.names  # reads the first block only
+    # large_string is what pandas' pyarrow strings hold: no conversion of each column on the way.
     table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types={n: pa.string() for n in names}, strings_can_be_null=False))
-    frame = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+        column_types={n: pa.large_string() for n in names}, strings_can_be_null=False))
+    frame = table.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
     issues = validate_frame(frame, schema, lang="en", cap=max(CAP, len(frame)))
     seconds = time.perf_counter() - started
     custom = {c["name"] for c in descriptor.get("custom_checks", [])}
@@ -131,9 +132,13 @@ def run_frictionless(path: Path) -> dict:
     return {"seconds": seconds, "rows": rows, "errors": keys, "custom_errors": 0}
 
 
-def measure(tool: str, path: Path) -> dict:
-    """Run one validator in a fresh interpreter, so times and peak memory are its own."""
-    done = subprocess.run([sys.executable, __file__, "--child", tool, str(path)], check=True,
+def measure(tool: str, path: Path, rows: int) -> dict:
+    """Run one step in a fresh interpreter, so times and peak memory are its own.
+
+    The parent never holds the data: Linux keeps a process's peak RSS across exec, so a child
+    started from a big parent would report the parent's peak.
+    """
+    done = subprocess.run([sys.executable, __file__, "--rows", str(rows), "--child", tool, str(path)], check=True,
                           capture_output=True, text=True, cwd=REPO)
     return json.loads(done.stdout)
 
@@ -150,7 +155,9 @@ def main() -> None:
 
         warnings.simplefilter("ignore")
         tool, csv = args.child
-        result = {"moisson": run_moisson, "frictionless": run_frictionless}[tool](Path(csv))
+        steps = {"generate": lambda p: {"injected": generate(p, args.rows)}, "moisson": run_moisson,
+                 "frictionless": run_frictionless}
+        result = steps[tool](Path(csv))
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
@@ -161,10 +168,10 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "subventions-bench.csv"
         started = time.perf_counter()
-        injected = generate(path, args.rows)
+        injected = measure("generate", path, args.rows)["injected"]
         print(f"generated {args.rows:,} rows ({path.stat().st_size / 2**20:.0f} MiB), {injected:,} with an "
               f"injected error, in {time.perf_counter() - started:.1f} s; schema scdl/subventions 2.1.1")
-        results = {tool: measure(tool, path) for tool in ("moisson", "frictionless")}
+        results = {tool: measure(tool, path, args.rows) for tool in ("moisson", "frictionless")}
     print(f"{'':14}{'seconds':>10}{'rows/s':>12}{'peak RSS MB':>13}{'errors':>9}")
     for tool, r in results.items():
         print(f"{tool:14}{r['seconds']:>10.2f}{args.rows / r['seconds']:>12,.0f}{r['peak_rss_mb']:>13,.0f}"

@@ -93,8 +93,15 @@ def luhn_valid(digits: np.ndarray) -> np.ndarray:
 
 def identifier_valid(text: pd.Series, length: int) -> np.ndarray:
     """SIREN (9) or SIRET (14) validity, as python-stdnum decides it, for a whole column at once."""
-    compact = text.str.replace("[ .]", "", regex=True)
-    shaped = compact.str.fullmatch(f"[0-9]{{{length}}}").fillna(False).to_numpy(bool)
+    digits_only = f"[0-9]{{{length}}}"
+    shaped = text.str.fullmatch(digits_only).fillna(False).to_numpy(bool)
+    compact = text
+    loose = text.notna().to_numpy(bool) & ~shaped
+    if loose.any():
+        # Spaces and dots are rare: strip them from the few cells that have another shape only.
+        compact = text.copy()
+        compact[loose] = text[loose].str.replace("[ .]", "", regex=True)
+        shaped = compact.str.fullmatch(digits_only).fillna(False).to_numpy(bool)
     valid = np.zeros(len(text), dtype=bool)
     if not shaped.any():
         return valid

@@ -13,6 +13,7 @@ from quality.schema import FieldSpec
 # use the last two as thousands separators in French locales. Literal characters, not \s or
 # \u escapes, so pandas can hand the regex to pyarrow's RE2 instead of looping in Python.
 SPACES = "[ \t\u00a0\u202f]"
+FRENCH_MARKS = "[ \t\u00a0\u202f,]"
 FRENCH_DATE = "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 ISO_DATE_FORMATS = ("default", "%Y-%m-%d")
 
@@ -43,6 +44,8 @@ def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec],
             fixed, how = _dates(column), "how.dates"
         else:
             continue
+        if fixed is column:
+            continue
         changed = int((fixed != column).fillna(False).sum())
         if changed:
             out[spec.name] = fixed
@@ -61,10 +64,16 @@ def _numbers(column: pd.Series, spec: FieldSpec) -> tuple[pd.Series, str]:
         if spec.decimal_char and spec.decimal_char != ".":
             fixed = fixed.str.replace(spec.decimal_char, ".", regex=False)
         return fixed, "how.schema-numbers"
-    fixed = column.str.replace(SPACES, "", regex=True)
+    # Most columns hold neither spaces nor commas: one search spares rewriting every cell twice.
+    touched = column.str.contains(FRENCH_MARKS, regex=True).fillna(False).to_numpy(bool)
+    if not touched.any():
+        return column, "how.french-numbers"
+    part = column[touched].str.replace(SPACES, "", regex=True)
     # A comma is a decimal comma only when no value uses a dot: "1.234,5" stays an error.
-    if not fixed.str.contains(".", regex=False).any():
-        fixed = fixed.str.replace(",", ".", regex=False)
+    if not column.str.contains(".", regex=False).any():
+        part = part.str.replace(",", ".", regex=False)
+    fixed = column.copy()
+    fixed[touched] = part
     return fixed, "how.french-numbers"
 
 
