@@ -169,7 +169,7 @@ def validate(
         verdict = "[green]valid[/]" if result["valid"] else f"[red]{len(issues)} errors[/]"
         out.print(f"{file}: {result['rows']} rows, {verdict}")
         for issue in issues[:200]:
-            out.print(f"  [{issue.type}] {issue.message}", highlight=False)
+            out.print(f"  [{issue.type}] {issue.message}", highlight=False, markup=False)
     raise typer.Exit(0 if result["valid"] else 1)
 
 

@@ -38,3 +38,11 @@ def test_valid_file_and_bad_language(scdl: Path, moisson_home: Path) -> None:
     assert result.exit_code == 0 and "valid" in result.stdout
     refused = run(*args, "--lang", "de")
     assert refused.exit_code == 2 and "--lang must be one of fr, en" in refused.stderr
+
+
+def test_text_output_names_the_error_type(scdl: Path, moisson_home: Path) -> None:
+    result = run(str(scdl / EXAMPLES / "exemple_invalide_erreurs_cellules.csv"), "--schema",
+                 str(scdl / "subventions" / "schema.json"))
+    assert result.exit_code == 1
+    assert "29 rows, 63 errors" in result.stdout
+    assert "[constraint-error] ligne 2, champ" in result.stdout and "[french-siret-value]" in result.stdout
