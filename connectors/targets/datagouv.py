@@ -92,7 +92,6 @@ class _Survey:
     resource: dict[str, Any] | None = None
     changes: tuple[str, ...] = ()
     note: str | None = None
-    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,7 @@ class DataGouvTarget:
         dataset_id = publication.dataset.id
         survey = self._survey(publication)
         if survey.action == "skip":
-            raise NotFoundError(f"{survey.note}", dataset_id=dataset_id, connector=self.kind)
+            raise NotFoundError(survey.note or "deleted on the platform", dataset_id=dataset_id, connector=self.kind)
         if survey.action == "unchanged":
             return self._result("unchanged", survey.remote or {}, survey.resource, ())
         if not publication.data.is_file():
@@ -225,7 +224,7 @@ class DataGouvTarget:
             NotFoundError: No such dataset on the platform (never published, or deleted there).
             ConfigError: The API key may not edit it.
         """
-        remote_id = previous.remote_id or self._find_by_extras(dataset.id, dataset.title)
+        remote_id = previous.remote_id or self._find_by_extras(dataset.id)  # never by slug: not ours for sure
         remote = self._dataset(remote_id, dataset.id) if remote_id else None
         if remote is None or remote.get("deleted"):
             raise NotFoundError(f"no dataset to archive on {redact_url(self.config.api)}: it was never published "
@@ -252,10 +251,10 @@ class DataGouvTarget:
             remote = self._dataset(found, dataset.id) if found else None
         if gone and remote is None:
             if not options.recreate:
-                return _Survey("skip", payload, resource_payload, gone=True, note=(
+                return _Survey("skip", payload, resource_payload, note=(
                     f"the dataset {known} was deleted on {redact_url(self.config.api)}; restore it there, "
                     f"or write `recreate: true` under this dataset's target options to publish it anew"))
-            return _Survey("create", payload, resource_payload, changes=("dataset", "file"), gone=True,
+            return _Survey("create", payload, resource_payload, changes=("dataset", "file"),
                            note="deleted on the platform; published again (recreate: true)")
         if remote is None:
             return _Survey("create", payload, resource_payload, changes=("dataset", "file"))
@@ -264,8 +263,8 @@ class DataGouvTarget:
             payload.setdefault(name, remote.get(name))
         resource = _match_resource(remote, dataset.id, previous.extra.get("resource_id"))
         changes = [name for name in _FIELDS if name in payload and _differs(name, remote.get(name), payload[name])]
-        if changes == ["extras"] and _only_content(remote.get("extras") or {}, payload["extras"]):
-            changes = []
+        if "extras" in changes and _only_content(remote.get("extras") or {}, payload["extras"]):
+            changes.remove("extras")  # a new content hash alone is reported as `file`
         if resource is None or (remote.get("extras") or {}).get(EXTRA_CONTENT) != publication.content_hash:
             changes.append("file")
         elif any(_differs(k, resource.get(k), v) for k, v in resource_payload.items()):
@@ -281,8 +280,8 @@ class DataGouvTarget:
         response = self._request("GET", f"datasets/{ref}/", dataset_id, ok=(404, 410))
         return None if response.status_code in (404, 410) else response.json()
 
-    def _find_by_extras(self, dataset_id: str, title: str) -> str | None:
-        """Id of the organization's live dataset carrying our extras key, else the one with our slug."""
+    def _find_by_extras(self, dataset_id: str, title: str | None = None) -> str | None:
+        """Id of the organization's live dataset carrying our extras key, else (given a title) the one with its slug."""
         by_slug = None
         for remote in self._org_datasets(dataset_id):
             if remote.get("deleted"):  # the organization listing includes soft-deleted datasets
@@ -290,7 +289,7 @@ class DataGouvTarget:
             owner = (remote.get("extras") or {}).get(EXTRA_ID)
             if owner == dataset_id:
                 return remote["id"]
-            if owner is None and by_slug is None and remote.get("slug") == slugify(title):
+            if title and owner is None and by_slug is None and remote.get("slug") == slugify(title):
                 by_slug = remote["id"]
         return by_slug
 

@@ -24,7 +24,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from connectors.base import DatasetDescriptor, Publication
+from connectors.base import DatasetDescriptor, Publication, RemoteState
 from connectors.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
 from connectors.metadata import DatasetMetadata
 from connectors.registry import load
@@ -352,7 +352,7 @@ KILLED_RUN = """
 import json, sys
 from pathlib import Path
 from pydantic import SecretStr
-from connectors.base import DatasetDescriptor, Publication
+from connectors.base import DatasetDescriptor, Publication, RemoteState
 from connectors.metadata import DatasetMetadata
 from connectors.targets.datagouv import DataGouvTarget
 args = json.loads(sys.argv[1])
@@ -432,3 +432,15 @@ def test_lost_state_search_follows_the_organization_pages(target, publication, u
     assert target.publish(publication).remote_id == first.remote_id
     pages = [path for method, path, _ in proxy.log[start:] if re.search(r"/organizations/[^/]+/datasets/", path)]
     assert len(pages) >= 2, pages
+
+
+def test_archive_without_state_finds_ours_only(target, publication, udata, tmp_path):
+    first = target.publish(publication)
+    assert target.archive(publication.dataset, RemoteState()).remote_id == first.remote_id
+    stranger = make_publication(tmp_path / "other")
+    made = requests.post(f"{udata.base_url}/api/1/datasets/", headers={"X-API-KEY": udata.api_key}, timeout=30,
+                         json={"title": stranger.dataset.title, "description": "by hand",
+                               "organization": udata.org_id}).json()
+    with pytest.raises(NotFoundError, match="never published"):
+        target.archive(stranger.dataset, RemoteState())  # same title, but not a moisson dataset: left alone
+    assert remote(udata, made["id"])["archived"] is None
