@@ -7,6 +7,7 @@ port. Without PostgreSQL on 127.0.0.1:5432 it runs on SQLite and says so.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -67,6 +68,16 @@ def _drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _drain_workers() -> None:
+    """Send the logs and events still queued in this process while the server is up (as the test harness does)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    with contextlib.suppress(RuntimeError):  # never started: nothing to send
+        APILogWorker.instance().drain()
+    EventsWorker.drain_all()
+
+
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
     """Start the server, wait for /api/health, point this process at it; stop and clean up after."""
@@ -105,6 +116,7 @@ def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
             yield PrefectApi(url=url, ui=f"http://127.0.0.1:{port}", env=env,
                              database="postgresql" if created else "sqlite", log=log,
                              state_url=f"postgresql+psycopg://{created[1]}" if created else None)
+            _drain_workers()
     finally:
         server.terminate()
         try:

@@ -74,7 +74,10 @@ def wait_for(check, what: str, timeout: float, log: Path | None = None):
 
 @pytest.fixture(scope="module")
 def served(prefect_api, tmp_path_factory):
-    """`python -m moisson.cli serve` of a one-dataset catalog, and one run triggered through the API."""
+    """`python -m moisson.cli serve` of a one-dataset catalog, and two runs triggered at once through the API.
+
+    The serve process could run both (`--limit 2`); the deployment's own limit lets only one through.
+    """
     folder = tmp_path_factory.mktemp("served")
     catalog = write_catalog(folder)
     env = {**prefect_api.env, "MOISSON_HOME": str(folder / "var"), "MOISSON_CATALOG": str(catalog)}
@@ -84,7 +87,7 @@ def served(prefect_api, tmp_path_factory):
         env["MOISSON_STATE_URL"] = prefect_api.state_url
     log = folder / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "moisson.cli", "serve", "--limit", "1"],
+        process = subprocess.Popen([sys.executable, "-m", "moisson.cli", "serve", "--limit", "2"],
                                    cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         with get_client(sync_client=True) as client:
@@ -95,14 +98,14 @@ def served(prefect_api, tmp_path_factory):
                     return None
 
             deployment = wait_for(registered, "the served deployment", 90, log)
-        flow_run = run_deployment(deployment.id, timeout=0)
+        triggered = [run_deployment(deployment.id, timeout=0) for _ in range(2)]
         with get_client(sync_client=True) as client:
             def finished():
-                run = client.read_flow_run(flow_run.id)
-                return run if run.state and run.state.is_final() else None
+                runs = [client.read_flow_run(run.id) for run in triggered]
+                return runs if all(run.state and run.state.is_final() for run in runs) else None
 
-            flow_run = wait_for(finished, "the triggered flow run", RUN_TIMEOUT, log)
-        yield deployment, flow_run, folder
+            runs = wait_for(finished, "the triggered flow runs", RUN_TIMEOUT, log)
+        yield deployment, runs, folder
     finally:
         process.terminate()
         process.wait(30)
@@ -131,9 +134,18 @@ def test_serve_registers_the_catalog(prefect_api, served):
     assert (first.day, first.hour, first.minute) == (1, 3, minute_of(DATASET))
 
 
+def test_one_run_at_a_time_per_dataset(served):
+    _, runs, _ = served
+    assert sorted(run.state.name for run in runs) == ["Cancelled", "Completed"], [run.state for run in runs]
+
+
+def completed(runs):
+    return next(run for run in runs if run.state.is_completed())
+
+
 def test_triggered_run_completes_with_its_artifacts(prefect_api, served):
-    _, flow_run, folder = served
-    assert flow_run.state.is_completed(), flow_run.state
+    _, runs, folder = served
+    flow_run = completed(runs)
     assert flow_run.name == f"harvest · {DATASET}"
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
@@ -151,7 +163,7 @@ def test_triggered_run_completes_with_its_artifacts(prefect_api, served):
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed (scripts/system-deps)")
 def test_ui_page_of_the_run_shows_its_artifacts(prefect_api, served, tmp_path):
-    _, flow_run, _ = served
+    flow_run = completed(served[1])
     with chromium(f"{prefect_api.ui}/runs/flow-run/{flow_run.id}", tmp_path / "profile") as page:
         page.wait_for(f"document.body.innerText.includes('harvest · {DATASET}')")
         page.wait_for("(() => { const tab = document.getElementById('artifacts'); if (tab) tab.click();"

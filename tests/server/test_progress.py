@@ -1,0 +1,33 @@
+"""`harvest_catalog` shows a progress artifact that reaches 100 % once every dataset has run."""
+
+from __future__ import annotations
+
+import textwrap
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType
+
+from flows.harvest import harvest_catalog
+
+
+def test_catalog_run_progress_artifact(prefect_api, tmp_path, moisson_home):
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(textwrap.dedent("""\
+        version: 1
+        defaults: {targets: [mem], metadata: {license: lov2}}
+        sources: {s: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "1"}]}}}
+        targets: {mem: {connector: "tests.fakes:MemoryTarget"}}
+        datasets:
+          - {id: un, source: s}
+          - {id: deux, source: s}
+          - {id: trois, source: s}
+        """), encoding="utf-8")
+    state = harvest_catalog(catalog=str(catalog), due_only=False, return_state=True)
+    assert state.is_completed(), state
+    assert [o["id"] for o in state.result()] == ["un", "deux", "trois"]
+    with get_client(sync_client=True) as client:
+        [progress] = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+            type=ArtifactFilterType(any_=["progress"])))
+    assert progress.data == 100.0
+    assert progress.description == "3 datasets of catalog.yaml"
