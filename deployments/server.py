@@ -21,14 +21,20 @@ from deployments.limits import ensure_limits
 #: and after downtime a backlog of late runs would start all together.
 DEFAULT_LIMIT = 4
 
+#: Deployments read per request (the server's default page size).
+_PAGE = 200
+
 
 def prune_stale(catalog: Catalog) -> list[str]:
     """Delete moisson deployments that the catalog no longer generates; return their names."""
     wanted = {spec.full_name for spec in specs_of(catalog)}
     removed = []
+    ours = DeploymentFilter(tags=DeploymentFilterTags(all_=[TAG]))
     with get_client(sync_client=True) as client:
+        tagged: list = []
+        while page := client.read_deployments(deployment_filter=ours, limit=_PAGE, offset=len(tagged)):
+            tagged += page
         flows: dict = {}
-        tagged = client.read_deployments(deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[TAG])))
         for dep in tagged:
             if dep.flow_id not in flows:
                 flows[dep.flow_id] = client.read_flow(dep.flow_id).name
