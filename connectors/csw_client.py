@@ -15,9 +15,10 @@ one bad record costs one record, not the harvest.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from lxml import etree
@@ -83,6 +84,14 @@ class Paged:
     requests: int = 0
     stopped_early: bool = False
 
+    consume: Callable[[list[etree._Element]], None] | None = None
+
+    def add(self, records: list[etree._Element]) -> None:
+        """Keep a batch of records and hand it to `consume`."""
+        self.records += records
+        if self.consume is not None:
+            self.consume(records)
+
     @property
     def shortfall(self) -> int:
         """Records the server said it matched but did not deliver (failed positions included)."""
@@ -140,9 +149,19 @@ class CswClient:
             RejectedError: Malformed or oversized answer, or an `ows:ExceptionReport` (sent with HTTP 200).
             UnavailableError: The server failed after the client's retries.
         """
+        return self._page(self._records_bytes(start, size, element_set, constraints, result_type=result_type,
+                                              descending=descending, probe=probe))
+
+    def _records_bytes(self, start: int, size: int, element_set: ElementSet,
+                       constraints: Sequence[fes.OgcExpression], *, result_type: str = "results",
+                       descending: bool = False, probe: bool = False) -> bytes:
+        # Network only, no lxml: safe to run in the prefetch thread.
         body = self._getrecords_body(start, size, element_set, constraints, result_type, descending)
-        root = self._send("POST", "GetRecords", data=body, headers={"Content-Type": "application/xml"},
+        return self._read("POST", "GetRecords", data=body, headers={"Content-Type": "application/xml"},
                           probe=probe, params=self._params or None)
+
+    def _page(self, data: bytes) -> Page:
+        root = self._parse(data, "GetRecords")
         results = root.find(f"{{{CSW}}}SearchResults")
         if results is None:
             raise RejectedError(f"GetRecords answer from {self.where} has no csw:SearchResults")
@@ -163,61 +182,87 @@ class CswClient:
 
     # --- paging ---------------------------------------------------------------------------------
     def page_all(self, element_set: ElementSet, page_size: int, constraints: Sequence[fes.OgcExpression] = (),
-                 *, descending: bool = False) -> Paged:
+                 *, descending: bool = False,
+                 consume: Callable[[list[etree._Element]], None] | None = None) -> Paged:
         """Collect every record matching the constraints, page by page; never raises for one bad page.
+
+        The next page is requested (in a helper thread, network only) before the records of the
+        current one are handed to `consume`, so reading records overlaps the server's work.
+
+        Args:
+            element_set: brief, summary or full.
+            page_size: Records asked per page.
+            constraints: OGC filter expressions, AND-ed.
+            descending: Sort by identifier descending (the second pass after a shortfall).
+            consume: Called with each batch of records, in order, as they arrive.
 
         Raises:
             ConnectorError: Only when nothing at all can be read (the first page and the count fail).
         """
-        out = Paged()
+        out = Paged(consume=consume)
         start = 1
         seen: set[str | None] = set()
-        for pages in itertools.count():
-            if pages >= self.max_pages:
-                out.notes.append(f"stopped after {self.max_pages} pages (max_pages)")
-                out.stopped_early = True
-                break
-            out.requests += 1
-            try:
-                page = self.get_records(start, page_size, element_set, constraints, descending=descending)
-            except (RejectedError, UnavailableError) as exc:
-                if out.matched is None:  # the count is needed to know where the end is
-                    out.requests += 1
-                    out.matched = self.hits(constraints)
-                out.notes.append(f"page at position {start} failed ({exc.message}); split to isolate the record")
-                self._cover(start, min(start + page_size, out.matched + 1), element_set, constraints,
-                            descending, out)
-                start += page_size
-                if start > out.matched:
+        prefetch: tuple[int, Future[bytes]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csw-prefetch") as pool:
+            for pages in itertools.count():
+                if pages >= self.max_pages:
+                    out.notes.append(f"stopped after {self.max_pages} pages (max_pages)")
+                    out.stopped_early = True
                     break
-                continue
-            if out.matched is None:
-                out.matched = page.matched
-            elif page.matched != out.matched:
-                out.notes.append(f"the catalog changed while paging: {out.matched} then {page.matched} matches")
-            ids = [file_identifier(r) for r in page.records]
-            if page.records and all(i in seen for i in ids):
-                out.notes.append(f"the server sent the same records again at position {start}: paging stopped")
-                out.stopped_early = True
-                break
-            seen.update(ids)
-            out.records += page.records
-            if page.returned == 0:
-                if start <= out.matched:
-                    out.notes.append(f"the server returned no record at position {start} of {out.matched}")
-                break
-            if page.next_record == 0:
-                break
-            if page.next_record is not None and page.next_record <= start:
-                out.notes.append(f"the server sent nextRecord={page.next_record} at position {start}: "
-                                 "it restarts its list, paging stopped")
-                out.stopped_early = True
-                break
-            # Advance by what came back, never by the size asked for nor a nextRecord that jumps ahead.
-            start += page.returned
-            if start > out.matched:
-                break
+                out.requests += 1
+                try:
+                    if prefetch is not None and prefetch[0] == start:
+                        page = self._page(prefetch[1].result())
+                    else:
+                        page = self.get_records(start, page_size, element_set, constraints, descending=descending)
+                except (RejectedError, UnavailableError) as exc:
+                    if out.matched is None:  # the count is needed to know where the end is
+                        out.requests += 1
+                        out.matched = self.hits(constraints)
+                    out.notes.append(f"page at position {start} failed ({exc.message}); split to isolate the record")
+                    self._cover(start, min(start + page_size, out.matched + 1), element_set, constraints,
+                                descending, out)
+                    start += page_size
+                    if start > out.matched:
+                        break
+                    continue
+                if out.matched is None:
+                    out.matched = page.matched
+                elif page.matched != out.matched:
+                    out.notes.append(f"the catalog changed while paging: {out.matched} then {page.matched} matches")
+                ids = [file_identifier(r) for r in page.records]
+                if page.records and all(i in seen for i in ids):
+                    out.notes.append(f"the server sent the same records again at position {start}: paging stopped")
+                    out.stopped_early = True
+                    break
+                seen.update(ids)
+                following = self._next_start(page, start, out)
+                if following is not None:
+                    prefetch = (following, pool.submit(self._records_bytes, following, page_size, element_set,
+                                                       constraints, descending=descending))
+                out.add(page.records)
+                if following is None:
+                    break
+                start = following
         return out
+
+    @staticmethod
+    def _next_start(page: Page, start: int, out: Paged) -> int | None:
+        """Where the next page starts, or None when a stop rule applies (harvesting.md §2)."""
+        if page.returned == 0:
+            if start <= (out.matched or 0):
+                out.notes.append(f"the server returned no record at position {start} of {out.matched}")
+            return None
+        if page.next_record == 0:
+            return None
+        if page.next_record is not None and page.next_record <= start:
+            out.notes.append(f"the server sent nextRecord={page.next_record} at position {start}: "
+                             "it restarts its list, paging stopped")
+            out.stopped_early = True
+            return None
+        # Advance by what came back, never by the size asked for nor a nextRecord that jumps ahead.
+        following = start + page.returned
+        return None if following > (out.matched or 0) else following
 
     def _cover(self, start: int, end: int, element_set: ElementSet, constraints: Sequence[fes.OgcExpression],
                descending: bool, out: Paged) -> None:
@@ -237,7 +282,7 @@ class CswClient:
                 self._cover(pos, pos + half, element_set, constraints, descending, out)
                 self._cover(pos + half, end, element_set, constraints, descending, out)
                 return
-            out.records += page.records[:size]
+            out.add(page.records[:size])
             if page.returned == 0:
                 return
             pos += min(page.returned, size)
@@ -283,7 +328,10 @@ class CswClient:
     def _get(self, params: dict[str, str], what: str) -> etree._Element:
         return self._send("GET", what, params=self._params + list(params.items()))
 
-    def _send(self, method: str, what: str, *, probe: bool = False, **kwargs: object) -> etree._Element:
+    def _send(self, method: str, what: str, **kwargs: Any) -> etree._Element:
+        return self._parse(self._read(method, what, **kwargs), what)
+
+    def _read(self, method: str, what: str, *, probe: bool = False, **kwargs: Any) -> bytes:
         client = self.probe if probe else self.http
         response = client.request(method, self.endpoint, stream=True, **kwargs)
         try:
@@ -298,7 +346,10 @@ class CswClient:
             raise UnavailableError(f"{what} answer from {self.where} was cut off ({type(exc).__name__})") from None
         finally:
             response.close()
-        root = parse_xml(b"".join(chunks), what=f"{what} answer from {self.where}")
+        return b"".join(chunks)
+
+    def _parse(self, data: bytes, what: str) -> etree._Element:
+        root = parse_xml(data, what=f"{what} answer from {self.where}")
         if etree.QName(root).localname == "ExceptionReport":  # CSW servers send it with HTTP 200
             text = " ".join(t.strip() for t in root.itertext() if t.strip())[:300]
             code = next((e.get("exceptionCode") for e in root.iter(f"{{{OWS}}}Exception")), None)

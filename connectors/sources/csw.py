@@ -245,19 +245,22 @@ class CswSource:
 
     def _full(self, known: Mapping[str, RecordState], now: dt.datetime) -> Harvest:
         constraints = self.config.constraints.expressions()
-        paged = self.client.page_all("full", self.config.page_size, constraints)
-        requests = Counter(GetRecords=paged.requests)
+        harvest = Harvest(mode="full", matched=None, collected=0, complete=False, changes=Changes())
+        seen: dict[str, Seen] = {}
+        paged = self.client.page_all("full", self.config.page_size, constraints,
+                                     consume=lambda records: self._take(records, harvest, seen))
+        harvest.requests["GetRecords"] = paged.requests
         if paged.shortfall and not paged.failed:
             # Servers that lose records between pages: page again the other way, smaller pages.
             again = self.client.page_all("full", max(1, min(10, self.config.page_size // 2)), constraints,
                                          descending=True)
-            requests["GetRecords"] += again.requests
+            harvest.requests["GetRecords"] += again.requests
             paged.notes.append(f"{paged.shortfall} record(s) short of the {paged.matched} matched: paged again "
                                "in reverse order with smaller pages")
-            paged = _merged(paged, again)
-        harvest = Harvest(mode="full", matched=paged.matched, collected=0, complete=False, changes=Changes(),
-                          notes=paged.notes, requests=requests)
-        seen = self._take_all(paged.records, harvest, hashed=True)
+            extra = [e for e in again.records if file_identifier(e) not in seen]
+            self._take(extra, harvest, seen)
+            paged = _merged(paged, again, extra)
+        harvest.matched, harvest.notes = paged.matched, paged.notes
         self._report_failures(paged, harvest)
         harvest.complete = _complete(paged, harvest, seen)
         harvest.changes = self._reconcile(known, seen, listed_all=True, complete=harvest.complete, now=now)
@@ -297,7 +300,7 @@ class CswSource:
             else:
                 fetched += answer
         seen = {r: Seen(r, stamp) for r, stamp in listed.items() if r not in stale}
-        seen.update(self._take_all(fetched, harvest, hashed=True))
+        self._take(fetched, harvest, seen)
         self._report_failures(paged, harvest)
         if listed_all:
             harvest.collected = len(listed)
@@ -313,13 +316,12 @@ class CswSource:
         return reconcile(known, seen, listed_all=listed_all, complete=complete, now=now,
                          grace=dt.timedelta(days=policy.grace_days), max_share=policy.max_share)
 
-    def _take_all(self, elements: list[etree._Element], harvest: Harvest, *, hashed: bool) -> dict[str, Seen]:
-        """Read each record on its own: one bad record is skipped with its reason, the others go on."""
-        seen: dict[str, Seen] = {}
-        for position, element in enumerate(elements, start=1):
+    def _take(self, elements: list[etree._Element], harvest: Harvest, seen: dict[str, Seen]) -> None:
+        """Read each record on its own into `seen` and `harvest`: a bad record is skipped with its reason."""
+        for element in elements:
             record_id = file_identifier(element)
             if not record_id:
-                harvest.skipped.append(Skipped(f"record #{position} of the listing",
+                harvest.skipped.append(Skipped(f"record #{len(seen) + len(harvest.skipped) + 1} of the listing",
                                                "no gmd:fileIdentifier: it cannot be followed from run to run"))
                 continue
             if record_id in seen:
@@ -328,18 +330,17 @@ class CswSource:
                 continue
             try:
                 record = parse_record(element)
-                digest = record_hash(element) if hashed else None
+                digest = record_hash(element)
             except Exception as exc:  # per-record isolation: any surprise in one record skips that record only
                 harvest.skipped.append(Skipped(record_id, f"cannot be read: {type(exc).__name__}: {exc}"))
                 continue
             seen[record_id] = Seen(record_id, datestamp(element), digest)
+            harvest.collected = len(seen)
             if record.is_service and self.config.services == "skip":
                 harvest.skipped.append(Skipped(record_id, "service record (WMS/WFS description): skipped by "
                                                           "`services: skip`"))
                 continue
             harvest.records[record_id] = record
-        harvest.collected = len(seen)
-        return seen
 
     def _report_failures(self, paged: Paged, harvest: Harvest) -> None:
         for failed in paged.failed:
@@ -443,10 +444,8 @@ def _complete(paged: Paged, harvest: Harvest, seen: Mapping[str, Any]) -> bool:
             and accounted >= paged.matched and bool(seen or paged.matched == 0))
 
 
-def _merged(first: Paged, second: Paged) -> Paged:
-    """Union of two passes over the same result set (records deduplicated by identifier later)."""
-    ids = {file_identifier(e) for e in first.records}
-    extra = [e for e in second.records if file_identifier(e) not in ids]
+def _merged(first: Paged, second: Paged, extra: list[etree._Element]) -> Paged:
+    """Union of two passes over the same result set: the first one's records plus the `extra` the second found."""
     return Paged(matched=first.matched, records=first.records + extra, failed=second.failed,
                  notes=first.notes + second.notes, requests=first.requests + second.requests,
                  stopped_early=first.stopped_early and second.stopped_early)
