@@ -48,6 +48,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for(check, what: str, timeout: float, log: Path | None = None):
+    """Call `check` every second until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}" + (f":\n{log.read_text()[-4000:]}" if log else ""))
+
+
 def _postgres_database() -> tuple[str, str] | None:
     """Create a fresh database; return (its name, its URL without driver), or None when PostgreSQL is absent."""
     try:

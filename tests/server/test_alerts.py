@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import textwrap
 import threading
-import time
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +26,7 @@ from typer.testing import CliRunner
 from flows.harvest import harvest_dataset
 from moisson.cli import app
 from moisson.notifications import SmtpEmail
-from tests.server.conftest import free_port
+from tests.server.conftest import free_port, wait_for
 
 ALERT_TIMEOUT = 90
 
@@ -93,16 +92,6 @@ def smtp():
     controller.stop()
 
 
-def wait_until(check, what: str):
-    deadline = time.monotonic() + ALERT_TIMEOUT
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    pytest.fail(f"no {what} within {ALERT_TIMEOUT}s")
-
-
 def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_home, monkeypatch, webhook, smtp):
     monkeypatch.delenv("MOISSON_ALERT_TEST_TOKEN", raising=False)
     hook_url, posts = webhook
@@ -137,10 +126,11 @@ def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_hom
     blocked = harvest_dataset("mauvais", catalog=str(catalog), return_state=True)
     assert blocked.is_failed() and "blocked" in blocked.message
 
-    post = wait_until(lambda: next((p for p in posts if "harvest · verrouille" in p["subject"]), None),
-                      "webhook post for the failed run")
+    post = wait_for(lambda: next((p for p in posts if "harvest · verrouille" in p["subject"]), None),
+                    "webhook post for the failed run", ALERT_TIMEOUT)
     assert "Failed" in post["subject"] and "MOISSON_ALERT_TEST_TOKEN is not set" in post["body"]
-    mail = wait_until(lambda: next((m for m in mails if "mauvais" in m["Subject"]), None), "e-mail for the blocked run")
+    mail = wait_for(lambda: next((m for m in mails if "mauvais" in m["Subject"]), None), "e-mail for the blocked run",
+                    ALERT_TIMEOUT)
     assert mail["Subject"] == "moisson: mauvais blocked by the quality checks"
     assert mail["To"] == "donnees@ville.example"
     assert "quality errors" in mail.get_payload()

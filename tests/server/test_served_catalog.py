@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +34,7 @@ from moisson.cli import app
 from moisson.state import StateStore
 from tests.conftest import REPO
 from tests.server.browser import chromium
+from tests.server.conftest import wait_for
 
 DATASET = "arbres-remarquables"
 RUN_TIMEOUT = 150
@@ -60,16 +60,6 @@ def write_catalog(folder: Path, frequency: str = "monthly", dataset: str = DATAS
     path.write_text(textwrap.dedent(CATALOG).format(portal=folder / "portal", dataset=dataset,
                                                     frequency=frequency), encoding="utf-8")
     return path
-
-
-def wait_for(check, what: str, timeout: float, log: Path | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}" + (f":\n{log.read_text()[-4000:]}" if log else ""))
 
 
 @pytest.fixture(scope="module")
