@@ -466,7 +466,8 @@ class DataGouvTarget:
         extra: dict[str, Any] = {}
         if resource:
             extra = {"resource_id": resource["id"], "sha1": sent.sha1 if sent else _checksum(resource)}
-        return PublishResult(status, remote.get("id"), remote.get("page"), changes, extra)
+        # `page` is null on a udata without its front end (the test peer): the API URL still locates it.
+        return PublishResult(status, remote.get("id"), remote.get("page") or remote.get("uri"), changes, extra)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
