@@ -193,6 +193,29 @@ def test_deploy_twice_updates_in_place_and_prunes(prefect_api, tmp_path):
     assert load_catalog(third).datasets.keys() == {"voirie-2026"}
 
 
+def test_a_process_worker_runs_a_deployed_dataset(prefect_api, tmp_path):
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="moisson-workers", type="process"), overwrite=True)
+    catalog = write_catalog(tmp_path, dataset="parcs")
+    result = CliRunner().invoke(app, ["deploy", "--pool", "moisson-workers", "--catalog", str(catalog)])
+    assert result.exit_code == 0, result.output
+    flow_run = run_deployment("harvest-dataset/parcs", timeout=0)
+    # A worker elsewhere: moisson installed, no code copied (module entrypoint), its own MOISSON_HOME.
+    env = {**prefect_api.env, "MOISSON_HOME": str(tmp_path / "worker-home"), "PYTHONPATH": str(REPO)}
+    env.pop("MOISSON_STATE_URL", None)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.run([sys.executable, "-m", "prefect", "worker", "start", "--pool", "moisson-workers",
+                                 "--type", "process", "--run-once"], cwd=tmp_path, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT)
+    assert worker.returncode == 0, log.read_text()[-3000:]
+    with get_client(sync_client=True) as client:
+        done = wait_for(lambda: (r := client.read_flow_run(flow_run.id)).state.is_final() and r,
+                        "the worker's flow run", 30, log)
+    assert done.state.is_completed(), (done.state, log.read_text()[-3000:])
+    assert (tmp_path / "portal" / "parcs" / "parcs.csv").exists()
+
+
 def test_deploy_to_a_missing_pool_says_what_to_do(prefect_api, tmp_path):
     result = CliRunner().invoke(app, ["deploy", "--pool", "nowhere", "--catalog", str(write_catalog(tmp_path))])
     assert result.exit_code == 2
