@@ -106,7 +106,7 @@ def run_moisson(path: Path) -> dict:
     names = pacsv.open_csv(path).schema.names  # reads the first block only
     # large_string is what pandas' pyarrow strings hold: no conversion of each column on the way.
     table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types={n: pa.large_string() for n in names}, strings_can_be_null=False))
+        column_types={n: pa.large_string() for n in names}, null_values=[""], strings_can_be_null=True))
     frame = table.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
     issues = validate_frame(frame, schema, lang="en", cap=max(CAP, len(frame)))
     seconds = time.perf_counter() - started

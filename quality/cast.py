@@ -209,8 +209,22 @@ def _fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
     return text.str.fullmatch(pattern).fillna(False).to_numpy(bool)
 
 
+def by_distinct(raw: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`compute` run once per distinct text of `raw`, its results spread back over the rows (nulls stay null).
+
+    Dates, codes and identifiers repeat a few values over many rows: parsing each once costs one hashing pass.
+    """
+    codes, uniques = pd.factorize(raw)
+    once = compute(pd.Series(uniques, dtype=raw.dtype))
+    return pd.Series(once.array.take(codes, allow_fill=True), index=raw.index)
+
+
+def _distinct_dates(raw: pd.Series, spec: FieldSpec) -> pd.Series:
+    return by_distinct(raw, lambda texts: _date(texts, spec))
+
+
 CASTERS: dict[str, Callable[[pd.Series, FieldSpec], pd.Series]] = {
     "integer": _integer, "year": _integer, "number": _number, "boolean": _boolean,
-    "date": _date, "datetime": _date, "geopoint": _geopoint,
+    "date": _distinct_dates, "datetime": _distinct_dates, "geopoint": _geopoint,
     "array": _json, "object": _json, "geojson": _json,
 }

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quality.cast import geopoints
+from quality.cast import by_distinct, geopoints
 from quality.checks import Issues
 from quality.hints import code_hint
 from quality.schema import FieldSpec
@@ -93,6 +93,12 @@ def luhn_valid(digits: np.ndarray) -> np.ndarray:
 
 def identifier_valid(text: pd.Series, length: int) -> np.ndarray:
     """SIREN (9) or SIRET (14) validity, as python-stdnum decides it, for a whole column at once."""
+    # A column repeats a few identifiers (the producer's SIRET on every row): check each one once.
+    valid = by_distinct(text, lambda texts: pd.Series(_identifier_valid(texts, length), dtype="boolean"))
+    return valid.fillna(False).to_numpy(bool)
+
+
+def _identifier_valid(text: pd.Series, length: int) -> np.ndarray:
     digits_only = f"[0-9]{{{length}}}"
     shaped = text.str.fullmatch(digits_only).fillna(False).to_numpy(bool)
     compact = text

@@ -105,9 +105,8 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
     labels = [str(c) for c in frame.columns]
     firsts = {label: i for i, label in reversed(list(enumerate(labels)))}
     missing = schema.missing_values if schema else [""]
-    raw = pd.DataFrame({label: _as_text(frame.iloc[:, i]) for label, i in firsts.items() if label != geometry},
-                       index=pd.RangeIndex(len(frame)))
-    raw = raw.mask(raw.isin(missing))
+    raw = pd.DataFrame({label: _missing_as_null(_as_text(frame.iloc[:, i]), missing)
+                        for label, i in firsts.items() if label != geometry}, index=pd.RangeIndex(len(frame)))
     carried = {geometry: frame.iloc[:, firsts[geometry]].reset_index(drop=True)} if geometry in firsts else {}
     if schema is None:
         issues = Issues(raw, first_row=first_row, lang=lang)
@@ -189,6 +188,12 @@ def _expectations(found: Inspection, schema: TableSchemaRef | None, policy: Qual
     for issue in failed:
         found.issues.table(field=issue.field, type=issue.type, rule=issue.rule, message=issue.message)
     return lines, path
+
+
+def _missing_as_null(column: pd.Series, missing: list[str]) -> pd.Series:
+    """Cells whose text means "no value" become null; a column without any is kept as is (no copy)."""
+    hits = column.isin(missing).to_numpy(bool)
+    return column.mask(hits) if hits.any() else column
 
 
 def _as_text(column: pd.Series) -> pd.Series:
