@@ -17,6 +17,7 @@ import pandas as pd
 
 from quality.cast import by_distinct, geopoints
 from quality.checks import Issues
+from quality.geography import in_boxes
 from quality.hints import code_hint
 from quality.schema import FieldSpec
 
@@ -27,15 +28,6 @@ ACTES_PREFIXES = {
     "institutions et vie politique", "libertes publiques et pouvoirs de police", "finances locales",
     "domaines de competences par themes", "autres domaines de competences",
 }
-# West, south, east, north: mainland France with Corsica, then the five overseas departments.
-FRANCE_BOXES = (
-    (-5.5, 41.0, 10.0, 51.5),
-    (-61.9, 15.8, -60.9, 16.6),   # Guadeloupe
-    (-61.3, 14.3, -60.8, 14.95),  # Martinique
-    (-54.7, 2.1, -51.5, 5.9),     # Guyane
-    (55.2, -21.45, 55.9, -20.85),  # La Réunion
-    (44.9, -13.05, 45.35, -12.6),  # Mayotte
-)
 LUHN_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int8)
 OPERATORS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
              ">=": operator.ge, ">": operator.gt}
@@ -67,20 +59,6 @@ def run_custom_checks(checks: list[dict[str, Any]], table: Table) -> list[str]:
             continue
         run(check.get("params") or {}, table, name)
     return unknown
-
-
-def check_extent(table: Table, extent: tuple[float, float, float, float]) -> None:
-    """Every geopoint must fall in the catalog's bounding box (west, south, east, north)."""
-    west, south, east, north = extent
-    for name, spec in table.fields.items():
-        if spec.type != "geopoint" or name not in table.values:
-            continue
-        points = geopoints(table.raw[name], spec.format)
-        inside = points["lon"].between(west, east) & points["lat"].between(south, north)
-        table.issues.rows(table.filled(name) & ~inside.fillna(False).to_numpy(bool), field=name,
-                          type="constraint-error", rule="extent",
-                          detail=lambda pos, v: table.issues.say("custom.extent", value=v,
-                                                                 box=f"[{west}, {south}, {east}, {north}]"))
 
 
 def luhn_valid(digits: np.ndarray) -> np.ndarray:
@@ -234,20 +212,12 @@ def _french_gps(params: Mapping[str, Any], table: Table, name: str) -> None:
     spec = table.fields[column]
     points = geopoints(table.raw[column], spec.format if spec.type == "geopoint" else "array")
     lon, lat = (points[a].to_numpy(float, na_value=np.nan) for a in ("lon", "lat"))
-    inside, swapped = _in_france(lon, lat), _in_france(lat, lon)
+    inside, swapped = in_boxes(lon, lat), in_boxes(lat, lon)
     rows = table.filled(column) & ~inside
     table.issues.rows(rows & swapped, field=column, type="reversed-french-gps-coordinates", rule=name,
                       detail=lambda pos, v: table.issues.say("custom.gps-reversed", value=v))
     table.issues.rows(rows & ~swapped, field=column, type="french-gps-coordinates", rule=name,
                       detail=lambda pos, v: table.issues.say("custom.gps", value=v))
-
-
-def _in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    inside = np.zeros(len(lon), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        for west, south, east, north in FRANCE_BOXES:
-            inside |= (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
-    return inside
 
 
 def _comparable(values: pd.Series) -> pd.Series:

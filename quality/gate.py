@@ -7,17 +7,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.errors import NotFoundError, RejectedError
+from connectors.metadata import DatasetMetadata
 from quality.cast import TEXT, cast_column
 from quality.checks import CAP, Issues, check_blank_rows, check_field, check_labels, check_primary_key
-from quality.custom import Table, check_extent, run_custom_checks
+from quality.completeness import METADATA, check_metadata
+from quality.custom import Table, run_custom_checks
+from quality.geography import check_geography
 from quality.messages import DEFAULT_LANG, Lang
 from quality.normalise import normalise
+from quality.personal import PERSONAL, producer_domains, protect
 from quality.policy import QualityPolicy
 from quality.report import QualityIssue, QualityReport, QualityResult
 from quality.schema import TableSchemaRef
@@ -38,7 +43,8 @@ class Inspection:
 
 
 def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, policy: QualityPolicy,
-                out_dir: Path, geometry: str | None = None, first_row: int = 2) -> QualityResult:
+                out_dir: Path, geometry: str | None = None, first_row: int = 2,
+                metadata: DatasetMetadata | None = None) -> QualityResult:
     """Check an extracted table and write the typed table, the reports and the GX results.
 
     Args:
@@ -49,6 +55,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         out_dir: Folder for `clean.parquet`, `quality.json`, `quality.html`, `gx_results.json`.
         geometry: Column of GeoJSON geometries, exempt from the schema and kept as is.
         first_row: Row number of the first data row in the source file.
+        metadata: The dataset's publication metadata, scored for completeness.
 
     Returns:
         The verdict, the issues and the paths written.
@@ -59,7 +66,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         ConfigError: A catalog expectation is unknown or has wrong arguments.
     """
     frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry)
-    found = inspect(frame, schema, first_row=first_row, geometry=geometry, extent=policy.extent,
+    found = inspect(frame, schema, first_row=first_row, geometry=geometry, policy=policy, metadata=metadata,
                     dataset_id=dataset_id, lang=policy.lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
@@ -67,8 +74,10 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     lines, gx_path = _expectations(found, schema, policy, out_dir, dataset_id)
     issues = found.issues
     success = issues.error_count == 0
+    # Personal data and a missing title or licence block whatever `on_failure` says.
+    always = any(kind in (PERSONAL, METADATA) for _, kind, _ in issues.totals)
     result = QualityResult(
-        dataset_id=dataset_id, success=success, blocked=not success and policy.on_failure == "block",
+        dataset_id=dataset_id, success=success, blocked=not success and (policy.on_failure == "block" or always),
         rows=len(frame), errors=_ordered(issues.errors), warnings=issues.warnings,
         notes=read_notes + found.notes, error_count=issues.error_count, counts=issues.counts,
         schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
@@ -99,7 +108,7 @@ def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_ro
 
 
 def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
-            geometry: str | None = None, extent: tuple[float, float, float, float] | None = None,
+            geometry: str | None = None, policy: QualityPolicy | None = None, metadata: DatasetMetadata | None = None,
             dataset_id: str | None = None, lang: Lang = DEFAULT_LANG, cap: int = CAP) -> Inspection:
     """Run every check but GX on a frame of text columns (duplicate column names allowed); messages in `lang`."""
     labels = [str(c) for c in frame.columns]
@@ -115,7 +124,9 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
                          message=issues.say("label.duplicate-kept", label=label))
         check_blank_rows(raw, issues, warning=True)
         issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
-        return Inspection(issues, [], pd.concat([raw, pd.DataFrame(carried)], axis=1))
+        clean, protected = _beyond_schema(raw, pd.concat([raw, pd.DataFrame(carried)], axis=1), issues, None,
+                                          carried.get(geometry), policy, metadata)
+        return Inspection(issues, protected, clean)
 
     issues = Issues(raw, first_row=first_row, primary_key=schema.primary_key, lang=lang, cap=cap)
     notes = check_labels(labels, schema.fields, issues, geometry=geometry)
@@ -130,12 +141,28 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
     for name in run_custom_checks(schema.custom_checks, table):
         issues.table(field=None, type="custom-check", warning=True,
                      message=issues.say("table.custom-unknown", name=name))
-    if extent is not None:
-        check_extent(table, extent)
     clean = pd.DataFrame(values, index=raw.index)
     if carried:
         clean = pd.concat([clean, pd.DataFrame(carried)], axis=1)
-    return Inspection(issues, notes + normalised, clean)
+    clean, protected = _beyond_schema(text, clean, issues, schema, carried.get(geometry), policy, metadata, active)
+    return Inspection(issues, notes + normalised + protected, clean)
+
+
+def _beyond_schema(text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, schema: TableSchemaRef | None,
+                   geometry: pd.Series | None, policy: QualityPolicy | None, metadata: DatasetMetadata | None,
+                   active: np.ndarray | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Geography, personal data and metadata: what no schema says, checked for publication only (with a policy)."""
+    if policy is None:
+        return clean, []
+    fields = {f.name: f for f in schema.fields} if schema else {}
+    check_geography(text, issues, fields=fields, geometry=geometry, extent=policy.extent, active=active,
+                    custom_checks=schema.custom_checks if schema else ())
+    # The metadata score is a note, so the report and the Prefect artifact show it.
+    notes = [check_metadata(metadata, issues).summary(issues)] if metadata is not None else []
+    clean, protected = protect(text, clean, issues, fields=schema.descriptor.get("fields", []) if schema else (),
+                               actions=policy.personal_data, salt=policy.hash_salt,
+                               own_domains=producer_domains(metadata))
+    return clean, notes + protected
 
 
 def read_text_table(path: Path, *, dataset_id: str | None = None,
