@@ -42,7 +42,7 @@ def write_catalog(folder: Path, datasets: str) -> Path:
     path = folder / "catalog.yaml"
     path.write_text(textwrap.dedent("""\
         version: 1
-        defaults: {targets: [mem], metadata: {license: lov2}}
+        defaults: {targets: [mem], metadata: {license: lov2, title: Jeu de test}}
         sources:
           tableur: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "douze"}, {a: "12"}]}}
           verrou: {connector: "tests.fakes:MemorySource", config: {token: {env: MOISSON_ALERT_TEST_TOKEN}}}

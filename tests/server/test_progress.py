@@ -18,13 +18,14 @@ def test_catalog_run_progress_artifact(prefect_api, tmp_path, moisson_home):
         sources: {s: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "1"}]}}}
         targets: {mem: {connector: "tests.fakes:MemoryTarget"}}
         datasets:
-          - {id: un, source: s}
-          - {id: deux, source: s}
-          - {id: trois, source: s}
+          - {id: un, source: s, metadata: {title: Un}}
+          - {id: deux, source: s, metadata: {title: Deux}}
+          - {id: trois, source: s, metadata: {title: Trois}}
         """), encoding="utf-8")
     state = harvest_catalog(catalog=str(catalog), due_only=False, return_state=True)
     assert state.is_completed(), state
-    assert [o["id"] for o in state.result()] == ["un", "deux", "trois"]
+    assert [(o["id"], o["status"]) for o in state.result()] == [
+        ("un", "published"), ("deux", "published"), ("trois", "published")]
     with get_client(sync_client=True) as client:
         [progress] = client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
