@@ -70,10 +70,11 @@ class Paged:
 
     Attributes:
         matched: `numberOfRecordsMatched` of the first answer (None when no page answered).
-        records: Record elements in server order (duplicates included; the caller dedupes).
+        records: Record elements in server order (duplicates included), kept only without a `consume`.
         failed: Positions the server could not deliver, even one by one.
         notes: Stop reasons and anomalies, for the report.
         requests: GetRecords requests sent.
+        received: Record elements received (duplicates included).
         stopped_early: Paging ended on a rule other than reaching the end (loop, page limit).
     """
 
@@ -85,17 +86,23 @@ class Paged:
     stopped_early: bool = False
 
     consume: Callable[[list[etree._Element]], None] | None = None
+    received: int = 0
 
     def add(self, records: list[etree._Element]) -> None:
-        """Keep a batch of records and hand it to `consume`."""
-        self.records += records
+        """Count a batch of records and hand it to `consume`, or keep it when there is none.
+
+        With a consumer nothing is kept: 10,000 full ISO records as lxml trees would take gigabytes.
+        """
+        self.received += len(records)
         if self.consume is not None:
             self.consume(records)
+        else:
+            self.records += records
 
     @property
     def shortfall(self) -> int:
         """Records the server said it matched but did not deliver (failed positions included)."""
-        return max(0, (self.matched or 0) - len(self.records))
+        return max(0, (self.matched or 0) - self.received)
 
 
 class CswClient:

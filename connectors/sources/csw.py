@@ -252,14 +252,17 @@ class CswSource:
         harvest.requests["GetRecords"] = paged.requests
         if paged.shortfall and not paged.failed:
             # Servers that lose records between pages: page again the other way, smaller pages.
-            again = self.client.page_all("full", max(1, min(10, self.config.page_size // 2)), constraints,
-                                         descending=True)
-            harvest.requests["GetRecords"] += again.requests
             paged.notes.append(f"{paged.shortfall} record(s) short of the {paged.matched} matched: paged again "
                                "in reverse order with smaller pages")
-            extra = [e for e in again.records if file_identifier(e) not in seen]
-            self._take(extra, harvest, seen)
-            paged = _merged(paged, again, extra)
+            before = len(seen)
+            again = self.client.page_all(
+                "full", max(1, min(10, self.config.page_size // 2)), constraints, descending=True,
+                consume=lambda records: self._take([e for e in records if file_identifier(e) not in seen],
+                                                   harvest, seen))
+            harvest.requests["GetRecords"] += again.requests
+            paged.received += len(seen) - before
+            paged.failed, paged.notes = again.failed, paged.notes + again.notes
+            paged.stopped_early = paged.stopped_early and again.stopped_early
         harvest.matched, harvest.notes = paged.matched, paged.notes
         self._report_failures(paged, harvest)
         harvest.complete = _complete(paged, harvest, seen)
@@ -272,10 +275,11 @@ class CswSource:
         requests = Counter(GetRecords=1)
         stamps = [s.datestamp[:10] for s in known.values() if s.datestamp]
         since = (dt.date.fromisoformat(max(stamps)) - dt.timedelta(days=1)).isoformat() if stamps else "0001-01-01"
+        listed: dict[str, str | None] = {}
         recent = self.client.page_all("summary", self.config.page_size,
-                                      [*constraints, fes.PropertyIsGreaterThanOrEqualTo("apiso:Modified", since)])
+                                      [*constraints, fes.PropertyIsGreaterThanOrEqualTo("apiso:Modified", since)],
+                                      consume=lambda records: _list(records, listed))
         requests["GetRecords"] += recent.requests
-        listed = _listing(recent.records)
         present = {r for r, s in known.items() if s.missing_since is None}
         expected = len(present | set(listed))
         listed_all = False
@@ -284,10 +288,11 @@ class CswSource:
         if matched != expected or recent.failed:
             notes.append(f"the catalog matches {matched} records, {expected} expected from the last run and the "
                          f"records changed since {since}: listing every identifier")
-            paged = self.client.page_all("summary", self.config.page_size, constraints)
+            listed, listed_all = {}, True
+            paged = self.client.page_all("summary", self.config.page_size, constraints,
+                                         consume=lambda records: _list(records, listed))
             requests["GetRecords"] += paged.requests
             notes += paged.notes
-            listed, listed_all = _listing(paged.records), True
         harvest = Harvest(mode="incremental", matched=matched, collected=len(listed), complete=False,
                           changes=Changes(), notes=notes, requests=requests)
         stale = [r for r, stamp in listed.items() if r not in known or known[r].missing_since is not None
@@ -348,7 +353,7 @@ class CswSource:
             harvest.skipped.append(Skipped(name, f"the catalog fails on this record: {failed.reason}"))
         if paged.shortfall and not paged.failed:
             harvest.notes.append(f"shortfall: the catalog matched {paged.matched} records but served "
-                                 f"{len(paged.records)}; the run is incomplete, no record is marked missing")
+                                 f"{paged.received}; the run is incomplete, no record is marked missing")
 
     def _tagged(self, call: Any) -> Any:
         try:
@@ -429,23 +434,15 @@ class CswSource:
                               connector=KIND) from None
 
 
-def _listing(elements: list[etree._Element]) -> dict[str, str | None]:
-    listed: dict[str, str | None] = {}
+def _list(elements: list[etree._Element], listed: dict[str, str | None]) -> None:
+    """Add identifiers and change dates of a listing page to `listed` (first occurrence wins)."""
     for element in elements:
         record_id = file_identifier(element)
         if record_id and record_id not in listed:
             listed[record_id] = datestamp(element)
-    return listed
 
 
 def _complete(paged: Paged, harvest: Harvest, seen: Mapping[str, Any]) -> bool:
-    accounted = len(paged.records) + len(paged.failed)
+    accounted = paged.received + len(paged.failed)
     return (not paged.failed and not paged.stopped_early and paged.matched is not None
             and accounted >= paged.matched and bool(seen or paged.matched == 0))
-
-
-def _merged(first: Paged, second: Paged, extra: list[etree._Element]) -> Paged:
-    """Union of two passes over the same result set: the first one's records plus the `extra` the second found."""
-    return Paged(matched=first.matched, records=first.records + extra, failed=second.failed,
-                 notes=first.notes + second.notes, requests=first.requests + second.requests,
-                 stopped_early=first.stopped_early and second.stopped_early)
