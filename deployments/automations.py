@@ -180,10 +180,14 @@ def apply_automations(config: AutomationsFile, catalog: Catalog) -> dict[str, li
         Names by what happened to them: `created`, `updated`, `deleted`.
 
     Raises:
-        ConfigError: A notification block does not exist.
+        ConfigError: No Prefect server is configured, or a notification block does not exist.
     """
     from prefect.client.orchestration import get_client
     from prefect.events.schemas.automations import AutomationCore
+
+    from deployments.server import require_server
+
+    require_server()
 
     wanted = {a["name"]: AutomationCore.model_validate(a)
               for a in automations_for(config, catalog, _block_ids(config))}

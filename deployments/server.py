@@ -25,6 +25,23 @@ DEFAULT_LIMIT = 4
 _PAGE = 200
 
 
+def require_server() -> str:
+    """The Prefect API URL these commands talk to.
+
+    Raises:
+        ConfigError: `PREFECT_API_URL` is not set: a temporary server would vanish with the
+            process, taking the schedules and alerts with it.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise ConfigError("PREFECT_API_URL is not set: start a Prefect server (`prefect server start`, see "
+                          "'Production server on PostgreSQL' in the README) and export "
+                          "PREFECT_API_URL=http://<host>:4200/api")
+    return url
+
+
 def prune_stale(catalog: Catalog) -> list[str]:
     """Delete moisson deployments that the catalog no longer generates; return their names."""
     wanted = {spec.full_name for spec in specs_of(catalog)}
@@ -50,7 +67,11 @@ def serve_catalog(catalog: Catalog, limit: int = DEFAULT_LIMIT, prune: bool = Fa
 
     Schedules stay active when the process stops (`pause_on_shutdown=False`): a restart of
     the machine must not silently pause every dataset.
+
+    Raises:
+        ConfigError: No Prefect server is configured.
     """
+    require_server()
     ensure_limits(catalog)
     if prune:
         prune_stale(catalog)
@@ -68,8 +89,10 @@ def deploy_catalog(catalog: Catalog, pool: str, image: str | None = None, prune:
         prune: Also delete the moisson deployments the catalog no longer has.
 
     Raises:
-        ConfigError: The work pool does not exist, or does not take the image.
+        ConfigError: No Prefect server is configured, the work pool does not exist, or it
+            does not take the image.
     """
+    require_server()
     ensure_limits(catalog)
     specs = specs_of(catalog)
     try:

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
 from deployments.build import build_deployments, discovery_specs, specs_of
@@ -106,3 +107,11 @@ def test_cli_lists_deployments_without_a_server(catalog, monkeypatch):
     assert listing["harvest-dataset/budget"]["next_runs"] == []
     text = CliRunner().invoke(app, ["deployments", "--catalog", str(catalog.path)])
     assert text.exit_code == 0 and "moisson deployments" in text.output
+
+
+@pytest.mark.parametrize("command", [["serve"], ["deploy", "--pool", "p"], ["automations", "apply"]])
+def test_server_commands_need_a_prefect_server(command, catalog):
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = CliRunner().invoke(app, [*command, "--catalog", str(catalog.path)])
+    assert result.exit_code == 2, result.output
+    assert "PREFECT_API_URL is not set" in " ".join(result.output.split())
