@@ -99,8 +99,9 @@ def deploy_catalog(catalog: Catalog, pool: str, image: str | None = None, prune:
         deploy(*[spec.to_deployment() for spec in specs], work_pool_name=pool, image=image, build=False,
                push=False, print_next_steps_message=False)
     except ValueError as exc:
-        raise ConfigError(f"cannot deploy to work pool {pool!r}: {exc} "
-                          f"(create it with `prefect work-pool create {pool} --type process`)") from None
+        missing = "Could not find work pool" in str(exc)
+        hint = f" (create it with `prefect work-pool create {pool} --type process`)" if missing else ""
+        raise ConfigError(f"cannot deploy to work pool {pool!r}: {exc}{hint}") from None
     if prune:
         prune_stale(catalog)
     return [spec.full_name for spec in specs]

@@ -216,6 +216,21 @@ def test_a_process_worker_runs_a_deployed_dataset(prefect_api, tmp_path):
     assert (tmp_path / "portal" / "parcs" / "parcs.csv").exists()
 
 
+def test_deploy_to_a_docker_pool_names_the_image(prefect_api, tmp_path):
+    # As a user would: the CLI gives a Docker pool its base job template (with an `image` variable).
+    subprocess.run([sys.executable, "-m", "prefect", "work-pool", "create", "moisson-docker", "--type", "docker"],
+                   env=prefect_api.env, cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    catalog = write_catalog(tmp_path, dataset="ecoles")
+    result = CliRunner().invoke(app, ["deploy", "--pool", "moisson-docker", "--image", "registry.example/moisson:1.2",
+                                      "--catalog", str(catalog)])
+    assert result.exit_code == 0, result.output
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("harvest-dataset/ecoles")
+    assert deployment.work_pool_name == "moisson-docker"
+    assert deployment.job_variables["image"] == "registry.example/moisson:1.2"
+    assert deployment.entrypoint == "flows.harvest.harvest_dataset", "the image has moisson installed: no code pull"
+
+
 def test_deploy_to_a_missing_pool_says_what_to_do(prefect_api, tmp_path):
     result = CliRunner().invoke(app, ["deploy", "--pool", "nowhere", "--catalog", str(write_catalog(tmp_path))])
     assert result.exit_code == 2
