@@ -102,7 +102,7 @@ defaults:
 sources:
   geocatalogue:
     connector: csw
-    config: {{url: {{env: TEST_CSW_URL}}, retries: 0, page_size: 100}}
+    config: {{url: {{env: TEST_CSW_URL}}, retries: 0, page_size: 100, deletion: {{grace_days: 0}}}}
 targets:
   portail:
     connector: local
@@ -116,8 +116,8 @@ datasets:
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, tmp_path, moisson_home, monkeypatch,
-                                                          caplog):
+def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, generated, tmp_path, moisson_home,
+                                                          monkeypatch, caplog):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -136,6 +136,12 @@ def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, tmp_pa
     outcome = outcome_of("parkings-lille", harvest_dataset("parkings-lille", catalog=catalog, return_state=True))
     assert outcome.status == "published", outcome
     assert outcome.rows == 2
+
+    # The record leaves the catalog: with no grace period its dataset is archived on the portal at once.
+    generated[0].delete(["parkings-lille"])
+    gone = discover_source("geocatalogue", catalog=catalog)
+    assert gone["missing"] == ["parkings-lille"] and gone["complete"]
+    assert gone["archived"] == ["parkings-lille@portail"]
 
     # Errors carry the host only.
     monkeypatch.setenv("TEST_CSW_URL", f"http://127.0.0.1:9/ows/s/{'a' * 32}/{TOKEN}")
