@@ -339,21 +339,8 @@ class CswClient:
         return self._parse(self._read(method, what, **kwargs), what)
 
     def _read(self, method: str, what: str, *, probe: bool = False, **kwargs: Any) -> bytes:
-        client = self.probe if probe else self.http
-        response = client.request(method, self.endpoint, stream=True, **kwargs)
-        try:
-            chunks, size = [], 0
-            for chunk in response.iter_content(65_536):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise RejectedError(f"{what} answer from {self.where} is larger than {self.max_bytes:,} bytes "
-                                        "(max_response_bytes): use a smaller page_size or raise the limit")
-                chunks.append(chunk)
-        except OSError as exc:  # connection dropped mid-body
-            raise UnavailableError(f"{what} answer from {self.where} was cut off ({type(exc).__name__})") from None
-        finally:
-            response.close()
-        return b"".join(chunks)
+        return read_capped(self.probe if probe else self.http, method, self.endpoint, max_bytes=self.max_bytes,
+                           what=f"{what} answer from {self.where}", **kwargs)
 
     def _parse(self, data: bytes, what: str) -> etree._Element:
         root = parse_xml(data, what=f"{what} answer from {self.where}")
@@ -362,3 +349,34 @@ class CswClient:
             code = next((e.get("exceptionCode") for e in root.iter(f"{{{OWS}}}Exception")), None)
             raise RejectedError(f"{what} refused by {self.where}: {code or 'exception'} {text}".strip())
         return root
+
+
+def read_capped(http: HttpClient, method: str, url: str, *, max_bytes: int, what: str, **kwargs: Any) -> bytes:
+    """Send a request and read its body, refusing more than `max_bytes`.
+
+    Args:
+        http: The client (retries, host-only messages).
+        method: HTTP method.
+        url: Absolute URL.
+        max_bytes: Largest body accepted (`max_response_bytes`).
+        what: How to name the answer in errors (never with a token).
+        **kwargs: Passed to `HttpClient.request`.
+
+    Raises:
+        RejectedError: The body is larger than `max_bytes`.
+        UnavailableError: The connection dropped mid-body (or a retryable HTTP error).
+    """
+    response = http.request(method, url, stream=True, **kwargs)
+    try:
+        chunks, size = [], 0
+        for chunk in response.iter_content(65_536):
+            size += len(chunk)
+            if size > max_bytes:
+                raise RejectedError(f"{what} is larger than {max_bytes:,} bytes (max_response_bytes): ask for less "
+                                    "(a smaller page_size) or raise the limit", dataset_id=kwargs.get("dataset_id"))
+            chunks.append(chunk)
+    except OSError as exc:  # connection dropped mid-body
+        raise UnavailableError(f"{what} was cut off ({type(exc).__name__})") from None
+    finally:
+        response.close()
+    return b"".join(chunks)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from connectors.csw_client import read_capped
 from connectors.errors import RejectedError, redact_url
 from connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from connectors.http import HttpClient
@@ -93,18 +94,7 @@ def write_links(resources: Sequence[OnlineResource], out: Path) -> int:
 
 
 def _download(http: HttpClient, url: str, dataset_id: str, max_bytes: int) -> bytes:
-    response = http.request("GET", url, dataset_id=dataset_id, stream=True)
-    try:
-        chunks, size = [], 0
-        for chunk in response.iter_content(65_536):
-            size += len(chunk)
-            if size > max_bytes:
-                raise RejectedError(f"{redact_url(url)} sends more than {max_bytes:,} bytes (max_response_bytes)",
-                                    dataset_id=dataset_id)
-            chunks.append(chunk)
-    finally:
-        response.close()
-    return b"".join(chunks)
+    return read_capped(http, "GET", url, max_bytes=max_bytes, what=redact_url(url), dataset_id=dataset_id)
 
 
 def _write_geojson(body: bytes, out: Path, what: str) -> Written:
