@@ -133,6 +133,8 @@ class Extract:
         notes: Things the data officer should know (normalisations, skipped title rows).
         first_row: Row number, in the source file, of the first data row (2 when the header
             is the first line), so quality reports name the rows the data officer sees.
+        row_gaps: `(position, skipped)` pairs: before the data row at `position`, `skipped` rows of
+            the file were left out (blank rows, repeated headers), so later rows keep their file numbers.
     """
 
     path: Path
@@ -141,6 +143,7 @@ class Extract:
     geometry: str | None = None
     notes: list[str] = field(default_factory=list)
     first_row: int = 2
+    row_gaps: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,8 @@ def validate(
     try:
         table_schema = load_schema(schema, schemas_dir=Path.cwd(), cache_dir=cache_dir() / "schemas")
         read = read_file(file, sheet=sheet)
-        issues = validate_frame(read.frame, table_schema, first_row=read.first_row, lang=cast("Lang", lang))
+        issues = validate_frame(read.frame, table_schema, first_row=read.first_row, row_gaps=read.row_gaps,
+                                lang=cast("Lang", lang))
     except MoissonError as exc:
         raise _fail(exc) from None
     result = {"valid": not issues, "rows": len(read.frame),

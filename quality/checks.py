@@ -25,6 +25,8 @@ CAP = 1000
 RENAMED_COPY = re.compile(r"(.+)\.[0-9]+")
 SHOWN_VALUES = 6
 Detail = Callable[[int, str | None], str]
+# `(position, skipped)`: before the data row at `position`, the source left out `skipped` rows of the file.
+RowGaps = Sequence[tuple[int, int]]
 
 
 class Issues:
@@ -33,11 +35,13 @@ class Issues:
     Messages are written in `lang`: checks build them with `say()`.
     """
 
-    def __init__(self, raw: pd.DataFrame, *, first_row: int, primary_key: Sequence[str] = (),
-                 cap: int = CAP, lang: Lang = DEFAULT_LANG) -> None:
+    def __init__(self, raw: pd.DataFrame, *, first_row: int, row_gaps: RowGaps = (),
+                 primary_key: Sequence[str] = (), cap: int = CAP, lang: Lang = DEFAULT_LANG) -> None:
         self.raw = raw
         self.lang = lang
         self.first_row = first_row
+        self._gap_positions = np.array([position for position, _ in row_gaps], dtype=np.int64)
+        self._gap_offsets = np.cumsum([skipped for _, skipped in row_gaps], dtype=np.int64)
         self.primary_key = [c for c in primary_key if c in raw.columns]
         self.cap = cap
         self.errors: list[QualityIssue] = []
@@ -86,7 +90,7 @@ class Issues:
         where = self.say("at.field", field=field) if field else ""
         for pos in positions[:room].tolist():
             value = None if texts is None else _text(texts.iat[pos])
-            row = self.first_row + pos
+            row = self.row_number(pos)
             message = _short(f"{self.say('at.row', row=row)}{where}: {detail(pos, value)}", 400)
             target.append(QualityIssue(row=row, key=self._key(pos), field=field, type=type, rule=rule,
                                        message=message, value=_short(value)))
@@ -115,8 +119,9 @@ class Issues:
         return with_hint(message, hint, self.lang)
 
     def row_number(self, pos: int) -> int:
-        """File row number of a row position."""
-        return self.first_row + pos
+        """File row number of a row position, counting the rows the source left out before it."""
+        gap = int(np.searchsorted(self._gap_positions, pos, side="right"))
+        return self.first_row + pos + (int(self._gap_offsets[gap - 1]) if gap else 0)
 
     def _key(self, pos: int) -> str | None:
         if not self.primary_key:

@@ -20,11 +20,13 @@ class TextFile:
     Attributes:
         frame: Every column as text, nulls for empty cells.
         first_row: Row number, in the file, of the first data row.
+        row_gaps: Rows of the file left out (blank rows, repeated headers), as `Extract.row_gaps` says.
         notes: What the reader did (renamed duplicate labels, skipped title rows…).
     """
 
     frame: pd.DataFrame
     first_row: int
+    row_gaps: tuple[tuple[int, int], ...]
     notes: list[str]
 
 
@@ -40,4 +42,5 @@ def read_file(path: Path, *, sheet: str | None = None) -> TextFile:
     with tempfile.TemporaryDirectory() as tmp:
         extract = source.extract(DatasetDescriptor(id="file", locator=locator), Path(tmp))
         frame, _ = read_text_table(extract.path)
-    return TextFile(frame=frame, first_row=extract.first_row, notes=list(extract.notes))
+    return TextFile(frame=frame, first_row=extract.first_row, row_gaps=extract.row_gaps,
+                    notes=list(extract.notes))

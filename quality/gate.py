@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from connectors.errors import NotFoundError, RejectedError
 from connectors.metadata import DatasetMetadata
 from quality.cast import TEXT, cast_column
-from quality.checks import CAP, Issues, check_blank_rows, check_field, check_labels, check_primary_key
+from quality.checks import CAP, Issues, RowGaps, check_blank_rows, check_field, check_labels, check_primary_key
 from quality.completeness import METADATA, check_metadata
 from quality.custom import Table, run_custom_checks
 from quality.geography import check_geography
@@ -43,7 +43,7 @@ class Inspection:
 
 
 def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, policy: QualityPolicy,
-                out_dir: Path, geometry: str | None = None, first_row: int = 2,
+                out_dir: Path, geometry: str | None = None, first_row: int = 2, row_gaps: RowGaps = (),
                 metadata: DatasetMetadata | None = None) -> QualityResult:
     """Check an extracted table and write the typed table, the reports and the GX results.
 
@@ -55,6 +55,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         out_dir: Folder for `clean.parquet`, `quality.json`, `quality.html`, `gx_results.json`.
         geometry: Column of GeoJSON geometries, exempt from the schema and kept as is.
         first_row: Row number of the first data row in the source file.
+        row_gaps: Rows of the file the source left out, as `Extract.row_gaps` says.
         metadata: The dataset's publication metadata, scored for completeness.
 
     Returns:
@@ -66,8 +67,8 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         ConfigError: A catalog expectation is unknown or has wrong arguments.
     """
     frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry)
-    found = inspect(frame, schema, first_row=first_row, geometry=geometry, policy=policy, metadata=metadata,
-                    dataset_id=dataset_id, lang=policy.lang)
+    found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, geometry=geometry, policy=policy,
+                    metadata=metadata, dataset_id=dataset_id, lang=policy.lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
     found.clean.to_parquet(clean_path, index=False)
@@ -89,18 +90,19 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
 
 
 def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: int = 2,
-                   lang: Lang = DEFAULT_LANG, cap: int = CAP) -> list[QualityIssue]:
+                   row_gaps: RowGaps = (), lang: Lang = DEFAULT_LANG, cap: int = CAP) -> list[QualityIssue]:
     """The errors of a text frame against a schema: every check but GX, no file written.
 
     At most `cap` errors are kept per field, type and rule; messages are in `lang`.
     """
-    return _ordered(inspect(frame, schema, first_row=first_row, lang=lang, cap=cap).issues.errors)
+    return _ordered(inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, lang=lang, cap=cap).issues.errors)
 
 
 def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
-                 dataset_id: str | None = None, lang: Lang = DEFAULT_LANG) -> QualityReport:
+                 row_gaps: RowGaps = (), dataset_id: str | None = None,
+                 lang: Lang = DEFAULT_LANG) -> QualityReport:
     """Like `validate_frame`, with warnings, notes and counts, as a report."""
-    found = inspect(frame, schema, first_row=first_row, dataset_id=dataset_id, lang=lang)
+    found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, dataset_id=dataset_id, lang=lang)
     issues = found.issues
     return QualityReport(dataset_id=dataset_id, success=issues.error_count == 0, rows=len(frame),
                          errors=_ordered(issues.errors), warnings=issues.warnings, notes=found.notes,
@@ -108,7 +110,8 @@ def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_ro
 
 
 def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
-            geometry: str | None = None, policy: QualityPolicy | None = None, metadata: DatasetMetadata | None = None,
+            row_gaps: RowGaps = (), geometry: str | None = None, policy: QualityPolicy | None = None,
+            metadata: DatasetMetadata | None = None,
             dataset_id: str | None = None, lang: Lang = DEFAULT_LANG, cap: int = CAP) -> Inspection:
     """Run every check but GX on a frame of text columns (duplicate column names allowed); messages in `lang`."""
     labels = [str(c) for c in frame.columns]
@@ -118,7 +121,7 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
                         for label, i in firsts.items() if label != geometry}, index=pd.RangeIndex(len(frame)))
     carried = {geometry: frame.iloc[:, firsts[geometry]].reset_index(drop=True)} if geometry in firsts else {}
     if schema is None:
-        issues = Issues(raw, first_row=first_row, lang=lang)
+        issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, lang=lang)
         for label in sorted({x for x in labels if labels.count(x) > 1}):
             issues.table(field=label, type="duplicate-label", warning=True,
                          message=issues.say("label.duplicate-kept", label=label))
@@ -128,7 +131,8 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
                                           carried.get(geometry), policy, metadata)
         return Inspection(issues, protected, clean)
 
-    issues = Issues(raw, first_row=first_row, primary_key=schema.primary_key, lang=lang, cap=cap)
+    issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, primary_key=schema.primary_key, lang=lang,
+                    cap=cap)
     notes = check_labels(labels, schema.fields, issues, geometry=geometry)
     present = [f for f in schema.fields if f.name in raw.columns]
     active = check_blank_rows(raw, issues)

@@ -39,6 +39,7 @@ def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, repor
         out_dir=reports,
         geometry=extracted.extract.geometry,
         first_row=extracted.extract.first_row,
+        row_gaps=extracted.extract.row_gaps,
         metadata=extracted.dataset.metadata,
     )
     logger = get_run_logger()

@@ -163,7 +163,7 @@ class SpreadsheetSource:
         if result.title:
             metadata["title"] = result.title
         return Extract(path=out, rows=result.rows, metadata=metadata, notes=result.notes,
-                       first_row=result.first_row)
+                       first_row=result.first_row, row_gaps=result.row_gaps)
 
     def _locator(self, dataset: DatasetDescriptor) -> SpreadsheetLocator:
         try:

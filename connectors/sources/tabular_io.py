@@ -94,6 +94,7 @@ class TableResult:
         rows: Data rows written.
         first_row: Row number, in the file, of the first data row.
         columns: Column names, after renaming duplicates and blanks.
+        row_gaps: `(position, skipped)` pairs: rows of the file left out before the data row at `position`.
         notes: What the data officer should know about the reading.
         title: Title from the workbook's document properties, if set.
     """
@@ -102,6 +103,7 @@ class TableResult:
     first_row: int
     columns: list[str]
     notes: list[str] = field(default_factory=list)
+    row_gaps: tuple[tuple[int, int], ...] = ()
     title: str | None = None
 
 
@@ -606,6 +608,8 @@ def _write_table(rows: Iterator[tuple[int, Row]], out: Path, header_row: int | N
     repeated: list[int] = []
     repeated_count = 0
     first_row = None
+    gaps: list[tuple[int, int]] = []
+    skipped_so_far = 0
     for row_number, cells in itertools.chain(replay, rows):
         if _is_blank(cells):
             blank += 1
@@ -615,6 +619,10 @@ def _write_table(rows: Iterator[tuple[int, Row]], out: Path, header_row: int | N
                 repeated.append(row_number)
         else:
             first_row = first_row or row_number
+            expected = first_row + table.rows + skipped_so_far
+            if row_number != expected:
+                gaps.append((table.rows, row_number - expected))
+                skipped_so_far += row_number - expected
             table.add(row_number, cells)
     columns = table.close(notes)
     if repeated_count:
@@ -622,7 +630,8 @@ def _write_table(rows: Iterator[tuple[int, Row]], out: Path, header_row: int | N
                      f"{repeated_count} row(s) dropped")
     if blank:
         notes.append(f"{blank} blank row(s) dropped")
-    return TableResult(rows=table.rows, first_row=first_row or number + 1, columns=columns, notes=notes)
+    return TableResult(rows=table.rows, first_row=first_row or number + 1, columns=columns, notes=notes,
+                       row_gaps=tuple(gaps))
 
 
 def _is_header_copy(cells: Row, raw: list[str]) -> bool:
