@@ -9,6 +9,8 @@ block through the `prefect.collections` entry point.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 import threading
 from email import message_from_bytes
@@ -23,9 +25,9 @@ from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
 
-from flows.harvest import harvest_dataset
 from moisson.cli import app
 from moisson.notifications import SmtpEmail
+from tests.conftest import REPO
 from tests.server.conftest import free_port, wait_for
 
 ALERT_TIMEOUT = 90
@@ -92,8 +94,7 @@ def smtp():
     controller.stop()
 
 
-def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_home, monkeypatch, webhook, smtp):
-    monkeypatch.delenv("MOISSON_ALERT_TEST_TOKEN", raising=False)
+def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_home, webhook, smtp):
     hook_url, posts = webhook
     smtp_port, mails = smtp
     CustomWebhookNotificationBlock(name="moisson-test", url=hook_url, method="POST",
@@ -122,9 +123,15 @@ def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_hom
         names = [a.name for a in client.read_automations()]
     assert names.count("moisson · run failed") == 1
 
-    assert harvest_dataset("verrouille", catalog=str(catalog), return_state=True).is_failed()
-    blocked = harvest_dataset("mauvais", catalog=str(catalog), return_state=True)
-    assert blocked.is_failed() and "blocked" in blocked.message
+    # The runs come from `moisson run` in its own process, as a cron job or an operator would start them.
+    env = {**prefect_api.env, "MOISSON_HOME": str(moisson_home)}
+    env.pop("MOISSON_ALERT_TEST_TOKEN", None)
+    env.pop("MOISSON_STATE_URL", None)
+    run = subprocess.run([sys.executable, "-m", "moisson.cli", "run", "verrouille", "mauvais", "--catalog",
+                          str(catalog), "--json"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr[-3000:]
+    statuses = {o["id"]: o["status"] for o in json.loads(run.stdout)["datasets"]}
+    assert statuses == {"verrouille": "failed", "mauvais": "blocked"}
 
     post = wait_for(lambda: next((p for p in posts if "harvest · verrouille" in p["subject"]), None),
                     "webhook post for the failed run", ALERT_TIMEOUT)
