@@ -149,7 +149,7 @@ def validate(
     from moisson.settings import cache_dir
     from quality.files import read_file
     from quality.gate import validate_frame
-    from quality.messages import LANGS
+    from quality.messages import LANGS, say
     from quality.schema import load_schema
 
     if lang not in LANGS:
@@ -167,8 +167,9 @@ def validate(
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        verdict = "[green]valid[/]" if result["valid"] else f"[red]{len(issues)} errors[/]"
-        out.print(f"{file}: {result['rows']} rows, {verdict}")
+        verdict = say("report.verdict-valid" if result["valid"] else "report.verdict-errors", cast("Lang", lang),
+                      file=file, rows=result["rows"], count=len(issues))
+        out.print(verdict, style="green" if result["valid"] else "red", highlight=False, markup=False)
         for issue in issues[:200]:
             out.print(f"  [{issue.type}] {issue.message}", highlight=False, markup=False)
     raise typer.Exit(0 if result["valid"] else 1)

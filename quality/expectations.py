@@ -17,6 +17,7 @@ import pandas as pd
 
 from connectors.errors import ConfigError
 from quality.cast import cast_values, dtype_of
+from quality.messages import DEFAULT_LANG, Lang, say
 from quality.policy import Expectation
 from quality.report import QualityIssue
 from quality.schema import FieldSpec, TableSchemaRef
@@ -143,8 +144,9 @@ def run_suite(frame: pd.DataFrame, expectations: Sequence[Any], *, name: str) ->
         ctx.data_sources.delete(source)
 
 
-def summarise(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[QualityIssue]]:
-    """One line per expectation for the report, and an error per failing catalog expectation."""
+def summarise(results: dict[str, Any],
+              lang: Lang = DEFAULT_LANG) -> tuple[list[dict[str, Any]], list[QualityIssue]]:
+    """One line per expectation for the report, and an error per failing catalog expectation (in `lang`)."""
     lines: list[dict[str, Any]] = []
     issues: list[QualityIssue] = []
     for outcome in results.get("results", []):
@@ -160,22 +162,21 @@ def summarise(results: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Quali
                 "observed": _short(result.get("observed_value")), "error": error}
         lines.append(line)
         if meta.get("source") == "catalog" and not line["success"]:
-            issues.append(_catalog_issue(line))
+            issues.append(_catalog_issue(line, lang))
     return lines, issues
 
 
-def _catalog_issue(line: dict[str, Any]) -> QualityIssue:
-    where = f" on column {line['column']}" if line["column"] else ""
+def _catalog_issue(line: dict[str, Any], lang: Lang) -> QualityIssue:
+    where = say("gx.on-column", lang, column=line["column"]) if line["column"] else ""
+    named = {"expectation": line["expectation"], "where": where}
     if line["error"]:
-        message = (f"catalog expectation {line['expectation']}{where} could not run ({line['error']}); "
-                   "fix it in the catalog")
+        message = say("gx.could-not-run", lang, error=line["error"], **named)
     elif line["unexpected"]:
         examples = ", ".join(f"'{v}'" for v in line["examples"])
-        message = (f"catalog expectation {line['expectation']}{where} failed: {line['unexpected']} values "
-                   f"do not pass (e.g. {examples})")
+        message = say("gx.unexpected", lang, count=line["unexpected"], examples=examples, **named)
     else:
-        observed = f" (observed: {line['observed']})" if line["observed"] is not None else ""
-        message = f"catalog expectation {line['expectation']}{where} failed{observed}"
+        observed = say("gx.observed", lang, observed=line["observed"]) if line["observed"] is not None else ""
+        message = say("gx.failed", lang, observed=observed, **named)
     return QualityIssue(row=None, key=None, field=line["column"], type="expectation-error",
                         message=message, rule=line["expectation"])
 

@@ -20,7 +20,7 @@ from quality.checks import CAP, Issues, RowGaps, check_blank_rows, check_field, 
 from quality.completeness import METADATA, check_metadata
 from quality.custom import Table, run_custom_checks
 from quality.geography import check_geography
-from quality.messages import DEFAULT_LANG, Lang
+from quality.messages import DEFAULT_LANG, Lang, say
 from quality.normalise import normalise
 from quality.personal import PERSONAL, producer_domains, protect
 from quality.policy import QualityPolicy
@@ -66,7 +66,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         RejectedError: `data` is not a Parquet file of text columns, or the schema is unusable.
         ConfigError: A catalog expectation is unknown or has wrong arguments.
     """
-    frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry)
+    frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry, lang=policy.lang)
     found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, geometry=geometry, policy=policy,
                     metadata=metadata, dataset_id=dataset_id, lang=policy.lang)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +83,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         notes=read_notes + found.notes, error_count=issues.error_count, counts=issues.counts,
         schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
-        table_schema=schema.descriptor if schema else None)
+        table_schema=schema.descriptor if schema else None, lang=policy.lang)
     result.report_json.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     result.write_html(result.report_html)
     return result
@@ -106,7 +106,8 @@ def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_ro
     issues = found.issues
     return QualityReport(dataset_id=dataset_id, success=issues.error_count == 0, rows=len(frame),
                          errors=_ordered(issues.errors), warnings=issues.warnings, notes=found.notes,
-                         error_count=issues.error_count, counts=issues.counts, schema=_schema_info(schema))
+                         error_count=issues.error_count, counts=issues.counts, schema=_schema_info(schema),
+                         lang=lang)
 
 
 def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
@@ -169,12 +170,12 @@ def _beyond_schema(text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, sche
     return clean, notes + protected
 
 
-def read_text_table(path: Path, *, dataset_id: str | None = None,
-                    geometry: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+def read_text_table(path: Path, *, dataset_id: str | None = None, geometry: str | None = None,
+                    lang: Lang = DEFAULT_LANG) -> tuple[pd.DataFrame, list[str]]:
     """Read a Parquet extract, every column but `geometry` as text, keeping duplicate column names.
 
     Returns:
-        The frame and notes about columns that were not text.
+        The frame and notes (in `lang`) about columns that were not text.
     """
     try:
         table = pq.read_table(path)
@@ -195,7 +196,7 @@ def read_text_table(path: Path, *, dataset_id: str | None = None,
                                     "read as text; the source must write text columns.",
                                     dataset_id=dataset_id) from exc
             if not pa.types.is_null(kind):
-                notes.append(f"{name}: {kind} column read as text (sources should write text)")
+                notes.append(say("note.read-as-text", lang, column=name, kind=kind))
         columns.append(column)
     positional = pa.table(columns, names=[str(i) for i in range(len(columns))])
     frame = positional.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
@@ -215,7 +216,7 @@ def _expectations(found: Inspection, schema: TableSchemaRef | None, policy: Qual
     results = run_suite(found.clean, suite, name=dataset_id)
     path = out_dir / GX_RESULTS
     path.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    lines, failed = summarise(results)
+    lines, failed = summarise(results, policy.lang)
     for issue in failed:
         found.issues.table(field=issue.field, type=issue.type, rule=issue.rule, message=issue.message)
     return lines, path

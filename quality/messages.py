@@ -225,6 +225,57 @@ CATALOG: dict[str, dict[Lang, str]] = {
                      "en": "metadata '{field}' is missing: fill it in in the catalog (recommended)"},
     "meta.score": {"fr": "complétude des métadonnées : {score} % ({filled}/{total} champs)",
                    "en": "metadata completeness: {score}% ({filled}/{total} fields)"},
+    # Catalog expectations run by Great Expectations (quality/expectations.py).
+    "gx.on-column": {"fr": " sur la colonne {column}", "en": " on column {column}"},
+    "gx.could-not-run": {"fr": "l'attente du catalogue {expectation}{where} n'a pas pu s'exécuter ({error}) : "
+                               "corrigez-la dans le catalogue",
+                         "en": "catalog expectation {expectation}{where} could not run ({error}): fix it in the "
+                               "catalog"},
+    "gx.unexpected": {"fr": "l'attente du catalogue {expectation}{where} échoue : {count} valeurs ne la "
+                            "respectent pas (par ex. {examples})",
+                      "en": "catalog expectation {expectation}{where} failed: {count} values do not pass "
+                            "(e.g. {examples})"},
+    "gx.failed": {"fr": "l'attente du catalogue {expectation}{where} échoue{observed}",
+                  "en": "catalog expectation {expectation}{where} failed{observed}"},
+    "gx.observed": {"fr": " (valeur observée : {observed})", "en": " (observed: {observed})"},
+    # Reading the extract (quality/gate.py).
+    "note.read-as-text": {"fr": "{column} : colonne de type {kind} lue comme du texte (les sources doivent écrire "
+                                "du texte)",
+                          "en": "{column}: {kind} column read as text (sources should write text)"},
+    # Report pages (quality/report.py): titles, headings, column headers.
+    "report.table": {"fr": "tableau", "en": "table"},
+    "report.no-error": {"fr": "{name} : aucune erreur ({rows} lignes vérifiées)",
+                        "en": "{name}: no error ({rows} rows checked)"},
+    "report.errors": {"fr": "{name} : {count} erreurs ({rows} lignes vérifiées)",
+                      "en": "{name}: {count} errors ({rows} rows checked)"},
+    "report.schema": {"fr": "Schéma (Table Schema) : {schema}", "en": "Table Schema: {schema}"},
+    "report.unnamed-schema": {"fr": "sans nom", "en": "unnamed"},
+    "report.per-field": {"fr": "Erreurs par champ", "en": "Errors per field"},
+    "report.first-errors": {"fr": "Les {count} premières erreurs", "en": "First {count} errors"},
+    "report.warnings": {"fr": "Avertissements", "en": "Warnings"},
+    "report.notes": {"fr": "Remarques", "en": "Notes"},
+    "report.gx": {"fr": "Résultats Great Expectations", "en": "Great Expectations results"},
+    "report.passed": {"fr": "réussie", "en": "ok"},
+    "report.failed": {"fr": "échouée", "en": "failed"},
+    "column.field": {"fr": "champ", "en": "field"},
+    "column.error": {"fr": "erreur", "en": "error"},
+    "column.rule": {"fr": "règle", "en": "rule"},
+    "column.count": {"fr": "nombre", "en": "count"},
+    "column.row": {"fr": "ligne", "en": "row"},
+    "column.key": {"fr": "clé", "en": "key"},
+    "column.value": {"fr": "valeur", "en": "value"},
+    "column.message": {"fr": "message", "en": "message"},
+    "column.expectation": {"fr": "attente", "en": "expectation"},
+    "column.column": {"fr": "colonne", "en": "column"},
+    "column.source": {"fr": "origine", "en": "from"},
+    "column.result": {"fr": "résultat", "en": "result"},
+    "column.unexpected": {"fr": "non conformes", "en": "unexpected"},
+    "column.examples": {"fr": "exemples", "en": "examples"},
+    # Prefect artifact and `moisson validate` (tasks/artifacts.py, moisson/cli.py).
+    "report.full": {"fr": "Rapport complet", "en": "Full report"},
+    "report.verdict-valid": {"fr": "{file} : {rows} lignes, valide", "en": "{file}: {rows} rows, valid"},
+    "report.verdict-errors": {"fr": "{file} : {rows} lignes, {count} erreurs",
+                              "en": "{file}: {rows} rows, {count} errors"},
 }
 
 

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quality.messages import DEFAULT_LANG, Lang, say
+
 
 @dataclass(frozen=True)
 class QualityIssue:
@@ -61,6 +63,7 @@ class QualityReport:
         counts: Errors per field, type and rule.
         schema: Name, version and source of the Table Schema, if any.
         expectations: One summary line per Great Expectations result.
+        lang: Language of the titles and headings of the Markdown and HTML pages (messages are already in it).
     """
 
     dataset_id: str | None = None
@@ -73,6 +76,7 @@ class QualityReport:
     counts: list[IssueCount] = field(default_factory=list)
     schema: dict[str, str | None] | None = None
     expectations: list[dict[str, Any]] = field(default_factory=list)
+    lang: Lang = DEFAULT_LANG
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary: success, rows, errors, warnings, notes, and the counts."""
@@ -92,63 +96,71 @@ class QualityReport:
     @property
     def title(self) -> str:
         """One-line verdict."""
-        name = self.dataset_id or "table"
+        name = self.dataset_id or self.say("report.table")
         if self.success:
-            return f"{name}: no error ({self.rows} rows checked)"
-        return f"{name}: {self.error_count} errors ({self.rows} rows checked)"
+            return self.say("report.no-error", name=name, rows=self.rows)
+        return self.say("report.errors", name=name, count=self.error_count, rows=self.rows)
+
+    def say(self, key: str, **values: object) -> str:
+        """The sentence `key` of `quality.messages` in the report's language."""
+        return say(key, self.lang, **values)
 
     def to_markdown(self, limit: int = 50) -> str:
         """A short summary and the first `limit` errors, for a Prefect artifact."""
         lines = [f"## {'✅' if self.success else '❌'} {_md(self.title)}", ""]
         if self.schema:
-            lines += [f"Table Schema: {_md(_schema_label(self.schema))}", ""]
+            lines += [_md(self.say("report.schema", schema=self._schema_label())), ""]
         if self.counts:
-            lines += ["| field | error | rule | count |", "|---|---|---|---|"]
+            lines += self._md_header("field", "error", "rule", "count")
             lines += [f"| {_md(c.field or '—')} | {c.type} | {c.rule or ''} | {c.count} |" for c in self.counts]
             lines.append("")
         if self.errors:
             shown = self.errors[:limit]
-            lines += [f"### First {len(shown)} errors", "", "| row | key | field | message |", "|---|---|---|---|"]
+            lines += [f"### {self.say('report.first-errors', count=len(shown))}", ""]
+            lines += self._md_header("row", "key", "field", "message")
             lines += [f"| {i.row or ''} | {_md(i.key or '')} | {_md(i.field or '')} | {_md(i.message)} |"
                       for i in shown]
             lines.append("")
         if self.warnings:
-            lines += ["### Warnings", ""] + [f"- {_md(w.message)}" for w in self.warnings[:limit]] + [""]
+            lines += [f"### {self.say('report.warnings')}", ""]
+            lines += [f"- {_md(w.message)}" for w in self.warnings[:limit]] + [""]
         if self.notes:
-            lines += ["### Notes", ""] + [f"- {_md(n)}" for n in self.notes] + [""]
+            lines += [f"### {self.say('report.notes')}", ""] + [f"- {_md(n)}" for n in self.notes] + [""]
         return "\n".join(lines)
 
     def to_html(self, limit: int = 200) -> str:
         """A plain self-contained page: summary, counts per field, first failing rows, GX results."""
         e = html.escape
         parts = [
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+            f"<!doctype html><html lang='{self.lang}'><head><meta charset='utf-8'>",
             f"<title>{e(self.title)}</title><style>{CSS}</style></head><body>",
             f"<h1 class='{'ok' if self.success else 'ko'}'>{e(self.title)}</h1>",
         ]
         if self.schema:
-            parts.append(f"<p>Table Schema: {e(_schema_label(self.schema))}</p>")
+            parts.append(f"<p>{e(self.say('report.schema', schema=self._schema_label()))}</p>")
         if self.counts:
-            parts.append("<h2>Errors per field</h2>")
-            parts.append(_table(["field", "error", "rule", "count"],
+            parts.append(f"<h2>{e(self.say('report.per-field'))}</h2>")
+            parts.append(_table(self._headers("field", "error", "rule", "count"),
                                 [[c.field or "—", c.type, c.rule or "", str(c.count)] for c in self.counts]))
         if self.errors:
             shown = self.errors[:limit]
-            parts.append(f"<h2>First {len(shown)} errors</h2>")
-            parts.append(_table(["row", "key", "field", "value", "message"],
+            parts.append(f"<h2>{e(self.say('report.first-errors', count=len(shown)))}</h2>")
+            parts.append(_table(self._headers("row", "key", "field", "value", "message"),
                                 [[str(i.row or ""), i.key or "", i.field or "", i.value or "", i.message]
                                  for i in shown]))
         if self.warnings:
-            parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{e(w.message)}</li>" for w in self.warnings)
-                         + "</ul>")
+            parts.append(f"<h2>{e(self.say('report.warnings'))}</h2><ul>"
+                         + "".join(f"<li>{e(w.message)}</li>" for w in self.warnings) + "</ul>")
         if self.notes:
-            parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
+            parts.append(f"<h2>{e(self.say('report.notes'))}</h2><ul>"
+                         + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
         if self.expectations:
-            parts.append("<h2>Great Expectations results</h2>")
+            parts.append(f"<h2>{e(self.say('report.gx'))}</h2>")
             parts.append(_table(
-                ["expectation", "column", "from", "result", "unexpected", "examples"],
+                self._headers("expectation", "column", "source", "result", "unexpected", "examples"),
                 [[x["expectation"], x.get("column") or "", x.get("source") or "",
-                  "ok" if x["success"] else "failed", "" if x.get("unexpected") is None else str(x["unexpected"]),
+                  self.say("report.passed" if x["success"] else "report.failed"),
+                  "" if x.get("unexpected") is None else str(x["unexpected"]),
                   ", ".join(map(str, x.get("examples") or []))] for x in self.expectations]))
         parts.append("</body></html>")
         return "\n".join(parts)
@@ -157,6 +169,18 @@ class QualityReport:
         """Write `to_html()` to `path` and return it."""
         path.write_text(self.to_html(), encoding="utf-8")
         return path
+
+    def _headers(self, *columns: str) -> list[str]:
+        return [self.say(f"column.{c}") for c in columns]
+
+    def _md_header(self, *columns: str) -> list[str]:
+        return [f"| {' | '.join(self._headers(*columns))} |", f"|{'---|' * len(columns)}"]
+
+    def _schema_label(self) -> str:
+        schema = self.schema or {}
+        name = schema.get("name") or self.say("report.unnamed-schema")
+        version = f" {schema['version']}" if schema.get("version") else ""
+        return f"{name}{version} ({schema.get('source')})"
 
 
 @dataclass(kw_only=True)
@@ -202,12 +226,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _schema_label(schema: dict[str, str | None]) -> str:
-    name = schema.get("name") or "unnamed"
-    version = f" {schema['version']}" if schema.get("version") else ""
-    return f"{name}{version} ({schema.get('source')})"
 
 
 def _md(text: str) -> str:

@@ -21,9 +21,9 @@ from quality.gate import QualityResult
 
 def quality_artifacts(dataset_id: str, result: QualityResult) -> None:
     """Markdown summary (links to the HTML report and the GX results) and a table of the first failing rows."""
-    link = f"\n\nFull report: [{result.report_html.name}]({result.report_html.as_uri()})"
+    link = f"\n\n{result.say('report.full')}: [{result.report_html.name}]({result.report_html.as_uri()})"
     if result.gx_results:
-        link += f" · Great Expectations results: [{result.gx_results.name}]({result.gx_results.as_uri()})"
+        link += f" · {result.say('report.gx')}: [{result.gx_results.name}]({result.gx_results.as_uri()})"
     create_markdown_artifact(key=f"quality-{dataset_id}", markdown=result.to_markdown(limit=50) + link,
                              description=f"Quality of {dataset_id}")
     rows = [issue.to_dict() for issue in result.errors[:200]]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.metadata import DatasetMetadata
 from quality.gate import check_table
-from quality.messages import CATALOG, LANGS, say
+from quality.messages import CATALOG, LANGS, Lang, say
 from quality.policy import QualityPolicy
 from tests.quality.conftest import make_schema, write_extract
 
@@ -42,3 +43,49 @@ def test_catalog_lang_sets_the_report_language(tmp_path: Path, lang: str, expect
                          policy=QualityPolicy.model_validate({"lang": lang}), out_dir=tmp_path / lang)
     report = json.loads(result.report_json.read_text(encoding="utf-8"))
     assert [e["message"] for e in report["errors"]] == [expected]
+
+
+# A table that fails every check beyond the schema: a private mailbox, a phone number and a civility in
+# free text, a swapped point, a point in Lambert-93, two points on the same spot, and metadata without
+# title or licence (the rest of the metadata missing too).
+BEYOND_SCHEMA = {
+    "nom": ["Club de judo", "Jardin partagé", "Piscine", "Piscine bis"],
+    "contact": ["jean.dupont@gmail.com", "appeler le 06 12 34 56 78", "M. Martin", "piscine@ville-exemple.fr"],
+    "latitude": ["2.35", "6860000", "45.75", "45.75"],
+    "longitude": ["48.85", "652000", "4.85", "4.85"],
+}
+
+
+def literal_parts(template: str) -> list[str]:
+    """The fixed text of a template, between its placeholders."""
+    return [text for text, _, _, _ in string.Formatter().parse(template) if text]
+
+
+def foreign_fragments(lang: Lang) -> set[str]:
+    """Words of the other language's templates that this language's templates never use (4+ letters)."""
+    other = next(x for x in LANGS if x != lang)
+    ours = " ".join(t[lang] for t in CATALOG.values())
+    words = {w for t in CATALOG.values() for part in literal_parts(t[other]) for w in part.split()}
+    return {w for w in words if len(w) >= 4 and w.isalpha() and w not in ours}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_report_beyond_the_schema_speaks_one_language(tmp_path: Path, lang: Lang) -> None:
+    data = write_extract(tmp_path / "extract.parquet", BEYOND_SCHEMA)
+    result = check_table(data, dataset_id="equipements", schema=None, metadata=DatasetMetadata(),
+                         policy=QualityPolicy.model_validate({"lang": lang}), out_dir=tmp_path / lang)
+    assert result.blocked
+    kinds = {(i.type, i.rule) for i in [*result.errors, *result.warnings]}
+    assert {("personal-data", "email"), ("personal-data", "phone"), ("personal-data", "person-name"),
+            ("geography", "swapped"), ("geography", "lambert93"), ("geography", "duplicate-point"),
+            ("metadata", "required"), ("metadata", "recommended")} <= kinds
+    texts = [i.message for i in [*result.errors, *result.warnings]] + result.notes
+    pages = "\n".join([*texts, result.to_markdown(), result.report_html.read_text(encoding="utf-8")])
+    # Every sentence of these checks comes from the catalog in the report's language ...
+    for key in ("personal.block", "geo.swapped", "geo.lambert93", "geo.duplicate", "meta.missing-blocking",
+                "meta.missing", "meta.score", "report.errors", "report.warnings", "report.notes"):
+        assert all(part in pages for part in literal_parts(CATALOG[key][lang]) if len(part) > 3), key
+    # ... and none of the other language's words slipped in (error types and rules are codes, not words).
+    words = set(pages.replace("(", " ").replace(")", " ").replace(",", " ").replace(":", " ").split())
+    words -= {code for i in [*result.errors, *result.warnings] for code in (i.type, i.rule)}
+    assert not words & foreign_fragments(lang), sorted(words & foreign_fragments(lang))

@@ -44,5 +44,5 @@ def test_text_output_names_the_error_type(scdl: Path, moisson_home: Path) -> Non
     result = run(str(scdl / EXAMPLES / "exemple_invalide_erreurs_cellules.csv"), "--schema",
                  str(scdl / "subventions" / "schema.json"))
     assert result.exit_code == 1
-    assert "29 rows, 63 errors" in result.stdout
+    assert "29 lignes, 63 erreurs" in result.stdout
     assert "[constraint-error] ligne 2, champ" in result.stdout and "[french-siret-value]" in result.stdout
