@@ -144,7 +144,7 @@ def test_triggered_run_completes_with_its_artifacts(prefect_api, served):
     assert {f"quality-{DATASET}", f"publication-{DATASET}"} <= set(by_key)
     publication = by_key[f"publication-{DATASET}"].data
     assert f"# {DATASET}: published" in publication and "| portail | created |" in publication
-    assert "Full report" in by_key[f"quality-{DATASET}"].data
+    assert "Rapport complet" in by_key[f"quality-{DATASET}"].data  # French by default
     assert (folder / "portal" / DATASET / f"{DATASET}.csv").read_text(encoding="utf-8").count("\n") == 3
     store = StateStore(prefect_api.state_url or f"sqlite:///{folder / 'var' / 'state.db'}")
     assert store.remote(DATASET, "portail").content_hash, "the publication is recorded in the state store"
