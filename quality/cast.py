@@ -15,6 +15,10 @@ from quality.messages import CATALOG, DEFAULT_LANG, Lang, say
 from quality.schema import FieldSpec
 
 TEXT = pd.StringDtype("pyarrow")
+# Judged on its first SAMPLE_ROWS rows, a column with fewer distinct texts than this share of them is
+# "repetitive": per-distinct work pays for the hashing pass (measured on benchmarks/quality_speed.py).
+SAMPLE_ROWS = 10_000
+REPETITIVE_SHARE = 0.1
 NUMBER = "[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?"
 BLANK = "[ \t\r\n]*"
 OFFSET = "(?:Z|[+-][0-9]{2}:?[0-9]{2})$"
@@ -95,20 +99,20 @@ def cast_values(values: Sequence[Any], spec: FieldSpec) -> pd.Series:
 
 def _text(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     pattern = TEXT_PATTERNS.get(spec.type) or (STRING_FORMATS.get(spec.format) if spec.type == "string" else None)
-    return raw if pattern is None else raw.where(_fullmatch(raw, pattern))
+    return raw if pattern is None else raw.where(fullmatch(raw, pattern))
 
 
 def _integer(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     text = raw.str.strip().str.replace("^[+]", "", regex=True)
     # Int64 holds 18 digits safely; frictionless accepts leading zeros and a sign, not "1.0".
     pattern = "[0-9]{4}" if spec.type == "year" else "-?[0-9]{1,18}"
-    return text.where(_fullmatch(text, pattern)).astype("Int64")
+    return text.where(fullmatch(text, pattern)).astype("Int64")
 
 
 def _number(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     text = raw.str.strip()
     # Arrow parses the texts that have the form of a number in C; pd.to_numeric goes through Python objects.
-    parsed = pc.cast(pa.array(text.where(_fullmatch(text, NUMBER)), type=pa.string()), pa.float64())
+    parsed = pc.cast(pa.array(text.where(fullmatch(text, NUMBER)), type=pa.string()), pa.float64())
     values = parsed.to_numpy(zero_copy_only=False)  # nulls become NaN, refused with ±inf below
     return pd.Series(values, index=raw.index).where(np.isfinite(values)).astype("Float64")
 
@@ -127,7 +131,7 @@ def _date(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     elif spec.type == "datetime" and fmt == "default":
         fmt = "ISO8601"
         # frictionless refuses the short forms dateutil would accept (no seconds).
-        candidates = raw.where(_fullmatch(raw, "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}.*"))
+        candidates = raw.where(fullmatch(raw, "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}.*"))
     if fmt == "any":
         parsed = pd.to_datetime(candidates, format="mixed", dayfirst=True, utc=True, errors="coerce")
     else:
@@ -205,8 +209,21 @@ def _is_topojson(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "Topology" and "objects" in value
 
 
-def _fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
+def fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
+    """Rows whose whole text matches `pattern` (nulls never do).
+
+    A repetitive column (SIRETs of a few payers, codes) is matched once per distinct text: one hashing pass
+    costs less than a regex call per row.
+    """
+    if repetitive(text):
+        return by_distinct(text, lambda texts: texts.str.fullmatch(pattern)).fillna(False).to_numpy(bool)
     return text.str.fullmatch(pattern).fillna(False).to_numpy(bool)
+
+
+def repetitive(text: pd.Series) -> bool:
+    """Whether a long column repeats few texts, judged on its first rows (a wrong guess costs time, not results)."""
+    head = text.iloc[:SAMPLE_ROWS]
+    return len(text) >= 2 * SAMPLE_ROWS and head.nunique() < REPETITIVE_SHARE * len(head)
 
 
 def by_distinct(raw: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:

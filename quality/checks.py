@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.errors import RejectedError
-from quality.cast import cast_values, describe_type, json_cells
+from quality.cast import cast_values, describe_type, fullmatch, json_cells
 from quality.hints import code_hint, enum_hint, label_hint, type_hint, with_hint
 from quality.messages import DEFAULT_LANG, Lang, say
 from quality.report import IssueCount, QualityIssue
@@ -210,7 +210,7 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
         _check_enum(raw, values, spec, issues, valid)
     if "pattern" in rules:
         regex = re.compile(rules["pattern"])
-        fits = raw.str.fullmatch(rules["pattern"]).fillna(False).to_numpy(bool)
+        fits = fullmatch(raw, rules["pattern"])
         example = issues.say("cell.example", example=spec.example) if spec.example else ""
         issues.rows(valid & ~fits, field=name, type="constraint-error", rule="pattern",
                     detail=lambda pos, v: issues.hint(

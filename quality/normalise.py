@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from quality.cast import fullmatch
 from quality.messages import DEFAULT_LANG, Lang, say
 from quality.schema import FieldSpec
 
@@ -13,7 +16,7 @@ from quality.schema import FieldSpec
 # use the last two as thousands separators in French locales. Literal characters, not \s or
 # \u escapes, so pandas can hand the regex to pyarrow's RE2 instead of looping in Python.
 SPACES = "[ \t\u00a0\u202f]"
-FRENCH_MARKS = "[ \t\u00a0\u202f,]"
+FRENCH_MARKS = " \t\u00a0\u202f,"
 FRENCH_DATE = "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 ISO_DATE_FORMATS = ("default", "%Y-%m-%d")
 
@@ -65,12 +68,12 @@ def _numbers(column: pd.Series, spec: FieldSpec) -> tuple[pd.Series, str]:
             fixed = fixed.str.replace(spec.decimal_char, ".", regex=False)
         return fixed, "how.schema-numbers"
     # Most columns hold neither spaces nor commas: one search spares rewriting every cell twice.
-    touched = column.str.contains(FRENCH_MARKS, regex=True).fillna(False).to_numpy(bool)
+    touched = rows_containing(column, FRENCH_MARKS)
     if not touched.any():
         return column, "how.french-numbers"
     part = column[touched].str.replace(SPACES, "", regex=True)
     # A comma is a decimal comma only when no value uses a dot: "1.234,5" stays an error.
-    if not column.str.contains(".", regex=False).any():
+    if not rows_containing(column, ".").any():
         part = part.str.replace(",", ".", regex=False)
     fixed = column.copy()
     fixed[touched] = part
@@ -78,10 +81,42 @@ def _numbers(column: pd.Series, spec: FieldSpec) -> tuple[pd.Series, str]:
 
 
 def _dates(column: pd.Series) -> pd.Series:
-    french = column.str.fullmatch(FRENCH_DATE).fillna(False).astype(bool)
+    french = fullmatch(column, FRENCH_DATE)
     if not french.any():
         return column
     parsed = pd.to_datetime(column.where(french), format="%d/%m/%Y", errors="coerce")
     iso = parsed.dt.strftime("%Y-%m-%d").astype(column.dtype)
     # Impossible dates such as 31/02/2024 keep their text and fail the type check.
     return column.mask(parsed.notna(), iso)
+
+
+def rows_containing(column: pd.Series, characters: str) -> np.ndarray:
+    """Rows whose text holds any of `characters`.
+
+    One numpy pass over the Arrow buffers that hold the bytes of every cell, instead of a regex call per
+    cell: most number columns hold no French mark at all. UTF-8 never starts a character inside another
+    one, so a byte sequence found is that character.
+    """
+    arrow = pa.array(column.array, type=pa.large_string())
+    codes = [np.frombuffer(c.encode(), dtype=np.uint8) for c in characters]
+    found = np.concatenate([np.zeros(0, dtype=bool), *(
+        _chunk_rows(chunk, codes) for chunk in (arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]))])
+    return found & column.notna().to_numpy(bool)
+
+
+def _chunk_rows(chunk: pa.Array, codes: list[np.ndarray]) -> np.ndarray:
+    found = np.zeros(len(chunk), dtype=bool)
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    if data_buffer is None or not len(chunk):
+        return found
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[chunk.offset: chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]: offsets[-1]]
+    for code in codes:
+        size = len(data) - len(code) + 1
+        if size <= 0:
+            continue
+        hit = data[:size] == code[0]
+        for i in range(1, len(code)):
+            hit &= data[i: size + i] == code[i]
+        found[np.searchsorted(offsets, np.flatnonzero(hit) + offsets[0], side="right") - 1] = True
+    return found

@@ -1,0 +1,47 @@
+"""The shortcuts the speed benchmark relies on give the same answers as the plain per-cell checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from quality.cast import SAMPLE_ROWS, TEXT, fullmatch, repetitive
+from quality.gate import report_frame
+from quality.normalise import FRENCH_MARKS, rows_containing
+from tests.quality.conftest import make_schema
+
+CELLS = ["1 234,5", "12.5", None, "a\u00a0b", "x\u202fy", "é,", "", "plain", "\u00e0\u00a0", "tab\there"]
+
+
+def per_cell(cells: list[str | None], characters: str) -> np.ndarray:
+    return np.array([c is not None and any(ch in c for ch in characters) for c in cells])
+
+
+def test_rows_containing_finds_every_mark_in_multibyte_text_and_chunks() -> None:
+    column = pd.Series(CELLS, dtype=TEXT)
+    assert (rows_containing(column, FRENCH_MARKS) == per_cell(CELLS, FRENCH_MARKS)).all()
+    assert (rows_containing(column, ".") == per_cell(CELLS, ".")).all()
+    # A slice starts inside Arrow's buffers; a column read from a file comes in several chunks.
+    assert (rows_containing(column.iloc[3:], ",") == per_cell(CELLS[3:], ",")).all()
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([CELLS[:4], CELLS[4:]], pa.large_string())))
+    assert (rows_containing(chunked, FRENCH_MARKS) == per_cell(CELLS, FRENCH_MARKS)).all()
+    assert not rows_containing(pd.Series([None, None], dtype=TEXT), ",").any()
+
+
+def test_repetitive_columns_are_matched_per_distinct_value_with_the_same_result() -> None:
+    rng = np.random.default_rng(7)
+    codes = np.array(["32402138500011", "3240213850001", "W123456789", None], dtype=object)
+    column = pd.Series(codes[rng.integers(0, len(codes), 3 * SAMPLE_ROWS)], dtype=TEXT)
+    unique = pd.Series([f"W{n:09d}" for n in range(3 * SAMPLE_ROWS)], dtype=TEXT)
+    assert repetitive(column) and not repetitive(unique) and not repetitive(column.iloc[:100])
+    for pattern in (r"^\d{14}$", r"^W\d{9}$"):
+        assert (fullmatch(column, pattern) == column.str.fullmatch(pattern).fillna(False).to_numpy(bool)).all()
+
+
+def test_missing_values_of_the_schema_still_become_nulls() -> None:
+    schema = make_schema([{"name": "n", "type": "integer", "constraints": {"required": True}},
+                          {"name": "t", "type": "string"}], missingValues=["", "NA"])
+    frame = pd.DataFrame({"n": ["1", "NA", "x"], "t": ["a", "b", "c"]}, dtype=TEXT)
+    report = report_frame(frame, schema, lang="en")
+    assert [(e.row, e.rule) for e in report.errors] == [(3, "required"), (4, "type")]
