@@ -88,8 +88,11 @@ class Issues:
         column = column or field
         texts = self.raw[column] if column in self.raw.columns else None
         where = self.say("at.field", field=field) if field else ""
-        for pos in positions[:room].tolist():
-            value = None if texts is None else _text(texts.iat[pos])
+        kept = positions[:room]
+        # One take for all the kept cells: reading Arrow strings one by one (`iat`) costs ~13 µs each.
+        cells = [None] * len(kept) if texts is None else texts.iloc[kept].tolist()
+        for pos, cell in zip(kept.tolist(), cells, strict=True):
+            value = _text(cell)
             row = self.row_number(pos)
             message = _short(f"{self.say('at.row', row=row)}{where}: {detail(pos, value)}", 400)
             target.append(QualityIssue(row=row, key=self._key(pos), field=field, type=type, rule=rule,
