@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors import registry
-from connectors.base import DATASET_ID
+from connectors.base import DATASET_ID, slugify
 from connectors.errors import CatalogError, ConfigError
 from connectors.metadata import DatasetMetadata, check_frequency
 from quality.policy import QualityPolicy
@@ -59,13 +59,10 @@ class Defaults(_Strict):
     metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
 
 
-class Dataset(_Strict):
-    """One dataset of the catalog.
+class _DatasetSettings(_Strict):
+    """How a dataset is checked, scheduled and published: shared by datasets and collections.
 
     Attributes:
-        id: `[a-z0-9-]+`, stable: it names the deployment, the artifacts and the remote datasets.
-        source: Id of a source of the catalog.
-        locator: Where the data is in that source (its keys are the source connector's).
         schema_: Table Schema: a file, a URL or a schema.data.gouv.fr `name@version`.
         frequency: Update frequency (data.gouv.fr id); also sets the schedule.
         schedule: Explicit schedule overriding the one derived from the frequency: a cron
@@ -75,9 +72,6 @@ class Dataset(_Strict):
         quality: Quality policy overriding `defaults.quality` key by key.
     """
 
-    id: str
-    source: str
-    locator: dict[str, Any] = Field(default_factory=dict)
     schema_: str | None = Field(None, alias="schema")
     frequency: str | None = None
     schedule: str | None = None
@@ -86,14 +80,6 @@ class Dataset(_Strict):
     quality: dict[str, Any] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not DATASET_ID.match(value):
-            raise ValueError(f"dataset id {value!r} must use only lower-case letters, digits and "
-                             "single dashes, like equipements-sportifs")
-        return value
 
     @field_validator("frequency")
     @classmethod
@@ -120,6 +106,59 @@ class Dataset(_Strict):
         return value
 
 
+def _check_id(value: str, what: str) -> str:
+    if not DATASET_ID.match(value):
+        raise ValueError(f"{what} {value!r} must use only lower-case letters, digits and "
+                         "single dashes, like equipements-sportifs")
+    return value
+
+
+class Dataset(_DatasetSettings):
+    """One dataset of the catalog (the settings of `_DatasetSettings`, plus where it comes from).
+
+    Attributes:
+        id: `[a-z0-9-]+`, stable: it names the deployment, the artifacts and the remote datasets.
+        source: Id of a source of the catalog.
+        locator: Where the data is in that source (its keys are the source connector's).
+    """
+
+    id: str
+    source: str
+    locator: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _check_id(value, "dataset id")
+
+
+class Collection(_DatasetSettings):
+    """Every record of a CSW source, each a dataset with the settings of `_DatasetSettings`.
+
+    The records are those the discovery flow last found in the source (present in the state
+    store, service records left out); narrow them with the source's `constraints`. A record
+    also listed under `datasets:` keeps that entry. `frequency` defaults to the record's own.
+
+    Attributes:
+        source: Id of a `csw` source of the catalog.
+        id_prefix: Start of the dataset ids (`<prefix>-<slug of the record identifier>-<hash>`);
+            default: the source id.
+    """
+
+    source: str
+    id_prefix: str | None = None
+
+    @field_validator("id_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        return None if value is None else _check_id(value, "id_prefix")
+
+    @property
+    def prefix(self) -> str:
+        """The id prefix in force."""
+        return self.id_prefix or slugify(self.source)
+
+
 class CatalogModel(_Strict):
     """The whole catalog file."""
 
@@ -128,6 +167,7 @@ class CatalogModel(_Strict):
     sources: dict[str, ConnectorRef] = Field(default_factory=dict)
     targets: dict[str, ConnectorRef] = Field(default_factory=dict)
     datasets: list[Dataset] = Field(default_factory=list)
+    collections: list[Collection] = Field(default_factory=list)
 
     @field_validator("version")
     @classmethod
@@ -150,14 +190,28 @@ class CatalogModel(_Strict):
                 raise _AtPath(("datasets", i, "source"),
                               f"unknown source {ds.source!r}; the catalog declares: "
                               f"{', '.join(self.sources) or 'no source'}")
-            for t in ds.targets if ds.targets is not None else self.defaults.targets:
-                if t not in self.targets:
-                    raise _AtPath(("datasets", i, "targets"),
-                                  f"unknown target {t!r}; the catalog declares: "
-                                  f"{', '.join(self.targets) or 'no target'}")
+            self._check_targets(ds, ("datasets", i, "targets"))
+        prefixes: set[str] = set()
+        for i, coll in enumerate(self.collections):
+            if coll.source not in self.sources:
+                raise _AtPath(("collections", i, "source"),
+                              f"unknown source {coll.source!r}; the catalog declares: "
+                              f"{', '.join(self.sources) or 'no source'}")
+            if coll.prefix in prefixes:
+                raise _AtPath(("collections", i, "id_prefix"),
+                              f"two collections make dataset ids starting with {coll.prefix!r}: give this one "
+                              "another id_prefix")
+            prefixes.add(coll.prefix)
+            self._check_targets(coll, ("collections", i, "targets"))
         for j, t in enumerate(self.defaults.targets):
             if t not in self.targets:
                 raise _AtPath(("defaults", "targets", j), f"unknown target {t!r}")
+
+    def _check_targets(self, entry: _DatasetSettings, where: tuple[str | int, ...]) -> None:
+        for t in entry.targets if entry.targets is not None else self.defaults.targets:
+            if t not in self.targets:
+                raise _AtPath(where, f"unknown target {t!r}; the catalog declares: "
+                                     f"{', '.join(self.targets) or 'no target'}")
 
 
 class _AtPath(ValueError):
@@ -187,8 +241,45 @@ class Catalog:
 
     @cached_property
     def datasets(self) -> dict[str, Dataset]:
-        """Datasets by id, in file order."""
-        return {ds.id: ds for ds in self.model.datasets}
+        """Datasets by id: those of `datasets:` in file order, then those of each collection."""
+        explicit = {ds.id: ds for ds in self.model.datasets}
+        if not self.model.collections:
+            return explicit
+        from moisson.state import StateStore  # deferred: only catalogs with collections read the store
+
+        store = StateStore()
+        listed = {(ds.source, ds.locator.get("record")) for ds in self.model.datasets}
+        collected: dict[str, Dataset] = {}
+        for coll in self.model.collections:
+            skipped = store.record_skips(coll.source)
+            records = store.records(coll.source)
+            for record_id in sorted(records):
+                if records[record_id].missing_since is not None or record_id in skipped:
+                    continue
+                if (coll.source, record_id) in listed:
+                    continue  # the explicit entry stands for this record
+                ds = self.collection_dataset(coll, record_id)
+                if ds.id not in explicit:
+                    collected.setdefault(ds.id, ds)
+        return explicit | collected
+
+    def collection_dataset(self, collection: Collection, record_id: str) -> Dataset:
+        """The dataset a collection makes of one record: id derived from the identifier only, never the title."""
+        from connectors.sources.csw import dataset_id_for  # deferred: imports OWSLib
+
+        settings = collection.model_dump(exclude={"source", "id_prefix"})
+        return Dataset.model_construct(id=f"{collection.prefix}-{dataset_id_for(record_id)}",
+                                       source=collection.source, locator={"record": record_id}, **settings)
+
+    def datasets_of_record(self, source_id: str, record_id: str) -> list[Dataset]:
+        """The datasets a record of a source feeds: its explicit entries, else its collection datasets.
+
+        Works for records no longer present (to archive what they fed).
+        """
+        explicit = [ds for ds in self.model.datasets
+                    if ds.source == source_id and ds.locator.get("record") == record_id]
+        return explicit or [self.collection_dataset(coll, record_id)
+                            for coll in self.model.collections if coll.source == source_id]
 
     def dataset(self, dataset_id: str) -> Dataset:
         """Return a dataset by id.
@@ -275,6 +366,7 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
         raise CatalogError(str(exc), file=str(path), line=_line_of(lines, exc.path),
                            path=_dotted(exc.path)) from None
     _validate_connector_configs(model, path, lines)
+    _validate_collection_sources(model, path, lines)
     return Catalog(model=model, path=path.resolve())
 
 
@@ -291,6 +383,17 @@ def _validate_connector_configs(model: CatalogModel, path: Path, lines: dict[tup
                 cls.Config.model_validate(ref.config)
             except ValidationError as exc:
                 raise _catalog_error(exc, path, lines, prefix=(section, name, "config")) from None
+
+
+def _validate_collection_sources(model: CatalogModel, path: Path, lines: dict[tuple, int]) -> None:
+    # Only a CSW catalog has records to turn into datasets one by one.
+    for i, coll in enumerate(model.collections):
+        ref = model.sources[coll.source]
+        if getattr(registry.load("source", ref.connector), "kind", None) != "csw":
+            key = ("collections", i, "source")
+            raise CatalogError(f"source {coll.source!r} is a {ref.connector} source: a collection takes every "
+                               "record of a csw source; list this source's datasets under `datasets:` instead",
+                               file=str(path), line=_line_of(lines, key), path=_dotted(key))
 
 
 def _catalog_error(exc: ValidationError, path: Path, lines: dict[tuple, int],

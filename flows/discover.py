@@ -3,12 +3,14 @@
 For a CSW source it runs the incremental harvest (`CswSource.harvest`), stores the record
 states, archives on the targets the catalog datasets whose record has been missing past
 the grace period (never when the listing was incomplete or too much vanished at once),
+harvests the datasets of the source's catalog collections whose record is new or changed,
 and writes the `discovery-<source>` artifact: new, changed, missing and skipped records
 with the reason. For other sources it lists the datasets `discover()` yields.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -20,6 +22,7 @@ from connectors.base import DatasetDescriptor, slugify
 from connectors.errors import MoissonError
 from connectors.sources.csw import CswSource, Harvest
 from deployments.catalog import Catalog, load_catalog
+from flows.harvest import run_datasets
 from moisson.state import StateStore
 from tasks.connect import build_source, build_target
 from tasks.retry import NETWORK_RETRIES, retry_if_retryable
@@ -39,6 +42,7 @@ class DiscoveryReport(BaseModel):
     missing: list[str] = Field(default_factory=list)
     archived: list[str] = Field(default_factory=list)
     held: str | None = None
+    harvested: dict[str, str] = Field(default_factory=dict)
     skipped: list[dict[str, str]] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     requests: dict[str, int] = Field(default_factory=dict)
@@ -52,18 +56,22 @@ def list_records(catalog: Catalog, source_id: str, full: bool | None) -> Harvest
     store = StateStore()
     result = source.harvest(store.records(source_id), full=full)
     store.save_records(source_id, result.changes.states)
+    changes = result.changes
+    # Records read this run but not offered as datasets (services): collections leave them out from now on.
+    read = set(changes.new) | set(changes.changed) | set(changes.unchanged)
+    store.save_record_skips(source_id, {s.record: s.reason for s in result.skipped
+                                        if s.record in read and s.record not in result.records},
+                            result.records)
     return result
 
 
 def archive_missing(catalog: Catalog, source_id: str, record_ids: list[str], *, dry_run: bool) -> list[str]:
     """Archive on their targets the catalog datasets whose record is gone; returns the archived dataset ids."""
     logger = get_run_logger()
-    gone = set(record_ids)
     store = StateStore()
     done = []
-    for ds in catalog.datasets.values():
-        if ds.source != source_id or ds.locator.get("record") not in gone:
-            continue
+    # Looked up by record, not in `catalog.datasets`: a collection no longer lists a record that is gone.
+    for ds in (ds for record_id in record_ids for ds in catalog.datasets_of_record(source_id, record_id)):
         for target in catalog.targets_of(ds):
             previous = store.remote(ds.id, target)
             if previous is None or previous.remote_id is None:
@@ -81,6 +89,24 @@ def archive_missing(catalog: Catalog, source_id: str, record_ids: list[str], *, 
     return done
 
 
+def harvest_collections(catalog: str | None, source_id: str, result: Harvest) -> dict[str, str]:
+    """Harvest the collection datasets of a source whose record is new or changed, or that never succeeded.
+
+    Each is its own `harvest-dataset` flow run (`run_datasets`). Datasets that never ended published
+    or unchanged are retried, so a crashed or dry run leaves nothing behind. Returns dataset id → status.
+    """
+    cat = load_catalog(catalog)  # again: the record states just saved make the collection datasets
+    store = StateStore()
+    fresh = (set(result.changes.new) | set(result.changes.changed) | set(result.changes.reappeared)) & set(
+        result.records)
+    explicit = {ds.id for ds in cat.model.datasets}
+    ids = [ds.id for ds in cat.datasets.values()
+           if ds.source == source_id and ds.id not in explicit
+           and (ds.locator["record"] in fresh or store.last_success(ds.id) is None)]
+    get_run_logger().info("%s: %d collection datasets to harvest", source_id, len(ids))
+    return {o.id: o.status for o in run_datasets(ids, catalog=catalog)}
+
+
 @flow(name="discover-source", flow_run_name="discover · {source_id}", log_prints=True)
 def discover_source(source_id: str, catalog: str | None = None, full: bool | None = None,
                     dry_run: bool = False) -> dict[str, Any]:
@@ -90,7 +116,7 @@ def discover_source(source_id: str, catalog: str | None = None, full: bool | Non
         source_id: Id of the source in the catalog.
         catalog: Catalog file; default `MOISSON_CATALOG` or the bundled example.
         full: Force (True) or forbid (False) a full pass of a CSW source; default per `full_every_days`.
-        dry_run: Say what would be archived, archive nothing.
+        dry_run: Say what would be archived; archive and harvest nothing.
 
     Returns:
         The `DiscoveryReport` as a dict.
@@ -110,6 +136,8 @@ def discover_source(source_id: str, catalog: str | None = None, full: bool | Non
             skipped=[{"record": s.record, "reason": s.reason} for s in result.skipped])
         if changes.archive:
             report.archived = archive_missing(cat, source_id, changes.archive, dry_run=dry_run)
+        if not dry_run and any(c.source == source_id for c in cat.model.collections):
+            report.harvested = harvest_collections(catalog, source_id, result)
     else:
         found = [d.id for d in source.discover()]
         known = {d.id for d in cat.datasets.values() if d.source == source_id}
@@ -128,6 +156,9 @@ def discovery_artifacts(report: DiscoveryReport) -> None:
              f"- collected: {report.collected}{'' if report.complete else ' — **incomplete run**'}",
              f"- new: {len(report.new)} · changed: {len(report.changed)} · unchanged: {report.unchanged} · "
              f"missing: {len(report.missing)} · archived: {len(report.archived)} · skipped: {len(report.skipped)}"]
+    if report.harvested:
+        statuses = Counter(report.harvested.values())
+        lines.append("- collection datasets harvested: " + ", ".join(f"{n} {s}" for s, n in statuses.items()))
     if report.held:
         lines += ["", f"**Deletions held:** {report.held}"]
     lines += [f"- {note}" for note in report.notes]

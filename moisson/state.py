@@ -9,7 +9,7 @@ ledger, and re-finding remote datasets after a lost state must never create dupl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -61,6 +61,15 @@ records = Table(
     Column("record_hash", String(64)),
     Column("last_seen", DateTime(timezone=True)),
     Column("missing_since", DateTime(timezone=True)),
+)
+
+# Records the source reads but does not offer as datasets (service records under `services: skip`), so a
+# collection leaves them out even in runs that only list them.
+record_skips = Table(
+    "moisson_source_record_skips", metadata,
+    Column("source", String(200), primary_key=True),
+    Column("record_id", String(500), primary_key=True),
+    Column("reason", String(2000)),
 )
 
 
@@ -145,6 +154,23 @@ class StateStore:
         self._upsert(records, {"source": source, "record_id": state.record_id},
                      {"datestamp": state.datestamp, "record_hash": state.record_hash, "last_seen": state.last_seen,
                       "missing_since": state.missing_since})
+
+    def record_skips(self, source: str) -> dict[str, str]:
+        """Records of a source that are not datasets, with the reason."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(record_skips).where(record_skips.c.source == source)).all()
+        return {r.record_id: r.reason for r in rows}
+
+    def save_record_skips(self, source: str, skipped: Mapping[str, str], readable: Iterable[str]) -> None:
+        """Remember the records a run skipped (identifier → reason) and forget those it read as datasets."""
+        ids = sorted(set(skipped) | set(readable))
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+                conn.execute(delete(record_skips).where(record_skips.c.source == source,
+                                                        record_skips.c.record_id.in_(ids[start:start + 500])))
+            if skipped:
+                conn.execute(record_skips.insert(), [{"source": source, "record_id": r, "reason": why}
+                                                     for r, why in skipped.items()])
 
     def _upsert(self, table: Table, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         # Portable upsert: the row is keyed by its primary key, so update-then-insert in one transaction.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import threading
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -60,3 +64,29 @@ def proxy(pycsw_url: str) -> Iterator[Proxy]:
     p = Proxy(pycsw_url)
     yield p
     p.close()
+
+
+CSV = "nom;commune;places\nParking Gare;Lille;120\nParking Mairie;Lille;45\n"
+GEOJSON = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"nom": "Arceau 1", "places": 6},
+     "geometry": {"type": "Point", "coordinates": [3.0573, 50.6292]}},
+    {"type": "Feature", "properties": {"nom": "Arceau 2", "places": 4},
+     "geometry": {"type": "Point", "coordinates": [3.0601, 50.6311]}}]}
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Iterator[str]:
+    """A real static web server with the data files the records link to."""
+    root = tmp_path_factory.mktemp("www")
+    (root / "parkings.csv").write_text(CSV, encoding="utf-8")
+    (root / "arceaux.geojson").write_text(json.dumps(GEOJSON), encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()

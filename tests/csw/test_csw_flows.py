@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,32 +21,6 @@ from tests.csw.conftest import TEMPLATE
 from tests.csw.proxy import Proxy
 
 TOKEN = "0123456789abcdef0123456789abcdef-secret-token"
-CSV = "nom;commune;places\nParking Gare;Lille;120\nParking Mairie;Lille;45\n"
-GEOJSON = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"nom": "Arceau 1", "places": 6},
-     "geometry": {"type": "Point", "coordinates": [3.0573, 50.6292]}},
-    {"type": "Feature", "properties": {"nom": "Arceau 2", "places": 4},
-     "geometry": {"type": "Point", "coordinates": [3.0601, 50.6311]}}]}
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory) -> Iterator[str]:
-    """A real static web server with the data files the records link to."""
-    root = tmp_path_factory.mktemp("www")
-    (root / "parkings.csv").write_text(CSV, encoding="utf-8")
-    (root / "arceaux.geojson").write_text(json.dumps(GEOJSON), encoding="utf-8")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
-
-
 def _record_linking(record_id: str, url: str, protocol: str, folder: Path) -> Path:
     """The GeoBretagne record with a new identifier and one more download link."""
     tree = etree.parse(str(TEMPLATE))
