@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -73,11 +73,9 @@ def _numbers(column: pd.Series, spec: FieldSpec) -> tuple[pd.Series, str]:
         return column, "how.french-numbers"
     part = column[touched].str.replace(SPACES, "", regex=True)
     # A comma is a decimal comma only when no value uses a dot: "1.234,5" stays an error.
-    if not rows_containing(column, ".").any():
+    if not holds(column, "."):
         part = part.str.replace(",", ".", regex=False)
-    fixed = column.copy()
-    fixed[touched] = part
-    return fixed, "how.french-numbers"
+    return column.mask(touched, part.reindex(column.index)), "how.french-numbers"
 
 
 def _dates(column: pd.Series) -> pd.Series:
@@ -94,29 +92,41 @@ def rows_containing(column: pd.Series, characters: str) -> np.ndarray:
     """Rows whose text holds any of `characters`.
 
     One numpy pass over the Arrow buffers that hold the bytes of every cell, instead of a regex call per
-    cell: most number columns hold no French mark at all. UTF-8 never starts a character inside another
-    one, so a byte sequence found is that character.
+    cell: most number columns hold no French mark at all.
     """
-    arrow = pa.array(column.array, type=pa.large_string())
+    found = [np.zeros(0, dtype=bool)]
+    for offsets, hits in _byte_hits(column, characters):
+        rows = np.zeros(len(offsets) - 1, dtype=bool)
+        rows[np.searchsorted(offsets, np.flatnonzero(hits) + offsets[0], side="right") - 1] = True
+        found.append(rows)
+    return np.concatenate(found) & column.notna().to_numpy(bool)
+
+
+def holds(column: pd.Series, characters: str) -> bool:
+    """Whether any cell of the column holds one of `characters` (nulls hold nothing)."""
+    return any(hits.any() for _, hits in _byte_hits(column.dropna(), characters))
+
+
+def _byte_hits(column: pd.Series, characters: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per Arrow chunk, its cell offsets and a mask over its bytes: True where one of `characters` starts.
+
+    UTF-8 never starts a character inside another one, so a byte sequence found is that character.
+    """
     codes = [np.frombuffer(c.encode(), dtype=np.uint8) for c in characters]
-    found = np.concatenate([np.zeros(0, dtype=bool), *(
-        _chunk_rows(chunk, codes) for chunk in (arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]))])
-    return found & column.notna().to_numpy(bool)
-
-
-def _chunk_rows(chunk: pa.Array, codes: list[np.ndarray]) -> np.ndarray:
-    found = np.zeros(len(chunk), dtype=bool)
-    _, offsets_buffer, data_buffer = chunk.buffers()
-    if data_buffer is None or not len(chunk):
-        return found
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[chunk.offset: chunk.offset + len(chunk) + 1]
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]: offsets[-1]]
-    for code in codes:
-        size = len(data) - len(code) + 1
-        if size <= 0:
+    arrow = pa.array(column.array, type=pa.large_string())
+    for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        if data_buffer is None or not len(chunk):
             continue
-        hit = data[:size] == code[0]
-        for i in range(1, len(code)):
-            hit &= data[i: size + i] == code[i]
-        found[np.searchsorted(offsets, np.flatnonzero(hit) + offsets[0], side="right") - 1] = True
-    return found
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]: offsets[-1]]
+        hits = np.zeros(len(data), dtype=bool)
+        for code in codes:
+            size = len(data) - len(code) + 1
+            if size <= 0:
+                continue
+            hit = data[:size] == code[0]
+            for i in range(1, len(code)):
+                hit &= data[i: size + i] == code[i]
+            hits[:size] |= hit
+        yield offsets, hits

@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from quality.cast import SAMPLE_ROWS, TEXT, fullmatch, repetitive
 from quality.gate import report_frame
-from quality.normalise import FRENCH_MARKS, rows_containing
+from quality.normalise import FRENCH_MARKS, holds, rows_containing
 from tests.quality.conftest import make_schema
 
 CELLS = ["1 234,5", "12.5", None, "a\u00a0b", "x\u202fy", "é,", "", "plain", "\u00e0\u00a0", "tab\there"]
@@ -27,6 +27,7 @@ def test_rows_containing_finds_every_mark_in_multibyte_text_and_chunks() -> None
     chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([CELLS[:4], CELLS[4:]], pa.large_string())))
     assert (rows_containing(chunked, FRENCH_MARKS) == per_cell(CELLS, FRENCH_MARKS)).all()
     assert not rows_containing(pd.Series([None, None], dtype=TEXT), ",").any()
+    assert holds(column, "\u202f") and holds(chunked, "\t") and not holds(column, ";")
 
 
 def test_repetitive_columns_are_matched_per_distinct_value_with_the_same_result() -> None:
