@@ -9,6 +9,7 @@ a path or query that could hold a token.
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +28,28 @@ from connectors.errors import (
 )
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class RedactPaths(logging.Filter):
+    """Cut paths and URLs out of urllib3's debug records: an Isogeo CSW URL carries its token in the path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments in place; never drop the record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _redacted(arg: object) -> object:
+    if not isinstance(arg, str):
+        return arg
+    if "://" in arg:
+        return redact_url(arg)
+    return "/…" if arg.startswith("/") else arg
+
+
+for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(RedactPaths())
 
 
 class HttpClient:

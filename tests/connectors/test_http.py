@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -84,3 +85,13 @@ def test_rate_limited_error_carries_delay(server):
     with pytest.raises(RateLimitedError) as info:
         HttpClient(server, retries=0).json("GET", "/r")
     assert info.value.retry_after == 3
+
+
+def test_urllib3_debug_records_never_show_the_path(caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    secret = "/ows/s/0123456789abcdef/token-in-the-path"
+    logging.getLogger("urllib3.connectionpool").debug('%s://%s:%s "%s %s %s" %s %s', "http", "127.0.0.1", 80,
+                                                      "GET", secret, "HTTP/1.1", 200, 12)
+    logging.getLogger("urllib3.util.retry").debug("Incremented Retry for (url='%s'): %r", secret, "Retry(total=0)")
+    assert "token-in-the-path" not in caplog.text
+    assert '"GET /… HTTP/1.1" 200' in caplog.text
