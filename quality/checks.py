@@ -202,9 +202,10 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
     name, rules = spec.name, spec.constraints
     present = raw.notna().to_numpy(bool) & active
     valid = values.notna().to_numpy(bool) & active
+    expected = describe_type(spec, issues.lang)
     issues.rows(present & ~valid, field=name, type="type-error", rule="type",
                 detail=lambda pos, v: issues.hint(
-                    issues.say("cell.type", value=v, expected=describe_type(spec, issues.lang)),
+                    issues.say("cell.type", value=v, expected=expected),
                     type_hint(spec, v or "", issues.lang)))
     if rules.get("required"):
         issues.rows(active & ~present, field=name, type="constraint-error", rule="required",

@@ -224,9 +224,9 @@ def _expectations(found: Inspection, schema: TableSchemaRef | None, policy: Qual
 
 def _missing_as_null(column: pd.Series, missing: list[str]) -> pd.Series:
     """Cells whose text means "no value" become null; a column without any is kept as is (no copy)."""
-    # Such a text only fits a cell of its byte length: one pass over the lengths spares most columns the hashing.
-    sizes = pa.array(sorted({len(text.encode()) for text in missing}), type=pa.int64())
-    if not pc.any(pc.is_in(pc.binary_length(pa.array(column.array, type=pa.large_string())), sizes)).as_py():
+    # Such a text only fits a cell of its byte length: comparing lengths spares most columns the hashing.
+    lengths = pc.binary_length(pa.array(column.array, type=pa.large_string()))
+    if not any(pc.any(pc.equal(lengths, size)).as_py() for size in {len(text.encode()) for text in missing}):
         return column
     hits = column.isin(missing).to_numpy(bool)
     return column.mask(hits) if hits.any() else column

@@ -89,3 +89,19 @@ def test_a_report_beyond_the_schema_speaks_one_language(tmp_path: Path, lang: La
     words = set(pages.replace("(", " ").replace(")", " ").replace(",", " ").replace(":", " ").split())
     words -= {code for i in [*result.errors, *result.warnings] for code in (i.type, i.rule)}
     assert not words & foreign_fragments(lang), sorted(words & foreign_fragments(lang))
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("fr", "l'attente du catalogue expect_column_values_to_be_between sur la colonne n échoue : 2 valeurs ne la "
+           "respectent pas (par ex. '7', '9')"),
+    ("en", "catalog expectation expect_column_values_to_be_between on column n failed: 2 values do not pass "
+           "(e.g. '7', '9')"),
+])
+def test_failing_catalog_expectations_are_told_in_the_report_language(lang: Lang, expected: str) -> None:
+    from quality.expectations import summarise
+
+    outcome = {"success": False, "result": {"unexpected_count": 2, "partial_unexpected_list": [7, 9]},
+               "expectation_config": {"type": "expect_column_values_to_be_between", "kwargs": {"column": "n"},
+                                      "meta": {"source": "catalog"}}}
+    _, failed = summarise({"results": [outcome]}, lang)
+    assert [i.message for i in failed] == [expected]
