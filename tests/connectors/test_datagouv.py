@@ -1,6 +1,8 @@
-"""The `datagouv` target against the REAL udata 17.18.0 (mongomock), with a fault-injecting proxy in front.
+"""The `datagouv` target against two layers, each behind the same fault-injecting proxy.
 
-udata runs from its own venv (`scripts/peer-udata`), started once per session on 127.0.0.1.
+Every test runs twice (`backend`): against the hand-written fake data.gouv.fr (`tests/fakes_datagouv.py`)
+and against the REAL udata 17.18.0 (mongomock), run from its own venv (`scripts/peer-udata`) and started
+once per session on 127.0.0.1. In the tests, `udata` names whichever platform the run uses.
 """
 
 from __future__ import annotations
@@ -31,24 +33,35 @@ from connectors.registry import load
 from connectors.targets.datagouv import EXTRA_ID, DataGouvTarget
 from connectors.testing import TargetContract, republish, state_after
 from tests.conftest import REFERENCE, REPO
+from tests.fakes_datagouv import API, ROUTES, running_fake
 from tests.peers.udata_peer import FaultProxy, Peer, running_udata, udata_python
 
 SWAGGER = REFERENCE / "apis" / "datagouv-udata-17.18.0-api1.swagger.json"
 
 
-@pytest.fixture(scope="session")
-def udata(tmp_path_factory) -> Peer:
-    if not udata_python().exists():
+@pytest.fixture(scope="session", params=["fake", "udata"])
+def backend(request, tmp_path_factory) -> tuple[Peer, FaultProxy]:
+    """The platform (the fake, or the real udata) and the fault-injecting proxy in front of it."""
+    if request.param == "fake":
+        platform = running_fake()
+    elif not udata_python().exists():
         pytest.skip(f"the udata peer is not installed at {udata_python()}: run scripts/peer-udata")
-    with running_udata(tmp_path_factory.mktemp("udata")) as peer:
-        yield peer
+    else:
+        platform = running_udata(tmp_path_factory.mktemp("udata"))
+    with platform as peer:
+        proxy = FaultProxy(peer.base_url)
+        yield peer, proxy
+        proxy.close()
 
 
-@pytest.fixture(scope="session")
-def proxy(udata: Peer) -> FaultProxy:
-    proxy = FaultProxy(udata.base_url)
-    yield proxy
-    proxy.close()
+@pytest.fixture
+def udata(backend: tuple[Peer, FaultProxy]) -> Peer:
+    return backend[0]
+
+
+@pytest.fixture
+def proxy(backend: tuple[Peer, FaultProxy]) -> FaultProxy:
+    return backend[1]
 
 
 @pytest.fixture
@@ -126,7 +139,7 @@ def org_datasets(udata: Peer, dataset_id: str) -> list[dict[str, Any]]:
 
 
 class TestDataGouvContract(TargetContract):
-    """The shared target contract, against real udata."""
+    """The shared target contract, against both layers."""
 
 
 def test_entry_point_is_declared() -> None:
@@ -335,17 +348,29 @@ def test_api_key_never_appears_in_errors_logs_or_reprs(udata, proxy, delays, pub
     assert secret not in shown and "X-API-KEY" not in shown
 
 
-def test_every_route_used_exists_in_the_udata_swagger(proxy):
+def swagger_operations() -> set[tuple[str, str]]:
+    """(METHOD, path template under /api/1) of every operation in the stored udata Swagger file."""
     if not SWAGGER.exists():
         pytest.skip(f"{SWAGGER} is absent (shared reference data)")
     spec = json.loads(SWAGGER.read_text())
-    routes = [(method.upper(), re.compile("^" + spec["basePath"] + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"))
-              for path, item in spec["paths"].items() for method in item if method != "parameters"]
+    assert spec["basePath"] == API
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item if method != "parameters"}
+
+
+def test_every_route_used_exists_in_the_udata_swagger(proxy):
+    routes = [(method, re.compile("^" + API + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"))
+              for method, path in swagger_operations()]
     used = {(method, path.split("?")[0]) for method, path, _ in proxy.log
-            if path.startswith(spec["basePath"] + "/")}  # not the served files (/resources/…)
+            if path.startswith(API + "/")}  # not the served files (/resources/…)
     assert used, "run with the other tests of this module"
     unknown = [(m, p) for m, p in used if not any(m == rm and rx.match(p) for rm, rx in routes)]
     assert unknown == []
+
+
+def test_every_route_the_fake_serves_is_in_the_udata_swagger():
+    """Fake only (no backend): its whole route table, method and path template, against the generated spec."""
+    served = {(method, template) for method, template, _ in ROUTES}
+    assert len(served) == len(ROUTES) and served - swagger_operations() == set()
 
 
 KILLED_RUN = """
@@ -444,3 +469,63 @@ def test_archive_without_state_finds_ours_only(target, publication, udata, tmp_p
     with pytest.raises(NotFoundError, match="never published"):
         target.archive(stranger.dataset, RemoteState())  # same title, but not a moisson dataset: left alone
     assert remote(udata, made["id"])["archived"] is None
+
+
+# -- the platform itself: quirks the target relies on, the same on the fake and on the real udata --------------
+
+
+def api(udata: Peer, method: str, path: str, **kwargs: Any) -> requests.Response:
+    return requests.request(method, f"{udata.base_url}{API}/{path}", headers={"X-API-KEY": udata.api_key},
+                            timeout=30, **kwargs)
+
+
+def test_platform_stores_unknown_licence_as_notspecified_and_slugs_tags(udata):
+    made = api(udata, "POST", "datasets/", json={"title": f"Quirks {uuid.uuid4().hex[:8]}", "description": "x",
+                                                  "organization": udata.org_id, "license": "cc-by",
+                                                  "tags": ["Équipements publics"]})
+    assert made.status_code == 201, made.text
+    assert made.json()["license"] == "notspecified" and made.json()["tags"] == ["equipements-publics"]
+    refused = api(udata, "PUT", f"datasets/{made.json()['id']}/", json={"tags": ["ab"]})
+    assert refused.status_code == 400 and "tags" in refused.json()["errors"]
+
+
+def test_platform_put_empties_omitted_tags_and_coverage_but_keeps_private(udata):
+    made = api(udata, "POST", "datasets/", json={
+        "title": f"Quirks {uuid.uuid4().hex[:8]}", "description": "x", "organization": udata.org_id,
+        "private": True, "tags": ["sport"], "temporal_coverage": {"start": "2020-01-01", "end": "2020-12-31"}}).json()
+    after = api(udata, "PUT", f"datasets/{made['id']}/", json={"description": "y"}).json()
+    assert (after["tags"], after["temporal_coverage"], after["private"]) == ([], None, True)
+
+
+def test_platform_soft_deletes(udata):
+    made = api(udata, "POST", "datasets/", json={"title": f"Quirks {uuid.uuid4().hex[:8]}", "description": "x",
+                                                  "organization": udata.org_id}).json()
+    assert api(udata, "DELETE", f"datasets/{made['id']}/").status_code == 204
+    anonymous = requests.get(f"{udata.base_url}{API}/datasets/{made['id']}/", timeout=30)
+    assert anonymous.status_code == 410
+    everything = api(udata, "GET", f"organizations/{udata.org_id}/datasets/", params={"page_size": 1000}).json()
+    listed = [d for d in everything["data"] if d["id"] == made["id"]]
+    assert listed and listed[0]["deleted"]
+
+
+def test_platform_refuses_a_second_upload_of_one_name_within_the_second(udata, tmp_path):
+    made = api(udata, "POST", "datasets/", json={"title": f"Quirks {uuid.uuid4().hex[:8]}", "description": "x",
+                                                  "organization": udata.org_id}).json()
+    file = tmp_path / "same.csv"
+    file.write_text("a,b\n1,2\n")
+    for _ in range(3):  # both uploads must fall within one clock second: start right after a tick
+        time.sleep(1 - time.time() % 1)
+        started = time.time()
+        first = api(udata, "POST", f"datasets/{made['id']}/upload/", files={"file": file.open("rb")})
+        assert first.status_code == 201, first.text
+        second = api(udata, "POST", f"datasets/{made['id']}/resources/{first.json()['id']}/upload/",
+                     files={"file": file.open("rb")})
+        if int(time.time()) == int(started):
+            break
+    else:
+        pytest.fail("two small uploads never fitted within one second")
+    assert second.status_code == 500
+    resource = first.json()
+    assert resource["checksum"] == {"type": "sha1", "value": hashlib.sha1(file.read_bytes()).hexdigest()}
+    assert resource["filesize"] == file.stat().st_size and resource["title"] == "same.csv"
+    assert requests.get(resource["url"], timeout=30).content == file.read_bytes()

@@ -142,8 +142,8 @@ class FaultProxy:
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         fault = self._take(method, path)
         if fault and fault.action == "slow":
+            self.log.append((method, path, "slow"))  # before the wait: the client's retry may finish first
             time.sleep(fault.delay)
-            self.log.append((method, path, "slow"))
             fault = None
         if fault and fault.action in ("drop", "call"):
             self.log.append((method, path, fault.action))
