@@ -37,20 +37,24 @@ def pycsw_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
+# Thousands, as a real Isogeo catalog of a métropole: enough pages to exercise paging, caps and deletions.
+GENERATED = 2000
+
+
 @pytest.fixture(scope="session")
 def generated_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pycsw, list[str]]:
-    """A pycsw repository of 200 generated records, built once (not served)."""
+    """A pycsw repository of `GENERATED` generated records, built once (not served)."""
     _require_pycsw()
     work = tmp_path_factory.mktemp("pycsw-generated")
     server = Pycsw(work / "db")
-    ids = generate_records(TEMPLATE, work / "gen", 200)
+    ids = generate_records(TEMPLATE, work / "gen", GENERATED)
     server.load(sorted((work / "gen").glob("*.xml")))
     return server, ids
 
 
 @pytest.fixture
 def generated(tmp_path: Path, generated_db: tuple[Pycsw, list[str]]) -> Iterator[tuple[Pycsw, list[str]]]:
-    """A private pycsw over a copy of the 200 generated records, pages capped at 25 (tests change them)."""
+    """A private pycsw over a copy of the generated records, pages capped at 25 (tests change them)."""
     base, ids = generated_db
     server = Pycsw(tmp_path / "pycsw", maxrecords=25, copy_of=base)
     server.start()

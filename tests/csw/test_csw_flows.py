@@ -17,7 +17,7 @@ from connectors.base import DatasetDescriptor
 from connectors.errors import ConnectorError
 from connectors.iso19139 import NS
 from connectors.sources.csw import CswSource
-from tests.csw.conftest import TEMPLATE
+from tests.csw.conftest import GENERATED, TEMPLATE
 from tests.csw.proxy import Proxy
 
 TOKEN = "0123456789abcdef0123456789abcdef-secret-token"
@@ -99,8 +99,8 @@ def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, genera
     catalog = str(_catalog(tmp_path))
     caplog.set_level(logging.DEBUG)
     first = discover_source("geocatalogue", catalog=catalog)
-    assert first["mode"] == "full" and first["matched"] == 202 and first["complete"]
-    assert len(first["new"]) == 202
+    assert first["mode"] == "full" and first["matched"] == GENERATED + 2 and first["complete"]
+    assert len(first["new"]) == GENERATED + 2
     again = discover_source("geocatalogue", catalog=catalog)
     assert again["mode"] == "incremental" and again["new"] == [] and again["requests"].get("GetRecordById", 0) == 0
 
@@ -150,7 +150,8 @@ def test_cli_discover_lists_records_as_datasets(catalog_server, tmp_path, monkey
     result = CliRunner().invoke(app, ["discover", "geocatalogue", "--json", "--catalog", str(_catalog(tmp_path))])
     assert result.exit_code == 0, result.output
     listing = json.loads(result.output)
-    assert (listing["source"], listing["matched"], listing["collected"]) == ("geocatalogue", 202, 202)
+    served = GENERATED + 2  # the generated records and two reference ones
+    assert (listing["source"], listing["matched"], listing["collected"]) == ("geocatalogue", served, served)
     parkings = next(d for d in listing["datasets"] if d["source_record_id"] == "parkings-lille")
     assert parkings["title"] == "Cadastre 2018 en Bretagne" and parkings["frequency"] == "annual"
     assert [r["kind"] for r in parkings["resources"] if r["url"].endswith("/parkings.csv")] == ["download"]
