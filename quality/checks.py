@@ -123,6 +123,8 @@ class Issues:
 
     def row_number(self, pos: int) -> int:
         """File row number of a row position, counting the rows the source left out before it."""
+        if not len(self._gap_positions):
+            return self.first_row + pos
         gap = int(np.searchsorted(self._gap_positions, pos, side="right"))
         return self.first_row + pos + (int(self._gap_offsets[gap - 1]) if gap else 0)
 
