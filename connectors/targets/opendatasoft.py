@@ -11,6 +11,7 @@ deletes. Contract and pitfalls: `publishing.md` §B.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -265,20 +266,30 @@ class OpendatasoftTarget:
                 return response.json() if response.content else None
             if uid is None or _error_code(response) != "invalid_dataset_status":
                 raise self.api.error_for(response, dataset_id=dataset_id)
-            self._wait_idle(uid, deadline, dataset_id, busy=_message(response))
+            self._wait_idle(uid, deadline, dataset_id, busy=True)
 
-    def _wait_idle(self, uid: str, deadline: float, dataset_id: str, busy: str = "") -> dict[str, Any]:
-        """Read the status until the portal is no longer processing the dataset; returns that status."""
+    def _wait_idle(self, uid: str, deadline: float, dataset_id: str, busy: bool = False) -> dict[str, Any]:
+        """Read the status until the portal is no longer processing the dataset; returns that status.
+
+        `busy`: the portal has just refused a write as busy, so wait at least once whatever the status says.
+        """
+        reads = itertools.count()
+        return self._poll(uid, deadline, dataset_id,
+                          lambda status: (next(reads) > 0 or not busy) and status.get("status") not in BUSY,
+                          late="the portal stayed busy with this dataset (status {status}) for {seconds:.0f} s; "
+                               "moisson will try again at the next run")
+
+    def _poll(self, uid: str, deadline: float, dataset_id: str, settled: Callable[[dict[str, Any]], bool], *,
+              late: str) -> dict[str, Any]:
+        """Read the status, with growing pauses, until `settled(status)`; past `deadline`, a retryable error."""
         delay = self.config.poll_interval
         while True:
             status = self._status(uid, dataset_id)
-            if status.get("status") not in BUSY and not busy:
+            if settled(status):
                 return status
-            busy = ""
             if self.clock() + delay > deadline:
-                raise UnavailableError(f"the portal stayed busy with this dataset (status {status.get('status')}) "
-                                       f"for {self.config.publish_timeout:.0f} s; moisson will try again at the "
-                                       "next run", dataset_id=dataset_id, connector=self.kind)
+                raise UnavailableError(late.format(status=status.get("status"), seconds=self.config.publish_timeout),
+                                       dataset_id=dataset_id, connector=self.kind)
             self.sleep(delay)
             delay = min(delay * 1.5, self.config.max_poll_interval)
 
@@ -309,23 +320,21 @@ class OpendatasoftTarget:
         """Run `action` (`publish` or `publish_metadata`), then wait for idle-and-published or a failure."""
         before = self._wait_idle(uid, deadline, dataset_id)
         self._write("POST", f"/datasets/{uid}/{action}/", deadline, dataset_id, uid=uid)
-        delay, seen_busy = self.config.poll_interval, False
-        while True:
-            status = self._status(uid, dataset_id)
+        seen_busy = False
+
+        def published(status: dict[str, Any]) -> bool:
+            nonlocal seen_busy
             state = status.get("status")
             if state in FAILED:
                 raise RejectedError(_failure(status), dataset_id=dataset_id, connector=self.kind)
             seen_busy = seen_busy or state in BUSY
             # Right after the POST the status may still read the idle of before: wait for a change.
             moved = seen_busy or status.get("since") != before.get("since")
-            if state == "idle" and status.get("is_published") and moved:
-                return
-            if self.clock() + delay > deadline:
-                raise UnavailableError(f"the portal is still processing the dataset (status {state}) after "
-                                       f"{self.config.publish_timeout:.0f} s; it will be checked again at the "
-                                       "next run", dataset_id=dataset_id, connector=self.kind)
-            self.sleep(delay)
-            delay = min(delay * 1.5, self.config.max_poll_interval)
+            return state == "idle" and bool(status.get("is_published")) and moved
+
+        self._poll(uid, deadline, dataset_id, published,
+                   late="the portal is still processing the dataset (status {status}) after {seconds:.0f} s; "
+                        "it will be checked again at the next run")
 
     def _status(self, uid: str, dataset_id: str) -> dict[str, Any]:
         return self.api.json("GET", f"/datasets/{uid}/status/", dataset_id=dataset_id)
@@ -367,13 +376,6 @@ def _error_code(response: Any) -> str | None:
     except ValueError:
         return None
     return body.get("error_code") if isinstance(body, dict) else None
-
-
-def _message(response: Any) -> str:
-    try:
-        return str(response.json().get("message", ""))
-    except (ValueError, AttributeError):
-        return ""
 
 
 def _failure(status: Mapping[str, Any]) -> str:
