@@ -31,9 +31,9 @@ from pydantic import SecretStr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from connectors.csw_client import CswClient  # noqa: E402
-from connectors.http import HttpClient  # noqa: E402
-from connectors.sources.csw import CswSource  # noqa: E402
+from moisson.connectors.sources.csw import CswSource  # noqa: E402
+from moisson.connectors.sources.csw.client import CswClient  # noqa: E402
+from moisson.core.http import HttpClient  # noqa: E402
 from tests.peers.pycsw_peer import Pycsw, generate_records  # noqa: E402
 
 TEMPLATE = REPO.parent / "shared" / "reference" / "iso19139" / "owslib" / "csw_geobretagne_mdmetadata.xml"

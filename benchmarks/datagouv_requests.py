@@ -31,12 +31,12 @@ from pydantic import SecretStr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from connectors.base import DatasetDescriptor, Publication  # noqa: E402
-from connectors.http import HttpClient  # noqa: E402
-from connectors.metadata import DatasetMetadata  # noqa: E402
-from connectors.targets.csvfile import write_csv  # noqa: E402
-from connectors.targets.datagouv import DataGouvTarget  # noqa: E402
-from connectors.testing import republish  # noqa: E402
+from moisson.connectors.base import DatasetDescriptor, Publication  # noqa: E402
+from moisson.connectors.csvfile import write_csv  # noqa: E402
+from moisson.connectors.targets.datagouv import DataGouvTarget  # noqa: E402
+from moisson.connectors.testing import republish  # noqa: E402
+from moisson.core.http import HttpClient  # noqa: E402
+from moisson.core.metadata import DatasetMetadata  # noqa: E402
 from tests.peers.udata_peer import FaultProxy, Peer, running_udata  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 Generates N rows (default 1,000,000) valid against the real SCDL subventions 2.1.1 schema, injects
 errors into ~1 % of them (one rule broken per row, nine kinds), then validates the same CSV in two fresh
-subprocesses: moisson (CSV read with pyarrow, then `quality.gate.validate_frame`, every check but GX) and
+subprocesses: moisson (CSV read with pyarrow, then `moisson.quality.gate.validate_frame`, every check but GX) and
 frictionless 5 (the library, columns matched by name, error limit lifted). Prints time, rows/s and peak
 RSS of each, the speed-up, and whether both found the same errors on (row, field, type); the Validata
 custom checks, which frictionless ignores, are left out of the comparison (counted apart).
@@ -95,10 +95,10 @@ def generate(path: Path, rows: int) -> int:
 
 def run_moisson(path: Path) -> dict:
     """Read the CSV as text with pyarrow and run every check but GX; errors as (row, field, type)."""
-    from quality.cast import TEXT
-    from quality.checks import CAP
-    from quality.gate import validate_frame
-    from quality.schema import TableSchemaRef
+    from moisson.quality.cast import TEXT
+    from moisson.quality.checks import CAP
+    from moisson.quality.gate import validate_frame
+    from moisson.quality.schema import TableSchemaRef
 
     descriptor = json.loads(SCHEMA.read_text(encoding="utf-8"))
     schema = TableSchemaRef(descriptor=descriptor, name="scdl/subventions", version="2.1.1", source=str(SCHEMA))

@@ -49,8 +49,8 @@ def rss_mb() -> float:
 
 def run_ours(url: str, schema: str, out: Path) -> dict:
     """Export the table with the sql source."""
-    from connectors.base import DatasetDescriptor
-    from connectors.sources.sql import SqlSource
+    from moisson.connectors.base import DatasetDescriptor
+    from moisson.connectors.sources.sql import SqlSource
 
     start_rss = rss_mb()
     start = time.perf_counter()
@@ -65,7 +65,7 @@ def run_baseline(url: str, schema: str, out: Path) -> dict:
     import shapely
     from sqlalchemy import create_engine
 
-    from connectors.geo import reproject, rounded, to_geojson_text
+    from moisson.connectors.geo import reproject, rounded, to_geojson_text
 
     start_rss = rss_mb()
     start = time.perf_counter()

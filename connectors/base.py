@@ -10,92 +10,21 @@ a target publishes a checked Parquet file with its metadata and reports what it 
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict
 
-from connectors.errors import ConfigError
-from connectors.metadata import DatasetMetadata
-
-DATASET_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-def fold_accents(text: str) -> str:
-    """Lower-case `text` and strip its accents, for comparing names and making slugs."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
-def slugify(text: str, default: str = "dataset") -> str:
-    """Dataset id `[a-z0-9-]+` from a name (accents stripped, other characters as dashes)."""
-    return re.sub(r"[^a-z0-9]+", "-", fold_accents(text)).strip("-") or default
-
-
-def unique_slugs(names: Iterable[str], default: str = "dataset") -> list[str]:
-    """Dataset ids for `names`, in order: their slugs, with `-2`, `-3`… added where two slugs are equal."""
-    taken: set[str] = set()
-    ids = []
-    for name in names:
-        base = slug = slugify(name, default=default)
-        suffix = 1
-        while slug in taken:
-            suffix += 1
-            slug = f"{base}-{suffix}"
-        taken.add(slug)
-        ids.append(slug)
-    return ids
+from moisson.core.metadata import DatasetMetadata
+from moisson.core.records import RemoteState
 
 
 class ConnectorConfig(BaseModel):
     """Base of every connector's `Config`: unknown keys are errors, so typos surface."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class SecretRef(BaseModel):
-    """Where a credential lives: `{env: NAME}` or `{block: "secret/NAME"}` (a Prefect Secret block).
-
-    The catalog holds only these references; the task layer replaces them by the value
-    (as a `SecretStr`, masked in every repr) before the connector sees its config.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    env: str | None = None
-    block: str | None = None
-
-    @model_validator(mode="after")
-    def _one_of(self) -> SecretRef:
-        if (self.env is None) == (self.block is None):
-            raise ValueError('write a credential as {env: NAME} or {block: "secret/NAME"}, exactly one')
-        if self.block is not None and not self.block.startswith("secret/"):
-            raise ValueError(f'block reference {self.block!r} must look like "secret/<block name>"')
-        return self
-
-    def __str__(self) -> str:
-        return f"env:{self.env}" if self.env else f"block:{self.block}"
-
-
-#: Type of a config field holding a credential: a reference in the catalog, a value at run time.
-Secret = SecretStr | SecretRef
-
-
-def reveal(value: Secret, *, what: str) -> str:
-    """Return a resolved credential's value.
-
-    Raises:
-        ConfigError: The reference was not resolved (a connector used outside moisson's tasks).
-    """
-    if isinstance(value, SecretRef):
-        raise ConfigError(f"{what} is still the reference {value}: resolve it before use "
-                          "(moisson's tasks do; in a script call tasks.secrets.resolve_secrets)")
-    return value.get_secret_value()
 
 
 @dataclass(frozen=True)
@@ -144,36 +73,6 @@ class Extract:
     notes: list[str] = field(default_factory=list)
     first_row: int = 2
     row_gaps: tuple[tuple[int, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class RemoteState:
-    """What the state store remembers of a dataset on one target."""
-
-    remote_id: str | None = None
-    url: str | None = None
-    content_hash: str | None = None
-    metadata_hash: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RecordState:
-    """What the state store remembers of one record of a catalog source (CSW).
-
-    Attributes:
-        record_id: The record's identifier in its catalog (`gmd:fileIdentifier`).
-        datestamp: Its change date as the catalog last gave it.
-        record_hash: sha256 of the canonical record, for catalogs whose dates lie.
-        last_seen: When a listing or a fetch last saw it.
-        missing_since: First complete listing that no longer had it (None while present).
-    """
-
-    record_id: str
-    datestamp: str | None
-    record_hash: str | None
-    last_seen: dt.datetime | None
-    missing_since: dt.datetime | None
 
 
 @dataclass(frozen=True)

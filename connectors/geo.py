@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from connectors.errors import ConfigError
+from moisson.core.errors import ConfigError
 
 #: Decimals kept in every coordinate written (7 decimals of a degree ≈ 1 cm).
 PRECISION = 7

@@ -13,7 +13,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Literal
 
-from connectors.errors import ConfigError
+from moisson.core.errors import ConfigError
 
 Role = Literal["source", "target"]
 GROUPS: dict[Role, str] = {"source": "moisson.sources", "target": "moisson.targets"}

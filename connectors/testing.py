@@ -26,17 +26,11 @@ from typing import Any, ClassVar
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.base import (
-    DATASET_ID,
-    DatasetDescriptor,
-    Publication,
-    PublishResult,
-    RemoteState,
-    SourceConnector,
-    TargetConnector,
-)
-from connectors.errors import ConnectorError
-from connectors.metadata import DatasetMetadata
+from moisson.connectors.base import DatasetDescriptor, Publication, PublishResult, SourceConnector, TargetConnector
+from moisson.core.errors import ConnectorError
+from moisson.core.ids import DATASET_ID
+from moisson.core.metadata import DatasetMetadata
+from moisson.core.records import RemoteState
 
 
 class SourceContract:

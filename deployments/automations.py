@@ -22,9 +22,9 @@ from uuid import UUID
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.errors import CatalogError, ConfigError
-from deployments.catalog import Catalog, _catalog_error, _line_index
-from deployments.frequencies import DELTAS
+from moisson.catalog.model import Catalog, _catalog_error, _line_index
+from moisson.core.errors import CatalogError, ConfigError
+from moisson.core.frequencies import FREQUENCIES
 
 #: The automations file shipped with moisson.
 BUNDLED = Path(__file__).resolve().parent / "automations.yaml"
@@ -137,7 +137,7 @@ def automations_for(config: AutomationsFile, catalog: Catalog, blocks: dict[str,
         })
     if alerts.overdue.enabled:
         for ds in catalog.datasets.values():
-            period = DELTAS.get(ds.frequency or "")
+            period = known.period if (known := FREQUENCIES.get(ds.frequency or "")) else None
             if period is None:
                 continue
             allowed = period * (1 + alerts.overdue.grace)
@@ -185,7 +185,7 @@ def apply_automations(config: AutomationsFile, catalog: Catalog) -> dict[str, li
     from prefect.client.orchestration import get_client
     from prefect.events.schemas.automations import AutomationCore
 
-    from deployments.server import require_server
+    from moisson.deployments.server import require_server
 
     require_server()
 

@@ -6,7 +6,7 @@ deployment is named after its dataset (or source), so serving or deploying again
 catalog change updates it in place instead of adding a second one, and its single
 schedule carries the slug `catalog`, so a new frequency replaces the old schedule.
 
-Entrypoints are module paths (`flows.harvest.harvest_dataset`): a process, Docker or
+Entrypoints are module paths (`moisson.flows.harvest.harvest_dataset`): a process, Docker or
 Kubernetes worker with moisson installed runs them, with no code storage to configure.
 """
 
@@ -21,13 +21,13 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Schedule
 
-from deployments.catalog import Catalog, default_path
-from deployments.schedules import describe, next_runs, schedule_for
+from moisson.catalog.model import Catalog, default_path
+from moisson.deployments.schedules import describe, next_runs, schedule_for
 
 #: Tag of every deployment moisson generates (to find the ones a catalog no longer has).
 TAG = "moisson"
 
-#: Source connectors whose records are discovered by `flows.discover:discover_source`.
+#: Source connectors whose records are discovered by `moisson.flows.discover:discover_source`.
 DISCOVERABLE = frozenset({"csw"})
 
 #: How often a catalog source is searched for new, changed and missing records.
@@ -86,7 +86,7 @@ def _catalog_parameter(catalog: Catalog) -> str | None:
 
 def dataset_specs(catalog: Catalog) -> list[DeploymentSpec]:
     """One harvest deployment per dataset of the catalog, in file order."""
-    from flows.harvest import harvest_dataset  # deferred: the flow module imports the whole pipeline
+    from moisson.flows.harvest import harvest_dataset  # deferred: the flow module imports the whole pipeline
 
     timezone = catalog.model.defaults.timezone
     specs = []
@@ -105,15 +105,15 @@ def dataset_specs(catalog: Catalog) -> list[DeploymentSpec]:
 
 def _discover_flow() -> Callable[..., Any] | None:
     # The discovery flow is optional: a moisson without it still deploys its datasets.
-    if importlib.util.find_spec("flows.discover") is None:
+    if importlib.util.find_spec("moisson.flows.discover") is None:
         return None
-    from flows.discover import discover_source
+    from moisson.flows.discover import discover_source
 
     return discover_source
 
 
 def discovery_specs(catalog: Catalog) -> list[DeploymentSpec]:
-    """One discovery deployment per CSW source (none when `flows.discover` is not installed)."""
+    """One discovery deployment per CSW source (none when `moisson.flows.discover` is not installed)."""
     discover = _discover_flow()
     if discover is None:
         return []

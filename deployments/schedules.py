@@ -1,6 +1,6 @@
 """When each dataset runs: its data.gouv.fr update frequency turned into a Prefect schedule.
 
-Every periodic frequency of `connectors.metadata.FREQUENCIES` has a schedule in the
+Every periodic frequency of `moisson.core.frequencies.TABLE` has a schedule in the
 catalog's time zone (Europe/Paris by default; cron follows wall-clock time across DST).
 Datasets run at night (03:00) so that a hundred of them do not hit the sources during
 office hours, and the minute comes from a stable hash of the dataset id so they do not
@@ -22,66 +22,18 @@ from prefect.deployments.schedules import create_deployment_schedule_create
 from prefect.schedules import Cron, Interval, RRule, Schedule
 from prefect.server.schemas import schedules as server_schedules
 
+from moisson.core.frequencies import FREQUENCIES, MANUAL
+
 #: Slug of the one schedule moisson puts on a deployment: re-deploying updates it in place.
 SLUG = "catalog"
 
-#: The `schedule:` value that turns scheduling off for a dataset.
-MANUAL = "manual"
 
 _MINUTE = dt.timedelta(minutes=1)
-
-#: Sub-hourly frequencies: an interval, anchored on the dataset's minute (heavy: use sparingly).
-INTERVALS: dict[str, dt.timedelta] = {
-    "oneMinute": _MINUTE, "fiveMinutes": 5 * _MINUTE, "tenMinutes": 10 * _MINUTE,
-    "fifteenMinutes": 15 * _MINUTE, "thirtyMinutes": 30 * _MINUTE,
-}
-
-#: Cron templates; `{m}` is the dataset's minute. Night runs at 03:xx, on Mondays or the 1st.
-CRONS: dict[str, str] = {
-    "hourly": "{m} * * * *", "bihourly": "{m} */2 * * *", "trihourly": "{m} */3 * * *",
-    "severalTimesADay": "{m} */6 * * *", "threeTimesADay": "{m} 3,11,19 * * *",
-    "semidaily": "{m} 3,15 * * *", "twelveHours": "{m} 3,15 * * *",
-    "daily": "{m} 3 * * *", "fiveTimesAWeek": "{m} 3 * * 1-5", "threeTimesAWeek": "{m} 3 * * 1,3,5",
-    "semiweekly": "{m} 3 * * 1,4", "weekly": "{m} 3 * * 1",
-    "threeTimesAMonth": "{m} 3 1,11,21 * *", "semimonthly": "{m} 3 1,15 * *", "monthly": "{m} 3 1 * *",
-    "bimonthly": "{m} 3 1 */2 *", "quarterly": "{m} 3 1 1,4,7,10 *", "threeTimesAYear": "{m} 3 1 1,5,9 *",
-    "semiannual": "{m} 3 1 1,7 *", "annual": "{m} 3 2 1 *",
-}
-
-#: What cron cannot say (every other week, every n years): RRULEs anchored on a fixed Monday
-#: (2024-01-01) or 2 January, so the same weeks and years are chosen on every machine.
-RRULES: dict[str, str] = {
-    "biweekly": "DTSTART:20240101T03{m:02d}00\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
-    **{freq: f"DTSTART:20240102T03{{m:02d}}00\nRRULE:FREQ=YEARLY;INTERVAL={years}"
-       for freq, years in (("biennial", 2), ("triennial", 3), ("quadrennial", 4), ("quinquennial", 5),
-                           ("decennial", 10), ("bidecennial", 20), ("tridecennial", 30))},
-}
-
-#: Frequencies that never schedule a run by themselves.
-UNSCHEDULED: frozenset[str] = frozenset(
-    {"continuous", "punctual", "irregular", "never", "notPlanned", "other", "unknown"})
 
 
 def minute_of(dataset_id: str) -> int:
     """The minute (0–59) a dataset starts at: a hash of its id, the same on every machine and run."""
     return int.from_bytes(hashlib.sha256(dataset_id.encode()).digest()[:4], "big") % 60
-
-
-def check_override(value: str) -> str:
-    """Validate an explicit `schedule:` of the catalog (cron, RRULE or `manual`).
-
-    Raises:
-        ValueError: Neither; the message shows the three accepted forms.
-    """
-    value = value.strip()
-    if value == MANUAL:
-        return value
-    try:
-        _override(value, "UTC")
-    except ValueError as exc:
-        raise ValueError(f"schedule {value!r} is not a cron expression (like '30 6 * * 1-5'), an RRULE "
-                         f"(like 'FREQ=WEEKLY;INTERVAL=2;BYDAY=TU') or 'manual': {exc}") from None
-    return value
 
 
 def _override(value: str, timezone: str) -> Schedule:
@@ -105,18 +57,20 @@ def schedule_for(dataset_id: str, frequency: str | None, override: str | None = 
     """
     if override is not None:
         return None if override.strip() == MANUAL else _override(override.strip(), timezone)
-    if frequency is None or frequency in UNSCHEDULED:
+    if frequency is None:
         return None
-    m = minute_of(dataset_id)
-    if frequency in INTERVALS:
-        every = INTERVALS[frequency]
-        anchor = dt.datetime(2024, 1, 1, tzinfo=ZoneInfo(timezone)) + (m * _MINUTE) % every
-        return Interval(every, anchor_date=anchor, timezone=timezone, slug=SLUG)
-    if frequency in CRONS:
-        return Cron(CRONS[frequency].format(m=m), timezone=timezone, slug=SLUG)
-    if frequency in RRULES:
-        return RRule(RRULES[frequency].format(m=m), timezone=timezone, slug=SLUG)
-    raise ValueError(f"unknown update frequency {frequency!r}")
+    if frequency not in FREQUENCIES:
+        raise ValueError(f"unknown update frequency {frequency!r}")
+    known, m = FREQUENCIES[frequency], minute_of(dataset_id)
+    if known.every is not None:
+        anchor = dt.datetime(2024, 1, 1, tzinfo=ZoneInfo(timezone)) + (m * _MINUTE) % known.every
+        return Interval(known.every, anchor_date=anchor, timezone=timezone, slug=SLUG)
+    if known.schedule is None:
+        return None
+    template = known.schedule.format(m=m)
+    if template.startswith("DTSTART"):
+        return RRule(template, timezone=timezone, slug=SLUG)
+    return Cron(template, timezone=timezone, slug=SLUG)
 
 
 def describe(schedule: Schedule | None) -> str:

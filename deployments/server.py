@@ -12,10 +12,10 @@ from prefect import deploy, serve
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
 
-from connectors.errors import ConfigError
-from deployments.build import TAG, specs_of
-from deployments.catalog import Catalog
-from deployments.limits import ensure_limits
+from moisson.catalog.model import Catalog
+from moisson.core.errors import ConfigError
+from moisson.deployments.build import TAG, specs_of
+from moisson.tasks.limits import ensure_limits
 
 #: Flow runs a `moisson serve` process runs at once when not told: Prefect's default has no cap,
 #: and after downtime a backlog of late runs would start all together.

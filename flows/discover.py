@@ -18,14 +18,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from connectors.base import DatasetDescriptor, slugify
-from connectors.errors import MoissonError
-from connectors.sources.csw import CswSource, Harvest
-from deployments.catalog import Catalog, load_catalog
-from flows.harvest import run_datasets
-from moisson.state import StateStore
-from tasks.connect import build_source, build_target
-from tasks.retry import NETWORK_RETRIES, retry_if_retryable
+from moisson.catalog.model import Catalog, load_catalog
+from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.sources.csw import CswSource, Harvest
+from moisson.core.errors import MoissonError
+from moisson.core.ids import slugify
+from moisson.core.state import StateStore
+from moisson.flows.harvest import run_datasets
+from moisson.tasks.connect import build_source, build_target
+from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
 
 class DiscoveryReport(BaseModel):

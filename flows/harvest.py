@@ -17,17 +17,17 @@ from prefect import flow, get_run_logger
 from prefect.events import emit_event
 from prefect.states import Completed, Failed, State
 
-from connectors.errors import MoissonError
-from deployments.catalog import Catalog, load_catalog
-from deployments.frequencies import is_due
-from deployments.limits import ensure_limits
-from flows.outcome import DatasetOutcome, QualitySummary, TargetReport
-from moisson.settings import home
-from moisson.state import RecordState, StateStore
-from tasks.artifacts import progress_artifact, publication_artifact, quality_artifacts
-from tasks.extract import extract_dataset, fingerprint_dataset
-from tasks.publish import TargetOutcome, publication_for, publish_to_target
-from tasks.quality import check_dataset
+from moisson.catalog.model import Catalog, load_catalog
+from moisson.core.errors import MoissonError
+from moisson.core.frequencies import is_due
+from moisson.core.settings import home
+from moisson.core.state import RecordState, StateStore
+from moisson.flows.artifacts import progress_artifact, publication_artifact, quality_artifacts
+from moisson.flows.outcome import DatasetOutcome, QualitySummary, TargetReport
+from moisson.tasks.extract import extract_dataset, fingerprint_dataset
+from moisson.tasks.limits import ensure_limits
+from moisson.tasks.publish import TargetOutcome, publication_for, publish_to_target
+from moisson.tasks.quality import check_dataset
 
 
 @flow(name="harvest-dataset", flow_run_name="harvest · {dataset_id}", log_prints=True)

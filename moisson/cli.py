@@ -16,12 +16,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.base import DatasetDescriptor
-from connectors.errors import MoissonError
-from moisson.settings import process_defaults
+from moisson.connectors.base import DatasetDescriptor
+from moisson.core.errors import MoissonError
+from moisson.core.settings import process_defaults
 
 if TYPE_CHECKING:
-    from quality.messages import Lang
+    from moisson.quality.messages import Lang
 
 app = typer.Typer(help="Harvest, check and publish the open data of a local government.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -43,15 +43,15 @@ def check(catalog: CatalogOption = None,
           sources: Annotated[bool, typer.Option("--sources", help="Also connect to every source.")] = False,
           ) -> None:
     """Validate the catalog, its connectors' configs and its schemas."""
-    from deployments.catalog import load_catalog
-    from tasks.quality import schema_of
+    from moisson.catalog.model import load_catalog
+    from moisson.tasks.quality import schema_of
 
     try:
         cat = load_catalog(catalog)
         for ds in cat.datasets.values():
             schema_of(cat, ds.schema_)
         if sources:
-            from tasks.connect import build_source
+            from moisson.tasks.connect import build_source
 
             for name in cat.model.sources:
                 build_source(cat, name).check()
@@ -73,9 +73,9 @@ def run(
 ) -> None:
     """Harvest, check and publish datasets (each one a Prefect flow run)."""
     process_defaults()
-    from deployments.catalog import load_catalog
-    from deployments.frequencies import is_due
-    from moisson.state import StateStore
+    from moisson.catalog.model import load_catalog
+    from moisson.core.frequencies import is_due
+    from moisson.core.state import StateStore
 
     try:
         cat = load_catalog(catalog)
@@ -108,7 +108,7 @@ def run(
 def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: str, show: bool) -> list:
     from rich.progress import Progress
 
-    from flows.harvest import run_datasets
+    from moisson.flows.harvest import run_datasets
 
     with Progress(console=err, disable=not show, transient=True) as progress:
         bar = progress.add_task("harvesting", total=len(ids))
@@ -146,11 +146,11 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Check one file against a Table Schema, as the national validator Validata does."""
-    from moisson.settings import cache_dir
-    from quality.files import read_file
-    from quality.gate import validate_frame
-    from quality.messages import LANGS, say
-    from quality.schema import load_schema
+    from moisson.core.settings import cache_dir
+    from moisson.files import read_file
+    from moisson.quality.gate import validate_frame
+    from moisson.quality.messages import LANGS, say
+    from moisson.quality.schema import load_schema
 
     if lang not in LANGS:
         err.print(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
@@ -179,8 +179,8 @@ def validate(
 def discover(source: Annotated[str, typer.Argument(help="Source id, as in the catalog's `sources`.")],
              as_json: JsonOption = False, catalog: CatalogOption = None) -> None:
     """List the datasets a source offers (tables and views with their columns, records…) to write locators."""
-    from deployments.catalog import load_catalog
-    from tasks.connect import build_source
+    from moisson.catalog.model import load_catalog
+    from moisson.tasks.connect import build_source
 
     try:
         cat = load_catalog(catalog)
@@ -223,7 +223,7 @@ def _discovered(d: DatasetDescriptor) -> dict[str, Any]:
 @app.command()
 def connectors(as_json: JsonOption = False) -> None:
     """List the installed source and target connectors."""
-    from connectors import registry
+    from moisson.connectors import registry
 
     listing = {role: registry.available(role) for role in ("source", "target")}
     if as_json:
@@ -243,8 +243,8 @@ def connectors(as_json: JsonOption = False) -> None:
 def deployments(as_json: JsonOption = False, catalog: CatalogOption = None,
                 runs: Annotated[int, typer.Option("--runs", help="Next run times to show.")] = 3) -> None:
     """List the deployments the catalog generates: schedules, next runs, tags (no server needed)."""
-    from deployments.build import specs_of
-    from deployments.catalog import load_catalog
+    from moisson.catalog.model import load_catalog
+    from moisson.deployments.build import specs_of
 
     try:
         listing = [spec.summary(runs) for spec in specs_of(load_catalog(catalog))]
@@ -272,8 +272,8 @@ def serve(catalog: CatalogOption = None, prune: PruneOption = False,
           ) -> None:
     """Run every deployment on its schedule from this process (needs PREFECT_API_URL); Ctrl-C stops."""
     process_defaults()
-    from deployments.catalog import load_catalog
-    from deployments.server import serve_catalog
+    from moisson.catalog.model import load_catalog
+    from moisson.deployments.server import serve_catalog
 
     try:
         serve_catalog(load_catalog(catalog), limit=limit, prune=prune)
@@ -287,8 +287,8 @@ def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool the worke
            catalog: CatalogOption = None, prune: PruneOption = False) -> None:
     """Register every deployment in a work pool; rerun after a catalog change to update them."""
     process_defaults()
-    from deployments.catalog import load_catalog
-    from deployments.server import deploy_catalog
+    from moisson.catalog.model import load_catalog
+    from moisson.deployments.server import deploy_catalog
 
     try:
         names = deploy_catalog(load_catalog(catalog), pool, image=image, prune=prune)
@@ -311,8 +311,8 @@ def automations_apply(
 ) -> None:
     """Install or update the alerts on the Prefect server (failed runs, blocked and overdue datasets)."""
     process_defaults()
-    from deployments.automations import apply_automations, load_automations
-    from deployments.catalog import load_catalog
+    from moisson.catalog.model import load_catalog
+    from moisson.deployments.automations import apply_automations, load_automations
 
     try:
         done = apply_automations(load_automations(file), load_catalog(catalog))

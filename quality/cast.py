@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality.messages import CATALOG, DEFAULT_LANG, Lang, say
-from quality.schema import FieldSpec
+from moisson.quality.messages import CATALOG, DEFAULT_LANG, Lang, say
+from moisson.quality.schema import FieldSpec
 
 TEXT = pd.StringDtype("pyarrow")
 # Judged on its first SAMPLE_ROWS rows, a column with fewer distinct texts than this share of them is

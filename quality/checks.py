@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectors.errors import RejectedError
-from quality.cast import cast_values, describe_type, fullmatch, json_cells
-from quality.hints import code_hint, enum_hint, label_hint, type_hint, with_hint
-from quality.messages import DEFAULT_LANG, Lang, say
-from quality.report import IssueCount, QualityIssue
-from quality.schema import FieldSpec
+from moisson.core.errors import RejectedError
+from moisson.quality.cast import cast_values, describe_type, fullmatch, json_cells
+from moisson.quality.hints import code_hint, enum_hint, label_hint, type_hint, with_hint
+from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.report import IssueCount, QualityIssue
+from moisson.quality.schema import FieldSpec
 
 CAP = 1000
 RENAMED_COPY = re.compile(r"(.+)\.[0-9]+")
@@ -114,7 +114,7 @@ class Issues:
             self.totals[(field, type, rule)] += 1
 
     def say(self, key: str, **values: object) -> str:
-        """The sentence `key` of `quality.messages` in the report's language."""
+        """The sentence `key` of `moisson.quality.messages` in the report's language."""
         return say(key, self.lang, **values)
 
     def hint(self, message: str, hint: str | None) -> str:
@@ -196,7 +196,7 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
 
     Args:
         raw: The normalised text of the column.
-        values: The same column cast by `quality.cast.cast_column`.
+        values: The same column cast by `moisson.quality.cast.cast_column`.
         spec: Its field.
         issues: Where to record the errors.
         active: Rows to check (blank rows excluded).

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from connectors.metadata import DatasetMetadata
-from quality.checks import Issues
+from moisson.core.metadata import DatasetMetadata
+from moisson.quality.checks import Issues
 
 METADATA = "metadata"
 Filled = Callable[[DatasetMetadata], bool]

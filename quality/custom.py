@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quality.cast import by_distinct, geopoints
-from quality.checks import Issues
-from quality.geography import in_boxes
-from quality.hints import code_hint
-from quality.schema import FieldSpec
+from moisson.quality.cast import by_distinct, geopoints
+from moisson.quality.checks import Issues
+from moisson.quality.geography import in_boxes
+from moisson.quality.hints import code_hint
+from moisson.quality.schema import FieldSpec
 
 LA_POSTE_SIREN = "356000000"
 LA_POSTE_HEAD_OFFICE = "35600000000048"

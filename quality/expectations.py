@@ -15,12 +15,12 @@ from uuid import uuid4
 
 import pandas as pd
 
-from connectors.errors import ConfigError
-from quality.cast import cast_values, dtype_of
-from quality.messages import DEFAULT_LANG, Lang, say
-from quality.policy import Expectation
-from quality.report import QualityIssue
-from quality.schema import FieldSpec, TableSchemaRef
+from moisson.core.errors import ConfigError
+from moisson.quality.cast import cast_values, dtype_of
+from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.policy import Expectation
+from moisson.quality.report import QualityIssue
+from moisson.quality.schema import FieldSpec, TableSchemaRef
 
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 10}
 EXAMPLES = 5

@@ -13,19 +13,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connectors.errors import NotFoundError, RejectedError
-from connectors.metadata import DatasetMetadata
-from quality.cast import TEXT, cast_column
-from quality.checks import CAP, Issues, RowGaps, check_blank_rows, check_field, check_labels, check_primary_key
-from quality.completeness import METADATA, check_metadata
-from quality.custom import Table, run_custom_checks
-from quality.geography import check_geography
-from quality.messages import DEFAULT_LANG, Lang, say
-from quality.normalise import normalise
-from quality.personal import PERSONAL, producer_domains, protect
-from quality.policy import QualityPolicy
-from quality.report import QualityIssue, QualityReport, QualityResult
-from quality.schema import TableSchemaRef
+from moisson.core.errors import NotFoundError, RejectedError
+from moisson.core.metadata import DatasetMetadata
+from moisson.quality.cast import TEXT, cast_column
+from moisson.quality.checks import CAP, Issues, RowGaps, check_blank_rows, check_field, check_labels, check_primary_key
+from moisson.quality.completeness import METADATA, check_metadata
+from moisson.quality.custom import Table, run_custom_checks
+from moisson.quality.geography import check_geography
+from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.normalise import normalise
+from moisson.quality.personal import PERSONAL, producer_domains, protect
+from moisson.quality.policy import QualityPolicy
+from moisson.quality.report import QualityIssue, QualityReport, QualityResult
+from moisson.quality.schema import TableSchemaRef
 
 CLEAN = "clean.parquet"
 REPORT_JSON = "quality.json"
@@ -209,7 +209,7 @@ def _expectations(found: Inspection, schema: TableSchemaRef | None, policy: Qual
     """Run the GX suite on the clean frame; failing catalog expectations become errors."""
     if (schema is None and not policy.expectations) or not len(found.clean.columns):
         return [], None
-    from quality.expectations import catalog_expectation, run_suite, schema_expectations, summarise
+    from moisson.quality.expectations import catalog_expectation, run_suite, schema_expectations, summarise
 
     suite = (schema_expectations(schema, found.clean) if schema else []) + [
         catalog_expectation(e, dataset_id=dataset_id) for e in policy.expectations]

@@ -18,9 +18,9 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from quality.cast import geopoints
-from quality.checks import Issues
-from quality.schema import FieldSpec
+from moisson.quality.cast import geopoints
+from moisson.quality.checks import Issues
+from moisson.quality.schema import FieldSpec
 
 GEOGRAPHY = "geography"
 # West, south, east, north: mainland France with Corsica, then the five overseas departments.

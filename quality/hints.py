@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from quality.messages import DEFAULT_LANG, Lang, say
-from quality.schema import FieldSpec
+from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.schema import FieldSpec
 
 EXCEL_EPOCH = date(1899, 12, 30)
 # Serials 20000-80000 are 1954-10-03 to 2119-01-10: the dates a spreadsheet of this kind holds.

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from quality.cast import fullmatch
-from quality.messages import DEFAULT_LANG, Lang, say
-from quality.schema import FieldSpec
+from moisson.quality.cast import fullmatch
+from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.schema import FieldSpec
 
 # Spaces, tabs, no-break (U+00A0) and narrow no-break (U+202F) spaces: Excel and LibreOffice
 # use the last two as thousands separators in French locales. Literal characters, not \s or

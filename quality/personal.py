@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from connectors.base import Secret, reveal
-from connectors.errors import ConfigError
-from connectors.metadata import DatasetMetadata
-from quality.checks import Issues
+from moisson.core.errors import ConfigError
+from moisson.core.metadata import DatasetMetadata
+from moisson.core.secrets import Secret, reveal
+from moisson.quality.checks import Issues
 
 PERSONAL = "personal-data"
 Kind = Literal["email", "phone", "nir", "iban", "person-name"]

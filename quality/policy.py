@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Secret, SecretRef
-from quality.messages import DEFAULT_LANG, Lang
+from moisson.core.secrets import Secret, SecretRef
+from moisson.quality.messages import DEFAULT_LANG, Lang
 
 
 class Expectation(BaseModel):

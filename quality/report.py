@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.messages import DEFAULT_LANG, Lang, say
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class QualityReport:
         return self.say("report.errors", name=name, count=self.error_count, rows=self.rows)
 
     def say(self, key: str, **values: object) -> str:
-        """The sentence `key` of `quality.messages` in the report's language."""
+        """The sentence `key` of `moisson.quality.messages` in the report's language."""
         return say(key, self.lang, **values)
 
     def to_markdown(self, limit: int = 50) -> str:

@@ -16,8 +16,8 @@ import requests
 from frictionless import Field as FrictionlessField
 from frictionless import Schema
 
-import schemas
-from connectors.errors import (
+from moisson import schemas
+from moisson.core.errors import (
     ConfigError,
     ConnectorError,
     NotFoundError,

@@ -14,10 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from connectors import registry
-from connectors.base import SecretRef, SourceConnector, TargetConnector
-from connectors.errors import ConfigError
-from deployments.catalog import Catalog
+from moisson.catalog.model import Catalog
+from moisson.connectors import registry
+from moisson.connectors.base import SourceConnector, TargetConnector
+from moisson.core.errors import ConfigError
+from moisson.core.secrets import SecretRef
 
 
 def resolve_secret(ref: SecretRef) -> str:

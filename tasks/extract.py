@@ -9,11 +9,11 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
-from connectors.base import DatasetDescriptor, Extract, IncrementalSource
-from deployments.catalog import Catalog
-from deployments.limits import limit_name
-from tasks.connect import build_source
-from tasks.retry import NETWORK_RETRIES, retry_if_retryable
+from moisson.catalog.model import Catalog
+from moisson.connectors.base import DatasetDescriptor, Extract, IncrementalSource
+from moisson.tasks.connect import build_source
+from moisson.tasks.limits import limit_name
+from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
 
 @dataclass(frozen=True)

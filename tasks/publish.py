@@ -15,12 +15,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
-from connectors.base import DatasetDescriptor, Plan, Publication, PublishResult, RemoteState
-from deployments.catalog import Catalog
-from deployments.limits import limit_name
-from moisson.state import StateStore
-from tasks.connect import build_target
-from tasks.retry import NETWORK_RETRIES, retry_if_retryable
+from moisson.catalog.model import Catalog
+from moisson.connectors.base import DatasetDescriptor, Plan, Publication, PublishResult
+from moisson.core.records import RemoteState
+from moisson.core.state import StateStore
+from moisson.tasks.connect import build_target
+from moisson.tasks.limits import limit_name
+from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
 
 def content_hash(path: Path) -> str:

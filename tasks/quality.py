@@ -8,13 +8,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
-from connectors.base import SecretRef
-from deployments.catalog import Catalog
-from moisson.settings import cache_dir
-from quality.gate import QualityResult, check_table
-from quality.schema import TableSchemaRef, load_schema
-from tasks.connect import resolve_secret
-from tasks.extract import Extracted
+from moisson.catalog.model import Catalog
+from moisson.core.secrets import SecretRef
+from moisson.core.settings import cache_dir
+from moisson.quality.gate import QualityResult, check_table
+from moisson.quality.schema import TableSchemaRef, load_schema
+from moisson.tasks.connect import resolve_secret
+from moisson.tasks.extract import Extracted
 
 
 def schema_of(catalog: Catalog, ref: str | None) -> TableSchemaRef | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect.tasks import exponential_backoff
 
-from connectors.errors import ConnectorError
+from moisson.core.errors import ConnectorError
 
 #: Keyword arguments for `@task` on tasks that talk to a network peer (prefect.md §3).
 NETWORK_RETRIES: dict[str, Any] = {

@@ -10,17 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from connectors.base import (
-    ConnectorConfig,
-    DatasetDescriptor,
-    Extract,
-    Plan,
-    Publication,
-    PublishResult,
-    RemoteState,
-    Secret,
-    reveal,
-)
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract, Plan, Publication, PublishResult
+from moisson.core.records import RemoteState
+from moisson.core.secrets import Secret, reveal
 
 
 class MemorySource:

@@ -35,8 +35,8 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from connectors.base import slugify
-from connectors.metadata import FREQUENCIES, FREQUENCY_ALIASES
+from moisson.core.frequencies import ALIASES, FREQUENCIES
+from moisson.core.ids import slugify
 from tests.peers.udata_peer import Peer
 
 API = "/api/1"
@@ -222,7 +222,7 @@ class FakeDataGouv:
                 errors["tags"] = [f'Tag "{tag}" must be between 3 and 96 characters long.' for tag in bad]
             changes["tags"] = list(dict.fromkeys(tags))
         if "frequency" in body:
-            frequency = FREQUENCY_ALIASES.get(body["frequency"], body["frequency"])
+            frequency = ALIASES.get(body["frequency"], body["frequency"])
             if frequency not in FREQUENCIES:
                 raise _message(400, f"'{body['frequency']}' is not a valid UpdateFrequency")
             changes["frequency"] = frequency

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connectors.base import RemoteState
-from connectors.metadata import FREQUENCIES
-from deployments.frequencies import DELTAS, is_due
-from moisson.state import RecordState, StateStore
+from moisson.core.frequencies import FREQUENCIES, is_due
+from moisson.core.records import RemoteState
+from moisson.core.state import RecordState, StateStore
 
 
 def test_remote_state_roundtrip_and_replace(tmp_path):
@@ -32,7 +31,7 @@ def test_runs_and_records(tmp_path):
 
 def test_every_periodic_frequency_has_a_delta():
     periodic = set(FREQUENCIES) - {"punctual", "irregular", "never", "notPlanned", "other", "unknown"}
-    assert periodic == set(DELTAS)
+    assert periodic == {f.id for f in FREQUENCIES.values() if f.period}
 
 
 def test_is_due():

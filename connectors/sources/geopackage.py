@@ -16,11 +16,12 @@ from pyproj.exceptions import ProjError
 from sqlalchemy import Connection, NullPool, create_engine
 from sqlalchemy.exc import DBAPIError
 
-from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, unique_slugs
-from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
-from connectors.geo import GeometryOutput, GeometryStats, transformer_to_wgs84
-from connectors.metadata import DatasetMetadata, Spatial
-from connectors.sources.sqlrows import ColumnPlan, GeometryRead, RowsLocator, parse_locator, plan_columns, write_parquet
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.geo import GeometryOutput, GeometryStats, transformer_to_wgs84
+from moisson.connectors.sqlrows import ColumnPlan, GeometryRead, RowsLocator, parse_locator, plan_columns, write_parquet
+from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
+from moisson.core.ids import unique_slugs
+from moisson.core.metadata import DatasetMetadata, Spatial
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG" in `PRAGMA application_id`
 #: srs_id values the GeoPackage standard reserves for "undefined" (cartesian, geographic).

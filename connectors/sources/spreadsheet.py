@@ -12,10 +12,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, slugify
-from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
-from connectors.metadata import DatasetMetadata
-from connectors.sources.tabular_io import ReadOptions, looks_delimited, read_table, sniff
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.tabular import ReadOptions, looks_delimited, read_table, sniff
+from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
+from moisson.core.ids import slugify
+from moisson.core.metadata import DatasetMetadata
 
 KIND = "spreadsheet"
 #: Extensions taken as tables without looking inside (a wrong one surfaces at extraction, clearly).
@@ -73,7 +74,7 @@ class SpreadsheetSource:
 
     The format is sniffed from the content, not the extension. CSV files are streamed in row
     groups. Rows longer than the header keep their extra values in `column_N` columns (N: position,
-    from 1) and a note names the rows, so nothing is lost and quality reports the unexpected column.
+    from 1) and a note names the rows, so nothing is lost and moisson.quality reports the unexpected column.
     """
 
     kind: ClassVar[str] = KIND

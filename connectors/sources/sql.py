@@ -23,12 +23,14 @@ from pyproj import CRS
 from sqlalchemy import URL, Connection, Engine, NullPool, create_engine, inspect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SAWarning
 
-from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, Secret, reveal, unique_slugs
-from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
-from connectors.geo import GeometryOutput, GeometryStats, transformer_to_wgs84
-from connectors.metadata import DatasetMetadata
-from connectors.sources.geopackage import wkb_or_damaged
-from connectors.sources.sqlrows import GeometryRead, RowsLocator, parse_locator, plan_columns, write_parquet
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.geo import GeometryOutput, GeometryStats, transformer_to_wgs84
+from moisson.connectors.sources.geopackage import wkb_or_damaged
+from moisson.connectors.sqlrows import GeometryRead, RowsLocator, parse_locator, plan_columns, write_parquet
+from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
+from moisson.core.ids import unique_slugs
+from moisson.core.metadata import DatasetMetadata
+from moisson.core.secrets import Secret, reveal
 
 #: sqlglot dialect of each SQLAlchemy backend, to parse `query` as the database would.
 SQLGLOT_DIALECTS = {"postgresql": "postgres", "sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql",

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import pyarrow.parquet as pq
 import requests
 
-from connectors.base import (
+from moisson.connectors.base import (
     Action,
     ConnectorConfig,
     DatasetDescriptor,
@@ -33,20 +33,19 @@ from connectors.base import (
     Publication,
     PublishResult,
     PublishStatus,
-    RemoteState,
-    Secret,
-    reveal,
-    slugify,
 )
-from connectors.errors import (
+from moisson.connectors.csvfile import write_csv
+from moisson.core.errors import (
     ConfigError,
     NotFoundError,
     RejectedError,
     UnavailableError,
     redact_url,
 )
-from connectors.http import HttpClient
-from connectors.targets.csvfile import write_csv
+from moisson.core.http import HttpClient
+from moisson.core.ids import slugify
+from moisson.core.records import RemoteState
+from moisson.core.secrets import Secret, reveal
 
 #: Extras key holding the moisson dataset id: how a dataset is found again without the state store.
 EXTRA_ID = "moisson:dataset_id"

@@ -26,12 +26,13 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from connectors.base import DatasetDescriptor, Publication, RemoteState
-from connectors.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
-from connectors.metadata import DatasetMetadata
-from connectors.registry import load
-from connectors.targets.datagouv import EXTRA_ID, DataGouvTarget
-from connectors.testing import TargetContract, republish, state_after
+from moisson.connectors.base import DatasetDescriptor, Publication
+from moisson.connectors.registry import load
+from moisson.connectors.targets.datagouv import EXTRA_ID, DataGouvTarget
+from moisson.connectors.testing import TargetContract, republish, state_after
+from moisson.core.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
+from moisson.core.metadata import DatasetMetadata
+from moisson.core.records import RemoteState
 from tests.conftest import REFERENCE, REPO
 from tests.fakes_datagouv import API, ROUTES, running_fake
 from tests.peers.udata_peer import FaultProxy, Peer, running_udata, udata_python
@@ -377,9 +378,10 @@ KILLED_RUN = """
 import json, sys
 from pathlib import Path
 from pydantic import SecretStr
-from connectors.base import DatasetDescriptor, Publication, RemoteState
-from connectors.metadata import DatasetMetadata
-from connectors.targets.datagouv import DataGouvTarget
+from moisson.connectors.base import DatasetDescriptor, Publication
+from moisson.core.records import RemoteState
+from moisson.core.metadata import DatasetMetadata
+from moisson.connectors.targets.datagouv import DataGouvTarget
 args = json.loads(sys.argv[1])
 config = DataGouvTarget.Config(api=args["api"], organization=args["org"], api_key=SecretStr(args["key"]))
 dataset = DatasetDescriptor(id=args["id"], locator={}, metadata=DatasetMetadata(**args["metadata"]))
@@ -411,8 +413,8 @@ def test_run_killed_between_creation_and_upload_converges_on_rerun(target, publi
 
 
 def test_catalog_declares_the_target_with_a_key_reference(tmp_path, monkeypatch):
-    from deployments.catalog import load_catalog
-    from tasks.connect import build_target
+    from moisson.catalog.model import load_catalog
+    from moisson.tasks.connect import build_target
 
     path = tmp_path / "catalog.yaml"
     path.write_text("version: 1\ntargets:\n  datagouv:\n    connector: datagouv\n    config:\n"
@@ -446,7 +448,7 @@ def test_private_publication_is_hidden_from_outsiders(udata, proxy, delays, publ
 
 
 def test_lost_state_search_follows_the_organization_pages(target, publication, udata, proxy, monkeypatch):
-    from connectors.targets import datagouv
+    from moisson.connectors.targets import datagouv
 
     first = target.publish(publication)
     for n in range(3):  # datasets created after ours push it off the first page

@@ -11,8 +11,7 @@ import shapely
 from pydantic import ValidationError
 from pyproj import Transformer
 
-from connectors.errors import ConfigError
-from connectors.geo import (
+from moisson.connectors.geo import (
     GeometryOutput,
     GeometryStats,
     add_geometry_columns,
@@ -22,6 +21,7 @@ from connectors.geo import (
     to_wkt_text,
     transformer_to_wgs84,
 )
+from moisson.core.errors import ConfigError
 
 TO_L93 = Transformer.from_crs(4326, 2154, always_xy=True)
 LILLE = (3.0635282, 50.6365654)  # Grand-Place de Lille, lon/lat

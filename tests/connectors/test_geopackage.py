@@ -16,12 +16,12 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from connectors.base import DatasetDescriptor
-from connectors.errors import ConfigError, NotFoundError, RejectedError
-from connectors.sources.geopackage import GeoPackageConfig, GeoPackageSource, gpkg_to_wkb
-from connectors.sources.sqlrows import CHUNK_ROWS
-from connectors.testing import SourceContract
-from deployments.demo.make_geopackage import COLUMNS, demo_rows, gpkg_blob, write_demo, write_layer
+from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.sources.geopackage import GeoPackageConfig, GeoPackageSource, gpkg_to_wkb
+from moisson.connectors.sqlrows import CHUNK_ROWS
+from moisson.connectors.testing import SourceContract
+from moisson.core.errors import ConfigError, NotFoundError, RejectedError
+from moisson.deployments.demo.make_geopackage import COLUMNS, demo_rows, gpkg_blob, write_demo, write_layer
 
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 DEMO = Path(__file__).resolve().parents[2] / "deployments" / "demo" / "stationnements-velos.gpkg"

@@ -10,8 +10,8 @@ from typing import ClassVar
 
 import pytest
 
-from connectors.errors import ConfigError, NotFoundError, RateLimitedError, RejectedError, UnavailableError
-from connectors.http import HttpClient
+from moisson.core.errors import ConfigError, NotFoundError, RateLimitedError, RejectedError, UnavailableError
+from moisson.core.http import HttpClient
 
 
 class Script(BaseHTTPRequestHandler):

@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from connectors.base import DatasetDescriptor, Publication, RemoteState
-from connectors.errors import ConfigError, RateLimitedError, RejectedError, UnavailableError
-from connectors.metadata import DatasetMetadata
-from connectors.targets.opendatasoft import OpendatasoftTarget
-from connectors.testing import TargetContract, republish, state_after
+from moisson.connectors.base import DatasetDescriptor, Publication
+from moisson.connectors.targets.opendatasoft import OpendatasoftTarget
+from moisson.connectors.testing import TargetContract, republish, state_after
+from moisson.core.errors import ConfigError, RateLimitedError, RejectedError, UnavailableError
+from moisson.core.metadata import DatasetMetadata
+from moisson.core.records import RemoteState
 from tests.conftest import REFERENCE
 from tests.fakes_ods import ERRATA, FakeOds, _pointer, corrected_spec, raw_spec
 
@@ -386,7 +387,7 @@ def test_config_validation():
 
 
 def test_archive_without_remote_id(target, publication):
-    from connectors.errors import NotFoundError
+    from moisson.core.errors import NotFoundError
 
     with pytest.raises(NotFoundError):
         target.archive(publication.dataset, RemoteState())

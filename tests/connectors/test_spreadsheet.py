@@ -14,11 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.base import DatasetDescriptor, Extract, slugify
-from connectors.errors import ConfigError, NotFoundError, RejectedError
-from connectors.sources import tabular_io
-from connectors.sources.spreadsheet import SpreadsheetLocator, SpreadsheetSource, humanize
-from connectors.testing import SourceContract
+from moisson.connectors.base import DatasetDescriptor, Extract
+from moisson.connectors import tabular as tabular_io
+from moisson.connectors.sources.spreadsheet import SpreadsheetLocator, SpreadsheetSource, humanize
+from moisson.connectors.testing import SourceContract
+from moisson.core.errors import ConfigError, NotFoundError, RejectedError
+from moisson.core.ids import slugify
 
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 MESSY = REFERENCE / "messy" / "csv-detective"

@@ -18,11 +18,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
-from connectors.base import DatasetDescriptor
-from connectors.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
-from connectors.sources.sql import SqlSource
-from connectors.sources.sqlrows import CHUNK_ROWS
-from connectors.testing import SourceContract
+from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.sources.sql import SqlSource
+from moisson.connectors.sqlrows import CHUNK_ROWS
+from moisson.connectors.testing import SourceContract
+from moisson.core.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
 
 PG_URL = "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:5432/test"
 DEMO_GPKG = Path(__file__).resolve().parents[2] / "deployments" / "demo" / "stationnements-velos.gpkg"
@@ -359,7 +359,7 @@ def test_cli_discover_json(pg_schema: str, tmp_path: Path, monkeypatch: pytest.M
 # SQLite and GeoPackage share the code
 
 def test_geopackage_through_sqlite_gives_the_geopackage_source_columns(tmp_path: Path):
-    from connectors.sources.geopackage import GeoPackageSource
+    from moisson.connectors.sources.geopackage import GeoPackageSource
 
     sql = SqlSource(SqlSource.Config(url=f"sqlite:///{DEMO_GPKG}"))
     assert "stationnements_velos" in {d.locator.get("table") for d in sql.discover()}
@@ -391,8 +391,8 @@ def test_sqlite_wkt_column_needs_a_crs_and_is_read_only(tmp_path: Path):
 
 
 def test_quality_stage_reports_the_invalid_geometry(pg_schema: str, tmp_path: Path):
-    from quality.gate import check_table
-    from quality.policy import QualityPolicy
+    from moisson.quality.gate import check_table
+    from moisson.quality.policy import QualityPolicy
 
     result = pg_source(pg_schema).extract(ds({"table": "parcelles", "id": "gid"}, "parcelles"), tmp_path / "x")
     checked = check_table(result.path, dataset_id="parcelles", schema=None, policy=QualityPolicy(),

@@ -9,10 +9,10 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
-from connectors.errors import CatalogError
-from connectors.iso19139 import NS, file_identifier
-from connectors.sources.csw import dataset_id_for
-from deployments.catalog import load_catalog
+from moisson.catalog.model import load_catalog
+from moisson.connectors.sources.csw import dataset_id_for
+from moisson.connectors.sources.csw.iso19139 import NS, file_identifier
+from moisson.core.errors import CatalogError
 from tests.csw.conftest import ISO, _require_pycsw
 from tests.csw.test_csw_flows import _record_linking
 from tests.peers.pycsw_peer import Pycsw
@@ -70,7 +70,7 @@ collections:
 
 @pytest.mark.usefixtures("prefect_server", "moisson_home")
 def test_collection_publishes_every_record_with_stable_ids(small_csw, tmp_path):
-    from flows.discover import discover_source
+    from moisson.flows.discover import discover_source
 
     server, records = small_csw
     catalog = str(_catalog(tmp_path, server.url))
@@ -114,7 +114,7 @@ def test_collection_publishes_every_record_with_stable_ids(small_csw, tmp_path):
 
 @pytest.mark.usefixtures("prefect_server", "moisson_home")
 def test_dry_run_discovery_harvests_nothing_and_the_next_run_catches_up(small_csw, tmp_path):
-    from flows.discover import discover_source
+    from moisson.flows.discover import discover_source
 
     server, _ = small_csw
     catalog = str(_catalog(tmp_path, server.url, "  - source: geocatalogue\n    id_prefix: sig\n"))

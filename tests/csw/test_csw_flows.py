@@ -13,10 +13,10 @@ from lxml import etree
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from connectors.base import DatasetDescriptor
-from connectors.errors import ConnectorError
-from connectors.iso19139 import NS
-from connectors.sources.csw import CswSource
+from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.sources.csw import CswSource
+from moisson.connectors.sources.csw.iso19139 import NS
+from moisson.core.errors import ConnectorError
 from tests.csw.conftest import GENERATED, TEMPLATE
 from tests.csw.proxy import Proxy
 
@@ -92,8 +92,8 @@ def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, genera
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from flows.discover import discover_source
-    from flows.harvest import harvest_dataset, outcome_of
+    from moisson.flows.discover import discover_source
+    from moisson.flows.harvest import harvest_dataset, outcome_of
 
     monkeypatch.setenv("TEST_CSW_URL", catalog_server.url + "?service=CSW&version=2.0.2&request=GetCapabilities")
     catalog = str(_catalog(tmp_path))

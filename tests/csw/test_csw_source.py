@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 from pydantic import SecretStr
 
-from connectors.base import DatasetDescriptor
-from connectors.errors import RejectedError
-from connectors.sources.csw import CswSource, dataset_id_for
-from connectors.testing import SourceContract
+from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.sources.csw import CswSource, dataset_id_for
+from moisson.connectors.testing import SourceContract
+from moisson.core.errors import RejectedError
 from tests.csw.conftest import TEMPLATE
 from tests.csw.proxy import Seen
 
@@ -236,7 +236,7 @@ def test_record_without_usable_data_is_published_with_its_links(pycsw_url, tmp_p
 
 
 def test_dataset_ids_are_stable_and_valid():
-    from connectors.base import DATASET_ID
+    from moisson.core.ids import DATASET_ID
 
     for record_id in (GEOBRETAGNE, "https://geobretagne.fr/geonetwork/?uuid=363e3a8e", "ie.marine.data:dataset.1135",
                       "Ünïcode ID"):

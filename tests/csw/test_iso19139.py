@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import RejectedError
-from connectors.iso19139 import (
+from moisson.connectors.sources.csw.iso19139 import (
     classify,
     detect_license,
     find_records,
@@ -18,7 +17,9 @@ from connectors.iso19139 import (
     parse_xml,
     record_hash,
 )
-from connectors.metadata import FREQUENCIES, DatasetMetadata
+from moisson.core.errors import RejectedError
+from moisson.core.frequencies import FREQUENCIES
+from moisson.core.metadata import DatasetMetadata
 from tests.conftest import REFERENCE
 
 ISO = REFERENCE / "iso19139"

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from prefect.events.schemas.automations import AutomationCore, Posture
 
-from connectors.errors import CatalogError
-from deployments.automations import BUNDLED, automations_for, load_automations
-from deployments.catalog import load_catalog
+from moisson.catalog.model import load_catalog
+from moisson.core.errors import CatalogError
+from moisson.deployments.automations import BUNDLED, automations_for, load_automations
 
 CATALOG = """\
 version: 1

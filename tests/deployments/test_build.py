@@ -11,11 +11,11 @@ from prefect.deployments.runner import EntrypointType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
-from deployments.build import build_deployments, discovery_specs, specs_of
-from deployments.catalog import BUNDLED, load_catalog
-from deployments.limits import DEFAULTS, limit_name, limits_of
-from deployments.schedules import minute_of
+from moisson.catalog.model import BUNDLED, load_catalog
 from moisson.cli import app
+from moisson.deployments.build import build_deployments, discovery_specs, specs_of
+from moisson.deployments.schedules import minute_of
+from moisson.tasks.limits import DEFAULTS, limit_name, limits_of
 
 CATALOG = """\
 version: 1
@@ -47,7 +47,7 @@ def test_one_deployment_per_dataset(catalog):
     assert list(deployments) == ["equipements-sportifs", "arrets-bus", "budget", "travaux"]
     sport = deployments["equipements-sportifs"]
     assert sport.flow_name == "harvest-dataset"
-    assert sport.entrypoint == "flows.harvest.harvest_dataset"
+    assert sport.entrypoint == "moisson.flows.harvest.harvest_dataset"
     assert sport.entrypoint_type == EntrypointType.MODULE_PATH
     assert sport.parameters == {"dataset_id": "equipements-sportifs", "catalog": str(catalog.path)}
     assert sport.tags == ["moisson", "source:sig", "target:mem", "target:autre", "frequency:monthly"]
@@ -88,7 +88,7 @@ def test_one_discovery_deployment_per_csw_source(tmp_path):
         """), encoding="utf-8")
     [discovery] = [d for d in build_deployments(load_catalog(path)) if d.flow_name == "discover-source"]
     assert discovery.name == "geocatalogue"
-    assert discovery.entrypoint == "flows.discover.discover_source"
+    assert discovery.entrypoint == "moisson.flows.discover.discover_source"
     assert discovery.parameters == {"source_id": "geocatalogue", "catalog": str(path.resolve())}
     assert discovery.tags == ["moisson", "source:geocatalogue", "frequency:weekly"]
     assert discovery.schedules[0].schedule.cron == f"{minute_of('discover-geocatalogue')} 3 * * 1"

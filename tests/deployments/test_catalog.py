@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import CatalogError
-from deployments.catalog import BUNDLED, load_catalog
+from moisson.catalog.model import BUNDLED, load_catalog
+from moisson.core.errors import CatalogError
 
 GOOD = """\
 version: 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.catalog import load_catalog
+from moisson.catalog.model import load_catalog
 
 CATALOG = """
 version: 1

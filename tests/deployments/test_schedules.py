@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.errors import CatalogError
-from connectors.metadata import FREQUENCIES
-from deployments.catalog import load_catalog
-from deployments.frequencies import DELTAS
-from deployments.schedules import UNSCHEDULED, describe, minute_of, next_runs, schedule_for
+from moisson.catalog.model import load_catalog
+from moisson.core.errors import CatalogError
+from moisson.core.frequencies import FREQUENCIES
+from moisson.deployments.schedules import describe, minute_of, next_runs, schedule_for
 
 PARIS = ZoneInfo("Europe/Paris")
 AFTER = dt.datetime(2026, 1, 5, 12, 0, tzinfo=PARIS)
@@ -21,12 +20,14 @@ AFTER = dt.datetime(2026, 1, 5, 12, 0, tzinfo=PARIS)
 @pytest.mark.parametrize("frequency", FREQUENCIES)
 def test_every_frequency_has_the_right_rhythm(frequency):
     schedule = schedule_for("equipements-sportifs", frequency)
-    if frequency in UNSCHEDULED:
+    known = FREQUENCIES[frequency]
+    if known.schedule is None and known.every is None:
+        assert known.id in {"continuous", "punctual", "irregular", "never", "notPlanned", "other", "unknown"}
         assert schedule is None and describe(schedule) == "manual"
         assert next_runs(schedule) == []
         return
     assert schedule is not None and schedule.timezone == "Europe/Paris" and schedule.slug == "catalog"
-    period = DELTAS[frequency]
+    period = known.period
     n = 4 if period >= dt.timedelta(days=365) else 25
     runs = next_runs(schedule, n=n, after=AFTER)
     assert len(runs) == n and runs == sorted(runs) and runs[0] >= AFTER

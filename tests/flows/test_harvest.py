@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from deployments.catalog import BUNDLED
-from flows.harvest import harvest_catalog, run_datasets
+from moisson.catalog.model import BUNDLED
+from moisson.flows.harvest import harvest_catalog, run_datasets
 from tests.fakes import MemoryTarget
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

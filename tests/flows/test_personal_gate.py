@@ -7,7 +7,7 @@ import textwrap
 import pyarrow.parquet as pq
 import pytest
 
-from flows.harvest import run_datasets
+from moisson.flows.harvest import run_datasets
 from tests.fakes import MemoryTarget
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

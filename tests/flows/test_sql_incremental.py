@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.harvest import run_datasets
+from moisson.flows.harvest import run_datasets
 from tests.connectors.test_sql import PG_URL, execute, postgis_schema
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.iso19139 import NS
+from moisson.connectors.sources.csw.iso19139 import NS
 
 REPO = Path(__file__).resolve().parents[2]
 SERVE = Path(__file__).with_name("serve_pycsw.py")

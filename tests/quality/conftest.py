@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from quality.schema import TableSchemaRef
+from moisson.quality.schema import TableSchemaRef
 
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 SCDL = REFERENCE / "scdl"

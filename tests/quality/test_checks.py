@@ -8,10 +8,10 @@ import pytest
 from stdnum import luhn
 from stdnum.fr import siren, siret
 
-from quality.cast import TEXT
-from quality.checks import CAP, first_positions
-from quality.custom import identifier_valid
-from quality.gate import report_frame, validate_frame
+from moisson.quality.cast import TEXT
+from moisson.quality.checks import CAP, first_positions
+from moisson.quality.custom import identifier_valid
+from moisson.quality.gate import report_frame, validate_frame
 from tests.quality.conftest import make_schema, text_frame
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connectors.metadata import DatasetMetadata
-from quality.checks import Issues
-from quality.completeness import FIELDS, check_metadata, score_metadata
+from moisson.core.metadata import DatasetMetadata
+from moisson.quality.checks import Issues
+from moisson.quality.completeness import FIELDS, check_metadata, score_metadata
 from tests.quality.conftest import text_frame
 
 

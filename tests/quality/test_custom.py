@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from quality.custom import CHECKS
-from quality.gate import report_frame
-from quality.schema import TableSchemaRef
+from moisson.quality.custom import CHECKS
+from moisson.quality.gate import report_frame
+from moisson.quality.schema import TableSchemaRef
 from tests.quality.conftest import text_frame
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quality.checks import Issues
-from quality.geography import check_geography, coordinate_pairs, near_duplicates
-from quality.schema import FieldSpec
+from moisson.quality.checks import Issues
+from moisson.quality.geography import check_geography, coordinate_pairs, near_duplicates
+from moisson.quality.schema import FieldSpec
 from tests.quality.conftest import text_frame
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.metadata import DatasetMetadata
-from quality.gate import check_table
-from quality.messages import CATALOG, LANGS, Lang, say
-from quality.policy import QualityPolicy
+from moisson.core.metadata import DatasetMetadata
+from moisson.quality.gate import check_table
+from moisson.quality.messages import CATALOG, LANGS, Lang, say
+from moisson.quality.policy import QualityPolicy
 from tests.quality.conftest import make_schema, write_extract
 
 
@@ -98,7 +98,7 @@ def test_a_report_beyond_the_schema_speaks_one_language(tmp_path: Path, lang: La
            "(e.g. '7', '9')"),
 ])
 def test_failing_catalog_expectations_are_told_in_the_report_language(lang: Lang, expected: str) -> None:
-    from quality.expectations import summarise
+    from moisson.quality.expectations import summarise
 
     outcome = {"success": False, "result": {"unexpected_count": 2, "partial_unexpected_list": [7, 9]},
                "expectation_config": {"type": "expect_column_values_to_be_between", "kwargs": {"column": "n"},

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from quality.cast import TEXT, cast_column, geopoints
-from quality.normalise import normalise
-from quality.schema import FieldSpec
+from moisson.quality.cast import TEXT, cast_column, geopoints
+from moisson.quality.normalise import normalise
+from moisson.quality.schema import FieldSpec
 
 
 def spec(type_: str, **extra: object) -> FieldSpec:

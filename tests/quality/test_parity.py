@@ -17,9 +17,9 @@ import pytest
 from frictionless import Detector, Resource, Schema
 from stdnum.fr import siren, siret
 
-from quality.files import read_file
-from quality.gate import report_frame
-from quality.schema import TableSchemaRef
+from moisson.files import read_file
+from moisson.quality.gate import report_frame
+from moisson.quality.schema import TableSchemaRef
 from tests.quality.conftest import SCDL
 
 Key = tuple[int | None, str | None, str]

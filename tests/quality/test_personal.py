@@ -11,9 +11,9 @@ from pydantic import SecretStr
 from stdnum import iban as stdnum_iban
 from stdnum.fr import nir as stdnum_nir
 
-from connectors.errors import ConfigError
-from quality.checks import Issues
-from quality.personal import PERSONAL, find_personal, iban_valid, nir_key_valid, protect
+from moisson.core.errors import ConfigError
+from moisson.quality.checks import Issues
+from moisson.quality.personal import PERSONAL, find_personal, iban_valid, nir_key_valid, protect
 from tests.quality.conftest import read_reference_csv, text_frame
 
 FREE_TEXT = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from quality.files import read_file
-from quality.gate import validate_frame
-from quality.schema import load_schema
+from moisson.files import read_file
+from moisson.quality.gate import validate_frame
+from moisson.quality.schema import load_schema
 
 SCHEMA = {
     "fields": [

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import quality.schema as schema_module
-from connectors.errors import NotFoundError, RejectedError, UnavailableError
-from quality.schema import load_schema
+import moisson.quality.schema as schema_module
+from moisson.core.errors import NotFoundError, RejectedError, UnavailableError
+from moisson.quality.schema import load_schema
 
 SCHEMA = {"name": "demo", "version": "1.2.0",
           "fields": [{"name": "id", "type": "string", "constraints": {"required": True}}]}

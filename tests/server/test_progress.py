@@ -7,7 +7,7 @@ import textwrap
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType
 
-from flows.harvest import harvest_catalog
+from moisson.flows.harvest import harvest_catalog
 
 
 def test_catalog_run_progress_artifact(prefect_api, tmp_path, moisson_home):

@@ -27,11 +27,11 @@ from prefect.client.schemas.filters import (
 from prefect.deployments import run_deployment
 from typer.testing import CliRunner
 
-from deployments.catalog import load_catalog
-from deployments.limits import limit_name
-from deployments.schedules import minute_of
+from moisson.catalog.model import load_catalog
 from moisson.cli import app
-from moisson.state import StateStore
+from moisson.core.state import StateStore
+from moisson.deployments.schedules import minute_of
+from moisson.tasks.limits import limit_name
 from tests.conftest import REPO
 from tests.server.browser import chromium
 from tests.server.conftest import wait_for
@@ -228,7 +228,7 @@ def test_deploy_to_a_docker_pool_names_the_image(prefect_api, tmp_path):
         deployment = client.read_deployment_by_name("harvest-dataset/ecoles")
     assert deployment.work_pool_name == "moisson-docker"
     assert deployment.job_variables["image"] == "registry.example/moisson:1.2"
-    assert deployment.entrypoint == "flows.harvest.harvest_dataset", "the image has moisson installed: no code pull"
+    assert deployment.entrypoint == "moisson.flows.harvest.harvest_dataset", "moisson in the image: no code pull"
 
 
 def test_deploy_to_a_missing_pool_says_what_to_do(prefect_api, tmp_path):

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import SecretRef, reveal
-from connectors.errors import ConfigError
-from tasks.connect import anchor_paths, resolve_secret, resolve_secrets
+from moisson.core.errors import ConfigError
+from moisson.core.secrets import SecretRef, reveal
+from moisson.tasks.connect import anchor_paths, resolve_secret, resolve_secrets
 from tests.fakes import MemorySource
 
 

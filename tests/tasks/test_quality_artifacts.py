@@ -8,9 +8,9 @@ import pytest
 from prefect import flow
 from prefect.artifacts import Artifact
 
-from quality.gate import check_table
-from quality.policy import QualityPolicy
-from tasks.artifacts import quality_artifacts
+from moisson.flows.artifacts import quality_artifacts
+from moisson.quality.gate import check_table
+from moisson.quality.policy import QualityPolicy
 from tests.quality.conftest import make_schema, write_extract
 
 

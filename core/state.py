@@ -27,9 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from connectors.base import RecordState, RemoteState
-from connectors.errors import UnavailableError
-from moisson.settings import state_url
+from moisson.core.errors import UnavailableError
+from moisson.core.records import RecordState, RemoteState
+from moisson.core.settings import state_url
 
 metadata = MetaData()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from deployments.catalog import Catalog
+from moisson.catalog.model import Catalog
 
 Role = Literal["source", "target"]
 

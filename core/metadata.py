@@ -14,22 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: The 40 update frequency ids of data.gouv.fr (udata `UpdateFrequency`), in order.
-FREQUENCIES: tuple[str, ...] = (
-    "continuous", "oneMinute", "fiveMinutes", "tenMinutes", "fifteenMinutes", "thirtyMinutes",
-    "hourly", "bihourly", "trihourly", "twelveHours", "severalTimesADay", "threeTimesADay",
-    "semidaily", "daily", "fiveTimesAWeek", "threeTimesAWeek", "semiweekly", "weekly",
-    "biweekly", "threeTimesAMonth", "semimonthly", "monthly", "bimonthly", "quarterly",
-    "threeTimesAYear", "semiannual", "annual", "biennial", "triennial", "quadrennial",
-    "quinquennial", "decennial", "bidecennial", "tridecennial", "punctual", "irregular",
-    "never", "notPlanned", "other", "unknown",
-)
-
-#: Legacy ids that udata still accepts and maps (publishing.md §A).
-FREQUENCY_ALIASES: dict[str, str] = {
-    "realtime": "continuous", "fourTimesADay": "severalTimesADay", "fourTimesAWeek": "other",
-    "fortnighly": "biweekly", "fortnightly": "biweekly", "biannual": "semiannual",
-}
+from moisson.core.frequencies import check_frequency
 
 #: Licence ids of data.gouv.fr with their titles and reference URLs.
 LICENSES: dict[str, tuple[str, str]] = {
@@ -65,19 +50,6 @@ GRANULARITIES: tuple[str, ...] = (
 
 _ZONE = re.compile(r"^(fr:(commune|departement|region|epci|arrondissement|canton|iris):[0-9A-Za-z]+"
                    r"|country:[a-z]{2}|country-group:[a-z-]+|country-subset:[a-z:-]+)$")
-
-
-def check_frequency(value: str) -> str:
-    """Return the data.gouv.fr frequency id for `value` (legacy ids mapped).
-
-    Raises:
-        ValueError: Not a data.gouv.fr frequency id.
-    """
-    value = FREQUENCY_ALIASES.get(value, value)
-    if value not in FREQUENCIES:
-        raise ValueError(f"unknown update frequency {value!r}; use a data.gouv.fr id such as "
-                         "daily, weekly, monthly, quarterly, annual, punctual, irregular")
-    return value
 
 
 class _Model(BaseModel):

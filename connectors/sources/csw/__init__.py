@@ -1,8 +1,8 @@
 """Source connector for OGC CSW 2.0.2 catalogs (Isogeo, GeoNetwork, geOrchestra, pycsw) with ISO 19139 records.
 
 Each dataset record becomes a dataset: its metadata from the ISO record
-(`connectors.iso19139`), its data from the WFS layer or file the record links to
-(`connectors.sources.csw_data`), or, when it links to nothing usable, a table of its
+(`moisson.connectors.sources.csw.iso19139`), its data from the WFS layer or file the record links to
+(`moisson.connectors.sources.csw.data`), or, when it links to nothing usable, a table of its
 links so the dataset is still published with its metadata. `harvest()` is incremental:
 it lists identifiers and change dates cheaply and fetches full records only for new or
 changed ones, with a full pass (content hashes) every `full_every_days`.
@@ -22,13 +22,16 @@ from lxml import etree
 from owslib import fes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.base import ConnectorConfig, DatasetDescriptor, Extract, RecordState, Secret, reveal, slugify
-from connectors.csw_client import CswClient, Paged
-from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, redact_url
-from connectors.http import HttpClient
-from connectors.iso19139 import IsoRecord, datestamp, file_identifier, parse_record, record_hash
-from connectors.sources.csw_data import write_links, write_resource
-from connectors.sources.csw_sync import Changes, Seen, reconcile
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.sources.csw.client import CswClient, Paged
+from moisson.connectors.sources.csw.data import write_links, write_resource
+from moisson.connectors.sources.csw.iso19139 import IsoRecord, datestamp, file_identifier, parse_record, record_hash
+from moisson.connectors.sources.csw.sync import Changes, Seen, reconcile
+from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, redact_url
+from moisson.core.http import HttpClient
+from moisson.core.ids import slugify
+from moisson.core.records import RecordState
+from moisson.core.secrets import Secret, reveal
 
 KIND = "csw"
 

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from connectors.base import RecordState
+from moisson.core.records import RecordState
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import fold_accents
-from connectors.errors import RejectedError
-from connectors.metadata import LICENSES, DatasetMetadata
-from connectors.targets.dcat import EU_FREQUENCY, EU_FREQUENCY_CODES
+from moisson.core.errors import RejectedError
+from moisson.core.frequencies import EU_FREQUENCY, FREQUENCIES
+from moisson.core.ids import fold_accents
+from moisson.core.metadata import LICENSES, DatasetMetadata
 
 #: Names portals commonly give the licences of data.gouv.fr ids, besides the udata titles.
 LICENSE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -176,8 +176,8 @@ def _candidates(metadata: DatasetMetadata, options: Mapping[str, Any], has_geome
 
 
 def _frequency_choices(frequency: str) -> list[str]:
-    code = EU_FREQUENCY_CODES.get(frequency, "")
-    return [EU_FREQUENCY + code, code, frequency] if code else [frequency]
+    known = FREQUENCIES.get(frequency)
+    return [EU_FREQUENCY + known.eu, known.eu, frequency] if known else [frequency]
 
 
 def _shape(field_: TemplateField, value: Any) -> Any:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.base import DatasetDescriptor
-from connectors.sources.spreadsheet import SpreadsheetSource
-from quality.gate import read_text_table
+from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.sources.spreadsheet import SpreadsheetSource
+from moisson.quality.gate import read_text_table
 
 
 @dataclass

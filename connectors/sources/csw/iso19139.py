@@ -19,8 +19,8 @@ from typing import Any, Literal
 from lxml import etree
 from pydantic import ValidationError
 
-from connectors.errors import RejectedError
-from connectors.metadata import Contact, DatasetMetadata, Spatial, Temporal
+from moisson.core.errors import RejectedError
+from moisson.core.metadata import Contact, DatasetMetadata, Spatial, Temporal
 
 NS = {
     "gmd": "http://www.isotc211.org/2005/gmd",

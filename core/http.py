@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from connectors.errors import (
+from moisson.core.errors import (
     ConfigError,
     ConnectorError,
     NotFoundError,

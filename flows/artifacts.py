@@ -15,8 +15,8 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from flows.outcome import DatasetOutcome
-from quality.gate import QualityResult
+from moisson.flows.outcome import DatasetOutcome
+from moisson.quality.gate import QualityResult
 
 
 def quality_artifacts(dataset_id: str, result: QualityResult) -> None:

@@ -20,20 +20,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from connectors.base import (
-    ConnectorConfig,
-    DatasetDescriptor,
-    Plan,
-    Publication,
-    PublishResult,
-    RemoteState,
-    Secret,
-    reveal,
-)
-from connectors.errors import NotFoundError, RejectedError, UnavailableError
-from connectors.http import HttpClient
-from connectors.targets.csvfile import write_csv
-from connectors.targets.ods_metadata import Fields, TemplateField, metadata_values
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Plan, Publication, PublishResult
+from moisson.connectors.csvfile import write_csv
+from moisson.connectors.targets.opendatasoft.metadata import Fields, TemplateField, metadata_values
+from moisson.core.errors import NotFoundError, RejectedError, UnavailableError
+from moisson.core.http import HttpClient
+from moisson.core.records import RemoteState
+from moisson.core.secrets import Secret, reveal
 
 AUTOMATION = "/api/automation/v1.0"
 EXPLORE = "/api/explore/v2.1"

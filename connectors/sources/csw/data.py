@@ -2,7 +2,7 @@
 
 Downloads go through `HttpClient` (retries, host-only messages) with a size cap; tables
 are read by the spreadsheet reader, GeoJSON features get the same geometry columns as
-every geographic source (`connectors.geo`). A record that links to nothing usable gets
+every geographic source (`moisson.connectors.geo`). A record that links to nothing usable gets
 a table of its links instead, so it is published as metadata with its links.
 """
 
@@ -20,12 +20,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from connectors.csw_client import read_capped
-from connectors.errors import RejectedError, redact_url
-from connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
-from connectors.http import HttpClient
-from connectors.iso19139 import OnlineResource
-from connectors.sources.tabular_io import ReadOptions, read_table
+from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
+from moisson.connectors.sources.csw.client import read_capped
+from moisson.connectors.sources.csw.iso19139 import OnlineResource
+from moisson.connectors.tabular import ReadOptions, read_table
+from moisson.core.errors import RejectedError, redact_url
+from moisson.core.http import HttpClient
 
 TABLE_EXTENSIONS = (".csv", ".xlsx", ".xls", ".ods")
 GEOJSON_EXTENSIONS = (".geojson", ".json")

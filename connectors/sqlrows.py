@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import CursorResult
 
-from connectors.base import DatasetDescriptor
-from connectors.errors import ConfigError
-from connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
+from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
+from moisson.core.errors import ConfigError
 
 #: Rows read, converted and written at a time: bounds memory whatever the table size (20,000 rows
 #: cost ~60 MiB of working memory in the benchmark, 50,000 ~120 MiB, for the same speed).

@@ -13,29 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.errors import RejectedError
-from connectors.metadata import LICENSES, DatasetMetadata
+from moisson.core.errors import RejectedError
+from moisson.core.frequencies import eu_uri
+from moisson.core.metadata import LICENSES, DatasetMetadata
 
-EU_FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
-
-#: data.gouv.fr frequency id → EU frequency code, the inverse of udata's `EUFREQ_TERM_TO_UDATA`.
-EU_FREQUENCY_CODES: dict[str, str] = {
-    "continuous": "UPDATE_CONT", "oneMinute": "1MIN", "fiveMinutes": "5MIN", "tenMinutes": "10MIN",
-    "fifteenMinutes": "15MIN", "thirtyMinutes": "30MIN", "hourly": "HOURLY", "bihourly": "BIHOURLY",
-    "trihourly": "TRIHOURLY", "twelveHours": "12HRS", "severalTimesADay": "CONT",
-    "threeTimesADay": "DAILY_3", "semidaily": "DAILY_2", "daily": "DAILY", "fiveTimesAWeek": "WEEKLY_5",
-    "threeTimesAWeek": "WEEKLY_3", "semiweekly": "WEEKLY_2", "weekly": "WEEKLY", "biweekly": "BIWEEKLY",
-    "threeTimesAMonth": "MONTHLY_3", "semimonthly": "MONTHLY_2", "monthly": "MONTHLY",
-    "bimonthly": "BIMONTHLY", "quarterly": "QUARTERLY", "threeTimesAYear": "ANNUAL_3",
-    "semiannual": "ANNUAL_2", "annual": "ANNUAL", "biennial": "BIENNIAL", "triennial": "TRIENNIAL",
-    "quadrennial": "QUADRENNIAL", "quinquennial": "QUINQUENNIAL", "decennial": "DECENNIAL",
-    "bidecennial": "BIDECENNIAL", "tridecennial": "TRIDECENNIAL", "punctual": "AS_NEEDED",
-    "irregular": "IRREG", "never": "NEVER", "notPlanned": "NOT_PLANNED", "other": "OTHER",
-    "unknown": "UNKNOWN",
-}
 
 #: ISO 639-1 codes of `DatasetMetadata.language` → EU language authority codes.
 EU_LANGUAGE_CODES: dict[str, str] = {"fr": "FRA", "en": "ENG", "de": "DEU", "es": "SPA", "it": "ITA"}
@@ -58,12 +42,6 @@ CONTEXT: dict[str, str] = {
 
 # udata reads a spatial literal only when typed as GeoJSON (IANA) or WKT (`core/dataset/rdf.py`).
 _GEOJSON_LITERAL = IANA_MEDIA_TYPES + "application/vnd.geo+json"
-
-
-def eu_frequency_uri(frequency: str | None) -> str | None:
-    """Return the EU frequency URI of a data.gouv.fr frequency id, or None when unset."""
-    code = EU_FREQUENCY_CODES.get(frequency or "")
-    return EU_FREQUENCY + code if code else None
 
 
 def link(base_url: str | None, path: str) -> str:
@@ -164,7 +142,7 @@ def _dataset(package: Mapping[str, Any], metadata: DatasetMetadata, publisher: s
             if value:
                 period[key] = {"@value": value.isoformat(), "@type": "xsd:date"}
         node["dct:temporal"] = period
-    if frequency := eu_frequency_uri(metadata.frequency):
+    if frequency := eu_uri(metadata.frequency):
         node["dct:accrualPeriodicity"] = {"@id": frequency}
     if metadata.issued:
         node["dct:issued"] = {"@value": metadata.issued.isoformat(), "@type": "xsd:date"}

@@ -28,19 +28,14 @@ from typing import IO, Any, ClassVar
 
 import pyarrow.parquet as pq
 
-from connectors.base import (
-    DATASET_ID,
-    ConnectorConfig,
-    DatasetDescriptor,
-    Plan,
-    Publication,
-    PublishResult,
-    RemoteState,
-)
-from connectors.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
-from connectors.metadata import LICENSES, DatasetMetadata
-from connectors.targets.csvfile import BATCH_ROWS, cell_text, write_csv
-from connectors.targets.dcat import build_catalog, link, package_metadata
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Plan, Publication, PublishResult
+from moisson.connectors.csvfile import BATCH_ROWS, cell_text, write_csv
+from moisson.connectors.targets.local.dcat import build_catalog, link, package_metadata
+from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
+from moisson.core.frequencies import label as frequency_label
+from moisson.core.ids import DATASET_ID
+from moisson.core.metadata import LICENSES, DatasetMetadata
+from moisson.core.records import RemoteState
 
 if sys.platform == "win32":
     import msvcrt
@@ -52,25 +47,6 @@ else:
 
     def _lock(handle: IO[str]) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-
-#: French labels of the 40 data.gouv.fr frequency ids, as they read after "Mise à jour :".
-FREQUENCY_LABELS_FR: dict[str, str] = {
-    "continuous": "en continu", "oneMinute": "toutes les minutes", "fiveMinutes": "toutes les 5 minutes",
-    "tenMinutes": "toutes les 10 minutes", "fifteenMinutes": "toutes les 15 minutes",
-    "thirtyMinutes": "toutes les 30 minutes", "hourly": "toutes les heures",
-    "bihourly": "toutes les 2 heures", "trihourly": "toutes les 3 heures",
-    "twelveHours": "toutes les 12 heures", "severalTimesADay": "plusieurs fois par jour",
-    "threeTimesADay": "3 fois par jour", "semidaily": "2 fois par jour", "daily": "quotidienne",
-    "fiveTimesAWeek": "5 fois par semaine", "threeTimesAWeek": "3 fois par semaine",
-    "semiweekly": "2 fois par semaine", "weekly": "hebdomadaire", "biweekly": "toutes les 2 semaines",
-    "threeTimesAMonth": "3 fois par mois", "semimonthly": "2 fois par mois", "monthly": "mensuelle",
-    "bimonthly": "bimestrielle", "quarterly": "trimestrielle", "threeTimesAYear": "3 fois par an",
-    "semiannual": "semestrielle", "annual": "annuelle", "biennial": "tous les 2 ans",
-    "triennial": "tous les 3 ans", "quadrennial": "tous les 4 ans", "quinquennial": "tous les 5 ans",
-    "decennial": "tous les 10 ans", "bidecennial": "tous les 20 ans", "tridecennial": "tous les 30 ans",
-    "punctual": "ponctuelle", "irregular": "irrégulière", "never": "aucune", "notPlanned": "non planifiée",
-    "other": "autre", "unknown": "inconnue",
-}
 
 PACKAGE = "datapackage.json"
 _STAGING, _BACKUP = ".new-", ".old-"
@@ -523,7 +499,7 @@ def _render_dataset(package: Mapping[str, Any], metadata: DatasetMetadata) -> st
         label = metadata.contact.name or metadata.contact.email or metadata.contact.url or ""
         facts.append(("Contact", f'<a href="{esc(target)}">{esc(label)}</a>'))
     if metadata.frequency:
-        facts.append(("Mise à jour", esc(FREQUENCY_LABELS_FR.get(metadata.frequency, metadata.frequency))))
+        facts.append(("Mise à jour", esc(frequency_label(metadata.frequency))))
     if metadata.temporal and (metadata.temporal.start or metadata.temporal.end):
         start, end = metadata.temporal.start, metadata.temporal.end
         period = (f"du {_time(start)} au {_time(end)}" if start and end

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import python_calamine
 
-from connectors.base import fold_accents
-from connectors.errors import RejectedError
+from moisson.core.errors import RejectedError
+from moisson.core.ids import fold_accents
 
 Kind = Literal["csv", "xlsx", "xls", "ods"]
 Row = list[str | None]

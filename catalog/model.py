@@ -20,11 +20,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors import registry
-from connectors.base import DATASET_ID, slugify
-from connectors.errors import CatalogError, ConfigError
-from connectors.metadata import DatasetMetadata, check_frequency
-from quality.policy import QualityPolicy
+from moisson.connectors import registry
+from moisson.core.errors import CatalogError, ConfigError
+from moisson.core.frequencies import check_frequency, check_schedule
+from moisson.core.ids import DATASET_ID, slugify
+from moisson.core.metadata import DatasetMetadata
+from moisson.quality.policy import QualityPolicy
 
 #: The catalog shipped with moisson: the demo of an imaginary commune.
 BUNDLED = Path(__file__).resolve().parent / "catalog.yaml"
@@ -42,7 +43,7 @@ class _Strict(BaseModel):
 class ConnectorRef(_Strict):
     """A source or target: which connector, configured how (credentials as references).
 
-    `concurrency` caps how many runs talk to it at once (default: `deployments.limits`).
+    `concurrency` caps how many runs talk to it at once (default: `moisson.tasks.limits`).
     """
 
     connector: str
@@ -89,9 +90,7 @@ class _DatasetSettings(_Strict):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
-        from deployments.schedules import check_override  # deferred: imports Prefect
-
-        return None if value is None else check_override(value)
+        return None if value is None else check_schedule(value)
 
     @field_validator("metadata")
     @classmethod
@@ -245,7 +244,7 @@ class Catalog:
         explicit = {ds.id: ds for ds in self.model.datasets}
         if not self.model.collections:
             return explicit
-        from moisson.state import StateStore  # deferred: only catalogs with collections read the store
+        from moisson.core.state import StateStore  # deferred: only catalogs with collections read the store
 
         store = StateStore()
         listed = {(ds.source, ds.locator.get("record")) for ds in self.model.datasets}
@@ -265,7 +264,7 @@ class Catalog:
 
     def collection_dataset(self, collection: Collection, record_id: str) -> Dataset:
         """The dataset a collection makes of one record: id derived from the identifier only, never the title."""
-        from connectors.sources.csw import dataset_id_for  # deferred: imports OWSLib
+        from moisson.connectors.sources.csw import dataset_id_for  # deferred: imports OWSLib
 
         settings = collection.model_dump(exclude={"source", "id_prefix"})
         return Dataset.model_construct(id=f"{collection.prefix}-{dataset_id_for(record_id)}",

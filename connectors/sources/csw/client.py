@@ -4,7 +4,7 @@ OWSLib builds the OGC filters (`owslib.fes`); requests go through moisson's `Htt
 rather than OWSLib's own HTTP, because OWSLib sends GetRecords to the URL a catalog
 *advertises* (often internal or token-less), puts the full URL in its errors, and has
 no retry, backoff nor size cap. Responses are parsed with entities and network off
-(`connectors.iso19139.parse_xml`).
+(`moisson.connectors.sources.csw.iso19139.parse_xml`).
 
 Paging (harvesting.md §2): advance by the records actually returned, stop on
 `nextRecord == 0`, `nextRecord <= start` (a server restarting), no record returned, or a
@@ -24,10 +24,10 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from lxml import etree
 from owslib import fes
 
-from connectors.errors import ConnectorError, NotFoundError, RejectedError, UnavailableError, redact_url
-from connectors.http import HttpClient
-from connectors.iso19139 import NS as ISO_NS
-from connectors.iso19139 import file_identifier, find_records, parse_xml
+from moisson.connectors.sources.csw.iso19139 import NS as ISO_NS
+from moisson.connectors.sources.csw.iso19139 import file_identifier, find_records, parse_xml
+from moisson.core.errors import ConnectorError, NotFoundError, RejectedError, UnavailableError, redact_url
+from moisson.core.http import HttpClient
 
 CSW = "http://www.opengis.net/cat/csw/2.0.2"
 OWS = "http://www.opengis.net/ows"

@@ -1,0 +1,1 @@
+"""The catalog: its model, its line-numbered YAML loader and the resolution of collections."""

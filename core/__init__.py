@@ -1,0 +1,1 @@
+"""The ground floor: errors, ids, secrets, metadata, frequencies, state and settings; imports nothing above."""

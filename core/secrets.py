@@ -1,0 +1,47 @@
+"""Credentials: references in the catalog (`{env: NAME}`, `{block: "secret/NAME"}`), values at run time."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+from moisson.core.errors import ConfigError
+
+
+class SecretRef(BaseModel):
+    """Where a credential lives: `{env: NAME}` or `{block: "secret/NAME"}` (a Prefect Secret block).
+
+    The catalog holds only these references; the task layer replaces them by the value
+    (as a `SecretStr`, masked in every repr) before the connector sees its config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: str | None = None
+    block: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SecretRef:
+        if (self.env is None) == (self.block is None):
+            raise ValueError('write a credential as {env: NAME} or {block: "secret/NAME"}, exactly one')
+        if self.block is not None and not self.block.startswith("secret/"):
+            raise ValueError(f'block reference {self.block!r} must look like "secret/<block name>"')
+        return self
+
+    def __str__(self) -> str:
+        return f"env:{self.env}" if self.env else f"block:{self.block}"
+
+
+#: Type of a config field holding a credential: a reference in the catalog, a value at run time.
+Secret = SecretStr | SecretRef
+
+
+def reveal(value: Secret, *, what: str) -> str:
+    """Return a resolved credential's value.
+
+    Raises:
+        ConfigError: The reference was not resolved (a connector used outside moisson's tasks).
+    """
+    if isinstance(value, SecretRef):
+        raise ConfigError(f"{what} is still the reference {value}: resolve it before use "
+                          "(moisson's tasks do; in a script call tasks.secrets.resolve_secrets)")
+    return value.get_secret_value()
