@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from moisson.connectors.base import DatasetDescriptor, Extract
 from moisson.connectors import tabular as tabular_io
+from moisson.connectors.base import DatasetDescriptor, Extract
 from moisson.connectors.sources.spreadsheet import SpreadsheetLocator, SpreadsheetSource, humanize
 from moisson.connectors.testing import SourceContract
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError
