@@ -15,7 +15,7 @@ from moisson.deployments.automations import BUNDLED, automations_for, load_autom
 
 CATALOG = """\
 version: 1
-sources: {s: {connector: "tests.fakes:MemorySource"}}
+sources: {s: {connector: "tests.fakes.connectors:MemorySource"}}
 datasets:
   - {id: budget, source: s, frequency: annual}
   - {id: trafic, source: s, frequency: hourly}

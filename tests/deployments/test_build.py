@@ -21,11 +21,11 @@ CATALOG = """\
 version: 1
 defaults: {targets: [mem], metadata: {license: lov2}}
 sources:
-  tableur: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "1"}]}}
-  sig: {connector: "tests.fakes:MemorySource", concurrency: 1}
+  tableur: {connector: "tests.fakes.connectors:MemorySource", config: {rows: [{a: "1"}]}}
+  sig: {connector: "tests.fakes.connectors:MemorySource", concurrency: 1}
 targets:
-  mem: {connector: "tests.fakes:MemoryTarget", concurrency: 8}
-  autre: {connector: "tests.fakes:MemoryTarget"}
+  mem: {connector: "tests.fakes.connectors:MemoryTarget", concurrency: 8}
+  autre: {connector: "tests.fakes.connectors:MemoryTarget"}
 datasets:
   - {id: equipements-sportifs, source: sig, frequency: monthly, targets: [mem, autre],
      metadata: {title: Équipements sportifs}}
@@ -84,7 +84,7 @@ def test_one_discovery_deployment_per_csw_source(tmp_path):
         version: 1
         sources:
           geocatalogue: {connector: csw, config: {url: {env: ISOGEO_CSW_URL}}}
-          tableur: {connector: "tests.fakes:MemorySource"}
+          tableur: {connector: "tests.fakes.connectors:MemorySource"}
         """), encoding="utf-8")
     [discovery] = [d for d in build_deployments(load_catalog(path)) if d.flow_name == "discover-source"]
     assert discovery.name == "geocatalogue"

@@ -68,7 +68,7 @@ def test_catalog_refuses_a_bad_schedule_with_its_line(tmp_path):
     path = tmp_path / "catalog.yaml"
     path.write_text(textwrap.dedent("""\
         version: 1
-        sources: {s: {connector: "tests.fakes:MemorySource"}}
+        sources: {s: {connector: "tests.fakes.connectors:MemorySource"}}
         datasets:
           - id: a
             source: s

@@ -11,7 +11,7 @@ import pytest
 
 from moisson.catalog.model import BUNDLED
 from moisson.flows.harvest import harvest_catalog, run_datasets
-from tests.fakes import MemoryTarget
+from tests.fakes.connectors import MemoryTarget
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -63,10 +63,10 @@ def test_one_failing_dataset_does_not_stop_the_others(tmp_path, moisson_home, mo
         version: 1
         defaults: {targets: [mem], metadata: {license: lov2}}
         sources:
-          good: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "1"}, {a: "2"}]}}
-          locked: {connector: "tests.fakes:MemorySource", config: {token: {env: MOISSON_ABSENT_TOKEN}}}
+          good: {connector: "tests.fakes.connectors:MemorySource", config: {rows: [{a: "1"}, {a: "2"}]}}
+          locked: {connector: "tests.fakes.connectors:MemorySource", config: {token: {env: MOISSON_ABSENT_TOKEN}}}
         targets:
-          mem: {connector: "tests.fakes:MemoryTarget"}
+          mem: {connector: "tests.fakes.connectors:MemoryTarget"}
         datasets:
           - {id: needs-token, source: locked}
           - {id: fine, source: good, frequency: daily, metadata: {title: Fine}}

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from moisson.flows.harvest import run_datasets
-from tests.fakes import MemoryTarget
+from tests.fakes.connectors import MemoryTarget
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -17,11 +17,11 @@ CATALOG = """\
     defaults: {{targets: [mem], metadata: {{license: lov2, title: Inscriptions au club}}}}
     sources:
       rows:
-        connector: "tests.fakes:MemorySource"
+        connector: "tests.fakes.connectors:MemorySource"
         config:
           rows: [{{club: Judo, courriel: contact@judo-lys.fr}}, {{club: Tennis, courriel: anne.roy@gmail.com}}]
     targets:
-      mem: {{connector: "tests.fakes:MemoryTarget"}}
+      mem: {{connector: "tests.fakes.connectors:MemoryTarget"}}
     datasets:
       - id: inscriptions
         source: rows

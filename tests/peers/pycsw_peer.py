@@ -20,6 +20,9 @@ from lxml import etree
 from moisson.connectors.sources.csw.iso19139 import NS
 
 REPO = Path(__file__).resolve().parents[2]
+ISO = REPO.parent / "shared" / "reference" / "iso19139"
+# Thousands, as a real Isogeo catalog of a métropole: enough pages to exercise paging, caps and deletions.
+GENERATED = 2000
 SERVE = Path(__file__).with_name("serve_pycsw.py")
 
 CONFIG = """[server]
@@ -168,3 +171,13 @@ def generate_records(template: Path, folder: Path, count: int, *, prefix: str = 
         tree.write(str(folder / f"{record_id}.xml"), xml_declaration=True, encoding="UTF-8")
         ids.append(record_id)
     return ids
+
+
+def require_pycsw() -> None:
+    """Skip the test, saying why, when the reference records or the pycsw venv are missing."""
+    import pytest
+
+    if not ISO.is_dir():
+        pytest.skip(f"reference records absent ({ISO})")
+    if pycsw_python() is None:
+        pytest.skip("pycsw is not installed: run scripts/peer-pycsw (scripts/test does)")

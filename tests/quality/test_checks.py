@@ -12,7 +12,7 @@ from moisson.quality.cast import TEXT
 from moisson.quality.checks import CAP, first_positions
 from moisson.quality.custom import identifier_valid
 from moisson.quality.gate import report_frame, validate_frame
-from tests.quality.conftest import make_schema, text_frame
+from tests.data import make_schema, text_frame
 
 
 def errors_of(fields: list[dict], columns: dict, **extra):

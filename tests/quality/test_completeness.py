@@ -7,7 +7,7 @@ import datetime as dt
 from moisson.core.metadata import DatasetMetadata
 from moisson.quality.checks import Issues
 from moisson.quality.completeness import FIELDS, check_metadata, score_metadata
-from tests.quality.conftest import text_frame
+from tests.data import text_frame
 
 
 def test_missing_title_and_licence_block_the_rest_warns():

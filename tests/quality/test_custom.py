@@ -10,7 +10,7 @@ import pandas as pd
 from moisson.quality.custom import CHECKS
 from moisson.quality.gate import report_frame
 from moisson.quality.schema import TableSchemaRef
-from tests.quality.conftest import text_frame
+from tests.data import text_frame
 
 
 def reference_schema(scdl: Path, name: str) -> TableSchemaRef:

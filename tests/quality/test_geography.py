@@ -8,7 +8,7 @@ import pandas as pd
 from moisson.quality.checks import Issues
 from moisson.quality.geography import check_geography, coordinate_pairs, near_duplicates
 from moisson.quality.schema import FieldSpec
-from tests.quality.conftest import text_frame
+from tests.data import text_frame
 
 
 def run(text, **kwargs):

@@ -12,7 +12,7 @@ from moisson.core.metadata import DatasetMetadata
 from moisson.quality.gate import check_table
 from moisson.quality.messages import CATALOG, LANGS, Lang, say
 from moisson.quality.policy import QualityPolicy
-from tests.quality.conftest import make_schema, write_extract
+from tests.data import make_schema, write_extract
 
 
 def placeholders(template: str) -> set[str]:

@@ -20,7 +20,7 @@ from stdnum.fr import siren, siret
 from moisson.files import read_file
 from moisson.quality.gate import report_frame
 from moisson.quality.schema import TableSchemaRef
-from tests.quality.conftest import SCDL
+from tests.data import SCDL
 
 Key = tuple[int | None, str | None, str]
 NO_LIMIT = 10**9

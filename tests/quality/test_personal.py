@@ -14,7 +14,7 @@ from stdnum.fr import nir as stdnum_nir
 from moisson.core.errors import ConfigError
 from moisson.quality.checks import Issues
 from moisson.quality.personal import PERSONAL, find_personal, iban_valid, nir_key_valid, protect
-from tests.quality.conftest import read_reference_csv, text_frame
+from tests.data import read_reference_csv, text_frame
 
 FREE_TEXT = [
     "Réservation auprès de jean.dupont@gmail.com",   # 0 webmail, nominative → email

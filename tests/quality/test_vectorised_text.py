@@ -9,7 +9,7 @@ import pyarrow as pa
 from moisson.quality.cast import SAMPLE_ROWS, TEXT, fullmatch, repetitive
 from moisson.quality.gate import report_frame
 from moisson.quality.normalise import FRENCH_MARKS, holds, rows_containing
-from tests.quality.conftest import make_schema
+from tests.data import make_schema
 
 CELLS = ["1 234,5", "12.5", None, "a\u00a0b", "x\u202fy", "é,", "", "plain", "\u00e0\u00a0", "tab\there"]
 

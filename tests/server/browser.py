@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from websockets.sync.client import connect
 
-from tests.server.conftest import free_port
+from tests.peers.process import free_port
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO
+from tests.data import REPO
+from tests.peers.process import free_port
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 START_TIMEOUT = 180
@@ -40,23 +40,6 @@ class PrefectApi:
     database: str
     log: Path
     state_url: str | None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check, what: str, timeout: float, log: Path | None = None):
-    """Call `check` every second until it returns something truthy; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}" + (f":\n{log.read_text()[-4000:]}" if log else ""))
 
 
 def _postgres_database() -> tuple[str, str] | None:

@@ -27,8 +27,8 @@ from typer.testing import CliRunner
 
 from moisson.cli import app
 from moisson.notifications import SmtpEmail
-from tests.conftest import REPO
-from tests.server.conftest import free_port, wait_for
+from tests.data import REPO
+from tests.peers.process import free_port, wait_for
 
 ALERT_TIMEOUT = 90
 
@@ -46,10 +46,10 @@ def write_catalog(folder: Path, datasets: str) -> Path:
         version: 1
         defaults: {targets: [mem], metadata: {license: lov2, title: Jeu de test}}
         sources:
-          tableur: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "douze"}, {a: "12"}]}}
-          verrou: {connector: "tests.fakes:MemorySource", config: {token: {env: MOISSON_ALERT_TEST_TOKEN}}}
+          tableur: {connector: "tests.fakes.connectors:MemorySource", config: {rows: [{a: "douze"}, {a: "12"}]}}
+          verrou: {connector: "tests.fakes.connectors:MemorySource", config: {token: {env: MOISSON_ALERT_TEST_TOKEN}}}
         targets:
-          mem: {connector: "tests.fakes:MemoryTarget"}
+          mem: {connector: "tests.fakes.connectors:MemoryTarget"}
         datasets:
         """) + datasets, encoding="utf-8")
     return path

@@ -15,8 +15,8 @@ def test_catalog_run_progress_artifact(prefect_api, tmp_path, moisson_home):
     catalog.write_text(textwrap.dedent("""\
         version: 1
         defaults: {targets: [mem], metadata: {license: lov2}}
-        sources: {s: {connector: "tests.fakes:MemorySource", config: {rows: [{a: "1"}]}}}
-        targets: {mem: {connector: "tests.fakes:MemoryTarget"}}
+        sources: {s: {connector: "tests.fakes.connectors:MemorySource", config: {rows: [{a: "1"}]}}}
+        targets: {mem: {connector: "tests.fakes.connectors:MemoryTarget"}}
         datasets:
           - {id: un, source: s, metadata: {title: Un}}
           - {id: deux, source: s, metadata: {title: Deux}}

@@ -32,9 +32,9 @@ from moisson.cli import app
 from moisson.core.state import StateStore
 from moisson.deployments.schedules import minute_of
 from moisson.tasks.limits import limit_name
-from tests.conftest import REPO
+from tests.data import REPO
+from tests.peers.process import wait_for
 from tests.server.browser import chromium
-from tests.server.conftest import wait_for
 
 DATASET = "arbres-remarquables"
 RUN_TIMEOUT = 150
@@ -44,7 +44,7 @@ version: 1
 defaults: {{targets: [portail], metadata: {{license: lov2}}}}
 sources:
   tableur:
-    connector: "tests.fakes:MemorySource"
+    connector: "tests.fakes.connectors:MemorySource"
     concurrency: 3
     config: {{rows: [{{nom: "Chêne de la place", hauteur: "21"}}, {{nom: "Tilleul", hauteur: "17"}}]}}
 targets:

@@ -7,7 +7,7 @@ import pytest
 from moisson.core.errors import ConfigError
 from moisson.core.secrets import SecretRef, reveal
 from moisson.tasks.connect import anchor_paths, resolve_secret, resolve_secrets
-from tests.fakes import MemorySource
+from tests.fakes.connectors import MemorySource
 
 
 def test_env_secret_resolved(monkeypatch):

@@ -11,7 +11,7 @@ from prefect.artifacts import Artifact
 from moisson.flows.artifacts import quality_artifacts
 from moisson.quality.gate import check_table
 from moisson.quality.policy import QualityPolicy
-from tests.quality.conftest import make_schema, write_extract
+from tests.data import make_schema, write_extract
 
 
 @pytest.mark.usefixtures("prefect_server")

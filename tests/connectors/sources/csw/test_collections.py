@@ -13,9 +13,9 @@ from moisson.catalog.model import load_catalog
 from moisson.connectors.sources.csw import dataset_id_for
 from moisson.connectors.sources.csw.iso19139 import NS, file_identifier
 from moisson.core.errors import CatalogError
-from tests.csw.conftest import ISO, _require_pycsw
 from tests.csw.test_csw_flows import _record_linking
-from tests.peers.pycsw_peer import Pycsw
+from tests.data import ISO
+from tests.peers.pycsw_peer import Pycsw, require_pycsw
 
 SERVICE = ISO / "pycsw-apiso" / "3e9a8c05.xml"
 TITLE = "gmd:identificationInfo/*/gmd:citation/*/gmd:title/gco:CharacterString"
@@ -24,7 +24,7 @@ TITLE = "gmd:identificationInfo/*/gmd:citation/*/gmd:title/gco:CharacterString"
 @pytest.fixture
 def small_csw(files, tmp_path) -> Iterator[tuple[Pycsw, dict[str, Path]]]:
     """A private pycsw with three records linking to data files and one service record."""
-    _require_pycsw()
+    require_pycsw()
     server = Pycsw(tmp_path / "pycsw-small")
     extra = tmp_path / "records"
     records = {

@@ -22,9 +22,9 @@ from moisson.connectors.sqlrows import CHUNK_ROWS
 from moisson.connectors.testing import SourceContract
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError
 from moisson.deployments.demo.make_geopackage import COLUMNS, demo_rows, gpkg_blob, write_demo, write_layer
+from tests.data import REFERENCE, REPO
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
-DEMO = Path(__file__).resolve().parents[2] / "deployments" / "demo" / "stationnements-velos.gpkg"
+DEMO = REPO / "deployments" / "demo" / "stationnements-velos.gpkg"
 TO_L93 = Transformer.from_crs(4326, 2154, always_xy=True)
 LILLE = (3.0635282, 50.6365654)  # Grand-Place de Lille, lon/lat
 BOWTIE = shapely.from_wkt("POLYGON((700000 6600000, 700100 6600100, 700100 6600000, 700000 6600100, "

@@ -23,9 +23,10 @@ from moisson.connectors.sources.sql import SqlSource
 from moisson.connectors.sqlrows import CHUNK_ROWS
 from moisson.connectors.testing import SourceContract
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
+from tests.data import REPO
 
 PG_URL = "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:5432/test"
-DEMO_GPKG = Path(__file__).resolve().parents[2] / "deployments" / "demo" / "stationnements-velos.gpkg"
+DEMO_GPKG = REPO / "deployments" / "demo" / "stationnements-velos.gpkg"
 
 SETUP = """
 CREATE TABLE {s}.equipements (

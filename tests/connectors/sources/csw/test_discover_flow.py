@@ -17,8 +17,9 @@ from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.sources.csw import CswSource
 from moisson.connectors.sources.csw.iso19139 import NS
 from moisson.core.errors import ConnectorError
-from tests.csw.conftest import GENERATED, TEMPLATE
-from tests.csw.proxy import Proxy
+from tests.data import TEMPLATE
+from tests.fakes.proxy import Proxy
+from tests.peers.pycsw_peer import GENERATED
 
 TOKEN = "0123456789abcdef0123456789abcdef-secret-token"
 def _record_linking(record_id: str, url: str, protocol: str, folder: Path) -> Path:

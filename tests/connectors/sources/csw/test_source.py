@@ -14,8 +14,8 @@ from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.sources.csw import CswSource, dataset_id_for
 from moisson.connectors.testing import SourceContract
 from moisson.core.errors import RejectedError
-from tests.csw.conftest import TEMPLATE
-from tests.csw.proxy import Seen
+from tests.data import TEMPLATE
+from tests.fakes.proxy import Seen
 
 GEOBRETAGNE = "955c3e47-411e-4969-b61b-3556d1b9f879"
 SERVICES = {"01ef8e6a-df59-4c2d-8468-79da95046705", "3e9a8c05"}

@@ -1,4 +1,4 @@
-"""Connectors loaded by dotted path in tests (`tests.fakes:MemorySource`)."""
+"""Connectors loaded by dotted path in tests (`tests.fakes.connectors:MemorySource`)."""
 
 from __future__ import annotations
 

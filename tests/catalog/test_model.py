@@ -16,11 +16,11 @@ defaults:
   quality: {on_failure: block}
 sources:
   mem:
-    connector: tests.fakes:MemorySource
+    connector: tests.fakes.connectors:MemorySource
     config: {token: {env: MOISSON_TEST_TOKEN}, folder: data}
 targets:
   portal:
-    connector: tests.fakes:MemoryTarget
+    connector: tests.fakes.connectors:MemoryTarget
     config: {name: out}
 datasets:
   - id: first-dataset
@@ -63,7 +63,7 @@ def test_good_catalog_merges_defaults(tmp_path):
     (("source: mem\n    targets", "source: nowhere\n    targets"), 21, "datasets[1].source", "unknown source"),
     (("frequency: monthly", "frequency: sometimes"), 17, "datasets[0].frequency", "unknown update frequency"),
     (("license: lov2", "license: free"), 4, "defaults.metadata.license", "unknown licence"),
-    (("connector: tests.fakes:MemoryTarget", "connector: ftp"), 12, "targets.portal.connector",
+    (("connector: tests.fakes.connectors:MemoryTarget", "connector: ftp"), 12, "targets.portal.connector",
      "unknown target connector"),
     (("config: {name: out}", "config: {nme: out}"), 13, "targets.portal.config.nme", "unknown key"),
     (("{env: MOISSON_TEST_TOKEN}", "{env: A, block: b}"), 9, "sources.mem.config.token", "exactly one"),

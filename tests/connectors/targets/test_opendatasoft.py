@@ -20,8 +20,8 @@ from moisson.connectors.testing import TargetContract, republish, state_after
 from moisson.core.errors import ConfigError, RateLimitedError, RejectedError, UnavailableError
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.records import RemoteState
-from tests.conftest import REFERENCE
-from tests.fakes_ods import ERRATA, FakeOds, _pointer, corrected_spec, raw_spec
+from tests.data import REFERENCE
+from tests.fakes.opendatasoft import ERRATA, FakeOds, _pointer, corrected_spec, raw_spec
 
 pytestmark = pytest.mark.skipif(not (REFERENCE / "apis").is_dir(),
                                 reason=f"the Opendatasoft OpenAPI specs are not in {REFERENCE / 'apis'}")

@@ -33,8 +33,8 @@ from moisson.connectors.testing import TargetContract, republish, state_after
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.records import RemoteState
-from tests.conftest import REFERENCE, REPO
-from tests.fakes_datagouv import API, ROUTES, running_fake
+from tests.data import REFERENCE, REPO
+from tests.fakes.datagouv import API, ROUTES, running_fake
 from tests.peers.udata_peer import FaultProxy, Peer, running_udata, udata_python
 
 SWAGGER = REFERENCE / "apis" / "datagouv-udata-17.18.0-api1.swagger.json"

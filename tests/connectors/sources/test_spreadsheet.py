@@ -20,8 +20,8 @@ from moisson.connectors.sources.spreadsheet import SpreadsheetLocator, Spreadshe
 from moisson.connectors.testing import SourceContract
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError
 from moisson.core.ids import slugify
+from tests.data import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 MESSY = REFERENCE / "messy" / "csv-detective"
 needs_reference = pytest.mark.skipif(not MESSY.is_dir(), reason=f"reference data absent: {REFERENCE}")
 

@@ -21,8 +21,8 @@ from moisson.core.errors import NotFoundError, RejectedError, UnavailableError
 from moisson.core.frequencies import FREQUENCIES, label
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.records import RemoteState
+from tests.data import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 BASE_URL = "https://www.villeneuve.example/opendata/"
 LOV2_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence"
 MONTHLY = "http://publications.europa.eu/resource/authority/frequency/MONTHLY"

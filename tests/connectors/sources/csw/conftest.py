@@ -11,25 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REFERENCE
-from tests.csw.proxy import Proxy
-from tests.peers.pycsw_peer import Pycsw, generate_records, pycsw_python
-
-ISO = REFERENCE / "iso19139"
-TEMPLATE = ISO / "owslib" / "csw_geobretagne_mdmetadata.xml"
-
-
-def _require_pycsw() -> None:
-    if not ISO.is_dir():
-        pytest.skip(f"reference records absent ({ISO})")
-    if pycsw_python() is None:
-        pytest.skip("pycsw is not installed: run scripts/peer-pycsw (scripts/test does)")
+from tests.data import ISO, TEMPLATE
+from tests.fakes.proxy import Proxy
+from tests.peers.pycsw_peer import GENERATED, Pycsw, generate_records, require_pycsw
 
 
 @pytest.fixture(scope="session")
 def pycsw_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """pycsw serving the 28 reference records (27 loaded: one duplicate identifier), pages capped at 10."""
-    _require_pycsw()
+    require_pycsw()
     server = Pycsw(tmp_path_factory.mktemp("pycsw"))
     output = server.load(sorted(ISO.glob("pycsw-apiso/*.xml")) + sorted(ISO.glob("owslib/*.xml")))
     assert "iso_mi.xml not inserted" in output  # the real duplicate case of the reference records
@@ -37,14 +27,10 @@ def pycsw_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-# Thousands, as a real Isogeo catalog of a métropole: enough pages to exercise paging, caps and deletions.
-GENERATED = 2000
-
-
 @pytest.fixture(scope="session")
 def generated_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pycsw, list[str]]:
     """A pycsw repository of `GENERATED` generated records, built once (not served)."""
-    _require_pycsw()
+    require_pycsw()
     work = tmp_path_factory.mktemp("pycsw-generated")
     server = Pycsw(work / "db")
     ids = generate_records(TEMPLATE, work / "gen", GENERATED)

@@ -20,7 +20,7 @@ from moisson.connectors.sources.csw.iso19139 import (
 from moisson.core.errors import RejectedError
 from moisson.core.frequencies import FREQUENCIES
 from moisson.core.metadata import DatasetMetadata
-from tests.conftest import REFERENCE
+from tests.data import REFERENCE
 
 ISO = REFERENCE / "iso19139"
 RESPONSES = REFERENCE / "csw-responses"

@@ -1,0 +1,1 @@
+"""Hand-written fakes: connectors loaded by dotted path, stateful portal APIs, fault proxies."""
