@@ -10,6 +10,7 @@ the catalog file, so a catalog runs the same from any working directory.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from moisson.core.metadata import DatasetMetadata
 from moisson.quality.policy import QualityPolicy
 
 #: The catalog shipped with moisson: the demo of an imaginary commune.
-BUNDLED = Path(__file__).resolve().parent / "catalog.yaml"
+BUNDLED = Path(str(importlib.resources.files("moisson.deployments") / "catalog.yaml"))
 
 
 def default_path() -> Path:

@@ -17,6 +17,7 @@ PACKAGE_DIRS: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]
 LAYERS: list[tuple[str, ...]] = [
     ("moisson.core", "moisson.schemas"),
     ("moisson.connectors", "moisson.quality"),
+    ("moisson.prepare",),
     ("moisson.catalog",),
     ("moisson.tasks",),
     ("moisson.flows",),
@@ -80,7 +81,8 @@ def test_layers_only_import_downwards():
     assert upward == []
 
 
-@pytest.mark.parametrize("floor", ["moisson.connectors", "moisson.quality", "moisson.core", "moisson.catalog"])
+@pytest.mark.parametrize("floor", ["moisson.connectors", "moisson.quality", "moisson.prepare", "moisson.core",
+                                   "moisson.catalog"])
 def test_lower_floors_never_import_prefect(floor):
     offenders = []
     for name, path in modules().items():

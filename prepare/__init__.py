@@ -1,0 +1,1 @@
+"""Preparation: recipes that fit a source file to its target schema, between extraction and quality."""
