@@ -13,7 +13,7 @@ from moisson.catalog.model import load_catalog
 from moisson.connectors.sources.csw import dataset_id_for
 from moisson.connectors.sources.csw.iso19139 import NS, file_identifier
 from moisson.core.errors import CatalogError
-from tests.csw.test_csw_flows import _record_linking
+from tests.connectors.sources.csw.test_discover_flow import _record_linking
 from tests.data import ISO
 from tests.peers.pycsw_peer import Pycsw, require_pycsw
 
