@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
-from scipy.spatial import cKDTree
 
 from moisson.quality.cast import geopoints
 from moisson.quality.checks import Issues
@@ -186,6 +184,8 @@ def near_duplicates(lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, metres: 
     first_row = positions[first]
     same = positions != first_row[inverse]
     partner[positions[same]] = first_row[inverse][same]
+    from scipy.spatial import cKDTree  # deferred: scipy costs 0.2 s of start-up to `moisson validate`
+
     pairs = cKDTree(unique).query_pairs(metres, output_type="ndarray")
     if len(pairs):
         a, b = first_row[pairs[:, 0]], first_row[pairs[:, 1]]
@@ -199,6 +199,8 @@ def near_duplicates(lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, metres: 
 
 def _check_geometries(geojson: pd.Series, issues: Issues, active: np.ndarray) -> Points | None:
     """Report unreadable and invalid geometries; return the points of point geometries (None if none)."""
+    import shapely  # deferred: only tables with geometries need GEOS
+
     texts = geojson.astype("string").reset_index(drop=True)
     present = texts.notna().to_numpy(bool) & active
     if not present.any():
