@@ -16,7 +16,7 @@ targets:
   datagouv: {connector: datagouv, config: {organization: "5f0c0ffee", api_key: {env: DATAGOUV_API_KEY}}}
   ods: {connector: opendatasoft, config: {domain: "https://data.example.fr", api_key: {env: ODS_API_KEY},
         harvested_by_datagouv: %s}}
-  site: {connector: local, config: {path: portal}}
+  site: {connector: local, config: {path: portal, harvestable: false}}
 datasets:
   - {id: velos, source: tableurs, locator: {path: velos.csv}, targets: {datagouv: {}, ods: {dataset_id: velos}}}
   - {id: salles, source: tableurs, locator: {path: salles.csv}, targets: [datagouv, site]}

@@ -35,7 +35,8 @@ def test_updated_at_skips_the_export_until_a_row_is_newer(velos_schema, tmp_path
         sources:
           sig: {{connector: sql, config: {{url: {{env: SIG_DB_URL}}, schema: {velos_schema}}}}}
         targets:
-          portail: {{connector: local, config: {{path: portal, title: Portail, publisher: Commune}}}}
+          portail: {{connector: local, config: {{path: portal, title: Portail, publisher: Commune,
+                                                  harvestable: false}}}}
         datasets:
           - id: arceaux
             source: sig

@@ -48,7 +48,7 @@ sources:
     concurrency: 3
     config: {{rows: [{{nom: "Chêne de la place", hauteur: "21"}}, {{nom: "Tilleul", hauteur: "17"}}]}}
 targets:
-  portail: {{connector: local, config: {{path: {portal}, title: Portail de test}}}}
+  portail: {{connector: local, config: {{path: {portal}, title: Portail de test, harvestable: false}}}}
 datasets:
   - {{id: {dataset}, source: tableur, frequency: {frequency}, metadata: {{title: Arbres remarquables}}}}
 """

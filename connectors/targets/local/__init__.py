@@ -1,10 +1,12 @@
 """The `local` target: a static open-data portal in a directory, for a commune's own website.
 
 Each dataset gets a folder `<path>/<id>/` with `<id>.csv`, `<id>.geojson` (when it has
-geometries) and a Frictionless `datapackage.json` carrying the moisson metadata. The portal
-root holds `catalog.jsonld` (DCAT-AP 2, harvestable by data.gouv.fr) and `index.html`, both
-rebuilt from every `*/datapackage.json` after each change. Folders are built aside and swapped
-in, so a failed run never leaves a half-written dataset nor loses the previous version.
+geometries), a Frictionless `datapackage.json` carrying the moisson metadata and its web page
+(`index.html`, see `site`). The portal root holds `catalog.jsonld` and `catalog.ttl` (DCAT-AP 2,
+harvestable by data.gouv.fr), `feed.atom` and `index.html`, all rebuilt from every
+`*/datapackage.json` after each change. Folders are built aside and swapped in, so a failed run
+never leaves a half-written dataset nor loses the previous version; every rebuilt file records
+what it was built from, so a run killed before the rebuild finished is repaired by the next one.
 """
 
 from __future__ import annotations
@@ -12,29 +14,27 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import html
 import json
-import math
 import os
 import re
 import shutil
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from pathlib import Path
-from string import Template
 from typing import IO, Any, ClassVar
 
 import pyarrow.parquet as pq
+from pydantic import model_validator
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Plan, Publication, PublishResult
-from moisson.connectors.csvfile import BATCH_ROWS, cell_text, write_csv
-from moisson.connectors.targets.local.dcat import build_catalog, link, package_metadata
+from moisson.connectors.csvfile import write_csv
+from moisson.connectors.targets.local import site
+from moisson.connectors.targets.local.dcat import build_catalog, link, package_metadata, turtle
+from moisson.connectors.targets.local.geojson import write_geojson
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
-from moisson.core.frequencies import label as frequency_label
 from moisson.core.ids import DATASET_ID
-from moisson.core.metadata import LICENSES, DatasetMetadata
+from moisson.core.metadata import LICENSES
 from moisson.core.records import RemoteState
 
 if sys.platform == "win32":
@@ -49,14 +49,13 @@ else:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
 
 PACKAGE = "datapackage.json"
+PAGE = "index.html"
 _STAGING, _BACKUP = ".new-", ".old-"
 # Only names moisson makes: a portal folder may hold the website's own hidden files (.htaccess).
 _LEFTOVER = re.compile(r"^\.(?P<id>[a-z0-9-]+)\.(?P<kind>new|old)-[0-9a-f]{32}$")
 _TEMPORARY = re.compile(r"^\.[^/]+\.[0-9a-f]{32}$")
-_EXTRAS = {"producer", "contact", "attribution", "frequency", "spatial", "temporal", "modified", "language"}
-_ZONE_LEVELS_FR = {"commune": "commune", "departement": "département", "region": "région",
-                   "epci": "intercommunalité (EPCI)", "arrondissement": "arrondissement",
-                   "canton": "canton", "iris": "IRIS", "country": "pays"}
+_EXTRAS = {"producer", "contact", "attribution", "frequency", "spatial", "temporal", "modified", "language",
+           "themes", "legal", "lineage"}
 
 
 class LocalTarget:
@@ -73,44 +72,67 @@ class LocalTarget:
 
         Attributes:
             path: Directory of the portal.
-            base_url: Public URL where the directory is served, for absolute links in the
-                DCAT catalog; links stay relative without it.
+            base_url: Public URL where the directory is served: the DCAT catalog needs absolute
+                links, or data.gouv.fr's harvester rejects every dataset.
+            harvestable: False for a portal nobody harvests; only then may `base_url` be left out.
             title: Portal title.
             publisher: Organisation running the portal (the commune).
         """
 
         path: Path = Path("var/portal")
         base_url: str | None = None
+        harvestable: bool = True
         title: str = "Données ouvertes"
         publisher: str | None = None
 
-    def __init__(self, config: LocalTarget.Config | None = None) -> None:
-        self.config = config or self.Config()
+        @model_validator(mode="after")
+        def _public_url(self) -> LocalTarget.Config:
+            if self.harvestable and not self.base_url:
+                raise ValueError("base_url is required: give the public address where the portal folder is "
+                                 "served (e.g. https://www.commune.fr/opendata/), so that data.gouv.fr can "
+                                 "harvest its catalog; or write `harvestable: false` if no one harvests it")
+            if self.base_url and not self.base_url.startswith(("http://", "https://")):
+                raise ValueError(f"base_url {self.base_url!r} must be an absolute http(s) address")
+            return self
+
+    def __init__(self, config: LocalTarget.Config) -> None:
+        self.config = config
 
     def plan(self, publication: Publication) -> Plan:
         """Say whether `publish` would create, update or leave the dataset, writing nothing.
 
         The files on disk are compared with the publication, so a folder removed or edited by
-        hand is written again even when the state store believes it is current.
+        hand is written again even when the state store believes it is current; `--force` (a
+        previous publication whose hashes were forgotten) rewrites everything; and a catalog or
+        page that disagrees with the datasets on disk (a run killed before its rebuild) is
+        rebuilt (`portal`).
         """
         dataset_id = self._checked_id(publication.dataset.id)
         current = self._current(dataset_id)
         if current is None:
             return Plan("create", ("data", "metadata"))
         extras = current.get("moisson", {})
+        previous = publication.previous
+        if previous is not None and previous.content_hash is None and previous.metadata_hash is None:
+            return Plan("update", ("data", "metadata"), note="republished in full (--force)")
         changes = tuple(name for name, key, value in (
             ("data", "content_hash", publication.content_hash),
             ("metadata", "metadata_hash", publication.metadata_hash)) if extras.get(key) != value)
         if extras.get("archived"):
             changes += ("unarchived",)
+        if extras.get("blocked"):
+            changes += ("unblocked",)
+        if not changes and self._stale(dataset_id):
+            changes = ("portal",)
         return Plan("update", changes) if changes else Plan("unchanged")
 
     def publish(self, publication: Publication) -> PublishResult:
-        """Write the dataset's files, then rebuild the catalog and the index page.
+        """Write the dataset's files, then rebuild the catalogs, the feed and the pages.
 
         Returns:
             `created` when the dataset folder did not exist, `updated` with what changed
-            (`data`, `metadata`, `unarchived`), or `unchanged` having written nothing.
+            (`data`, `metadata`, `unarchived`, `unblocked`, or only `portal` when the catalog and
+            pages were out of date with the files), or `unchanged` having written nothing.
 
         Raises:
             NotFoundError: The checked Parquet file is missing.
@@ -122,24 +144,39 @@ class LocalTarget:
         url = self._url(dataset_id)
         if self.plan(publication).action == "unchanged":
             return PublishResult("unchanged", dataset_id, url)
-        if not publication.data.is_file():
-            raise NotFoundError(f"the checked data file {publication.data} is missing; run the harvest "
-                                "again", dataset_id=dataset_id, connector=self.kind)
         with self._locked(dataset_id):
             plan = self.plan(publication)
             if plan.action == "unchanged":
                 return PublishResult("unchanged", dataset_id, url)
-            # Not mkdtemp: its 0700 mode would hide the files from the web server.
-            staging = self.config.path / f".{dataset_id}{_STAGING}{uuid.uuid4().hex}"
-            staging.mkdir()
-            try:
-                self._write_dataset(publication, staging, self._current(dataset_id))
-                self._swap_in(staging, self.config.path / dataset_id)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+            if plan.changes != ("portal",):
+                self._write_and_swap(publication)
             self._regenerate()
         status = "created" if plan.action == "create" else "updated"
         return PublishResult(status, dataset_id, url, plan.changes)
+
+    def block(self, dataset: DatasetDescriptor, reason: str, since: str | None = None) -> PublishResult:
+        """Say on the dataset's page that its last version was blocked by quality, keeping the good one online.
+
+        The published files stay as they were (the refused rows are never written); the page
+        shows since when the dataset is blocked, and why, until a version passes again.
+
+        Raises:
+            NotFoundError: The portal has no such dataset (a dataset blocked before its first publication).
+        """
+        dataset_id = self._checked_id(dataset.id)
+        if self._current(dataset_id) is None:
+            raise NotFoundError(f"the portal {self.config.path} has no dataset {dataset_id!r}: its first version "
+                                "was blocked, so there is no good version to keep online",
+                                dataset_id=dataset_id, connector=self.kind)
+        with self._locked(dataset_id):
+            descriptor = self.config.path / dataset_id / PACKAGE
+            package = _read_json(descriptor)
+            extras = package.setdefault("moisson", {})
+            first = (extras.get("blocked") or {}).get("since") or since or _now()
+            extras["blocked"] = {"since": first, "reason": reason}
+            _write_text(descriptor, _dump(package))
+            self._regenerate()
+        return PublishResult("skipped", dataset_id, self._url(dataset_id), ("blocked",))
 
     def archive(self, dataset: DatasetDescriptor, previous: RemoteState) -> PublishResult:
         """Mark the dataset archived in its `datapackage.json`, keeping its files.
@@ -167,11 +204,25 @@ class LocalTarget:
         return PublishResult("archived", dataset_id, self._url(dataset_id), ("archived",) if newly else ())
 
     def rebuild(self) -> None:
-        """Rebuild `catalog.jsonld` and `index.html` from the datasets present, e.g. after a config change."""
+        """Rebuild the catalogs, the feed and every page from the datasets present, e.g. after a config change."""
         with self._locked(None):
             self._regenerate()
 
     # Writing one dataset.
+
+    def _write_and_swap(self, publication: Publication) -> None:
+        dataset_id = publication.dataset.id
+        if not publication.data.is_file():
+            raise NotFoundError(f"the checked data file {publication.data} is missing; run the harvest "
+                                "again", dataset_id=dataset_id, connector=self.kind)
+        # Not mkdtemp: its 0700 mode would hide the files from the web server.
+        staging = self.config.path / f".{dataset_id}{_STAGING}{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            self._write_dataset(publication, staging, self._current(dataset_id))
+            self._swap_in(staging, self.config.path / dataset_id)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _write_dataset(self, publication: Publication, folder: Path, current: Mapping[str, Any] | None) -> None:
         dataset_id = publication.dataset.id
@@ -180,16 +231,22 @@ class LocalTarget:
         rows = pq.ParquetFile(publication.data).metadata.num_rows
         csv_path = folder / f"{dataset_id}.csv"
         write_csv(publication.data, csv_path, dates)
-        resources = [_resource(csv_path, dataset_id, "csv", "text/csv", schema=schema)]
+        resources = [_resource(csv_path, dataset_id, "csv", "text/csv", title=f"{publication.dataset.title} (CSV)",
+                               schema=schema)]
+        extent = None
         if publication.geometry:
             geojson_path = folder / f"{dataset_id}.geojson"
-            _write_geojson(publication.data, geojson_path, publication.geometry, dates, dataset_id)
-            resources.append(_resource(geojson_path, f"{dataset_id}-geojson", "geojson", "application/geo+json"))
+            extent = write_geojson(publication.data, geojson_path, publication.geometry, dates, dataset_id)
+            resources.append(_resource(geojson_path, f"{dataset_id}-geojson", "geojson", "application/geo+json",
+                                       title=f"{publication.dataset.title} (GeoJSON)"))
+            site.write_map_data(geojson_path, folder / site.MAP_DATA)
+        site.write_view(publication.data, folder, schema, publication.geometry, dates)
         metadata = publication.dataset.metadata
         published = _now()
         previous_extras = (current or {}).get("moisson", {})
         extras = {
-            **metadata.model_dump(mode="json", include=_EXTRAS, exclude_none=True),
+            **metadata.model_dump(mode="json", include=_EXTRAS, exclude_none=True, exclude_defaults=True),
+            "language": metadata.language,
             "issued": (metadata.issued.isoformat() if metadata.issued
                        else previous_extras.get("issued", published[:10])),
             "rows": rows,
@@ -197,6 +254,12 @@ class LocalTarget:
             "content_hash": publication.content_hash,
             "metadata_hash": publication.metadata_hash,
         }
+        if publication.dataset.schema:
+            extras["schema"] = publication.dataset.schema
+        if extent:
+            extras["extent"] = list(extent)
+        if quality := _quality(publication):
+            extras["quality"] = quality
         package: dict[str, Any] = {"name": dataset_id, "title": publication.dataset.title}
         if metadata.description:
             package["description"] = metadata.description
@@ -227,17 +290,71 @@ class LocalTarget:
     # The whole portal.
 
     def _regenerate(self) -> None:
-        entries = []
+        """Rebuild everything from the packages on disk; the home page last, so it marks a finished rebuild."""
+        root = self.config.path
+        entries, digests = self._entries()
+        portal = self._portal()
+        site.copy_static(root)
+        for package, metadata in entries:
+            folder = root / package["name"]
+            view = _read_json(folder / site.VIEW) if (folder / site.VIEW).is_file() else {}
+            _write_text(folder / PAGE, site.dataset_page(package, metadata, view, portal,
+                                                         self._page_source(digests[package["name"]])))
+        catalog = build_catalog(entries, title=self.config.title, publisher=self.config.publisher,
+                                base_url=self.config.base_url)
+        _write_text(root / "feed.atom", site.atom_feed(entries, portal))
+        _write_text(root / "catalog.ttl", turtle(catalog))
+        _write_text(root / "catalog.jsonld", _dump(catalog))
+        _write_text(root / PAGE, site.index_page(entries, portal, self._index_source(digests)))
+
+    def _entries(self) -> tuple[list[tuple[dict[str, Any], Any]], dict[str, str]]:
+        entries, digests = [], {}
         for folder in sorted(self.config.path.iterdir()):
             descriptor = folder / PACKAGE
             if folder.name.startswith(".") or not descriptor.is_file():
                 continue
+            raw = descriptor.read_bytes()
+            digests[folder.name] = hashlib.sha256(raw).hexdigest()
             package = {**_read_json(descriptor), "name": folder.name}
             entries.append((package, package_metadata(package, str(descriptor))))
-        catalog = build_catalog(entries, title=self.config.title, publisher=self.config.publisher,
-                                base_url=self.config.base_url)
-        _write_text(self.config.path / "catalog.jsonld", _dump(catalog))
-        _write_text(self.config.path / "index.html", _render_index(entries, self.config))
+        return entries, digests
+
+    def _portal(self) -> site.Portal:
+        return site.Portal(self.config.title, self.config.publisher, self.config.base_url)
+
+    def _page_source(self, digest: str) -> str:
+        return hashlib.sha256(json.dumps([digest, *self._portal()]).encode()).hexdigest()
+
+    def _index_source(self, digests: Mapping[str, str]) -> str:
+        return hashlib.sha256(json.dumps([sorted(digests.items()), *self._portal()]).encode()).hexdigest()
+
+    def _stale(self, dataset_id: str) -> bool:
+        """True when the catalog or a page disagrees with the datasets on disk (checksums and sources)."""
+        root = self.config.path
+        descriptor = root / dataset_id / PACKAGE
+        digests = {folder.name: hashlib.sha256((folder / PACKAGE).read_bytes()).hexdigest()
+                   for folder in root.iterdir() if not folder.name.startswith(".") and (folder / PACKAGE).is_file()}
+        if dataset_id not in digests or not (root / "catalog.jsonld").is_file():
+            return True
+        pages = ((root / PAGE, self._index_source(digests)),
+                 (root / dataset_id / PAGE, self._page_source(digests[dataset_id])))
+        if any(not page.is_file() or site.rendered_from(page.read_text(encoding="utf-8")) != source
+               for page, source in pages):
+            return True
+        package = _read_json(descriptor)
+        if package.get("moisson", {}).get("archived"):
+            return False
+        try:
+            catalog = json.loads((root / "catalog.jsonld").read_text(encoding="utf-8"))
+        except ValueError:
+            return True
+        listed = next((d for d in catalog.get("dcat:dataset", []) if d.get("dct:identifier") == dataset_id), None)
+        if listed is None:
+            return True
+        published = sorted(str(r.get("hash", "")).rpartition(":")[2] for r in package.get("resources", []))
+        announced = sorted((d.get("spdx:checksum") or {}).get("spdx:checksumValue", "")
+                           for d in listed.get("dcat:distribution", []))
+        return published != announced
 
     def _recover(self) -> None:
         """Put back a folder a crash left aside, and drop what interrupted runs left behind."""
@@ -250,6 +367,10 @@ class LocalTarget:
                     shutil.rmtree(leftover, ignore_errors=True)
             elif _TEMPORARY.match(leftover.name) and leftover.is_file():
                 leftover.unlink()
+            elif leftover.is_dir() and not leftover.name.startswith("."):
+                for page in leftover.glob(f".{PAGE}.*"):
+                    if _TEMPORARY.match(page.name):
+                        page.unlink()
 
     @contextlib.contextmanager
     def _locked(self, dataset_id: str | None) -> Iterator[None]:
@@ -284,7 +405,7 @@ class LocalTarget:
 
     def _url(self, dataset_id: str) -> str:
         return link(self.config.base_url, f"{dataset_id}/") if self.config.base_url \
-            else f"{(self.config.path / dataset_id).as_posix()}/"
+            else (self.config.path / dataset_id / PAGE).as_posix()
 
     def _io_error(self, err: OSError, dataset_id: str | None) -> ConnectorError:
         where = err.filename or self.config.path
@@ -300,83 +421,6 @@ class LocalTarget:
 # Files.
 
 
-def _write_geojson(data: Path, dest: Path, geometry: str, dates: frozenset[str], dataset_id: str) -> None:
-    """Write an RFC 7946 FeatureCollection, one feature per row, streamed batch by batch.
-
-    Raises:
-        RejectedError: The geometry column is missing, or a value is not WGS84 GeoJSON.
-    """
-    parquet = pq.ParquetFile(data)
-    names = parquet.schema_arrow.names
-    if geometry not in names:
-        raise RejectedError(f"the geometry column {geometry!r} is not in the data (columns: "
-                            f"{', '.join(names)}); fix `geometry` in the catalog", dataset_id=dataset_id,
-                            connector=LocalTarget.kind)
-    properties = [name for name in names if name != geometry]
-    row = 0
-    separator = "\n"
-    with dest.open("w", encoding="utf-8") as out:
-        out.write('{"type": "FeatureCollection", "features": [')
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-            columns = {name: batch.column(name).to_pylist() for name in names}
-            for index, value in enumerate(columns[geometry]):
-                row += 1
-                feature = {
-                    "type": "Feature",
-                    "geometry": _geometry(value, geometry, row, dataset_id),
-                    "properties": {name: _json_value(columns[name][index], name in dates)
-                                   for name in properties},
-                }
-                out.write(separator + json.dumps(feature, ensure_ascii=False, allow_nan=False, default=str))
-                separator = ",\n"
-        out.write("\n]}\n")
-
-
-def _geometry(value: Any, column: str, row: int, dataset_id: str) -> dict[str, Any] | None:
-    """Parse one GeoJSON geometry and check its positions are longitude/latitude degrees."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    where = f"row {row}, column {column!r}"
-    try:
-        geometry = json.loads(value) if isinstance(value, str) else value
-        positions = list(_positions(geometry))
-    except (ValueError, TypeError, AttributeError) as err:
-        raise RejectedError(f"{where}: {str(value)[:60]!r} is not a GeoJSON geometry; the source must give "
-                            "GeoJSON text in WGS84", dataset_id=dataset_id, connector=LocalTarget.kind) from err
-    for position in positions:
-        if len(position) < 2 or not (-180 <= position[0] <= 180 and -90 <= position[1] <= 90):
-            raise RejectedError(f"{where}: the coordinates {position} are not longitude/latitude degrees; "
-                                "reproject the source to WGS84 (EPSG:4326)", dataset_id=dataset_id,
-                                connector=LocalTarget.kind)
-    return geometry
-
-
-def _positions(geometry: Mapping[str, Any]) -> Iterator[list[float]]:
-    if geometry["type"] == "GeometryCollection":
-        for part in geometry["geometries"]:
-            yield from _positions(part)
-        return
-    stack = [geometry["coordinates"]]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, list):
-            raise TypeError(f"coordinates must be arrays, not {item!r}")
-        if item and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item):
-            yield item
-        else:
-            stack.extend(item)
-
-
-def _json_value(value: Any, as_date: bool) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.date):
-        return cell_text(value, as_date)
-    return value
-
-
 def _resource(path: Path, name: str, fmt: str, mediatype: str, **extra: Any) -> dict[str, Any]:
     with path.open("rb") as handle:
         digest = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -384,6 +428,12 @@ def _resource(path: Path, name: str, fmt: str, mediatype: str, **extra: Any) -> 
                 "bytes": path.stat().st_size, "hash": f"sha256:{digest}"}
     resource.update({key: value for key, value in extra.items() if value is not None})
     return resource
+
+
+def _quality(publication: Publication) -> dict[str, Any] | None:
+    """The last run's conformance verdict, when the publication carries one (quality adds it)."""
+    verdict = getattr(publication, "verdict", None) or publication.options.get("verdict")
+    return {"verdict": str(verdict)} if verdict else None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -413,139 +463,3 @@ def _dump(document: Mapping[str, Any]) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-# The index page.
-
-_PAGE = Template("""<!DOCTYPE html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>$title</title>
-<link rel="alternate" type="application/ld+json" href="catalog.jsonld" title="Catalogue DCAT-AP">
-<style>
-body { font-family: system-ui, sans-serif; line-height: 1.5; max-width: 60rem; margin: 0 auto; padding: 1rem;
-       color: #1e1e1e; background: #fff; }
-a { color: #000091; }
-a:focus { outline: 3px solid #0a76f6; outline-offset: 2px; }
-article { border-top: 1px solid #ccc; padding: 1rem 0; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
-dt { font-weight: bold; }
-dd { margin: 0; }
-.archive { color: #555; }
-</style>
-</head>
-<body>
-<header>
-<h1>$title</h1>
-$intro
-</header>
-<main>
-<section aria-labelledby="publies">
-<h2 id="publies">Jeux de données publiés ($count)</h2>
-$active
-</section>
-$archived
-</main>
-<footer>
-<p>Catalogue au format DCAT-AP, moissonnable par data.gouv.fr :
-<a href="catalog.jsonld">catalog.jsonld</a>. Page générée le $generated.</p>
-</footer>
-</body>
-</html>
-""")
-
-
-def _render_index(entries: list[tuple[dict[str, Any], DatasetMetadata]], config: LocalTarget.Config) -> str:
-    def key(entry: tuple[dict[str, Any], DatasetMetadata]) -> str:
-        return (entry[1].title or entry[0]["name"]).casefold()
-
-    active = sorted((e for e in entries if not e[0].get("moisson", {}).get("archived")), key=key)
-    archived = sorted((e for e in entries if e[0].get("moisson", {}).get("archived")), key=key)
-    archived_html = ""
-    if archived:
-        archived_html = ('<section aria-labelledby="archives" class="archive">\n'
-                         f'<h2 id="archives">Jeux de données archivés ({len(archived)})</h2>\n'
-                         "<p>Ces données ne sont plus mises à jour ; elles restent téléchargeables.</p>\n"
-                         + "\n".join(_render_dataset(*e) for e in archived) + "\n</section>")
-    intro = f"<p>Données ouvertes publiées par {html.escape(config.publisher)}.</p>" if config.publisher else ""
-    return _PAGE.substitute(
-        title=html.escape(config.title), intro=intro, count=len(active),
-        active="\n".join(_render_dataset(*e) for e in active) or "<p>Aucun jeu de données publié.</p>",
-        archived=archived_html, generated=_date_fr(_now()),
-    )
-
-
-def _render_dataset(package: Mapping[str, Any], metadata: DatasetMetadata) -> str:
-    name = package["name"]
-    extras = package.get("moisson", {})
-    esc = html.escape
-    facts: list[tuple[str, str]] = []
-    if metadata.keywords:
-        facts.append(("Mots-clés", esc(", ".join(metadata.keywords))))
-    licence = LICENSES.get(metadata.license or "")
-    if licence:
-        facts.append(("Licence", f'<a href="{esc(licence[1])}">{esc(licence[0])}</a>' if licence[1]
-                      else esc(licence[0])))
-    else:
-        facts.append(("Licence", "non précisée"))
-    if metadata.producer:
-        facts.append(("Producteur", esc(metadata.producer)))
-    if metadata.attribution:
-        facts.append(("Mention à faire figurer", esc(metadata.attribution)))
-    if metadata.contact and (metadata.contact.email or metadata.contact.url):
-        target = f"mailto:{metadata.contact.email}" if metadata.contact.email else metadata.contact.url or ""
-        label = metadata.contact.name or metadata.contact.email or metadata.contact.url or ""
-        facts.append(("Contact", f'<a href="{esc(target)}">{esc(label)}</a>'))
-    if metadata.frequency:
-        facts.append(("Mise à jour", esc(frequency_label(metadata.frequency))))
-    if metadata.temporal and (metadata.temporal.start or metadata.temporal.end):
-        start, end = metadata.temporal.start, metadata.temporal.end
-        period = (f"du {_time(start)} au {_time(end)}" if start and end
-                  else f"depuis le {_time(start)}" if start else f"jusqu'au {_time(end)}")
-        facts.append(("Période couverte", period))
-    if metadata.spatial and (metadata.spatial.zones or metadata.spatial.description):
-        places = [_zone_fr(zone) for zone in metadata.spatial.zones]
-        places += [metadata.spatial.description] if metadata.spatial.description else []
-        facts.append(("Territoire couvert", esc(", ".join(places))))
-    modified = metadata.modified.isoformat() if metadata.modified else extras.get("published")
-    if modified:
-        facts.append(("Dernière mise à jour", _time(modified)))
-    if "rows" in extras:
-        facts.append(("Nombre de lignes", f"{extras['rows']:,}".replace(",", "\u202f")))
-    if extras.get("archived"):
-        facts.append(("Archivé le", _time(extras["archived"])))
-    links = [f'<li><a href="{esc(name)}/{esc(r["path"])}">{esc(r["path"])}</a> '
-             f"({esc(str(r.get('format', '')).upper())}, {_size_fr(r.get('bytes', 0))})</li>"
-             for r in package.get("resources", [])]
-    links.append(f'<li><a href="{esc(name)}/{PACKAGE}">{PACKAGE}</a> (description Data Package)</li>')
-    paragraphs = [p.strip() for p in (metadata.description or "").split("\n\n") if p.strip()]
-    description = "".join(f"<p>{esc(p).replace(chr(10), '<br>')}</p>\n" for p in paragraphs)
-    return (f'<article id="{esc(name)}" aria-labelledby="{esc(name)}-titre">\n'
-            f'<h3 id="{esc(name)}-titre">{esc(metadata.title or name)}</h3>\n{description}'
-            "<dl>\n" + "".join(f"<dt>{label}</dt><dd>{value}</dd>\n" for label, value in facts) + "</dl>\n"
-            f'<h4>Télécharger</h4>\n<ul>\n{chr(10).join(links)}\n</ul>\n</article>')
-
-
-def _time(value: dt.date | str) -> str:
-    iso = value.isoformat() if isinstance(value, dt.date) else value
-    return f'<time datetime="{html.escape(iso)}">{_date_fr(iso)}</time>'
-
-
-def _date_fr(iso: str) -> str:
-    year, month, day = iso[:10].split("-")
-    return f"{day}/{month}/{year}"
-
-
-def _size_fr(size: int) -> str:
-    for unit, scale in (("Go", 1e9), ("Mo", 1e6), ("ko", 1e3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}".replace(".", ",")
-    return f"{size} octets"
-
-
-def _zone_fr(zone: str) -> str:
-    parts = zone.split(":")
-    level = parts[-2] if len(parts) >= 2 else ""
-    return f"{_ZONE_LEVELS_FR[level]} {parts[-1]}" if level in _ZONE_LEVELS_FR else zone

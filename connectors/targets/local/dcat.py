@@ -1,16 +1,22 @@
-"""DCAT-AP 2 JSON-LD catalog built from Frictionless Data Packages written by the `local` target.
+"""DCAT-AP 2 catalog (JSON-LD and Turtle) built from the Data Packages written by the `local` target.
 
-The catalog is what data.gouv.fr's DCAT harvester reads (udata `harvest/backends/dcat.py`):
-datasets are keyed on `dct:identifier`, the frequency is an EU vocabulary URI, the spatial
-coverage a GeoJSON or WKT literal, the checksum an `spdx:Checksum`.
+The catalog is what data.gouv.fr's DCAT harvester reads (udata `harvest/backends/dcat.py`,
+`core/dataset/rdf.py`): datasets are keyed on `dct:identifier`; the licence is found by
+`License.guess` from the licence node's `rdfs:label` (our data.gouv.fr id) before its URL; the
+frequency is an EU vocabulary URI; the spatial coverage must be a Polygon or MultiPolygon literal
+(GeoJSON or WKT) — zone ids alone are dropped; the schema is `dct:conformsTo`; the checksum an
+`spdx:Checksum`. Every IRI is absolute: the harvester resolves relative ones against its own
+working folder and rejects every item.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import rdflib
 from pydantic import ValidationError
 
 from moisson.core.errors import RejectedError
@@ -20,12 +26,34 @@ from moisson.core.metadata import LICENSES, DatasetMetadata
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+SCHEMA_REGISTRY = "https://schema.data.gouv.fr"
 
 #: ISO 639-1 codes of `DatasetMetadata.language` → EU language authority codes.
 EU_LANGUAGE_CODES: dict[str, str] = {"fr": "FRA", "en": "ENG", "de": "DEU", "es": "SPA", "it": "ITA"}
 
 #: Resource format (Data Package `format`) → EU file-type code.
 EU_FILE_TYPE_CODES: dict[str, str] = {"csv": "CSV", "geojson": "GEOJSON", "json": "JSON"}
+
+#: The URL data.gouv.fr's licence list gives each licence id (`/api/1/datasets/licenses/`); ids
+#: without one (other-*, notspecified) are matched by their label only.
+DATAGOUV_LICENSE_URLS: dict[str, str] = {
+    "lov2": "https://www.etalab.gouv.fr/licence-ouverte-open-licence",
+    "fr-lo": "https://www.etalab.gouv.fr/wp-content/uploads/2014/05/Licence_Ouverte.pdf",
+    "odc-odbl": "http://opendatacommons.org/licenses/odbl/summary/",
+    "odc-by": "http://opendatacommons.org/licenses/by/summary/",
+    "odc-pddl": "http://opendatacommons.org/licenses/pddl/summary/",
+    "cc-by": "http://opendefinition.org/licenses/cc-by/",
+    "cc-by-sa": "http://www.opendefinition.org/licenses/cc-by-sa",
+    "cc-zero": "http://www.opendefinition.org/licenses/cc-zero",
+}
+
+#: data.gouv.fr granularities in French, for the text that carries them (udata reads no granularity).
+GRANULARITY_FR: dict[str, str] = {
+    "country-group": "groupe de pays", "country": "pays", "country-subset": "partie de pays",
+    "fr:region": "région", "fr:departement": "département", "fr:arrondissement": "arrondissement",
+    "fr:commune": "commune", "fr:iris": "IRIS", "fr:canton": "canton", "fr:collectivite": "collectivité",
+    "fr:epci": "intercommunalité (EPCI)", "poi": "point d'intérêt", "other": "autre",
+}
 
 CONTEXT: dict[str, str] = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -37,16 +65,31 @@ CONTEXT: dict[str, str] = {
     "schema": "http://schema.org/",
     "locn": "http://www.w3.org/ns/locn#",
     "gsp": "http://www.opengis.net/ont/geosparql#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 
-# udata reads a spatial literal only when typed as GeoJSON (IANA) or WKT (`core/dataset/rdf.py`).
-_GEOJSON_LITERAL = IANA_MEDIA_TYPES + "application/vnd.geo+json"
-
 
 def link(base_url: str | None, path: str) -> str:
-    """Return `path` under the portal's public URL, or `path` itself (relative) without one."""
+    """Return `path` under the portal's public URL; relative only for a portal declared not harvestable."""
     return f"{base_url.rstrip('/')}/{path}" if base_url else path
+
+
+def schema_url(reference: str | None) -> tuple[str, str] | None:
+    """The public URL and the `name@version` of a schema reference; None for a local file.
+
+    A schema.data.gouv.fr name (`scdl/deliberations@2.1.5`) gives its registry URL; an https URL
+    is kept as is.
+    """
+    if not reference:
+        return None
+    if reference.startswith(("http://", "https://")):
+        return reference, reference
+    name, at, version = reference.partition("@")
+    if name.endswith(".json") or name.count("/") != 1:
+        return None
+    return f"{SCHEMA_REGISTRY}/schemas/{name}/{version or 'latest'}/schema.json", reference if at else name
 
 
 def package_metadata(package: Mapping[str, Any], where: str) -> DatasetMetadata:
@@ -82,7 +125,7 @@ def build_catalog(packages: Iterable[tuple[Mapping[str, Any], DatasetMetadata]],
             so data.gouv.fr archives its harvested copy too.
         title: Portal title.
         publisher: Organisation running the portal; a dataset without producer gets it.
-        base_url: Public URL of the portal directory; links stay relative without it.
+        base_url: Public URL of the portal directory; None only for a portal that says `harvestable: false`.
 
     Returns:
         The JSON-LD document.
@@ -107,6 +150,29 @@ def build_catalog(packages: Iterable[tuple[Mapping[str, Any], DatasetMetadata]],
     return catalog
 
 
+def turtle(catalog: Mapping[str, Any]) -> str:
+    """The same catalog as Turtle (rdflib parses the JSON-LD, inline context included)."""
+    graph = rdflib.Graph()
+    with warnings.catch_warnings():
+        # rdflib 7's own JSON-LD parser still builds a ConjunctiveGraph, which it deprecates.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        graph.parse(data=json.dumps(catalog), format="json-ld")
+    for prefix, namespace in CONTEXT.items():
+        graph.bind(prefix, namespace)
+    return graph.serialize(format="turtle")
+
+
+def license_node(license_id: str | None) -> dict[str, Any] | None:
+    """The `dct:license` node: data.gouv.fr's URL for the id, labelled with the id itself."""
+    if license_id not in LICENSES:
+        return None
+    node: dict[str, Any] = {"@type": "dct:LicenseDocument", "rdfs:label": license_id, "dct:identifier": license_id,
+                            "dct:title": LICENSES[license_id][0]}
+    if url := DATAGOUV_LICENSE_URLS.get(license_id):
+        node["@id"] = url
+    return node
+
+
 def _dataset(package: Mapping[str, Any], metadata: DatasetMetadata, publisher: str | None,
              base_url: str | None) -> dict[str, Any]:
     name = package["name"]
@@ -116,14 +182,18 @@ def _dataset(package: Mapping[str, Any], metadata: DatasetMetadata, publisher: s
         "@type": "dcat:Dataset",
         "dct:identifier": name,
         "dct:title": metadata.title or name,
-        "dct:description": metadata.description or metadata.title or name,
-        "dcat:landingPage": {"@id": metadata.landing_page or link(base_url, f"index.html#{name}")},
+        "dct:description": _description(metadata, name),
+        "dcat:landingPage": {"@id": metadata.landing_page or link(base_url, f"{name}/index.html")},
     }
     if metadata.keywords:
         node["dcat:keyword"] = metadata.keywords
-    license_url = _license_url(metadata.license)
-    if license_url:
-        node["dct:license"] = {"@id": license_url}
+    if metadata.themes:
+        node["dcat:theme"] = metadata.themes
+    licence = license_node(metadata.license)
+    if licence:
+        node["dct:license"] = licence
+    if metadata.attribution:
+        node["dct:rights"] = {"@type": "dct:RightsStatement", "rdfs:label": metadata.attribution}
     if metadata.producer or publisher:
         node["dct:publisher"] = _agent(metadata.producer or publisher or "")
     if metadata.contact and (metadata.contact.email or metadata.contact.url):
@@ -134,7 +204,7 @@ def _dataset(package: Mapping[str, Any], metadata: DatasetMetadata, publisher: s
         if metadata.contact.url:
             contact["vcard:hasURL"] = {"@id": metadata.contact.url}
         node["dcat:contactPoint"] = contact
-    if spatial := _spatial(metadata):
+    if spatial := _spatial(metadata, extras.get("extent")):
         node["dct:spatial"] = spatial
     if metadata.temporal and (metadata.temporal.start or metadata.temporal.end):
         period: dict[str, Any] = {"@type": "dct:PeriodOfTime"}
@@ -151,18 +221,43 @@ def _dataset(package: Mapping[str, Any], metadata: DatasetMetadata, publisher: s
         node["dct:modified"] = {"@value": modified, "@type": "xsd:dateTime"}
     if language := EU_LANGUAGE_CODES.get(metadata.language):
         node["dct:language"] = {"@id": EU_LANGUAGE + language}
-    node["dcat:distribution"] = [_distribution(name, resource, license_url, base_url)
+    conforms = _conforms_to(extras.get("schema"))
+    if conforms:
+        node["dct:conformsTo"] = conforms
+    node["dcat:distribution"] = [_distribution(name, resource, package, licence, conforms, base_url)
                                  for resource in package.get("resources", [])]
     return node
 
 
-def _distribution(name: str, resource: Mapping[str, Any], license_url: str | None,
+def _description(metadata: DatasetMetadata, name: str) -> str:
+    """The description, followed by what udata has no field for (granularity, attribution)."""
+    text = metadata.description or metadata.title or name
+    notes = []
+    if metadata.spatial and metadata.spatial.granularity:
+        notes.append(f"Granularité spatiale : {GRANULARITY_FR[metadata.spatial.granularity]}.")
+    if metadata.attribution:
+        notes.append(f"Attribution : {metadata.attribution}")
+    return text + ("\n\n" + "\n".join(notes) if notes else "")
+
+
+def _conforms_to(reference: str | None) -> dict[str, Any] | None:
+    found = schema_url(reference)
+    if not found:
+        return None
+    url, label = found
+    return {"@id": url, "@type": "dct:Standard", "dct:title": label.partition("@")[0],
+            "rdfs:label": label, **({"owl:versionInfo": label.partition("@")[2]} if "@" in label else {})}
+
+
+def _distribution(name: str, resource: Mapping[str, Any], package: Mapping[str, Any],
+                  licence: Mapping[str, Any] | None, conforms: Mapping[str, Any] | None,
                   base_url: str | None) -> dict[str, Any]:
     url = link(base_url, f"{name}/{resource['path']}")
     node: dict[str, Any] = {
         "@id": url,
         "@type": "dcat:Distribution",
         "dct:title": resource.get("title") or resource["path"],
+        "dct:description": _distribution_description(resource, package, conforms),
         "dcat:downloadURL": {"@id": url},
         "dcat:accessURL": {"@id": url},
     }
@@ -179,32 +274,51 @@ def _distribution(name: str, resource: Mapping[str, Any], license_url: str | Non
             "spdx:algorithm": {"@id": CONTEXT["spdx"] + "checksumAlgorithm_sha256"},
             "spdx:checksumValue": digest,
         }
-    if license_url:
-        node["dct:license"] = {"@id": license_url}
+    if licence:
+        node["dct:license"] = licence
+    if conforms and resource.get("format") == "csv":
+        node["dct:conformsTo"] = conforms
     return node
 
 
-def _spatial(metadata: DatasetMetadata) -> list[dict[str, Any]]:
+def _distribution_description(resource: Mapping[str, Any], package: Mapping[str, Any],
+                              conforms: Mapping[str, Any] | None) -> str:
+    extras = package.get("moisson", {})
+    rows = extras.get("rows")
+    kind = {"csv": "Fichier CSV (UTF-8, séparateur virgule)",
+            "geojson": "Fichier GeoJSON (WGS84), une entité par ligne"}.get(resource.get("format", ""), "Fichier")
+    parts = [kind]
+    if rows is not None:
+        parts.append(f"{rows} lignes")
+    fields = (resource.get("schema") or {}).get("fields") or []
+    if fields:
+        parts.append(f"{len(fields)} colonnes : " + ", ".join(f.get("title") or f["name"] for f in fields))
+    if conforms:
+        parts.append(f"conforme au schéma {conforms['rdfs:label']}")
+    return " ; ".join(parts) + "."
+
+
+def _spatial(metadata: DatasetMetadata, extent: list[float] | None) -> list[dict[str, Any]]:
+    """Zones by id, and the bbox (the catalog's, else the extent of the geometries) as a polygon."""
     spatial = metadata.spatial
-    if spatial is None:
-        return []
     locations: list[dict[str, Any]] = [{"@type": "dct:Location", "dct:identifier": zone}
-                                       for zone in spatial.zones]
-    if spatial.bbox:
-        west, south, east, north = spatial.bbox
+                                       for zone in (spatial.zones if spatial else [])]
+    box = (spatial.bbox if spatial and spatial.bbox else None) or (tuple(extent) if extent else None)
+    if box:
+        west, south, east, north = box
+        if west == east:
+            west, east = west - 1e-4, east + 1e-4
+        if south == north:
+            south, north = south - 1e-4, north + 1e-4
         ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
         wkt = "POLYGON((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"
         locations.append({
             "@type": "dct:Location",
             "dcat:bbox": {"@value": wkt, "@type": "gsp:wktLiteral"},
             "locn:geometry": {"@value": json.dumps({"type": "Polygon", "coordinates": [ring]}),
-                              "@type": _GEOJSON_LITERAL},
+                              "@type": "gsp:geoJSONLiteral"},
         })
     return locations
-
-
-def _license_url(license_id: str | None) -> str | None:
-    return (LICENSES[license_id][1] or None) if license_id in LICENSES else None
 
 
 def _agent(name: str) -> dict[str, Any]:

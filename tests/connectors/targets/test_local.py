@@ -16,6 +16,7 @@ import pytest
 from moisson.connectors.base import DatasetDescriptor, Publication
 from moisson.connectors.targets import local
 from moisson.connectors.targets.local import LocalTarget
+from moisson.connectors.targets.local import geojson as geojson_writer
 from moisson.connectors.testing import TargetContract, republish, state_after
 from moisson.core.errors import NotFoundError, RejectedError, UnavailableError
 from moisson.core.frequencies import FREQUENCIES, label
@@ -144,7 +145,7 @@ def test_geojson_is_a_lon_lat_feature_collection(target, publication, portal):
 
 
 def test_geojson_is_written_across_batches(target, tmp_path, portal, monkeypatch):
-    monkeypatch.setattr(local, "BATCH_ROWS", 2)
+    monkeypatch.setattr(geojson_writer, "BATCH_ROWS", 2)
     names = [f"Équipement {i}" for i in range(5)]
     frame = pd.DataFrame({"nom": pd.array(names, dtype="string"),
                           "geom": [json.dumps({"type": "Point", "coordinates": [3.0 + i / 100, 50.6]})
@@ -192,10 +193,11 @@ def test_catalog_lists_every_dataset_as_dcat_ap(target, tmp_path, portal):
     assert set(datasets) == {"equipements-sportifs", "bancs-publics"}
     sport = datasets["equipements-sportifs"]
     assert sport["@id"] == BASE_URL + "equipements-sportifs/"
-    assert sport["dct:license"] == {"@id": LOV2_URL}
+    assert (sport["dct:license"]["@id"], sport["dct:license"]["rdfs:label"]) == (LOV2_URL, "lov2")
     assert sport["dct:accrualPeriodicity"] == {"@id": MONTHLY}
     assert datasets["bancs-publics"]["dct:accrualPeriodicity"]["@id"].endswith("/frequency/ANNUAL")
-    assert datasets["bancs-publics"]["dct:license"] == {"@id": "https://opendatacommons.org/licenses/odbl/1-0/"}
+    assert datasets["bancs-publics"]["dct:license"]["@id"] == "http://opendatacommons.org/licenses/odbl/summary/"
+    assert datasets["bancs-publics"]["dct:license"]["rdfs:label"] == "odc-odbl"
     assert sport["dcat:contactPoint"]["vcard:hasEmail"] == {"@id": "mailto:sig@villeneuve.example"}
     assert sport["dct:temporal"]["dcat:startDate"]["@value"] == "2019-01-01"
     assert sport["dct:temporal"]["dcat:endDate"]["@value"] == "2024-12-31"
@@ -214,32 +216,41 @@ def test_catalog_lists_every_dataset_as_dcat_ap(target, tmp_path, portal):
     assert len(datasets["bancs-publics"]["dcat:distribution"]) == 1, "no geometry, no GeoJSON"
 
 
-def test_without_base_url_links_are_relative(tmp_path):
-    target = LocalTarget(LocalTarget.Config(path=tmp_path / "portal"))
+def test_base_url_is_required_unless_the_portal_is_not_harvestable():
+    with pytest.raises(ValueError, match=r"base_url is required.*harvestable: false"):
+        LocalTarget.Config(path=Path("portal"))
+    with pytest.raises(ValueError, match="absolute http"):
+        LocalTarget.Config(path=Path("portal"), base_url="opendata/")
+
+
+def test_a_portal_nobody_harvests_keeps_relative_links(tmp_path):
+    target = LocalTarget(LocalTarget.Config(path=tmp_path / "portal", harvestable=False))
     result = target.publish(make_publication(tmp_path / "run"))
-    assert result.url == f"{(tmp_path / 'portal' / 'equipements-sportifs').as_posix()}/"
+    assert result.url == (tmp_path / "portal" / "equipements-sportifs" / "index.html").as_posix()
     dataset = read_json(tmp_path / "portal" / "catalog.jsonld")["dcat:dataset"][0]
     assert dataset["@id"] == "equipements-sportifs/"
     assert dataset["dcat:distribution"][0]["dcat:downloadURL"] == {
         "@id": "equipements-sportifs/equipements-sportifs.csv"}
 
 
-def test_index_page_escapes_html_and_speaks_french(target, tmp_path, portal):
-    target.publish(make_publication(tmp_path / "run", description="<script>alert('pirate')</script> & co",
+def test_pages_escape_html_and_speak_french(target, tmp_path, portal):
+    target.publish(make_publication(tmp_path / "run", description="<script>alert('pirate')</script> & *co*",
                                     title="Bancs <b>publics</b>"))
-    page = (portal / "index.html").read_text(encoding="utf-8")
-    assert "<script>" not in page and "<b>publics" not in page
-    assert "&lt;script&gt;alert(&#x27;pirate&#x27;)&lt;/script&gt; &amp; co" in page
-    assert "Bancs &lt;b&gt;publics&lt;/b&gt;" in page
-    assert '<html lang="fr">' in page
+    index = (portal / "index.html").read_text(encoding="utf-8")
+    page = (portal / "equipements-sportifs" / "index.html").read_text(encoding="utf-8")
+    for html_text in (index, page):
+        assert "<script>alert" not in html_text and "<b>publics" not in html_text
+        assert "Bancs &lt;b&gt;publics&lt;/b&gt;" in html_text
+        assert '<html lang="fr">' in html_text
+    assert "&lt;script&gt;alert('pirate')&lt;/script&gt; &amp; <em>co</em>" in page, "Markdown, HTML as text"
+    assert 'href="equipements-sportifs/index.html"' in index
+    assert "archivés" not in index
     assert "mensuelle" in page
     assert "Licence Ouverte / Open Licence version 2.0" in page
     assert "Service des sports" in page
     assert '<time datetime="2019-01-01">01/01/2019</time>' in page
-    assert 'href="equipements-sportifs/equipements-sportifs.csv"' in page
-    assert 'href="equipements-sportifs/equipements-sportifs.geojson"' in page
-    assert 'href="equipements-sportifs/datapackage.json"' in page
-    assert "archivés" not in page
+    assert 'href="equipements-sportifs.csv"' in page and 'href="equipements-sportifs.geojson"' in page
+    assert 'href="datapackage.json"' in page
 
 
 def test_archive_keeps_files_and_moves_the_dataset_aside(target, tmp_path, portal):
@@ -250,8 +261,8 @@ def test_archive_keeps_files_and_moves_the_dataset_aside(target, tmp_path, porta
     result = target.archive(sport.dataset, state_after(sport, first))
     assert (result.status, result.remote_id, result.changes) == ("archived", "equipements-sportifs", ("archived",))
     after = snapshot(portal / "equipements-sportifs")
-    assert {k: v for k, v in after.items() if k != "datapackage.json"} == {
-        k: v for k, v in files.items() if k != "datapackage.json"}
+    assert {k: v for k, v in after.items() if k not in ("datapackage.json", "index.html")} == {
+        k: v for k, v in files.items() if k not in ("datapackage.json", "index.html")}
     assert read_json(portal / "equipements-sportifs" / "datapackage.json")["moisson"]["archived"]
     ids = [d["dct:identifier"] for d in read_json(portal / "catalog.jsonld")["dcat:dataset"]]
     assert ids == ["bancs-publics"]
@@ -312,11 +323,13 @@ def test_files_removed_by_hand_are_written_again(target, publication, portal):
 def test_update_replaces_the_whole_set_of_files(target, tmp_path, portal):
     first = target.publish(make_publication(tmp_path / "a"))
     changed = make_publication(tmp_path / "b", frame=equipements(("Piscine", "Dojo", "Skatepark")), geometry=None)
-    changed = dataclasses.replace(changed, previous=RemoteState(remote_id=first.remote_id))
+    changed = dataclasses.replace(changed, previous=RemoteState(remote_id=first.remote_id, content_hash="old",
+                                                                metadata_hash=changed.metadata_hash))
     result = target.publish(changed)
     assert (result.status, result.changes) == ("updated", ("data",))
     folder = portal / "equipements-sportifs"
-    assert sorted(p.name for p in folder.iterdir()) == ["datapackage.json", "equipements-sportifs.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["datapackage.json", "equipements-sportifs.csv",
+                                                         "index.html", "vue.json"]
     assert "Piscine" in (folder / "equipements-sportifs.csv").read_text()
     assert [p.name for p in portal.iterdir() if p.name.startswith(".")] == [".moisson.lock"]
 
@@ -332,7 +345,7 @@ def test_failure_mid_write_keeps_the_previous_version(target, tmp_path, portal, 
     def broken(*args: Any) -> None:
         raise failure
 
-    monkeypatch.setattr(local, "_write_geojson", broken)
+    monkeypatch.setattr(local, "write_geojson", broken)
     changed = make_publication(tmp_path / "b", frame=equipements(("Piscine", "Dojo", "Skatepark")))
     changed = dataclasses.replace(changed, previous=RemoteState(remote_id=first.remote_id))
     with pytest.raises(raised):
@@ -358,9 +371,10 @@ def test_a_crash_between_the_two_renames_is_recovered(target, tmp_path, publicat
     (portal / "equipements-sportifs").rename(portal / f".equipements-sportifs.old-{'a' * 32}")
     (portal / f".bancs.new-{'b' * 32}").mkdir()
     (portal / ".htaccess").write_text("Options -Indexes\n")
-    assert target.plan(republish(publication, first)).action == "unchanged"
-    target.rebuild()
-    assert snapshot(portal / "equipements-sportifs") == files
+    again = republish(publication, first)
+    assert target.plan(again).changes == ("portal",), "the live folder is missing: the portal is stale"
+    assert target.publish(again).status == "unchanged", "once the folder is back, catalog and pages agree"
+    assert snapshot(portal / "equipements-sportifs") == files, "put back as it was, not rewritten"
     assert sorted(p.name for p in portal.iterdir() if p.name.startswith(".")) == [".htaccess", ".moisson.lock"]
 
 
@@ -450,7 +464,7 @@ def test_a_folder_placed_by_hand_joins_the_catalog(target, publication, portal):
         "resources": [{"name": "budget", "path": "budget.csv", "format": "csv", "mediatype": "text/csv"}]}))
     target.publish(publication)
     datasets = {d["dct:identifier"]: d for d in read_json(portal / "catalog.jsonld")["dcat:dataset"]}
-    assert datasets["budget-primitif"]["dct:license"] == {"@id": LOV2_URL}
+    assert datasets["budget-primitif"]["dct:license"]["@id"] == LOV2_URL
     assert datasets["budget-primitif"]["dcat:distribution"][0]["dcat:downloadURL"] == {
         "@id": BASE_URL + "budget-primitif/budget.csv"}
     assert "Budget primitif 2025" in (portal / "index.html").read_text(encoding="utf-8")

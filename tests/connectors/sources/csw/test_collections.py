@@ -58,7 +58,7 @@ sources:
 targets:
   portail:
     connector: local
-    config: {{path: {tmp_path / 'portal'}}}
+    config: {{path: {tmp_path / 'portal'}, harvestable: false}}
 datasets:
   - id: arceaux
     source: geocatalogue

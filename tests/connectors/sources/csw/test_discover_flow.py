@@ -78,7 +78,7 @@ sources:
 targets:
   portail:
     connector: local
-    config: {{path: {tmp_path / 'portal'}}}
+    config: {{path: {tmp_path / 'portal'}, harvestable: false}}
 datasets:
   - id: parkings-lille
     source: geocatalogue

@@ -1,0 +1,144 @@
+"""Simple charts of a published table, drawn as SVG by Python: counts by category, by month or year.
+
+The counts are taken at publication from the checked Parquet file (a few columns only) and kept
+in the dataset's view file; the SVG is drawn when the page is rendered, with its numbers also
+given as a table so that the chart is never the only way to read them.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+#: A text column is a category when it has at most this many distinct values...
+MAX_CATEGORIES = 12
+#: ...and at least this many rows per value on average (names and ids are not categories).
+MIN_ROWS_PER_VALUE = 2
+MAX_CHARTS = 3
+_DATE_TYPES = {"date", "datetime"}
+_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+
+
+def chart_data(data: Path, schema: Mapping[str, Any] | None, geometry: str | None) -> list[dict[str, Any]]:
+    """Counts worth a chart: by enum or categorical field, by month or year for a date field.
+
+    Returns:
+        Up to `MAX_CHARTS` charts `{field, title, by, counts: [[label, n], ...]}`.
+    """
+    parquet = pq.ParquetFile(data)
+    rows = parquet.metadata.num_rows
+    if rows < 2:
+        return []
+    fields = {f["name"]: f for f in (schema or {}).get("fields", [])}
+    names = [n for n in parquet.schema_arrow.names if n != geometry]
+    charts: list[dict[str, Any]] = []
+    for name in names:
+        if len(charts) >= MAX_CHARTS:
+            break
+        field = fields.get(name, {})
+        column = pq.read_table(data, columns=[name]).column(name)
+        title = field.get("title") or name
+        kind = field.get("type")
+        if kind in _DATE_TYPES or pa.types.is_temporal(column.type):
+            counts = _by_period(column)
+            if counts:
+                charts.append({"field": name, "title": title, "by": counts[0], "counts": counts[1]})
+            continue
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+                or field.get("constraints", {}).get("enum")):
+            continue
+        counts = _by_value(column.cast(pa.string()))
+        enum = bool(field.get("constraints", {}).get("enum"))
+        if counts and (enum or (len(counts) <= MAX_CATEGORIES and rows / len(counts) >= MIN_ROWS_PER_VALUE)):
+            charts.append({"field": name, "title": title, "by": "value", "counts": counts[:MAX_CATEGORIES]})
+    return charts
+
+
+def _by_value(column: pa.ChunkedArray) -> list[list[Any]]:
+    counted = pc.value_counts(pc.drop_null(column)).to_pylist()
+    if not 2 <= len(counted) <= 10 * MAX_CATEGORIES:
+        return []
+    return sorted(([c["values"], c["counts"]] for c in counted if str(c["values"]).strip()),
+                  key=lambda pair: (-pair[1], str(pair[0])))
+
+
+def _by_period(column: pa.ChunkedArray) -> tuple[str, list[list[Any]]] | None:
+    if not pa.types.is_temporal(column.type):
+        try:
+            column = pc.strptime(pc.utf8_slice_codeunits(column.cast(pa.string()), 0, 10), "%Y-%m-%d", "s",
+                                 error_is_null=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    values = pc.drop_null(column)
+    if len(values) < 2:
+        return None
+    years = pc.year(values)
+    span = pc.max(years).as_py() - pc.min(years).as_py()
+    if span >= 2:
+        counted = pc.value_counts(years).to_pylist()
+        return "year", sorted([str(c["values"]), c["counts"]] for c in counted)
+    months = pc.add(pc.multiply(years, 100), pc.month(values))
+    counted = pc.value_counts(months).to_pylist()
+    return "month", sorted([f"{c['values'] // 100}-{c['values'] % 100:02d}", c["counts"]] for c in counted)
+
+
+def period_label(by: str, value: str) -> str:
+    """A bar's label in French (`mars 2024` for a month)."""
+    if by == "month":
+        year, month = value.split("-")
+        return f"{_MONTHS[int(month) - 1]} {year}"
+    return str(value)
+
+
+def svg(chart: Mapping[str, Any], chart_id: str) -> str:
+    """A bar chart with its title and a text description for assistive technologies."""
+    counts = [(period_label(chart["by"], label), n) for label, n in chart["counts"]]
+    esc = html.escape
+    horizontal = chart["by"] == "value"
+    top = max(n for _, n in counts) or 1
+    if horizontal:
+        bar, gap, left, width = 22, 6, 200, 640
+        height = len(counts) * (bar + gap) + 10
+        parts = []
+        for i, (label, n) in enumerate(counts):
+            y = 5 + i * (bar + gap)
+            length = (width - left - 60) * n / top
+            parts.append(f'<text x="{left - 8}" y="{y + bar * 0.7:.0f}" text-anchor="end">{esc(_short(label))}</text>'
+                         f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar}"></rect>'
+                         f'<text x="{left + length + 6:.1f}" y="{y + bar * 0.7:.0f}">{n}</text>')
+    else:
+        width, height, bottom = 640, 260, 40
+        step = (width - 20) / len(counts)
+        bar = max(step * 0.7, 1)
+        parts = []
+        for i, (label, n) in enumerate(counts):
+            length = (height - bottom - 25) * n / top
+            x = 10 + i * step
+            parts.append(f'<rect x="{x:.1f}" y="{height - bottom - length:.1f}" width="{bar:.1f}" '
+                         f'height="{length:.1f}"></rect>')
+            if len(counts) <= 24:
+                parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom - length - 4:.1f}" '
+                             f'text-anchor="middle">{n}</text>'
+                             f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
+                             f"{esc(label)}</text>")
+    summary = ", ".join(f"{label} : {n}" for label, n in counts)
+    return (f'<svg class="graphique" viewBox="0 0 {width} {height}" width="100%" role="img" '
+            f'aria-labelledby="{chart_id}-t {chart_id}-d" xmlns="http://www.w3.org/2000/svg">'
+            f'<title id="{chart_id}-t">{esc(chart_title(chart))}</title>'
+            f'<desc id="{chart_id}-d">{esc(summary)}</desc>{"".join(parts)}</svg>')
+
+
+def chart_title(chart: Mapping[str, Any]) -> str:
+    """`Nombre de lignes par …` in French."""
+    by = {"year": "par année", "month": "par mois"}.get(chart["by"], "par valeur")
+    return f"Nombre de lignes {by} de « {chart['title']} »"
+
+
+def _short(label: str, size: int = 28) -> str:
+    return label if len(label) <= size else label[: size - 1] + "…"

@@ -1,0 +1,104 @@
+"""GeoJSON of a dataset with geometries: one RFC 7946 feature per row, streamed, with its extent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from moisson.connectors.csvfile import BATCH_ROWS, cell_text
+from moisson.core.errors import RejectedError
+
+KIND = "local"
+
+
+def write_geojson(data: Path, dest: Path, geometry: str, dates: frozenset[str],
+                  dataset_id: str) -> tuple[float, float, float, float] | None:
+    """Write a FeatureCollection, one feature per row, streamed batch by batch.
+
+    Returns:
+        The extent of every position (west, south, east, north), or None when no row has a geometry.
+
+    Raises:
+        RejectedError: The geometry column is missing, or a value is not WGS84 GeoJSON.
+    """
+    parquet = pq.ParquetFile(data)
+    names = parquet.schema_arrow.names
+    if geometry not in names:
+        raise RejectedError(f"the geometry column {geometry!r} is not in the data (columns: "
+                            f"{', '.join(names)}); fix `geometry` in the catalog", dataset_id=dataset_id,
+                            connector=KIND)
+    properties = [name for name in names if name != geometry]
+    extent = [math.inf, math.inf, -math.inf, -math.inf]
+    row = 0
+    separator = "\n"
+    with dest.open("w", encoding="utf-8") as out:
+        out.write('{"type": "FeatureCollection", "features": [')
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+            columns = {name: batch.column(name).to_pylist() for name in names}
+            for index, value in enumerate(columns[geometry]):
+                row += 1
+                shape = _geometry(value, geometry, row, dataset_id)
+                for x, y, *_ in _positions(shape) if shape else ():
+                    extent = [min(extent[0], x), min(extent[1], y), max(extent[2], x), max(extent[3], y)]
+                feature = {
+                    "type": "Feature",
+                    "geometry": shape,
+                    "properties": {name: json_value(columns[name][index], name in dates) for name in properties},
+                }
+                out.write(separator + json.dumps(feature, ensure_ascii=False, allow_nan=False, default=str))
+                separator = ",\n"
+        out.write("\n]}\n")
+    return None if extent[0] == math.inf else (extent[0], extent[1], extent[2], extent[3])
+
+
+def _geometry(value: Any, column: str, row: int, dataset_id: str) -> dict[str, Any] | None:
+    """Parse one GeoJSON geometry and check its positions are longitude/latitude degrees."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    where = f"row {row}, column {column!r}"
+    try:
+        geometry = json.loads(value) if isinstance(value, str) else value
+        positions = list(_positions(geometry))
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        raise RejectedError(f"{where}: {str(value)[:60]!r} is not a GeoJSON geometry; the source must give "
+                            "GeoJSON text in WGS84", dataset_id=dataset_id, connector=KIND) from err
+    for position in positions:
+        if len(position) < 2 or not (-180 <= position[0] <= 180 and -90 <= position[1] <= 90):
+            raise RejectedError(f"{where}: the coordinates {position} are not longitude/latitude degrees; "
+                                "reproject the source to WGS84 (EPSG:4326)", dataset_id=dataset_id,
+                                connector=KIND)
+    return geometry
+
+
+def _positions(geometry: Mapping[str, Any]) -> Iterator[list[float]]:
+    if geometry["type"] == "GeometryCollection":
+        for part in geometry["geometries"]:
+            yield from _positions(part)
+        return
+    stack = [geometry["coordinates"]]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, list):
+            raise TypeError(f"coordinates must be arrays, not {item!r}")
+        if item and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item):
+            yield item
+        else:
+            stack.extend(item)
+
+
+def json_value(value: Any, as_date: bool) -> Any:
+    """A Parquet cell as JSON: non-finite floats become null, dates their CSV text."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date):
+        return cell_text(value, as_date)
+    return value
