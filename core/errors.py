@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from moisson.core.redact import scrub
+
 
 class MoissonError(Exception):
     """Base of every error moisson raises on purpose."""
@@ -45,6 +47,8 @@ class ConnectorError(MoissonError):
 
     def __init__(self, message: str, *, dataset_id: str | None = None,
                  connector: str | None = None) -> None:
+        # Scrubbed at the source: the message may quote a server that echoed a token or a key.
+        message = scrub(message)
         self.message, self.dataset_id, self.connector = message, dataset_id, connector
         super().__init__(message)
 

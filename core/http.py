@@ -1,21 +1,30 @@
-"""One HTTP client for every connector: timeouts, retries with backoff, errors from our hierarchy.
+"""One HTTP client for every connector: deadlines, retries with backoff, errors from our hierarchy.
 
 Retries 429 (honouring `Retry-After`, seconds or HTTP date), 5xx, timeouts and dropped
 connections with exponential backoff and jitter; maps 400/415/422 to `RejectedError`,
-401/403 to `ConfigError`, 404/410 to `NotFoundError`. Messages show the host only, never
-a path or query that could hold a token.
+401/403 to `ConfigError`, 404/410 to `NotFoundError`, a redirect loop to `RejectedError`.
+Every exchange (connect, headers and the whole body) must end within `timeout`: a watchdog
+shuts the socket of a peer that dribbles bytes, which a per-read timeout never catches.
+Messages show the host only, never a path or query that could hold a token, and quote a
+server's body only once scrubbed of the run's secrets.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import email.utils
 import logging
 import random
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from moisson.core.errors import (
     ConfigError,
@@ -26,6 +35,7 @@ from moisson.core.errors import (
     UnavailableError,
     redact_url,
 )
+from moisson.core.redact import scrub
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -52,13 +62,92 @@ for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
     logging.getLogger(_name).addFilter(RedactPaths())
 
 
+class DeadlineError(UnavailableError):
+    """An exchange outlived `timeout`: the peer is too slow. Not retried at once (it would be as slow)."""
+
+    retryable = False
+
+
+class _Deadline:
+    """Shuts down the sockets an exchange holds once its time is up (a blocked read then fails at once)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._lock = threading.Lock()
+        self._connections: set[Any] = set()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.add(connection)
+            connection.moisson_deadline = self
+            if self.expired:
+                _shut(connection)
+
+    def release(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.discard(connection)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for connection in self._connections:
+                _shut(connection)
+
+
+def _shut(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed by the peer
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+_EXCHANGE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("moisson_exchange", default=None)
+
+
+class _Watched:
+    """Connection pool mixin: connections taken during an exchange are watched by its deadline."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
+        deadline = _EXCHANGE.get()
+        if deadline is not None:
+            deadline.watch(connection)
+        return connection
+
+    def _put_conn(self, conn: Any) -> None:
+        deadline = getattr(conn, "moisson_deadline", None)
+        if deadline is not None:
+            deadline.release(conn)  # back in the pool: no longer this exchange's to shut
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _WatchedHTTPPool(_Watched, HTTPConnectionPool):
+    pass
+
+
+class _WatchedHTTPSPool(_Watched, HTTPSConnectionPool):
+    pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
 class HttpClient:
     """A `requests.Session` with moisson's retry and error policy.
 
     Args:
         base_url: Prefix of relative paths given to `request`.
         headers: Sent with every request (e.g. the API key header).
-        timeout: Seconds to connect and to wait for each read.
+        timeout: Seconds one exchange may last, from connecting to the body's last byte.
         retries: Further attempts after a retryable failure.
         backoff: First delay in seconds; doubled at each attempt, with jitter.
         max_delay: Cap of one delay, including a server's `Retry-After`.
@@ -71,6 +160,8 @@ class HttpClient:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, _DeadlineAdapter())
         self.session.headers.update(headers or {})
         self.timeout, self.retries, self.backoff, self.max_delay = timeout, retries, backoff, max_delay
         self.connector, self.sleep = connector, sleep
@@ -89,17 +180,28 @@ class HttpClient:
             ok: Error statuses the caller handles itself (returned instead of raised).
             dataset_id: For error messages.
             retry_on: Extra condition on a response to retry it (e.g. a "busy" 400).
-            **kwargs: Passed to `requests.Session.request` (json, data, files, params…).
+            **kwargs: Passed to `requests.Session.request` (json, data, files, params…). With
+                `stream=True` the deadline keeps running while the caller reads the body through
+                `iter_body`.
 
         Raises:
             ConnectorError: A subclass telling retryable from permanent failures.
         """
         url = self.url(path)
         kwargs.setdefault("timeout", self.timeout)
+        stream = kwargs.pop("stream", False)
         attempt = 0
         while True:
             try:
-                response = self.session.request(method, url, **kwargs)
+                response = self._exchange(method, url, stream, kwargs)
+            except DeadlineError as exc:
+                exc.dataset_id = dataset_id
+                raise
+            except requests.TooManyRedirects:
+                raise RejectedError(f"{method} {redact_url(url)} redirects in a loop: the server sends the request "
+                                    "from address to address without end; check the URL in the catalog or ask "
+                                    "the server's administrator", dataset_id=dataset_id,
+                                    connector=self.connector) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error: ConnectorError = UnavailableError(
                     f"{method} {redact_url(url)} failed: {type(exc).__name__}; the server is unreachable or slow, "
@@ -118,6 +220,65 @@ class HttpClient:
             attempt += 1
             wait = delay if delay is not None else self.backoff * 2 ** (attempt - 1) * (1 + random.random() / 2)
             self.sleep(min(wait, self.max_delay))
+
+    def _exchange(self, method: str, url: str, stream: bool, kwargs: dict[str, Any]) -> requests.Response:
+        """One request under a deadline; a streamed body stays under it until read or closed."""
+        deadline = _Deadline(self.timeout)
+        token = _EXCHANGE.set(deadline)
+        try:
+            response = self.session.request(method, url, stream=True, **kwargs)
+            if not stream:
+                _ = response.content
+        except (requests.RequestException, OSError):
+            if deadline.expired:
+                raise self._too_slow(method, url) from None
+            deadline.cancel()
+            raise
+        finally:
+            _EXCHANGE.reset(token)
+        if not stream:
+            deadline.cancel()
+            if deadline.expired:  # the body may look whole when the socket was shut at its end
+                raise self._too_slow(method, url)
+            return response
+        response.moisson_deadline = deadline  # type: ignore[attr-defined]
+        close = response.close
+
+        def close_and_disarm() -> None:
+            deadline.cancel()
+            close()
+
+        response.close = close_and_disarm  # type: ignore[method-assign]
+        return response
+
+    def iter_body(self, response: requests.Response, chunk_size: int) -> Iterator[bytes]:
+        """The chunks of a streamed body, under the exchange's deadline.
+
+        Raises:
+            DeadlineError: The body was still coming when `timeout` ran out.
+            UnavailableError: The connection dropped mid-body.
+        """
+        deadline: _Deadline | None = getattr(response, "moisson_deadline", None)
+        method = response.request.method or "GET"
+        try:
+            yield from response.iter_content(chunk_size)
+        except (requests.RequestException, OSError) as exc:
+            if deadline is not None and deadline.expired:
+                raise self._too_slow(method, response.url) from None
+            raise UnavailableError(f"{method} {redact_url(response.url)}: the answer was cut off "
+                                   f"({type(exc).__name__}); moisson will retry later",
+                                   connector=self.connector) from None
+        finally:
+            if deadline is not None:
+                deadline.cancel()
+        if deadline is not None and deadline.expired:
+            raise self._too_slow(method, response.url)
+
+    def _too_slow(self, method: str, url: str) -> DeadlineError:
+        where = f" of the {self.connector} connector" if self.connector else ""
+        return DeadlineError(f"{method} {redact_url(url)} did not send its whole answer within {self.timeout:g} s: "
+                             f"the server is too slow or stalled; raise `timeout`{where} in the catalog if it is "
+                             "only slow", connector=self.connector)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request` and decode the JSON body (None for 204)."""
@@ -161,13 +322,14 @@ def retry_after(response: requests.Response) -> float | None:
 
 
 def _detail(response: requests.Response) -> str:
+    """A short quote of an error body, scrubbed first (servers echo paths, keys and headers back)."""
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip().replace("\n", " ")
+        text = scrub(response.text.strip().replace("\n", " "))
         return f" ({text[:200]})" if text and "<html" not in text.lower() else ""
     if isinstance(body, dict):
         for key in ("errors", "message", "detail", "error"):
             if body.get(key):
-                return f" ({key}: {body[key]})"
-    return f" ({str(body)[:200]})"
+                return f" ({key}: {scrub(str(body[key]))[:300]})"
+    return f" ({scrub(str(body))[:200]})"

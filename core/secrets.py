@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
+from moisson.core import redact
 from moisson.core.errors import ConfigError
 
 
@@ -36,7 +37,7 @@ Secret = SecretStr | SecretRef
 
 
 def reveal(value: Secret, *, what: str) -> str:
-    """Return a resolved credential's value.
+    """Return a resolved credential's value, remembered so that no message of the run can show it.
 
     Raises:
         ConfigError: The reference was not resolved (a connector used outside moisson's tasks).
@@ -44,4 +45,6 @@ def reveal(value: Secret, *, what: str) -> str:
     if isinstance(value, SecretRef):
         raise ConfigError(f"{what} is still the reference {value}: resolve it before use "
                           "(moisson's tasks do; in a script call tasks.secrets.resolve_secrets)")
-    return value.get_secret_value()
+    secret = value.get_secret_value()
+    redact.remember(secret)
+    return secret

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ValidationError
 from moisson.catalog.model import Catalog
 from moisson.connectors import registry
 from moisson.connectors.base import SourceConnector, TargetConnector
+from moisson.core import redact
 from moisson.core.errors import ConfigError
 from moisson.core.secrets import SecretRef
 
 
 def resolve_secret(ref: SecretRef) -> str:
-    """Return the value behind `{env: NAME}` or `{block: "secret/NAME"}`.
+    """Return the value behind `{env: NAME}` or `{block: "secret/NAME"}`, remembered for scrubbing.
 
     Raises:
         ConfigError: The variable is not set or the block does not exist (the message
@@ -33,15 +34,18 @@ def resolve_secret(ref: SecretRef) -> str:
         if not value:
             raise ConfigError(f"environment variable {ref.env} is not set: export it before the run, "
                               "or store the credential in a Prefect Secret block")
+        redact.remember(value)
         return value
     name = ref.block.removeprefix("secret/") if ref.block else ""
     from prefect.blocks.system import Secret  # deferred: only catalogs using blocks need a Prefect API
 
     try:
-        return str(Secret.load(name).get())
+        value = str(Secret.load(name).get())
     except ValueError as exc:
         raise ConfigError(f"Prefect Secret block {name!r} not found: create it in the Prefect UI "
                           f"(Blocks → Secret) or with `prefect block create secret`") from exc
+    redact.remember(value)
+    return value
 
 
 def resolve_secrets(value: Any) -> Any:

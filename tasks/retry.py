@@ -15,13 +15,20 @@ NETWORK_RETRIES: dict[str, Any] = {
     "retry_jitter_factor": 0.5,
 }
 
+#: Failures of the transport itself that no connector turned into a `ConnectorError` (a database
+#: driver's dropped connection, a socket reset): worth another try. Anything else is a bug or a
+#: refusal, and trying again would only repeat it three times.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+
 
 def retry_if_retryable(task: Any, task_run: Any, state: Any) -> bool:
-    """`retry_condition_fn`: retry only errors marked retryable (timeouts, 5xx, 429)."""
+    """`retry_condition_fn`: retry only errors marked retryable (timeouts, 5xx, 429) and transport failures."""
     try:
         state.result()
     except ConnectorError as exc:
         return exc.retryable
-    except Exception:
+    except TRANSPORT_ERRORS:
         return True
+    except Exception:
+        return False
     return False

@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
 
-from moisson.core.errors import ConfigError, NotFoundError, RateLimitedError, RejectedError, UnavailableError
-from moisson.core.http import HttpClient
+from moisson.core.errors import (
+    ConfigError,
+    ConnectorError,
+    NotFoundError,
+    RateLimitedError,
+    RejectedError,
+    UnavailableError,
+)
+from moisson.core.http import DeadlineError, HttpClient
+from moisson.core.redact import remember
 
 
 class Script(BaseHTTPRequestHandler):
@@ -95,3 +104,94 @@ def test_urllib3_debug_records_never_show_the_path(caplog) -> None:
     logging.getLogger("urllib3.util.retry").debug("Incremented Retry for (url='%s'): %r", secret, "Retry(total=0)")
     assert "token-in-the-path" not in caplog.text
     assert '"GET /… HTTP/1.1" 200' in caplog.text
+
+
+class Hostile(BaseHTTPRequestHandler):
+    """`/dribble/<n>`: n bytes, one every 0.5 s; `/loop`: redirects to itself; `/echo…`: the request back."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path.startswith("/dribble/"):
+            size = int(self.path.rsplit("/", 1)[1])
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            for _ in range(size):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:  # the client shut the socket: stop dribbling
+                    return
+                threading.Event().wait(0.5)
+            return
+        if self.path.startswith("/loop"):
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        headers = "\n".join(f"{k}: {v}" for k, v in self.headers.items())
+        body = f"bad request {self.path}\n{headers}".encode()
+        self.send_response(422 if "json" not in self.path else 500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hostile():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_dribbling_peer_fails_within_the_timeout_naming_host_and_setting(hostile, stream):
+    http = HttpClient(hostile, retries=3, timeout=1.5, connector="csw", sleep=lambda _: None)
+    started = time.monotonic()
+    with pytest.raises(DeadlineError) as info:
+        response = http.request("GET", "/dribble/40", stream=stream)
+        b"".join(http.iter_body(response, 65_536))
+    elapsed = time.monotonic() - started
+    # A per-read timeout never fires (a byte every 0.5 s); the whole 40-byte body would take 20 s.
+    assert elapsed < 10, elapsed
+    message = str(info.value)
+    assert "127.0.0.1" in message and "`timeout`" in message and "1.5 s" in message
+    assert not info.value.retryable
+
+
+def test_a_quick_body_is_not_cut_by_the_deadline(hostile):
+    http = HttpClient(hostile, timeout=5)
+    response = http.request("GET", "/dribble/2", stream=True)
+    assert b"".join(http.iter_body(response, 1)) == b"xx"
+    assert http.request("GET", "/dribble/1").content == b"x"
+
+
+def test_a_redirect_loop_is_one_clear_refusal_naming_the_host(hostile):
+    seen = []
+    with pytest.raises(RejectedError) as info:
+        HttpClient(hostile, retries=3, sleep=seen.append).request("GET", "/loop/s/SECRETTOKEN123")
+    assert "redirects in a loop" in str(info.value) and "127.0.0.1" in str(info.value)
+    assert "SECRETTOKEN123" not in str(info.value)
+    assert seen == [], "a redirect loop is not retried"
+
+
+@pytest.mark.parametrize("path", ["/echo", "/echo-json"])
+def test_an_echoing_server_quotes_no_secret(hostile, path):
+    token, key = "SECRETTOKEN123abc", "SUPERSECRETKEY987"
+    remember(f"{hostile}/ows/s/abc/c/{token}")
+    remember(key)
+    http = HttpClient(hostile, headers={"X-API-KEY": key, "Authorization": "Bearer unknown-bearer-value"},
+                      retries=0)
+    with pytest.raises(ConnectorError) as info:
+        http.request("GET", f"{path}/ows/s/abc/c/{token}", params={"service": "CSW", "apikey": key})
+    message = str(info.value)
+    assert "bad request" in message, "the body is still quoted"
+    for secret in (token, key, "unknown-bearer-value"):
+        assert secret not in message

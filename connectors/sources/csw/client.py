@@ -6,7 +6,7 @@ rather than OWSLib's own HTTP, because OWSLib sends GetRecords to the URL a cata
 no retry, backoff nor size cap. Responses are parsed with entities and network off
 (`moisson.connectors.sources.csw.iso19139.parse_xml`).
 
-Paging (harvesting.md §2): advance by the records actually returned, stop on
+Paging: advance by the records actually returned, stop on
 `nextRecord == 0`, `nextRecord <= start` (a server restarting), no record returned, or a
 page limit; a page the server fails on is split in halves down to single records, so
 one bad record costs one record, not the harvest.
@@ -255,7 +255,7 @@ class CswClient:
 
     @staticmethod
     def _next_start(page: Page, start: int, out: Paged) -> int | None:
-        """Where the next page starts, or None when a stop rule applies (harvesting.md §2)."""
+        """Where the next page starts, or None when a stop rule applies."""
         if page.returned == 0:
             if start <= (out.matched or 0):
                 out.notes.append(f"the server returned no record at position {start} of {out.matched}")
@@ -365,18 +365,20 @@ def read_capped(http: HttpClient, method: str, url: str, *, max_bytes: int, what
     Raises:
         RejectedError: The body is larger than `max_bytes`.
         UnavailableError: The connection dropped mid-body (or a retryable HTTP error).
+        DeadlineError: The whole answer did not come within the client's `timeout`.
     """
     response = http.request(method, url, stream=True, **kwargs)
     try:
         chunks, size = [], 0
-        for chunk in response.iter_content(65_536):
+        for chunk in http.iter_body(response, 65_536):  # under the exchange's deadline
             size += len(chunk)
             if size > max_bytes:
                 raise RejectedError(f"{what} is larger than {max_bytes:,} bytes (max_response_bytes): ask for less "
                                     "(a smaller page_size) or raise the limit", dataset_id=kwargs.get("dataset_id"))
             chunks.append(chunk)
-    except OSError as exc:  # connection dropped mid-body
-        raise UnavailableError(f"{what} was cut off ({type(exc).__name__})") from None
+    except UnavailableError as exc:
+        exc.dataset_id = exc.dataset_id or kwargs.get("dataset_id")
+        raise
     finally:
         response.close()
     return b"".join(chunks)
