@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
 from moisson.connectors.sources.csw.client import CswClient, Paged
-from moisson.connectors.sources.csw.data import write_links, write_resource
+from moisson.connectors.sources.csw.data import is_ogcapi, write_links, write_resource
 from moisson.connectors.sources.csw.iso19139 import IsoRecord, datestamp, file_identifier, parse_record, record_hash
 from moisson.connectors.sources.csw.sync import Changes, Seen, reconcile
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, redact_url
@@ -401,7 +401,7 @@ class CswSource:
         metadata = record.metadata.model_dump(exclude_unset=True, exclude_none=True)
         notes = [f"record {locator.record}: {w}" for w in record.warnings]
         notes.append(f"licence: {record.license_evidence}")
-        usable = [r for r in record.resources if r.kind in ("wfs", "download")]
+        usable = [r for r in record.resources if r.kind in ("wfs", "download") or is_ogcapi(r)]
         if locator.resource:
             usable = [r for r in record.resources if locator.resource in (r.url, r.name)]
             if not usable:

@@ -1,9 +1,11 @@
-"""The data a CSW record links to, as Parquet: a WFS layer (GeoJSON, WGS84) or a CSV/XLSX/ODS/GeoJSON file.
+"""The data a CSW record links to, as Parquet: a WFS or OGC API Features layer, or a CSV/XLSX/ODS/GeoJSON file.
 
-Downloads go through `HttpClient` (retries, host-only messages) with a size cap; tables
-are read by the spreadsheet reader, GeoJSON features get the same geometry columns as
-every geographic source (`moisson.connectors.geo`). A record that links to nothing usable gets
-a table of its links instead, so it is published as metadata with its links.
+WFS layers are paged by the `wfs` source's layer harvest and OGC API collections by the
+`ogcapi` source (complete or failed, never short; WGS84). Downloads go through `HttpClient`
+(retries, host-only messages) with a size cap; tables are read by the spreadsheet reader,
+GeoJSON features get the same geometry columns as every geographic source
+(`moisson.connectors.geo`). A record that links to nothing usable gets a table of its links
+instead, so it is published as metadata with its links.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
+from pydantic import SecretStr
 
+from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.connectors.sources.csw.client import read_capped
 from moisson.connectors.sources.csw.iso19139 import OnlineResource
@@ -29,7 +33,6 @@ from moisson.core.http import HttpClient
 
 TABLE_EXTENSIONS = (".csv", ".xlsx", ".xls", ".ods")
 GEOJSON_EXTENSIONS = (".geojson", ".json")
-_OGC_KEYS = {"service", "version", "request", "typename", "typenames", "outputformat", "srsname"}
 
 
 @dataclass
@@ -42,35 +45,24 @@ class Written:
     notes: list[str] = field(default_factory=list)
 
 
-def wfs_getfeature_url(resource: OnlineResource) -> str:
-    """GetFeature URL of a WFS layer as GeoJSON in WGS84 (the record's other query keys kept).
-
-    Raises:
-        RejectedError: The link names no layer (`gmd:name`).
-    """
-    if not resource.name:
-        raise RejectedError(f"the WFS link of {redact_url(resource.url)} names no layer (gmd:name is empty)")
-    parts = urlsplit(resource.url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() not in _OGC_KEYS]
-    query = [*kept, ("service", "WFS"), ("version", "2.0.0"), ("request", "GetFeature"),
-                    ("typeNames", resource.name), ("typeName", resource.name),
-                    ("outputFormat", "application/json"), ("srsName", "EPSG:4326")]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+def is_ogcapi(resource: OnlineResource) -> bool:
+    """True for an OGC API - Features link (protocol `OGC:API-Features`, as GeoNetwork and Isogeo write it)."""
+    protocol = (resource.protocol or "").upper().replace(" ", "-")
+    return protocol.startswith(("OGC:API-FEATURES", "OGCAPI-FEATURES", "OGC-API-FEATURES"))
 
 
 def write_resource(http: HttpClient, resource: OnlineResource, out: Path, *, dataset_id: str,
                    max_bytes: int) -> Written:
-    """Download a WFS layer or a data file and write it to `out` as text columns.
+    """Harvest a WFS layer or an OGC API collection, or download a data file, and write it to `out` as text columns.
 
     Raises:
         RejectedError: The link is not a format moisson reads, or the content cannot be read.
     """
     path = urlsplit(resource.url).path.lower()
     if resource.kind == "wfs":
-        body = _download(http, wfs_getfeature_url(resource), dataset_id, max_bytes)
-        written = _write_geojson(body, out, f"WFS layer {resource.name}")
-        written.notes.insert(0, f"data from the WFS layer {resource.name} of {redact_url(resource.url)}")
-        return written
+        return _write_wfs(http, resource, out, dataset_id=dataset_id, max_bytes=max_bytes)
+    if is_ogcapi(resource):
+        return _write_ogcapi(http, resource, out, dataset_id=dataset_id, max_bytes=max_bytes)
     if path.endswith(GEOJSON_EXTENSIONS):
         return _write_geojson(_download(http, resource.url, dataset_id, max_bytes), out, Path(path).name)
     if path.endswith(TABLE_EXTENSIONS):
@@ -82,7 +74,7 @@ def write_resource(http: HttpClient, resource: OnlineResource, out: Path, *, dat
         return Written(rows=result.rows, first_row=result.first_row,
                        notes=[f"data from the file {name} of {redact_url(resource.url)}", *result.notes])
     raise RejectedError(f"the link {redact_url(resource.url)} ({resource.protocol or 'no protocol'}) is not a WFS "
-                        f"layer nor a CSV, XLSX, ODS or GeoJSON file")
+                        f"layer, an OGC API collection nor a CSV, XLSX, ODS or GeoJSON file")
 
 
 def write_links(resources: Sequence[OnlineResource], out: Path) -> int:
@@ -91,6 +83,33 @@ def write_links(resources: Sequence[OnlineResource], out: Path) -> int:
     table = pa.table({c: pa.array([getattr(r, c) for r in resources], pa.string()) for c in columns})
     pq.write_table(table, out)
     return len(resources)
+
+
+def _write_wfs(http: HttpClient, resource: OnlineResource, out: Path, *, dataset_id: str,
+               max_bytes: int) -> Written:
+    # Imported here: the WFS source reads XML with this package's safe parser, so a module-level
+    # import would be circular.
+    from moisson.connectors.sources.wfs.layer import WfsClient, harvest_layer
+
+    if not resource.name:
+        raise RejectedError(f"the WFS link of {redact_url(resource.url)} names no layer (gmd:name is empty)")
+    layer = harvest_layer(WfsClient(resource.url, http, max_bytes=max_bytes), resource.name, out,
+                          dataset_id=dataset_id)
+    return Written(rows=layer.rows, geometry=layer.geometry, first_row=1, notes=layer.notes)
+
+
+def _write_ogcapi(http: HttpClient, resource: OnlineResource, out: Path, *, dataset_id: str,
+                  max_bytes: int) -> Written:
+    from moisson.connectors.sources.ogcapi import OgcApiSource  # circular at module level, as above
+
+    base, _, rest = resource.url.partition("/collections/")
+    collection = rest.split("/", 1)[0].split("?", 1)[0] if rest else resource.name
+    if not collection:
+        raise RejectedError(f"the OGC API link of {redact_url(resource.url)} names no collection (neither a "
+                            "/collections/<id> URL nor gmd:name)")
+    source = OgcApiSource(OgcApiSource.Config(url=SecretStr(base), max_response_bytes=max_bytes), http=http)
+    extract = source.extract(DatasetDescriptor(id=out.stem, locator={"collection": collection}), out.parent)
+    return Written(rows=extract.rows, geometry=extract.geometry, first_row=1, notes=extract.notes)
 
 
 def _download(http: HttpClient, url: str, dataset_id: str, max_bytes: int) -> bytes:

@@ -1,0 +1,199 @@
+"""Source connector for OGC WFS 1.0.0, 1.1.0 and 2.0.0 layers (MapServer, GeoServer, QGIS Server…).
+
+One dataset per layer (`locator: {layer: NAME}`): GetCapabilities once, the best output format,
+paging that never lets a short harvest through, axis order per version and CRS name,
+geometries reprojected to WGS84 GeoJSON text (`moisson.connectors.sources.wfs.layer`).
+The CSW source uses the same layer harvest for a record's `OGC:WFS` links.
+
+Incremental: with `updated_at` in the locator, the fingerprint is the newest value of that
+attribute (asked sorted, one feature, then checked with a filter: a server that ignores the
+sort cannot fool it) and the count; with `checksum: true`, the count and a digest of the first
+and last features. An unchanged fingerprint spares the download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from xml.sax.saxutils import escape
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.geo import GeometryOutput
+from moisson.connectors.sources.wfs.layer import WfsClient, harvest_layer, plan_layer, read_page
+from moisson.connectors.sqlrows import parse_locator
+from moisson.core.errors import ConnectorError, RejectedError
+from moisson.core.http import HttpClient
+from moisson.core.ids import unique_slugs
+from moisson.core.metadata import DatasetMetadata
+from moisson.core.secrets import Secret, reveal
+
+KIND = "wfs"
+#: Features hashed at each end of the layer by the `checksum` fingerprint.
+CHECKSUM_FEATURES = 100
+_KEYS = "`layer`, then `geometry`, `updated_at` and `checksum`"
+
+
+class WfsLocator(BaseModel):
+    """A layer of the WFS (`locator:` in the catalog).
+
+    Attributes:
+        layer: Layer name, with or without its prefix (`lieux` or `ms:lieux`).
+        geometry: Text columns written from the geometry (default: `geometry`, GeoJSON in WGS84).
+        updated_at: Attribute holding each feature's last modification (ISO 8601 text or date): when its
+            newest value and the count did not move, the layer is not downloaded again.
+        checksum: Without `updated_at`: skip the download when the count and the first and last features
+            are unchanged (a change in the middle of an unchanged-size layer goes unseen until the next
+            change at its ends, hence off by default).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: str = Field(min_length=1)
+    geometry: GeometryOutput = Field(default_factory=GeometryOutput)
+    updated_at: str | None = None
+    checksum: bool = False
+
+
+class WfsConfig(ConnectorConfig):
+    """A WFS endpoint.
+
+    Attributes:
+        url: The endpoint (its other query keys, such as an API key, are kept). A secret when it holds a
+            key: give it as `{env: NAME}`; only its host is ever shown.
+        version: WFS version to speak; default: the highest the server offers.
+        page_size: Features asked per page (never above the server's `CountDefault`).
+        timeout: Seconds each answer may take, from connecting to its last byte.
+        retries: Further attempts on timeouts, dropped connections, 5xx and 429.
+        max_pages: A layer still sending features after this many pages fails.
+        max_response_bytes: Largest answer accepted.
+    """
+
+    url: Secret
+    version: Literal["2.0.0", "1.1.0", "1.0.0"] | None = None
+    page_size: int = Field(1000, ge=1, le=100_000)
+    timeout: float = Field(120, gt=0)
+    retries: int = Field(4, ge=0, le=10)
+    max_pages: int = Field(100_000, ge=1)
+    max_response_bytes: int = Field(200_000_000, ge=1_000)
+
+
+class WfsSource:
+    """Reads the layers of a WFS as datasets."""
+
+    kind: ClassVar[str] = KIND
+    Config: ClassVar[type[BaseModel]] = WfsConfig
+
+    def __init__(self, config: WfsConfig) -> None:
+        self.config = config
+        url = reveal(config.url, what="the WFS url")
+        self.http = HttpClient(timeout=config.timeout, retries=config.retries, connector=KIND)
+        self.client = WfsClient(url, self.http, max_bytes=config.max_response_bytes, version=config.version)
+
+    def __repr__(self) -> str:
+        return f"WfsSource({self.client.where})"
+
+    def check(self) -> None:
+        """GetCapabilities answers and lists at least one layer.
+
+        Raises:
+            ConnectorError: Unreachable, an exception report, or not a WFS.
+        """
+        caps = self._tagged(self.client.capabilities)
+        if not caps.layers:
+            raise RejectedError(f"the WFS at {self.client.where} lists no layer", connector=KIND)
+
+    def discover(self) -> Iterator[DatasetDescriptor]:
+        """Yield one dataset per layer, with the title, description and keywords of the capabilities."""
+        layers = self._tagged(self.client.capabilities).layers
+        for layer, dataset_id in zip(layers, unique_slugs((ft.name.rpartition(":")[2] for ft in layers),
+                                                          default="layer"), strict=True):
+            known = {"title": layer.title, "description": layer.abstract, "keywords": list(layer.keywords)}
+            yield DatasetDescriptor(id=dataset_id, locator={"layer": layer.name},
+                                    metadata=DatasetMetadata(**{k: v for k, v in known.items() if v}))
+
+    def extract(self, dataset: DatasetDescriptor, dest: Path) -> Extract:
+        """Page the layer into `dest/<id>.parquet`: attributes as text, geometry as GeoJSON in WGS84.
+
+        Raises:
+            ConfigError: Bad locator.
+            NotFoundError: No such layer (the message lists the server's).
+            RejectedError: Exception report, unreadable answer, or fewer features than the server matched.
+            UnavailableError: The server failed after retries (retryable).
+        """
+        locator = parse_locator(WfsLocator, dataset, KIND, _KEYS)
+        dest.mkdir(parents=True, exist_ok=True)
+        out = dest / f"{dataset.id}.parquet"
+        layer = self._tagged(lambda: harvest_layer(self.client, locator.layer, out, page_size=self.config.page_size,
+                                                   max_pages=self.config.max_pages, output=locator.geometry,
+                                                   dataset_id=dataset.id))
+        return Extract(path=out, rows=layer.rows, metadata=layer.metadata, geometry=layer.geometry,
+                       notes=layer.notes, first_row=1)
+
+    def fingerprint(self, dataset: DatasetDescriptor) -> str | None:
+        """A short text that changes when the layer's features do, or None when the server cannot tell.
+
+        Raises:
+            ConfigError, NotFoundError, RejectedError, UnavailableError: As `extract`.
+        """
+        locator = parse_locator(WfsLocator, dataset, KIND, _KEYS)
+        if locator.updated_at:
+            return self._tagged(lambda: self._newest(locator, dataset.id))
+        if locator.checksum:
+            return self._tagged(lambda: self._checksum(locator, dataset.id))
+        return None
+
+    def _newest(self, locator: WfsLocator, dataset_id: str) -> str | None:
+        """`max(updated_at)|count`, from one feature sorted descending, confirmed by a filter counting newer ones."""
+        plan = plan_layer(self.client, locator.layer, 1)
+        if not plan.version.startswith("2"):
+            return None  # SORTBY and numberMatched are WFS 2.0
+        attribute = locator.updated_at or ""
+        params = {**plan.params(0, 1), "SORTBY": f"{attribute} DESC"}
+        page = read_page(self.client.get_feature(params, dataset_id=dataset_id), plan, what="GetFeature answer",
+                         where=self.client.where)
+        if page.matched is None:
+            return None
+        if not page.properties:
+            return f"|{page.matched}"
+        newest = page.properties[0].get(attribute)
+        if newest is None:
+            raise RejectedError(f"the WFS layer {plan.layer.name} has no attribute {attribute!r} (`updated_at`); "
+                                f"its attributes: {', '.join(page.properties[0])}", dataset_id=dataset_id,
+                                connector=KIND)
+        fes = ('<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0"><fes:PropertyIsGreaterThan>'
+               f"<fes:ValueReference>{escape(attribute)}</fes:ValueReference><fes:Literal>{escape(newest)}"
+               "</fes:Literal></fes:PropertyIsGreaterThan></fes:Filter>")
+        newer = read_page(self.client.get_feature({**plan.params(0, 1), "FILTER": fes}, dataset_id=dataset_id),
+                          plan, what="GetFeature answer", where=self.client.where)
+        if newer.matched != 0:  # the server did not sort: its first feature is not the newest
+            return None
+        return f"{newest}|{page.matched}"
+
+    def _checksum(self, locator: WfsLocator, dataset_id: str) -> str | None:
+        """`count|sha256` of the first and last `CHECKSUM_FEATURES` features."""
+        plan = plan_layer(self.client, locator.layer, CHECKSUM_FEATURES)
+        digest = hashlib.sha256()
+        first = read_page(self.client.get_feature(plan.params(0, plan.page), dataset_id=dataset_id), plan,
+                          what="GetFeature answer", where=self.client.where)
+        if first.matched is None:
+            return None
+        pages = [first]
+        if first.matched > plan.page:
+            start = first.matched - plan.page
+            pages.append(read_page(self.client.get_feature(plan.params(start, plan.page), dataset_id=dataset_id),
+                                   plan, what="GetFeature answer", where=self.client.where))
+        for page in pages:
+            for props, wkb in zip(page.properties, page.wkb, strict=True):
+                digest.update(repr(sorted(props.items())).encode() + (wkb or b""))
+        return f"{first.matched}|{digest.hexdigest()[:16]}"
+
+    def _tagged(self, call: Any) -> Any:
+        try:
+            return call()
+        except ConnectorError as exc:
+            exc.connector = exc.connector or KIND
+            raise
