@@ -27,6 +27,7 @@ from moisson.core.frequencies import check_frequency, check_schedule
 from moisson.core.ids import DATASET_ID, slugify
 from moisson.core.metadata import DatasetMetadata
 from moisson.quality.policy import QualityPolicy
+from moisson.prepare.recipe import Organization, Recipe
 
 #: The catalog shipped with moisson: the demo of an imaginary commune.
 BUNDLED = Path(str(importlib.resources.files("moisson.deployments") / "catalog.yaml"))
@@ -60,6 +61,7 @@ class Defaults(_Strict):
     quality: QualityPolicy = Field(default_factory=QualityPolicy)
     metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
 
+    organization: Organization = Field(default_factory=Organization)
 
 class _DatasetSettings(_Strict):
     """How a dataset is checked, scheduled and published: shared by datasets and collections.
@@ -73,6 +75,7 @@ class _DatasetSettings(_Strict):
         metadata: Publication metadata overriding what the source says.
         quality: Quality policy overriding `defaults.quality` key by key.
     """
+        prepare: Recipe fitting the source's columns to the schema, applied before quality.
 
     schema_: str | None = Field(None, alias="schema")
     frequency: str | None = None
@@ -81,6 +84,7 @@ class _DatasetSettings(_Strict):
     metadata: dict[str, Any] = Field(default_factory=dict)
     quality: dict[str, Any] = Field(default_factory=dict)
 
+    prepare: Recipe | None = None
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @field_validator("frequency")

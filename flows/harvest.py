@@ -1,6 +1,6 @@
 """The harvest flows: one dataset from source to portals, and every dataset of the catalog.
 
-`harvest_dataset` = extract → quality → publish on each target; frames travel between
+`harvest_dataset` = extract → prepare (the recipe, if any) → quality → publish on each target; frames travel between
 tasks as Parquet paths (task results stay in memory until the flow ends). A dataset the
 quality gate blocks is never published and its run ends Failed, so Prefect automations
 fire; other datasets are separate flow runs and go on.
@@ -26,6 +26,7 @@ from moisson.flows.artifacts import progress_artifact, publication_artifact, qua
 from moisson.flows.outcome import DatasetOutcome, QualitySummary, TargetReport
 from moisson.tasks.extract import extract_dataset, fingerprint_dataset
 from moisson.tasks.limits import ensure_limits
+from moisson.tasks.prepare import prepare_dataset
 from moisson.tasks.publish import TargetOutcome, publication_for, publish_to_target
 from moisson.tasks.quality import check_dataset
 
@@ -76,6 +77,7 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
                             source)
                 return DatasetOutcome(id=dataset_id, status="unchanged")
             extracted = extract_dataset(cat, dataset_id, Path(tmp))
+            extracted = prepare_dataset(cat, dataset_id, extracted, Path(tmp))
             checked = check_dataset(cat, dataset_id, extracted, reports)
         except MoissonError as exc:
             logger.error("%s: %s", dataset_id, exc)

@@ -19,6 +19,7 @@ from rich.table import Table
 from moisson.connectors.base import DatasetDescriptor, RecordSource
 from moisson.core.errors import MoissonError
 from moisson.core.settings import process_defaults
+from moisson.prepare_cli import app as prepare_app
 
 if TYPE_CHECKING:
     from moisson.catalog.model import Catalog
@@ -333,6 +334,7 @@ app.add_typer(automations_app, name="automations")
 
 @automations_app.command("apply")
 def automations_apply(
+app.add_typer(prepare_app, name="prepare")
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Automations file (default: the bundled one).")]
     = None,
     catalog: CatalogOption = None,

@@ -1,0 +1,146 @@
+"""`moisson prepare`: propose a dataset's recipe from its source file, and preview what it does.
+
+Neither command publishes anything nor imports Prefect: the source is read into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from moisson.core.errors import MoissonError
+
+if TYPE_CHECKING:
+    from moisson.catalog.model import Catalog, Dataset
+    from moisson.connectors.base import Extract
+    from moisson.quality.schema import TableSchemaRef
+
+app = typer.Typer(help="Fit a department's own file to the dataset's schema with a recipe (`prepare:`).",
+                  no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+DatasetArgument = Annotated[str, typer.Argument(help="Dataset id, as in the catalog.")]
+CatalogOption = Annotated[Path | None, typer.Option(
+    "--catalog", "-c", envvar="MOISSON_CATALOG", help="Catalog file (default: the bundled example).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def _fail(exc: MoissonError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(2)
+
+
+def _load(catalog: Path | None, dataset_id: str) -> tuple[Catalog, Dataset, TableSchemaRef]:
+    from moisson.cli import _catalog
+    from moisson.core.errors import CatalogError
+    from moisson.core.settings import cache_dir
+    from moisson.quality.schema import load_schema
+
+    cat = _catalog(catalog)
+    ds = cat.dataset(dataset_id)
+    if ds.schema_ is None:
+        raise CatalogError(f"dataset {dataset_id} has no `schema:`: a recipe fits a file to a schema",
+                           file=str(cat.path))
+    return cat, ds, load_schema(ds.schema_, schemas_dir=cat.base_dir, cache_dir=cache_dir() / "schemas")
+
+
+def _extract(cat: Catalog, ds: Dataset, workdir: Path) -> Extract:
+    """The dataset's source read as the harvest reads it (text columns in Parquet)."""
+    from moisson.connectors.base import DatasetDescriptor
+    from moisson.tasks.connect import build_source
+
+    descriptor = DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=cat.metadata_of(ds), schema=ds.schema_)
+    return build_source(cat, ds.source).extract(descriptor, workdir)
+
+
+@app.command()
+def suggest(dataset: DatasetArgument, catalog: CatalogOption = None,
+            write: Annotated[bool, typer.Option("--write", help="Write the recipe into the catalog file.")] = False,
+            as_json: JsonOption = False) -> None:
+    """Propose, for each schema field, the source column that fits it best, with a confidence and the reasons."""
+    import pyarrow.parquet as pq
+
+    from moisson.prepare.catalog_file import write_recipe
+    from moisson.prepare.suggest import suggest as propose
+
+    try:
+        cat, ds, schema = _load(catalog, dataset)
+        with tempfile.TemporaryDirectory(prefix=f"moisson-suggest-{dataset}-") as tmp:
+            table = pq.read_table(_extract(cat, ds, Path(tmp)).path)
+        found = propose(table, schema, dataset=dataset,
+                        organization=cat.model.defaults.organization.model_dump())
+        if write:
+            write_recipe(cat.path, dataset, found.recipe(), found.unmapped_required)
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(found.to_dict(), ensure_ascii=False, indent=2))
+        return
+    grid = Table("field", "rule", "confidence", "other candidates", title=f"{dataset} → {found.schema}")
+    for name, entry in found.fields.items():
+        others = ", ".join(f"{c['column']} ({c['score']:.2f})" for c in entry["candidates"][1:] if c["column"])
+        rule = json.dumps(entry["rule"], ensure_ascii=False) if entry["rule"] else "—"
+        grid.add_row(name, rule, f"{entry['confidence']:.2f}", others)
+    out.print(grid)
+    if found.unmapped_required:
+        out.print(f"[bold red]required fields without a column:[/] {', '.join(found.unmapped_required)}")
+    if found.unused_columns:
+        out.print(f"columns no field takes: {', '.join(found.unused_columns)}")
+    if write:
+        out.print(f"recipe written into {cat.path} (datasets → {dataset} → prepare)")
+
+
+@app.command()
+def preview(dataset: DatasetArgument, catalog: CatalogOption = None,
+            rows: Annotated[int, typer.Option("--rows", "-n", min=1, help="Rows of the source to prepare.")] = 1000,
+            as_json: JsonOption = False) -> None:
+    """Show what the dataset's recipe does to the first rows, and the validation errors before and after."""
+    from moisson.prepare.catalog_file import checked_recipe
+    from moisson.prepare.preview import preview as run_preview
+
+    try:
+        cat, ds, schema = _load(catalog, dataset)
+        if ds.prepare is None:
+            err.print(f"dataset {dataset} has no `prepare:` recipe: try `moisson prepare suggest {dataset} --write`")
+            raise typer.Exit(2)
+        recipe = checked_recipe(ds.prepare, [f.name for f in schema.fields], catalog=cat.path, dataset_id=ds.id)
+        context = {"organization": cat.model.defaults.organization.model_dump(),
+                   "dataset": {"id": ds.id, "title": cat.metadata_of(ds).title}}
+        with tempfile.TemporaryDirectory(prefix=f"moisson-preview-{dataset}-") as tmp:
+            extract = _extract(cat, ds, Path(tmp))
+            result = run_preview(extract.path, recipe, schema, rows=rows, context=context,
+                                 first_row=extract.first_row, row_gaps=extract.row_gaps)
+    except MoissonError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _print_preview(dataset, result)
+    raise typer.Exit(1 if result["blocked"] else 0)
+
+
+def _print_preview(dataset: str, result: dict[str, Any]) -> None:
+    grid = Table("rule", "field", "rows in → out", "cells changed", "before → after", "unknown values",
+                 title=f"{dataset}: {result['rows']} rows prepared")
+    for rule in result["rules"]:
+        sample = "\n".join(f"{s['before']!r} → {s['after']!r}" for s in rule.get("sample", []))
+        unknown = ", ".join(f"{v!r} ({n})" for v, n in rule.get("unknown_values", {}).items())
+        grid.add_row(rule["rule"], rule.get("field") or "", f"{rule['rows_in']} → {rule['rows_out']}",
+                     str(rule.get("cells_changed", 0)), sample, unknown)
+    out.print(grid)
+    for message in result["errors"]:
+        out.print(f"[bold red]error:[/] {message}", highlight=False)
+    for message in result["warnings"]:
+        out.print(f"[yellow]warning:[/] {message}", highlight=False)
+    for side in ("before", "after"):
+        found = result[f"errors_{side}"]
+        out.print(f"validation errors {side} preparation: {found['count']}", highlight=False)
+        for issue in found["errors"][:10]:
+            out.print(f"  [{issue['type']}] {issue['message']}", highlight=False, markup=False)
