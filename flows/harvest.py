@@ -8,9 +8,11 @@ fire; other datasets are separate flow runs and go on.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -29,6 +31,9 @@ from moisson.tasks.limits import ensure_limits
 from moisson.tasks.prepare import prepare_dataset
 from moisson.tasks.publish import TargetOutcome, publication_for, publish_to_target
 from moisson.tasks.quality import check_dataset
+
+#: Datasets harvested at once by `run_datasets` (`moisson run --concurrency`); each waits mostly on the API.
+CONCURRENCY = 4
 
 
 @flow(name="harvest-dataset", flow_run_name="harvest · {dataset_id}", log_prints=True)
@@ -131,18 +136,29 @@ def _status(targets: Iterable[TargetReport], dry_run: bool) -> str:
 
 
 def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bool = False,
-                 catalog: str | None = None,
-                 on_done: Callable[[DatasetOutcome], None] | None = None) -> list[DatasetOutcome]:
-    """Run `harvest_dataset` for each id, one flow run each; a failure never stops the others."""
+                 catalog: str | None = None, on_done: Callable[[DatasetOutcome], None] | None = None,
+                 concurrency: int = CONCURRENCY) -> list[DatasetOutcome]:
+    """Run `harvest_dataset` for each id, one flow run each, `concurrency` at a time; a failure never stops the others.
+
+    The source and target limits (`tasks/limits.py`) still bound what the runs do at once; outcomes come back in
+    the order of `dataset_ids`, `on_done` is called (in this thread) as each run ends.
+    """
     ensure_limits(load_catalog(catalog))
-    outcomes = []
-    for dataset_id in dataset_ids:
-        state = harvest_dataset(dataset_id, dry_run=dry_run, force=force, catalog=catalog,
-                                return_state=True)
-        outcomes.append(outcome_of(dataset_id, state))
-        if on_done:
-            on_done(outcomes[-1])
-    return outcomes
+    ids = list(dataset_ids)
+
+    def one(dataset_id: str) -> DatasetOutcome:
+        state = harvest_dataset(dataset_id, dry_run=dry_run, force=force, catalog=catalog, return_state=True)
+        return outcome_of(dataset_id, state)
+
+    outcomes: dict[str, DatasetOutcome] = {}
+    # Each run gets its own copy of this thread's context, so inside `harvest_catalog` they stay its subflows.
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="harvest") as pool:
+        running = {pool.submit(contextvars.copy_context().run, one, i): i for i in ids}
+        for done in as_completed(running):
+            outcomes[running[done]] = done.result()
+            if on_done:
+                on_done(outcomes[running[done]])
+    return [outcomes[i] for i in ids]
 
 
 def outcome_of(dataset_id: str, state: State) -> DatasetOutcome:
@@ -155,7 +171,7 @@ def outcome_of(dataset_id: str, state: State) -> DatasetOutcome:
 
 @flow(name="harvest-catalog", flow_run_name="harvest catalog")
 def harvest_catalog(dataset_ids: list[str] | None = None, due_only: bool = True, dry_run: bool = False,
-                    force: bool = False, catalog: str | None = None) -> list[dict]:
+                    force: bool = False, catalog: str | None = None, concurrency: int = CONCURRENCY) -> list[dict]:
     """Harvest the datasets of the catalog, each as its own flow run.
 
     Args:
@@ -164,6 +180,7 @@ def harvest_catalog(dataset_ids: list[str] | None = None, due_only: bool = True,
         dry_run: See `harvest_dataset`.
         force: See `harvest_dataset`.
         catalog: Catalog file.
+        concurrency: Datasets harvested at once.
     """
     cat = load_catalog(catalog)
     store = StateStore()
@@ -172,5 +189,6 @@ def harvest_catalog(dataset_ids: list[str] | None = None, due_only: bool = True,
         ids = [i for i in ids if is_due(cat.dataset(i).frequency, store.last_success(i))]
     get_run_logger().info("%d datasets to harvest: %s", len(ids), ", ".join(ids) or "none")
     advance = progress_artifact(len(ids), f"{len(ids)} datasets of {cat.path.name}")
-    outcomes = run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, on_done=advance)
+    outcomes = run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, on_done=advance,
+                            concurrency=concurrency)
     return [o.model_dump(mode="json") for o in outcomes]

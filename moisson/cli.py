@@ -86,6 +86,8 @@ def run(
     force: Annotated[bool, typer.Option("--force", help="Publish even when nothing changed.")] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help=(
+        "Datasets harvested at once (the sources' and targets' own limits still hold)."))] = 4,
 ) -> None:
     """Harvest, check and publish datasets (each one a Prefect flow run)."""
     process_defaults()
@@ -108,7 +110,7 @@ def run(
         chosen = due_datasets(cat, chosen, store)
     try:
         outcomes = _run_with_progress(chosen, dry_run=dry_run, force=force, catalog=str(cat.path),
-                                      show=not as_json and sys.stderr.isatty())
+                                      show=not as_json and sys.stderr.isatty(), concurrency=concurrency)
     except Exception:
         err.print_exception()
         err.print("moisson could not run the flows (see above); nothing more was published.")
@@ -121,14 +123,15 @@ def run(
     raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
 
 
-def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: str, show: bool) -> list:
+def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: str, show: bool,
+                       concurrency: int) -> list:
     from rich.progress import Progress
 
     from moisson.flows.harvest import run_datasets
 
     with Progress(console=err, disable=not show, transient=True) as progress:
         bar = progress.add_task("harvesting", total=len(ids))
-        return run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog,
+        return run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, concurrency=concurrency,
                             on_done=lambda o: progress.update(bar, advance=1, description=o.id))
 
 
