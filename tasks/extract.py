@@ -7,12 +7,11 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 
 from moisson.catalog.model import Catalog
 from moisson.connectors.base import DatasetDescriptor, Extract, IncrementalSource
 from moisson.tasks.connect import build_source
-from moisson.tasks.limits import limit_name
+from moisson.tasks.limits import slot
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
 
@@ -50,7 +49,7 @@ def extract_dataset(catalog: Catalog, dataset_id: str, workdir: Path) -> Extract
     source = build_source(catalog, ds.source)
     descriptor = descriptor_for(catalog, dataset_id)
     workdir.mkdir(parents=True, exist_ok=True)
-    with concurrency(limit_name("source", ds.source), occupy=1):
+    with slot(catalog, "source", ds.source):
         result = source.extract(descriptor, workdir)
     logger = get_run_logger()
     logger.info("%s: %d rows extracted from source %s", dataset_id, result.rows, ds.source)

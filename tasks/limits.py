@@ -2,15 +2,26 @@
 
 A hundred datasets due at 03:00 must not open a hundred connections to the GIS database
 or a hundred uploads to one portal API. The extract and publish tasks hold a slot of
-`moisson-source-<id>` / `moisson-target-<id>` while they work. Prefect does not enforce
-a limit that does not exist (it only logs a warning), so moisson creates or updates every
-limit it uses before running: `ensure_limits` is called by `moisson serve`, `moisson
-deploy` and every `moisson run`.
+`moisson-source-<name>-<key>` / `moisson-target-<name>-<key>` while they work. The key is a
+digest of the source's or target's connector and config (never a secret value: the config holds
+references), so two catalogs on one Prefect server that both call their portal `portail` wait on
+each other only when it is the same portal. Prefect does not enforce a limit that does not
+exist (it only logs a warning), so moisson creates or updates every limit it uses before
+running: `ensure_limits` is called by `moisson serve`, `moisson deploy` and every `moisson run`.
+
+A slot is leased for `LEASE_SECONDS` and renewed while the task runs, so a killed process
+gives its slots back within about a minute instead of blocking every later run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
+
+from prefect.concurrency.sync import concurrency
 
 from moisson.catalog.model import Catalog
 
@@ -18,11 +29,16 @@ Role = Literal["source", "target"]
 
 #: Slots when the catalog says nothing: a database or an API serves a few clients well.
 DEFAULTS: dict[Role, int] = {"source": 2, "target": 4}
+#: The shortest lease the Prefect server accepts; Prefect renews it at three quarters of its length.
+LEASE_SECONDS = 60
 
 
-def limit_name(role: Role, name: str) -> str:
+def limit_name(catalog: Catalog, role: Role, name: str) -> str:
     """Name of the global concurrency limit of a catalog source or target."""
-    return f"moisson-{role}-{name}"
+    refs = catalog.model.sources if role == "source" else catalog.model.targets
+    ref = refs[name]
+    what = json.dumps({"connector": ref.connector, "config": ref.config}, sort_keys=True, default=str)
+    return f"moisson-{role}-{name}-{hashlib.sha256(what.encode()).hexdigest()[:10]}"
 
 
 def limits_of(catalog: Catalog) -> dict[str, int]:
@@ -30,7 +46,7 @@ def limits_of(catalog: Catalog) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for role, refs in (("source", catalog.model.sources), ("target", catalog.model.targets)):
         for name, ref in refs.items():
-            wanted[limit_name(role, name)] = ref.concurrency or DEFAULTS[role]
+            wanted[limit_name(catalog, role, name)] = ref.concurrency or DEFAULTS[role]
     return wanted
 
 
@@ -43,3 +59,10 @@ def ensure_limits(catalog: Catalog) -> dict[str, int]:
         for name, slots in wanted.items():
             client.upsert_global_concurrency_limit_by_name(name, slots)
     return wanted
+
+
+@contextmanager
+def slot(catalog: Catalog, role: Role, name: str) -> Iterator[None]:
+    """Hold one slot of a source's or target's limit, on a short lease renewed while inside."""
+    with concurrency(limit_name(catalog, role, name), occupy=1, lease_duration=LEASE_SECONDS):
+        yield

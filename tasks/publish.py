@@ -13,14 +13,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 
 from moisson.catalog.model import Catalog
 from moisson.connectors.base import DatasetDescriptor, Plan, Publication, PublishResult
 from moisson.core.records import RemoteState
 from moisson.core.state import StateStore
 from moisson.tasks.connect import build_target
-from moisson.tasks.limits import limit_name
+from moisson.tasks.limits import slot
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
 
@@ -81,7 +80,7 @@ def publish_to_target(catalog: Catalog, target: str, publication: Publication, d
         plan = connector.plan(publication)
         logger.info("%s → %s: would %s %s", dataset_id, target, plan.action, ", ".join(plan.changes))
         return TargetOutcome(target, status=plan.action, changes=plan.changes, plan=plan)
-    with concurrency(limit_name("target", target), occupy=1):
+    with slot(catalog, "target", target):
         result: PublishResult = connector.publish(publication)
     if result.status in ("created", "updated"):
         StateStore().save_remote(dataset_id, target, RemoteState(

@@ -70,8 +70,21 @@ def test_bundled_catalog_leaves_the_catalog_to_the_worker():
 
 def test_concurrency_limits_per_source_and_target(catalog):
     assert limits_of(catalog) == {
-        limit_name("source", "tableur"): DEFAULTS["source"], limit_name("source", "sig"): 1,
-        limit_name("target", "mem"): 8, limit_name("target", "autre"): DEFAULTS["target"]}
+        limit_name(catalog, "source", "tableur"): DEFAULTS["source"], limit_name(catalog, "source", "sig"): 1,
+        limit_name(catalog, "target", "mem"): 8, limit_name(catalog, "target", "autre"): DEFAULTS["target"]}
+
+
+def test_two_catalogs_share_a_limit_only_for_the_same_portal(catalog, tmp_path):
+    same = tmp_path / "same.yaml"
+    same.write_text(catalog.path.read_text(encoding="utf-8"), encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    # The same target name, another portal: its runs must never wait on this catalog's.
+    other.write_text(catalog.path.read_text(encoding="utf-8").replace(
+        'autre: {connector: "tests.fakes.connectors:MemoryTarget"}',
+        'autre: {connector: "tests.fakes.connectors:MemoryTarget", config: {name: ailleurs}}'), encoding="utf-8")
+    assert limit_name(load_catalog(same), "target", "autre") == limit_name(catalog, "target", "autre")
+    assert limit_name(load_catalog(other), "target", "autre") != limit_name(catalog, "target", "autre")
+    assert limit_name(load_catalog(other), "target", "mem") == limit_name(catalog, "target", "mem")
 
 
 def test_discovery_needs_a_csw_source(catalog):
