@@ -17,6 +17,7 @@ class Seen:
     method: str
     query: str
     body: bytes
+    path: str = "/"
 
     @property
     def text(self) -> str:
@@ -38,10 +39,12 @@ class Proxy:
     Args:
         upstream: pycsw base URL.
         prefix: Path the proxy serves under, e.g. an Isogeo-like `/ows/s/<share>/<token>`.
+        paths: Forward the path below `prefix` too, and write the proxy's URL for the upstream's in answers
+            (a REST API such as OGC API Features, whose `next` links must come back through the proxy).
     """
 
-    def __init__(self, upstream: str, prefix: str = "/") -> None:
-        self.upstream, self.prefix = upstream, prefix
+    def __init__(self, upstream: str, prefix: str = "/", *, paths: bool = False) -> None:
+        self.upstream, self.prefix, self.paths = upstream, prefix, paths
         self.seen: list[Seen] = []
         self.fault: Fault | None = None
         self.server: WSGIServer = make_server("127.0.0.1", 0, self.app, handler_class=_Quiet)
@@ -56,12 +59,15 @@ class Proxy:
             return [b"not found"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        seen = Seen(environ["REQUEST_METHOD"], environ.get("QUERY_STRING", ""), body)
+        seen = Seen(environ["REQUEST_METHOD"], environ.get("QUERY_STRING", ""), body, path)
         self.seen.append(seen)
-        answer = requests.request(seen.method, self.upstream + ("?" + seen.query if seen.query else ""), data=body,
+        target = self.upstream + (path[len(self.prefix.rstrip("/")):] if self.paths else "")
+        answer = requests.request(seen.method, target + ("?" + seen.query if seen.query else ""), data=body,
                                   headers={"Content-Type": environ.get("CONTENT_TYPE") or "application/xml"},
                                   timeout=60)
         status, content = answer.status_code, answer.content
+        if self.paths:
+            content = content.replace(self.upstream.encode(), self.url.rstrip("/").encode())
         if self.fault is not None:
             status, content = self.fault(seen, status, content) or (status, content)
         start_response(f"{status} X", [("Content-Type", "application/xml")])
