@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import importlib.resources
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moisson.connectors import registry
+from moisson.connectors.base import RecordSource
 from moisson.core.errors import CatalogError, ConfigError
 from moisson.core.frequencies import check_frequency, check_schedule
-from moisson.core.ids import DATASET_ID, slugify
+from moisson.core.ids import DATASET_ID, record_dataset_id, slugify
 from moisson.core.metadata import DatasetMetadata
-from moisson.quality.policy import QualityPolicy
 from moisson.prepare.recipe import Organization, Recipe
+from moisson.quality.policy import QualityPolicy
 
 #: The catalog shipped with moisson: the demo of an imaginary commune.
 BUNDLED = Path(str(importlib.resources.files("moisson.deployments") / "catalog.yaml"))
@@ -60,8 +61,8 @@ class Defaults(_Strict):
     targets: list[str] = Field(default_factory=list)
     quality: QualityPolicy = Field(default_factory=QualityPolicy)
     metadata: DatasetMetadata = Field(default_factory=DatasetMetadata)
-
     organization: Organization = Field(default_factory=Organization)
+
 
 class _DatasetSettings(_Strict):
     """How a dataset is checked, scheduled and published: shared by datasets and collections.
@@ -74,8 +75,8 @@ class _DatasetSettings(_Strict):
         targets: Target ids, or a mapping target id → per-dataset options (remote ids…).
         metadata: Publication metadata overriding what the source says.
         quality: Quality policy overriding `defaults.quality` key by key.
-    """
         prepare: Recipe fitting the source's columns to the schema, applied before quality.
+    """
 
     schema_: str | None = Field(None, alias="schema")
     frequency: str | None = None
@@ -83,8 +84,8 @@ class _DatasetSettings(_Strict):
     targets: list[str] | dict[str, dict[str, Any]] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     quality: dict[str, Any] = Field(default_factory=dict)
-
     prepare: Recipe | None = None
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @field_validator("frequency")
@@ -233,10 +234,12 @@ class Catalog:
     Attributes:
         model: The validated file.
         path: Where it was read from.
+        records: Record ids of the collections' sources, by source id, that collections make datasets of.
     """
 
     model: CatalogModel
     path: Path
+    records: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -245,21 +248,16 @@ class Catalog:
 
     @cached_property
     def datasets(self) -> dict[str, Dataset]:
-        """Datasets by id: those of `datasets:` in file order, then those of each collection."""
-        explicit = {ds.id: ds for ds in self.model.datasets}
-        if not self.model.collections:
-            return explicit
-        from moisson.core.state import StateStore  # deferred: only catalogs with collections read the store
+        """Datasets by id: those of `datasets:` in file order, then those each collection makes of its records.
 
-        store = StateStore()
+        Collection datasets come from the records handed to `with_records` (none before): loading
+        a catalog reads its file and nothing else.
+        """
+        explicit = {ds.id: ds for ds in self.model.datasets}
         listed = {(ds.source, ds.locator.get("record")) for ds in self.model.datasets}
         collected: dict[str, Dataset] = {}
         for coll in self.model.collections:
-            skipped = store.record_skips(coll.source)
-            records = store.records(coll.source)
-            for record_id in sorted(records):
-                if records[record_id].missing_since is not None or record_id in skipped:
-                    continue
+            for record_id in sorted(self.records.get(coll.source, ())):
                 if (coll.source, record_id) in listed:
                     continue  # the explicit entry stands for this record
                 ds = self.collection_dataset(coll, record_id)
@@ -267,12 +265,14 @@ class Catalog:
                     collected.setdefault(ds.id, ds)
         return explicit | collected
 
+    def with_records(self, records: Mapping[str, Iterable[str]]) -> Catalog:
+        """This catalog with the present dataset records of its collections' sources (source id → record ids)."""
+        return replace(self, records={source: tuple(ids) for source, ids in records.items()})
+
     def collection_dataset(self, collection: Collection, record_id: str) -> Dataset:
         """The dataset a collection makes of one record: id derived from the identifier only, never the title."""
-        from moisson.connectors.sources.csw import dataset_id_for  # deferred: imports OWSLib
-
         settings = collection.model_dump(exclude={"source", "id_prefix"})
-        return Dataset.model_construct(id=f"{collection.prefix}-{dataset_id_for(record_id)}",
+        return Dataset.model_construct(id=f"{collection.prefix}-{record_dataset_id(record_id)}",
                                        source=collection.source, locator={"record": record_id}, **settings)
 
     def datasets_of_record(self, source_id: str, record_id: str) -> list[Dataset]:
@@ -318,7 +318,7 @@ class Catalog:
             return {}
         return {t: f"not published directly: data.gouv.fr already harvests {', '.join(harvested)}, where this "
                    "dataset is published, so a direct publication would show it twice on data.gouv.fr"
-                for t in chosen if registry.load("target", refs[t].connector).kind == "datagouv"}
+                for t in chosen if _harvests_flagged_portals(registry.load("target", refs[t].connector))}
 
     def quality_of(self, dataset: Dataset) -> QualityPolicy:
         """The dataset's quality policy: defaults, overridden key by key."""
@@ -332,6 +332,11 @@ class Catalog:
         if dataset.frequency:
             merged = merged.merged({"frequency": dataset.frequency})
         return merged
+
+
+def _harvests_flagged_portals(target: type) -> bool:
+    """The `PortalHarvester` ability, read on the class (protocols with attributes refuse `issubclass`)."""
+    return getattr(target, "harvests_flagged_portals", False) is True
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
@@ -390,13 +395,14 @@ def _validate_connector_configs(model: CatalogModel, path: Path, lines: dict[tup
 
 
 def _validate_collection_sources(model: CatalogModel, path: Path, lines: dict[tuple, int]) -> None:
-    # Only a CSW catalog has records to turn into datasets one by one.
+    # Only a source that lists records (`RecordSource`) has records to turn into datasets one by one.
     for i, coll in enumerate(model.collections):
         ref = model.sources[coll.source]
-        if getattr(registry.load("source", ref.connector), "kind", None) != "csw":
+        if not issubclass(registry.load("source", ref.connector), RecordSource):
             key = ("collections", i, "source")
             raise CatalogError(f"source {coll.source!r} is a {ref.connector} source: a collection takes every "
-                               "record of a csw source; list this source's datasets under `datasets:` instead",
+                               "record of a source that lists records (csw); list this source's datasets under "
+                               "`datasets:` instead",
                                file=str(path), line=_line_of(lines, key), path=_dotted(key))
 
 

@@ -17,8 +17,9 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from moisson.connectors.records import Harvest
 from moisson.core.metadata import DatasetMetadata
-from moisson.core.records import RemoteState
+from moisson.core.records import RecordState, RemoteState
 
 
 class ConnectorConfig(BaseModel):
@@ -64,6 +65,9 @@ class Extract:
             is the first line), so quality reports name the rows the data officer sees.
         row_gaps: `(position, skipped)` pairs: before the data row at `position`, `skipped` rows of
             the file were left out (blank rows, repeated headers), so later rows keep their file numbers.
+        findings: Rows out of shape, by kind, with their file row numbers (what `notes` says in words).
+        fields: Per column, what a multi-row header said besides the name: `title` (label row),
+            `description` (unit row), `declared_type` (type row), for the publishers' field docs.
     """
 
     path: Path
@@ -73,6 +77,37 @@ class Extract:
     notes: list[str] = field(default_factory=list)
     first_row: int = 2
     row_gaps: tuple[tuple[int, int], ...] = ()
+    findings: tuple[RowFinding, ...] = ()
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def cut_last_row(self) -> RowFinding | None:
+        """The evidence that the file's last row is cut (fewer cells than the header, a quote left open)."""
+        return next((f for f in self.findings if f.kind == "cut-last-row"), None)
+
+
+FindingKind = Literal["extra-cell", "missing-cell", "blank-row", "repeated-header", "cut-last-row"]
+
+
+@dataclass(frozen=True)
+class RowFinding:
+    """Rows of a source file out of shape, named as Validata names them (`extra-cell`, `missing-cell`, `blank-row`).
+
+    Attributes:
+        kind: `extra-cell` (more values than the header has labels; the values are kept in `columns`),
+            `missing-cell` (fewer; left empty), `blank-row` and `repeated-header` (rows left out, see
+            `Extract.row_gaps`), `cut-last-row` (the last row is truncated; the shrink guard refuses it).
+        rows: File row numbers, as a spreadsheet program shows them (at most the first 10,000).
+        count: How many rows in all.
+        columns: The columns concerned (for `extra-cell`: where the extra values are).
+        detail: The evidence in words (for `cut-last-row`: what is cut).
+    """
+
+    kind: FindingKind
+    rows: tuple[int, ...]
+    count: int
+    columns: tuple[str, ...] = ()
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,21 +159,26 @@ class Plan:
 
 @dataclass(frozen=True)
 class PublishResult:
-    """What a target did.
+    """What a target did (or, under `--dry-run`, would do): the one result type from connector to report.
 
     Attributes:
-        status: created, updated, unchanged, archived, skipped or failed.
+        status: created, updated, unchanged, archived, skipped or failed; under `--dry-run` the
+            planned action: create, update, unchanged, archive or skip.
         remote_id: Id of the dataset on the target, to store for next time.
         url: Public page of the dataset.
         changes: Fields or files that changed.
         extra: Other ids to remember (resource ids…).
+        error: Why it failed, for people.
+        note: What a person should know (why a target was skipped, what a plan would do).
     """
 
-    status: PublishStatus
+    status: PublishStatus | Action
     remote_id: str | None = None
     url: str | None = None
     changes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    note: str | None = None
 
 
 @runtime_checkable
@@ -164,6 +204,32 @@ class IncrementalSource(Protocol):
 
     def fingerprint(self, dataset: DatasetDescriptor) -> str | None:
         """Return a short text that changes whenever the rows change, or `None` when it cannot tell."""
+
+
+@runtime_checkable
+class RecordSource(Protocol):
+    """A source whose catalog lists records it harvests incrementally (a CSW catalog; a DCAT one would be another).
+
+    Discovery (`discover-source`), catalog `collections:` and the weekly discovery deployment use
+    this protocol and nothing else: a third-party source implementing it gets all three.
+    """
+
+    def harvest(self, known: Mapping[str, RecordState], *, full: bool | None = None) -> Harvest:
+        """List the catalog against the record states of the last run; fetch what is new or changed."""
+
+    def descriptor(self, record_id: str, record: Any) -> DatasetDescriptor:
+        """The dataset one harvested record stands for (id from `core.ids.record_dataset_id`)."""
+
+
+@runtime_checkable
+class PortalHarvester(Protocol):
+    """A target that itself harvests the portals flagged `harvested_by_datagouv` (data.gouv.fr does).
+
+    A dataset going to such a flagged portal skips a target with this ability: publishing it
+    there directly would show it twice.
+    """
+
+    harvests_flagged_portals: ClassVar[bool]
 
 
 @runtime_checkable

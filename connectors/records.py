@@ -1,6 +1,6 @@
-"""What changed in a catalog since the last harvest, and which records may be archived.
+"""Record sources' shared ground: what one harvest found, what changed since the last, what may be archived.
 
-Pure functions over record states (harvesting.md §8–9): a record is new, changed (its
+Pure functions over record states: a record is new, changed (its
 content hash differs: dates lie), unchanged, or missing. A record is marked missing only
 by a complete listing of every identifier; it becomes archivable after a grace period,
 and nothing is archived when the run was incomplete or when too large a share of the
@@ -10,8 +10,10 @@ catalog would go at once (a catalog answering empty must not empty the portals).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from moisson.core.records import RecordState
 
@@ -105,3 +107,39 @@ def reconcile(known: Mapping[str, RecordState], seen: Mapping[str, Seen], *, lis
         else:
             out.archive = due
     return out
+
+
+@dataclass
+class Skipped:
+    """A record left out of the harvest, and why (for the report)."""
+
+    record: str
+    reason: str
+
+
+@dataclass
+class Harvest:
+    """What one harvest of a record source found.
+
+    Attributes:
+        mode: `full` (every record fetched and hashed) or `incremental`.
+        matched: Records the catalog says match the constraints.
+        collected: Distinct records received.
+        complete: Every matched record was accounted for (deletions may be judged).
+        changes: New, changed, unchanged, missing, archivable records and the states to store.
+        records: Records fetched and read this run, by identifier (datasets and kept services), in the
+            source's own type (an ISO 19139 record for CSW), handed back to `RecordSource.descriptor`.
+        skipped: Records left out, with the reason.
+        notes: Paging anomalies and decisions.
+        requests: Requests sent, by kind.
+    """
+
+    mode: Literal["full", "incremental"]
+    matched: int | None
+    collected: int
+    complete: bool
+    changes: Changes
+    records: dict[str, Any] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    requests: Counter[str] = field(default_factory=Counter)

@@ -24,7 +24,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow.parquet as pq
-import pytest
+
+try:
+    import pytest
+except ImportError as missing:  # the kit is for connector authors' tests: pytest comes with moisson[dev]
+    raise ImportError("moisson.connectors.testing needs pytest: pip install 'moisson[dev]' or pytest") from missing
 
 from moisson.connectors.base import DatasetDescriptor, Publication, PublishResult, SourceConnector, TargetConnector
 from moisson.core.errors import ConnectorError

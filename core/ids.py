@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -33,3 +34,10 @@ def unique_slugs(names: Iterable[str], default: str = "dataset") -> list[str]:
         taken.add(slug)
         ids.append(slug)
     return ids
+
+
+def record_dataset_id(record_id: str) -> str:
+    """Stable dataset id of a record: slug of its identifier (last URL segment) + a short hash of it."""
+    tail = record_id.rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1]
+    digest = hashlib.sha256(record_id.encode()).hexdigest()[:6]
+    return f"{slugify(tail, 'record')[:48].strip('-')}-{digest}"

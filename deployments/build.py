@@ -22,13 +22,12 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Schedule
 
 from moisson.catalog.model import Catalog, default_path
+from moisson.connectors import registry
+from moisson.connectors.base import RecordSource
 from moisson.deployments.schedules import describe, next_runs, schedule_for
 
 #: Tag of every deployment moisson generates (to find the ones a catalog no longer has).
 TAG = "moisson"
-
-#: Source connectors whose records are discovered by `moisson.flows.discover:discover_source`.
-DISCOVERABLE = frozenset({"csw"})
 
 #: How often a catalog source is searched for new, changed and missing records.
 DISCOVERY_FREQUENCY = "weekly"
@@ -113,7 +112,7 @@ def _discover_flow() -> Callable[..., Any] | None:
 
 
 def discovery_specs(catalog: Catalog) -> list[DeploymentSpec]:
-    """One discovery deployment per CSW source (none when `moisson.flows.discover` is not installed)."""
+    """One discovery deployment per record source (`RecordSource`; none without `moisson.flows.discover`)."""
     discover = _discover_flow()
     if discover is None:
         return []
@@ -124,7 +123,8 @@ def discovery_specs(catalog: Catalog) -> list[DeploymentSpec]:
         schedule=schedule_for(f"discover-{name}", DISCOVERY_FREQUENCY, None, timezone),
         tags=[TAG, f"source:{name}", f"frequency:{DISCOVERY_FREQUENCY}"],
         description=f"Find new, changed and missing records of the catalog source {name}.")
-        for name, ref in catalog.model.sources.items() if ref.connector in DISCOVERABLE]
+        for name, ref in catalog.model.sources.items()
+        if issubclass(registry.load("source", ref.connector), RecordSource)]
 
 
 def specs_of(catalog: Catalog) -> list[DeploymentSpec]:

@@ -1,6 +1,6 @@
 """The discovery flow: what a catalog source offers now, compared with the last run.
 
-For a CSW source it runs the incremental harvest (`CswSource.harvest`), stores the record
+For a source that lists records (`RecordSource`, e.g. CSW) it runs the incremental harvest, stores the record
 states, archives on the targets the catalog datasets whose record has been missing past
 the grace period (never when the listing was incomplete or too much vanished at once),
 harvests the datasets of the source's catalog collections whose record is new or changed,
@@ -19,13 +19,15 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from moisson.catalog.model import Catalog, load_catalog
-from moisson.connectors.base import DatasetDescriptor
-from moisson.connectors.sources.csw import CswSource, Harvest
+from moisson.catalog.resolve import with_stored_records
+from moisson.connectors.base import DatasetDescriptor, RecordSource
+from moisson.connectors.records import Harvest
 from moisson.core.errors import MoissonError
 from moisson.core.ids import slugify
 from moisson.core.state import StateStore
 from moisson.flows.harvest import run_datasets
-from moisson.tasks.connect import build_source, build_target
+from moisson.tasks.archive import archive_on_target
+from moisson.tasks.connect import build_source
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
 
@@ -51,10 +53,9 @@ class DiscoveryReport(BaseModel):
 
 @task(name="list-source", task_run_name="list · {source_id}", cache_policy=NO_CACHE,
       retry_condition_fn=retry_if_retryable, **NETWORK_RETRIES)
-def list_records(catalog: Catalog, source_id: str, full: bool | None) -> Harvest:
-    """Harvest the listing of a CSW source against the stored record states, and store the new states."""
+def list_records(catalog: Catalog, store: StateStore, source_id: str, full: bool | None) -> Harvest:
+    """Harvest the listing of a record source against the stored record states, and store the new states."""
     source = build_source(catalog, source_id)
-    store = StateStore()
     result = source.harvest(store.records(source_id), full=full)
     store.save_records(source_id, result.changes.states)
     changes = result.changes
@@ -66,10 +67,10 @@ def list_records(catalog: Catalog, source_id: str, full: bool | None) -> Harvest
     return result
 
 
-def archive_missing(catalog: Catalog, source_id: str, record_ids: list[str], *, dry_run: bool) -> list[str]:
+def archive_missing(catalog: Catalog, store: StateStore, source_id: str, record_ids: list[str], *,
+                    dry_run: bool) -> list[str]:
     """Archive on their targets the catalog datasets whose record is gone; returns the archived dataset ids."""
     logger = get_run_logger()
-    store = StateStore()
     done = []
     # Looked up by record, not in `catalog.datasets`: a collection no longer lists a record that is gone.
     for ds in (ds for record_id in record_ids for ds in catalog.datasets_of_record(source_id, record_id)):
@@ -82,7 +83,7 @@ def archive_missing(catalog: Catalog, source_id: str, record_ids: list[str], *, 
                 continue
             descriptor = DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=catalog.metadata_of(ds))
             try:
-                build_target(catalog, target).archive(descriptor, previous)
+                archive_on_target(catalog, target, descriptor, previous)
             except MoissonError as exc:  # one target failing must not stop the others
                 logger.error("%s: archiving on %s failed: %s", ds.id, target, exc)
                 continue
@@ -90,14 +91,13 @@ def archive_missing(catalog: Catalog, source_id: str, record_ids: list[str], *, 
     return done
 
 
-def harvest_collections(catalog: str | None, source_id: str, result: Harvest) -> dict[str, str]:
+def harvest_collections(catalog: str | None, store: StateStore, source_id: str, result: Harvest) -> dict[str, str]:
     """Harvest the collection datasets of a source whose record is new or changed, or that never succeeded.
 
     Each is its own `harvest-dataset` flow run (`run_datasets`). Datasets that never ended published
     or unchanged are retried, so a crashed or dry run leaves nothing behind. Returns dataset id → status.
     """
-    cat = load_catalog(catalog)  # again: the record states just saved make the collection datasets
-    store = StateStore()
+    cat = with_stored_records(load_catalog(catalog), store)  # the record states just saved make the datasets
     fresh = (set(result.changes.new) | set(result.changes.changed) | set(result.changes.reappeared)) & set(
         result.records)
     explicit = {ds.id for ds in cat.model.datasets}
@@ -122,13 +122,14 @@ def discover_source(source_id: str, catalog: str | None = None, full: bool | Non
     Returns:
         The `DiscoveryReport` as a dict.
     """
-    cat = load_catalog(catalog)
+    store = StateStore()
+    cat = with_stored_records(load_catalog(catalog), store)
     ref = cat.model.sources.get(source_id)
     if ref is None:
         raise MoissonError(f"no source {source_id!r} in {cat.path}; sources: {', '.join(cat.model.sources)}")
     source = build_source(cat, source_id)
-    if isinstance(source, CswSource):
-        result = list_records(cat, source_id, full)
+    if isinstance(source, RecordSource):
+        result = list_records(cat, store, source_id, full)
         changes = result.changes
         report = DiscoveryReport(
             source=source_id, mode=result.mode, matched=result.matched, collected=result.collected,
@@ -136,9 +137,9 @@ def discover_source(source_id: str, catalog: str | None = None, full: bool | Non
             missing=changes.missing, held=changes.held, notes=result.notes, requests=dict(result.requests),
             skipped=[{"record": s.record, "reason": s.reason} for s in result.skipped])
         if changes.archive:
-            report.archived = archive_missing(cat, source_id, changes.archive, dry_run=dry_run)
+            report.archived = archive_missing(cat, store, source_id, changes.archive, dry_run=dry_run)
         if not dry_run and any(c.source == source_id for c in cat.model.collections):
-            report.harvested = harvest_collections(catalog, source_id, result)
+            report.harvested = harvest_collections(catalog, store, source_id, result)
     else:
         found = [d.id for d in source.discover()]
         known = {d.id for d in cat.datasets.values() if d.source == source_id}

@@ -20,17 +20,20 @@ from prefect.events import emit_event
 from prefect.states import Completed, Failed, State
 
 from moisson.catalog.model import Catalog, load_catalog
+from moisson.catalog.resolve import due_datasets, with_stored_records
+from moisson.connectors.base import PublishResult
 from moisson.core.errors import MoissonError
-from moisson.core.frequencies import is_due
 from moisson.core.settings import home
 from moisson.core.state import RecordState, StateStore
 from moisson.flows.artifacts import progress_artifact, publication_artifact, quality_artifacts
-from moisson.flows.outcome import DatasetOutcome, QualitySummary, TargetReport
+from moisson.flows.outcome import DatasetOutcome, QualitySummary
 from moisson.tasks.extract import extract_dataset, fingerprint_dataset
 from moisson.tasks.limits import ensure_limits
 from moisson.tasks.prepare import prepare_dataset
-from moisson.tasks.publish import TargetOutcome, publication_for, publish_to_target
+from moisson.tasks.publish import publication_for, publish_to_target
 from moisson.tasks.quality import check_dataset
+from moisson.tasks.roundtrip import verify_publication
+from moisson.tasks.shrink import held_back
 
 #: Datasets harvested at once by `run_datasets` (`moisson run --concurrency`); each waits mostly on the API.
 CONCURRENCY = 4
@@ -38,7 +41,7 @@ CONCURRENCY = 4
 
 @flow(name="harvest-dataset", flow_run_name="harvest · {dataset_id}", log_prints=True)
 def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
-                    catalog: str | None = None) -> State:
+                    catalog: str | None = None, accept_shrink: bool = False) -> State:
     """Harvest one dataset: extract it, check it, publish it where the catalog says.
 
     Args:
@@ -46,14 +49,15 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
         dry_run: Check and say what each target would do, publishing nothing.
         force: Publish even if the data and metadata did not change.
         catalog: Catalog file; default `MOISSON_CATALOG` or the bundled example.
+        accept_shrink: Publish even a version the shrink guard holds back (`tasks/shrink.py`).
 
     Returns:
         A Completed state carrying the `DatasetOutcome` as a dict, or a Failed one
         (blocked by quality, or an error) carrying it too.
     """
-    cat = load_catalog(catalog)
     store = StateStore()
-    outcome = _harvest(cat, store, dataset_id, dry_run=dry_run, force=force)
+    cat = with_stored_records(load_catalog(catalog), store)
+    outcome = _harvest(cat, store, dataset_id, dry_run=dry_run, force=force, accept_shrink=accept_shrink)
     if not dry_run:
         store.record_run(dataset_id, outcome.status)
     publication_artifact(outcome)
@@ -67,7 +71,8 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
     return Failed(message=f"{outcome.status}: {outcome.error or 'see the quality report'}", data=data)
 
 
-def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool, force: bool) -> DatasetOutcome:
+def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool, force: bool,
+             accept_shrink: bool = False) -> DatasetOutcome:
     logger = get_run_logger()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     reports = home() / "reports" / dataset_id / stamp
@@ -96,6 +101,15 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
             return DatasetOutcome(id=dataset_id, status="blocked", rows=checked.rows, quality=summary,
                                   error=f"{checked.error_count} quality errors; nothing was published. "
                                         f"Fix the source and rerun; report: {checked.report_html}")
+        held = None if accept_shrink else held_back(cat, store, dataset_id, checked.clean_path, extracted.extract)
+        if held:
+            logger.error("%s: %s", dataset_id, held)
+            return DatasetOutcome(id=dataset_id, status="failed", rows=checked.rows, quality=summary, error=held)
+        try:  # a target receives only a file that reads back as what was checked
+            verify_publication(cat, dataset_id, checked)
+        except MoissonError as exc:
+            logger.error("%s: %s", dataset_id, exc)
+            return DatasetOutcome(id=dataset_id, status="failed", rows=checked.rows, quality=summary, error=str(exc))
         schema = checked.table_schema
         futures = {}
         skipped = cat.skipped_targets(cat.dataset(dataset_id))
@@ -105,9 +119,9 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
                 continue
             publication = publication_for(cat, store, target, extracted.dataset, checked.clean_path,
                                           checked.rows, extracted.extract.geometry, schema, force)
-            futures[target] = publish_to_target.submit(cat, target, publication, dry_run)
+            futures[target] = publish_to_target.submit(cat, store, target, publication, dry_run)
         targets = {name: _target_report(name, future) for name, future in futures.items()}
-        targets.update({name: TargetReport(status="skip" if dry_run else "skipped", note=note)
+        targets.update({name: PublishResult("skip" if dry_run else "skipped", note=note)
                         for name, note in skipped.items()})
     outcome = DatasetOutcome(id=dataset_id, status=_status(targets.values(), dry_run), rows=checked.rows,
                              quality=summary, targets=targets,
@@ -117,16 +131,14 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
     return outcome
 
 
-def _target_report(name: str, future) -> TargetReport:
+def _target_report(name: str, future) -> PublishResult:
     try:
-        result: TargetOutcome = future.result()
+        return future.result()
     except MoissonError as exc:
-        return TargetReport(status="failed", error=str(exc))
-    return TargetReport(status=result.status, remote_id=result.remote_id, url=result.url,
-                        changes=list(result.changes), note=result.plan.note if result.plan else None)
+        return PublishResult("failed", error=str(exc))
 
 
-def _status(targets: Iterable[TargetReport], dry_run: bool) -> str:
+def _status(targets: Iterable[PublishResult], dry_run: bool) -> str:
     statuses = {t.status for t in targets}
     if "failed" in statuses:
         return "failed"
@@ -137,7 +149,7 @@ def _status(targets: Iterable[TargetReport], dry_run: bool) -> str:
 
 def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bool = False,
                  catalog: str | None = None, on_done: Callable[[DatasetOutcome], None] | None = None,
-                 concurrency: int = CONCURRENCY) -> list[DatasetOutcome]:
+                 concurrency: int = CONCURRENCY, accept_shrink: bool = False) -> list[DatasetOutcome]:
     """Run `harvest_dataset` for each id, one flow run each, `concurrency` at a time; a failure never stops the others.
 
     The source and target limits (`tasks/limits.py`) still bound what the runs do at once; outcomes come back in
@@ -147,7 +159,8 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
     ids = list(dataset_ids)
 
     def one(dataset_id: str) -> DatasetOutcome:
-        state = harvest_dataset(dataset_id, dry_run=dry_run, force=force, catalog=catalog, return_state=True)
+        state = harvest_dataset(dataset_id, dry_run=dry_run, force=force, catalog=catalog,
+                                accept_shrink=accept_shrink, return_state=True)
         return outcome_of(dataset_id, state)
 
     outcomes: dict[str, DatasetOutcome] = {}
@@ -182,11 +195,11 @@ def harvest_catalog(dataset_ids: list[str] | None = None, due_only: bool = True,
         catalog: Catalog file.
         concurrency: Datasets harvested at once.
     """
-    cat = load_catalog(catalog)
     store = StateStore()
+    cat = with_stored_records(load_catalog(catalog), store)
     ids = dataset_ids or list(cat.datasets)
     if due_only:
-        ids = [i for i in ids if is_due(cat.dataset(i).frequency, store.last_success(i))]
+        ids = due_datasets(cat, ids, store)
     get_run_logger().info("%d datasets to harvest: %s", len(ids), ", ".join(ids) or "none")
     advance = progress_artifact(len(ids), f"{len(ids)} datasets of {cat.path.name}")
     outcomes = run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, on_done=advance,

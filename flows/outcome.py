@@ -6,22 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from moisson.connectors.base import PublishResult
+
 DatasetStatus = Literal["published", "unchanged", "blocked", "failed", "planned"]
-
-
-class TargetReport(BaseModel):
-    """One target's outcome.
-
-    `status` is created, updated, unchanged, archived, skipped or failed; under `--dry-run`
-    it is the planned action: create, update, unchanged, archive or skip.
-    """
-
-    status: str
-    remote_id: str | None = None
-    url: str | None = None
-    changes: list[str] = Field(default_factory=list)
-    error: str | None = None
-    note: str | None = None
 
 
 class QualitySummary(BaseModel):
@@ -45,7 +32,7 @@ class DatasetOutcome(BaseModel):
     status: DatasetStatus
     rows: int | None = None
     quality: QualitySummary | None = None
-    targets: dict[str, TargetReport] = Field(default_factory=dict)
+    targets: dict[str, PublishResult] = Field(default_factory=dict)
     error: str | None = None
 
     @property

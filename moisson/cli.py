@@ -84,6 +84,8 @@ def run(
     due: Annotated[bool, typer.Option("--due", help="Only datasets due by their frequency.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and plan; publish nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Publish even when nothing changed.")] = False,
+    accept_shrink: Annotated[bool, typer.Option("--accept-shrink", help=(
+        "Publish this once even a version much smaller than the published one (or with a cut last row)."))] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help=(
@@ -110,7 +112,8 @@ def run(
         chosen = due_datasets(cat, chosen, store)
     try:
         outcomes = _run_with_progress(chosen, dry_run=dry_run, force=force, catalog=str(cat.path),
-                                      show=not as_json and sys.stderr.isatty(), concurrency=concurrency)
+                                      show=not as_json and sys.stderr.isatty(), concurrency=concurrency,
+                                      accept_shrink=accept_shrink)
     except Exception:
         err.print_exception()
         err.print("moisson could not run the flows (see above); nothing more was published.")
@@ -124,7 +127,7 @@ def run(
 
 
 def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: str, show: bool,
-                       concurrency: int) -> list:
+                       concurrency: int, accept_shrink: bool = False) -> list:
     from rich.progress import Progress
 
     from moisson.flows.harvest import run_datasets
@@ -132,6 +135,7 @@ def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: s
     with Progress(console=err, disable=not show, transient=True) as progress:
         bar = progress.add_task("harvesting", total=len(ids))
         return run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, concurrency=concurrency,
+                            accept_shrink=accept_shrink,
                             on_done=lambda o: progress.update(bar, advance=1, description=o.id))
 
 
@@ -186,7 +190,7 @@ def validate(
         table_schema = load_schema(schema, schemas_dir=Path.cwd(), cache_dir=cache_dir() / "schemas")
         read = read_file(file, sheet=sheet)
         report = report_frame(read.frame, table_schema, first_row=read.first_row, row_gaps=read.row_gaps,
-                              lang=language, normalise=normalise)
+                              lang=language, normalise=normalise, findings=read.findings)
     except MoissonError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -200,12 +204,13 @@ def validate(
                       "valid_after_normalisation": ("report.verdict-normalised", "yellow"),
                       "invalid": ("report.verdict-errors", "red")}[report.verdict]
         count = report.normalised_cells if report.verdict == "valid_after_normalisation" else report.error_count
+        # One line per finding, whatever the terminal width: people grep this output.
         out.print(say(key, language, file=file, rows=report.rows, count=count), style=style, highlight=False,
-                  markup=False)
+                  markup=False, soft_wrap=True)
         for issue in report.errors[:200]:
-            out.print(f"  [{issue.type}] {issue.message}", highlight=False, markup=False)
+            out.print(f"  [{issue.type}] {issue.message}", highlight=False, markup=False, soft_wrap=True)
         for line in [n.note(language) for n in report.normalised] + [w.message for w in report.warnings]:
-            out.print(f"  ! {line}", highlight=False, markup=False)
+            out.print(f"  ! {line}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(1 if report.verdict == "invalid" else 0)
 
 
@@ -333,11 +338,11 @@ def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool the worke
 automations_app = typer.Typer(help="Alerts: Prefect automations from deployments/automations.yaml.",
                                no_args_is_help=True)
 app.add_typer(automations_app, name="automations")
+app.add_typer(prepare_app, name="prepare")
 
 
 @automations_app.command("apply")
 def automations_apply(
-app.add_typer(prepare_app, name="prepare")
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Automations file (default: the bundled one).")]
     = None,
     catalog: CatalogOption = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from moisson.catalog.model import Catalog
-from moisson.connectors.base import DatasetDescriptor, Plan, Publication, PublishResult
+from moisson.connectors.base import DatasetDescriptor, Publication, PublishResult
 from moisson.core.records import RemoteState
 from moisson.core.state import StateStore
 from moisson.tasks.connect import build_target
 from moisson.tasks.limits import slot
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
+from moisson.tasks.shrink import shape_of
 
 
 def content_hash(path: Path) -> str:
@@ -42,19 +43,6 @@ def metadata_hash(dataset: DatasetDescriptor, table_schema: Mapping[str, Any] | 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class TargetOutcome:
-    """What happened on one target, as the report and the CLI show it."""
-
-    target: str
-    status: str
-    remote_id: str | None = None
-    url: str | None = None
-    changes: tuple[str, ...] = ()
-    error: str | None = None
-    plan: Plan | None = None
-
-
 def publication_for(catalog: Catalog, store: StateStore, target: str, dataset: DatasetDescriptor,
                     data: Path, rows: int, geometry: str | None,
                     table_schema: Mapping[str, Any] | None, force: bool) -> Publication:
@@ -71,7 +59,8 @@ def publication_for(catalog: Catalog, store: StateStore, target: str, dataset: D
 
 @task(name="publish", task_run_name="publish · {publication.dataset.id} → {target}", cache_policy=NO_CACHE,
       retry_condition_fn=retry_if_retryable, **NETWORK_RETRIES)
-def publish_to_target(catalog: Catalog, target: str, publication: Publication, dry_run: bool) -> TargetOutcome:
+def publish_to_target(catalog: Catalog, store: StateStore, target: str, publication: Publication,
+                      dry_run: bool) -> PublishResult:
     """Publish (or plan) one dataset on one target and remember the result in the state store."""
     connector = build_target(catalog, target)
     logger = get_run_logger()
@@ -79,13 +68,12 @@ def publish_to_target(catalog: Catalog, target: str, publication: Publication, d
     if dry_run:
         plan = connector.plan(publication)
         logger.info("%s → %s: would %s %s", dataset_id, target, plan.action, ", ".join(plan.changes))
-        return TargetOutcome(target, status=plan.action, changes=plan.changes, plan=plan)
+        return PublishResult(plan.action, changes=plan.changes, note=plan.note)
     with slot(catalog, "target", target):
         result: PublishResult = connector.publish(publication)
     if result.status in ("created", "updated"):
-        StateStore().save_remote(dataset_id, target, RemoteState(
+        store.save_remote(dataset_id, target, RemoteState(
             remote_id=result.remote_id, url=result.url, content_hash=publication.content_hash,
-            metadata_hash=publication.metadata_hash, extra=dict(result.extra)))
+            metadata_hash=publication.metadata_hash, extra={**result.extra, **shape_of(publication.data).as_extra()}))
     logger.info("%s → %s: %s %s", dataset_id, target, result.status, result.url or "")
-    return TargetOutcome(target, status=result.status, remote_id=result.remote_id, url=result.url,
-                         changes=result.changes)
+    return result

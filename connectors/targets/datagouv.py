@@ -6,8 +6,8 @@ found again by the stored id, then by the extras key `moisson:dataset_id`, then 
 lost state store never creates a duplicate. What to write is decided by comparing the remote
 dataset with what would be sent (not only our hashes), so nothing is written when nothing changed
 and a field edited by hand on the platform is put back. After writing, the served file is
-downloaded and checked (sha1, size) and the dataset re-read and compared. Contract and observed
-quirks: `../shared/docs/publishing.md` §A.
+downloaded and checked (sha1, size) and the dataset re-read and compared. The quirks observed on
+the real udata are pinned by this target's tests.
 """
 
 from __future__ import annotations
@@ -121,6 +121,8 @@ class DataGouvTarget:
     """
 
     kind: ClassVar[str] = "datagouv"
+    #: data.gouv.fr harvests the portals flagged `harvested_by_datagouv` (see `PortalHarvester`).
+    harvests_flagged_portals: ClassVar[bool] = True
 
     class Config(ConnectorConfig):
         """Settings of a data.gouv.fr target.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from moisson.flows.harvest import run_datasets
-from tests.connectors.test_sql import PG_URL, execute, postgis_schema
+from tests.connectors.sources.test_sql import PG_URL, execute, postgis_schema
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 

@@ -11,10 +11,8 @@ changed ones, with a full pass (content hashes) every `full_every_days`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -23,13 +21,13 @@ from owslib import fes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.records import Changes, Harvest, Seen, Skipped, reconcile
 from moisson.connectors.sources.csw.client import CswClient, Paged
 from moisson.connectors.sources.csw.data import is_ogcapi, write_links, write_resource
 from moisson.connectors.sources.csw.iso19139 import IsoRecord, datestamp, file_identifier, parse_record, record_hash
-from moisson.connectors.sources.csw.sync import Changes, Seen, reconcile
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, redact_url
 from moisson.core.http import HttpClient
-from moisson.core.ids import slugify
+from moisson.core.ids import record_dataset_id
 from moisson.core.records import RecordState
 from moisson.core.secrets import Secret, reveal
 
@@ -84,41 +82,6 @@ class DeletionPolicy(BaseModel):
     max_share: float = Field(0.1, ge=0, le=1)
 
 
-@dataclass
-class Skipped:
-    """A record left out of the harvest, and why (for the report)."""
-
-    record: str
-    reason: str
-
-
-@dataclass
-class Harvest:
-    """What one harvest of the catalog found.
-
-    Attributes:
-        mode: `full` (every record fetched and hashed) or `incremental`.
-        matched: Records the catalog says match the constraints.
-        collected: Distinct records received.
-        complete: Every matched record was accounted for (deletions may be judged).
-        changes: New, changed, unchanged, missing, archivable records and the states to store.
-        records: Records fetched and read this run, by identifier (datasets and kept services).
-        skipped: Records left out, with the reason.
-        notes: Paging anomalies and decisions.
-        requests: Requests sent, by kind.
-    """
-
-    mode: Literal["full", "incremental"]
-    matched: int | None
-    collected: int
-    complete: bool
-    changes: Changes
-    records: dict[str, IsoRecord] = field(default_factory=dict)
-    skipped: list[Skipped] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    requests: Counter[str] = field(default_factory=Counter)
-
-
 class CswLocator(BaseModel):
     """A dataset of a CSW source in the catalog.
 
@@ -132,13 +95,6 @@ class CswLocator(BaseModel):
 
     record: str = Field(min_length=1)
     resource: str | None = None
-
-
-def dataset_id_for(record_id: str) -> str:
-    """Stable dataset id of a record: slug of its identifier (last URL segment) + a short hash of it."""
-    tail = record_id.rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1]
-    digest = hashlib.sha256(record_id.encode()).hexdigest()[:6]
-    return f"{slugify(tail, 'record')[:48].strip('-')}-{digest}"
 
 
 class CswSource:
@@ -211,13 +167,12 @@ class CswSource:
         Use `harvest()` for the incremental pass with record states.
         """
         result = self.harvest({})
-        self.last_harvest = result
         for record_id, record in result.records.items():
             yield self.descriptor(record_id, record)
 
     def descriptor(self, record_id: str, record: IsoRecord) -> DatasetDescriptor:
         """The dataset of a record: stable id from the identifier, the record's metadata."""
-        return DatasetDescriptor(id=dataset_id_for(record_id), locator={"record": record_id},
+        return DatasetDescriptor(id=record_dataset_id(record_id), locator={"record": record_id},
                                  metadata=record.metadata)
 
     # --- harvesting -------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ DURATION_FREQUENCIES: dict[str, str] = {
     "P5Y": "quinquennial", "P10Y": "decennial", "P20Y": "bidecennial", "P30Y": "tridecennial",
 }
 
-#: Licence detection rules, URLs before words (harvesting.md §6): (pattern, data.gouv.fr id).
+#: Licence detection rules, URLs before words: (pattern, data.gouv.fr id).
 LICENSE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), lid) for p, lid in (
     (r"etalab\.gouv\.fr/licence-ouverte[^ ]*(v1|1\.0)", "fr-lo"),
     (r"etalab\.gouv\.fr/(licence-ouverte|lo)|etalab-2\.0", "lov2"),
@@ -243,7 +243,7 @@ def detect_license(texts: list[str]) -> tuple[str | None, str]:
 
 
 def classify(url: str, protocol: str | None, function: str | None) -> ResourceKind:
-    """Classify a link by protocol, then function code, then URL (harvesting.md §7)."""
+    """Classify a link by protocol, then function code, then URL."""
     proto = (protocol or "").upper()
     lowered = url.lower()
     path = lowered.split("?", 1)[0]

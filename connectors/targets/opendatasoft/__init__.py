@@ -5,7 +5,7 @@ One dataset per catalog dataset, found again by its stored uid, else by its slug
 version; metadata written field by field (a template `PUT` deletes the fields it omits);
 then `publish`, wait for the portal to process, and check through the Explore API v2.1 that
 the public dataset holds as many records as rows were sent. Archiving unpublishes, never
-deletes. Contract and pitfalls: `publishing.md` §B.
+deletes. Its API contract and pitfalls are pinned by the tests of this target.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Each portal configures its own templates, licences and themes, so nothing here i
 beyond field names: the caller passes the fields the portal declares
 (`GET /metadata/templates/{name}/fields/`), values are shaped by the declared field type and
 only declared fields are written. Licences and themes are domain ids found from the choices
-and labels of the `license_id` and `theme_id` fields (publishing.md §B).
+and labels of the `license_id` and `theme_id` fields.
 """
 
 from __future__ import annotations

@@ -10,15 +10,22 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from moisson.catalog.model import load_catalog
-from moisson.connectors.sources.csw import dataset_id_for
+from moisson.catalog.resolve import with_stored_records
 from moisson.connectors.sources.csw.iso19139 import NS, file_identifier
 from moisson.core.errors import CatalogError
+from moisson.core.ids import record_dataset_id as dataset_id_for
+from moisson.core.state import StateStore
 from tests.connectors.sources.csw.test_discover_flow import _record_linking
 from tests.data import ISO
 from tests.peers.pycsw_peer import Pycsw, require_pycsw
 
 SERVICE = ISO / "pycsw-apiso" / "3e9a8c05.xml"
 TITLE = "gmd:identificationInfo/*/gmd:citation/*/gmd:title/gco:CharacterString"
+
+
+def stored(catalog):
+    """The catalog as a run sees it: collections expanded from the state store's records."""
+    return with_stored_records(load_catalog(catalog), StateStore())
 
 
 @pytest.fixture
@@ -75,7 +82,7 @@ def test_collection_publishes_every_record_with_stable_ids(small_csw, tmp_path):
     server, records = small_csw
     catalog = str(_catalog(tmp_path, server.url))
     service_id = file_identifier(etree.parse(str(SERVICE)).getroot())
-    assert len(load_catalog(catalog).datasets) == 1  # nothing discovered yet: the explicit dataset only
+    assert len(stored(catalog).datasets) == 1  # nothing discovered yet: the explicit dataset only
 
     first = discover_source("geocatalogue", catalog=catalog)
     assert sorted(first["new"]) == sorted([*records, service_id])
@@ -84,7 +91,7 @@ def test_collection_publishes_every_record_with_stable_ids(small_csw, tmp_path):
     published = {p.name for p in (tmp_path / "portal").rglob("*")}
     assert all(any(i in name for name in published) for i in expected)
 
-    cat = load_catalog(catalog)
+    cat = stored(catalog)
     # The service record is not a dataset; the record listed explicitly keeps its entry and is not repeated.
     assert set(cat.datasets) == {"arceaux", *expected}
     assert [ds.id for ds in cat.datasets.values() if ds.locator["record"] == "arceaux-lille"] == ["arceaux"]
@@ -102,14 +109,14 @@ def test_collection_publishes_every_record_with_stable_ids(small_csw, tmp_path):
     voirie = f"geocatalogue-{dataset_id_for('voirie-lille')}"
     assert changed["changed"] == ["voirie-lille"]
     assert changed["harvested"] == {voirie: "published"}
-    assert set(load_catalog(catalog).datasets) == {"arceaux", *expected}
+    assert set(stored(catalog).datasets) == {"arceaux", *expected}
 
     # A record leaving the catalog: its collection dataset is archived on the portal, and leaves the catalog.
     server.delete(["parkings-lille"])
     gone = discover_source("geocatalogue", catalog=catalog)
     parkings = f"geocatalogue-{dataset_id_for('parkings-lille')}"
     assert gone["missing"] == ["parkings-lille"] and gone["archived"] == [f"{parkings}@portail"]
-    assert parkings not in load_catalog(catalog).datasets
+    assert parkings not in stored(catalog).datasets
 
 
 @pytest.mark.usefixtures("prefect_server", "moisson_home")

@@ -11,9 +11,10 @@ from lxml import etree
 from pydantic import SecretStr
 
 from moisson.connectors.base import DatasetDescriptor
-from moisson.connectors.sources.csw import CswSource, dataset_id_for
+from moisson.connectors.sources.csw import CswSource
 from moisson.connectors.testing import SourceContract
 from moisson.core.errors import RejectedError
+from moisson.core.ids import record_dataset_id as dataset_id_for
 from tests.data import TEMPLATE
 from tests.fakes.proxy import Seen
 
