@@ -12,20 +12,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
 from frictionless import Field as FrictionlessField
 from frictionless import Schema
 
 from moisson import schemas
 from moisson.core.errors import (
-    ConfigError,
     ConnectorError,
     NotFoundError,
-    RateLimitedError,
     RejectedError,
     UnavailableError,
     redact_url,
 )
+from moisson.core.http import HttpClient
 
 REGISTRY = "https://schema.data.gouv.fr/schemas"
 TIMEOUT = 30
@@ -69,8 +67,20 @@ class TableSchemaRef:
 
     @property
     def custom_checks(self) -> list[dict[str, Any]]:
-        """Validata `custom_checks` entries (ignored by plain frictionless)."""
-        return list(self.descriptor.get("custom_checks") or [])
+        """Validata `custom_checks` entries (ignored by plain frictionless), then the fields' `customCheck`.
+
+        A field's `customCheck` is a check name, or an object with its `name` and parameters; its column is the
+        field, as in Validata.
+        """
+        checks = list(self.descriptor.get("custom_checks") or [])
+        for spec in self.descriptor.get("fields", []):
+            declared = spec.get("customCheck")
+            if isinstance(declared, str):
+                checks.append({"name": declared, "params": {"column": spec["name"]}})
+            elif isinstance(declared, Mapping):
+                params = {k: v for k, v in declared.items() if k != "name"}
+                checks.append({"name": declared.get("name"), "params": {**params, "column": spec["name"]}})
+        return checks
 
 
 @dataclass(frozen=True)
@@ -197,27 +207,17 @@ def _ref(descriptor: dict[str, Any], name: str | None, version: str | None, sour
 
 
 def _fetch(url: str, label: str) -> str:
+    """Download a schema through moisson's HTTP client (its retries, deadline and error mapping)."""
+    client = HttpClient(timeout=TIMEOUT, retries=2, connector="schema")
     try:
-        response = requests.get(url, timeout=TIMEOUT, headers={"Accept": "application/json"})
-    except requests.RequestException as exc:
-        raise UnavailableError(
-            f"Table Schema {label} could not be downloaded ({type(exc).__name__}) and no copy is cached: "
-            "check the network connection or put the schema file in the schemas folder."
-        ) from exc
-    status = response.status_code
-    if status in (404, 410):
-        raise NotFoundError(f"Table Schema {label} does not exist on the server (HTTP {status}): "
-                            "check the name and version.")
-    if status == 429:
-        raise RateLimitedError(f"Table Schema {label}: the server asks to slow down (HTTP 429); retry later.")
-    if status in (401, 403):
-        raise ConfigError(f"Table Schema {label}: access refused (HTTP {status}); use a public schema URL.")
-    if status >= 500:
-        raise UnavailableError(f"Table Schema {label}: the server failed (HTTP {status}) and no copy is "
-                               "cached; retry later.")
-    if status >= 400:
-        raise RejectedError(f"Table Schema {label}: the server refused the request (HTTP {status}).")
-    return response.text
+        return client.request("GET", url, headers={"Accept": "application/json"}).text
+    except UnavailableError as exc:
+        raise UnavailableError(f"Table Schema {label} could not be downloaded and no copy is cached ({exc}): "
+                               "check the network connection or put the schema file in the schemas folder.",
+                               connector="schema") from exc
+    except NotFoundError as exc:
+        raise NotFoundError(f"Table Schema {label} does not exist on the server ({exc}): check the name and "
+                            "version.", connector="schema") from exc
 
 
 def _parse(text: str, *, label: str) -> dict[str, Any]:
