@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from moisson.connectors.base import DatasetDescriptor
+from moisson.connectors.base import DatasetDescriptor, RowFinding
 from moisson.connectors.sources.spreadsheet import SpreadsheetSource
 from moisson.quality.gate import read_text_table
 
@@ -22,12 +22,15 @@ class TextFile:
         first_row: Row number, in the file, of the first data row.
         row_gaps: Rows of the file left out (blank rows, repeated headers), as `Extract.row_gaps` says.
         notes: What the reader did (renamed duplicate labels, skipped title rows…).
+        findings: Rows out of shape (extra or missing cells, blank rows, repeated headers), as
+            `Extract.findings` says.
     """
 
     frame: pd.DataFrame
     first_row: int
     row_gaps: tuple[tuple[int, int], ...]
     notes: list[str]
+    findings: tuple[RowFinding, ...] = ()
 
 
 def read_file(path: Path, *, sheet: str | None = None) -> TextFile:
@@ -43,4 +46,4 @@ def read_file(path: Path, *, sheet: str | None = None) -> TextFile:
         extract = source.extract(DatasetDescriptor(id="file", locator=locator), Path(tmp))
         frame, _ = read_text_table(extract.path)
     return TextFile(frame=frame, first_row=extract.first_row, row_gaps=extract.row_gaps,
-                    notes=list(extract.notes))
+                    notes=list(extract.notes), findings=extract.findings)

@@ -20,6 +20,8 @@ TEXT = pd.StringDtype("pyarrow")
 SAMPLE_ROWS = 10_000
 REPETITIVE_SHARE = 0.1
 NUMBER = "[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?"
+# Table Schema numbers include NaN, INF and -INF (frictionless reads them with Decimal, in any case).
+NOT_FINITE = "[+-]?(?:[Nn][Aa][Nn]|[Ii][Nn][Ff](?:[Ii][Nn][Ii][Tt][Yy])?)"
 BLANK = "[ \t\r\n]*"
 OFFSET = "(?:Z|[+-][0-9]{2}:?[0-9]{2})$"
 # Patterns avoid \d, \s and \u escapes so that pandas runs them with pyarrow's RE2, not in Python.
@@ -111,10 +113,17 @@ def _integer(raw: pd.Series, spec: FieldSpec) -> pd.Series:
 
 def _number(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     text = raw.str.strip()
+    shaped = fullmatch(text, NUMBER)
+    special = ~shaped & fullmatch(text, NOT_FINITE)
     # Arrow parses the texts that have the form of a number in C; pd.to_numeric goes through Python objects.
-    parsed = pc.cast(pa.array(text.where(fullmatch(text, NUMBER)), type=pa.string()), pa.float64())
-    values = parsed.to_numpy(zero_copy_only=False)  # nulls become NaN, refused with ±inf below
-    return pd.Series(values, index=raw.index).where(np.isfinite(values)).astype("Float64")
+    parsed = pc.cast(pa.array(text.where(shaped), type=pa.string()), pa.float64())
+    values = parsed.to_numpy(zero_copy_only=False)  # nulls become NaN; the mask below tells them apart
+    finite = np.isfinite(values)
+    if special.any():
+        values = values.copy()
+        values[special] = text[special].str.lower().str.replace("infinity", "inf").astype(float).to_numpy()
+    # NaN stays a value (not missing): a FloatingArray keeps values and mask apart.
+    return pd.Series(pd.arrays.FloatingArray(values, ~(finite | special)), index=raw.index)
 
 
 def _boolean(raw: pd.Series, spec: FieldSpec) -> pd.Series:

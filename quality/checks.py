@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,15 @@ SHOWN_VALUES = 6
 Detail = Callable[[int, str | None], str]
 # `(position, skipped)`: before the data row at `position`, the source left out `skipped` rows of the file.
 RowGaps = Sequence[tuple[int, int]]
+
+
+class RowShape(Protocol):
+    """What the reader found out of shape (`Extract.findings`: quality does not import the connectors)."""
+
+    kind: str
+    rows: tuple[int, ...]
+    count: int
+    columns: tuple[str, ...]
 
 
 class Issues:
@@ -113,6 +122,18 @@ class Issues:
             self.errors.append(issue)
             self.totals[(field, type, rule)] += 1
 
+    def at_rows(self, rows: Sequence[int], count: int, *, field: str | None, type: str, message: str,
+                warning: bool = False) -> None:
+        """Record one issue per file row number in `rows` (the first `cap` kept); `count` of them in all."""
+        target = self.warnings if warning else self.errors
+        key = (field, type, None)
+        room = max(self.cap - min(self.totals[key], self.cap), 0)
+        if not warning:
+            self.totals[key] += count
+        for row in list(rows)[:room]:
+            target.append(QualityIssue(row=row, key=None, field=field, type=type,
+                                       message=f"{self.say('at.row', row=row)}: {message}"))
+
     def say(self, key: str, **values: object) -> str:
         """The sentence `key` of `moisson.quality.messages` in the report's language."""
         return say(key, self.lang, **values)
@@ -127,6 +148,14 @@ class Issues:
             return self.first_row + pos
         gap = int(np.searchsorted(self._gap_positions, pos, side="right"))
         return self.first_row + pos + (int(self._gap_offsets[gap - 1]) if gap else 0)
+
+    def positions(self, rows: Sequence[int]) -> np.ndarray:
+        """Row positions of file row numbers (the inverse of `row_number`)."""
+        numbers = self.first_row + np.arange(len(self.raw))
+        if len(self._gap_positions):
+            gap = np.searchsorted(self._gap_positions, np.arange(len(self.raw)), side="right")
+            numbers += np.where(gap > 0, self._gap_offsets[np.maximum(gap - 1, 0)], 0)
+        return np.minimum(np.searchsorted(numbers, np.asarray(rows, dtype=np.int64)), max(len(self.raw) - 1, 0))
 
     def _key(self, pos: int) -> str | None:
         if not self.primary_key:
@@ -181,6 +210,43 @@ def check_labels(labels: Sequence[str], fields: Sequence[FieldSpec], issues: Iss
     if order != [n for n in names if n in order]:
         return [issues.say("label.reordered")]
     return []
+
+
+def check_row_shapes(findings: Sequence[RowShape], frame: pd.DataFrame, issues: Issues) -> set[str]:
+    """Errors for the rows the reader found too long or too short, as Validata has them; notes for the rows it left out.
+
+    Args:
+        findings: The reader's `Extract.findings`.
+        frame: The table as read, columns in file order (a short row's absent cells are null at its end).
+        issues: Where to record them.
+
+    Returns:
+        The columns the reader made for extra values (not labels of the file).
+    """
+    extra_columns: set[str] = set()
+    for finding in findings:
+        if finding.kind == "extra-cell":
+            extra_columns.update(finding.columns)
+            issues.at_rows(finding.rows, finding.count, field="", type="extra-cell",
+                           message=issues.say("row.extra-cell", columns=", ".join(finding.columns)))
+        elif finding.kind in ("blank-row", "repeated-header"):
+            issues.at_rows(finding.rows, finding.count, field=None, type=finding.kind, warning=True,
+                           message=issues.say(f"row.{finding.kind}-dropped"))
+    shaped = [label for label in map(str, frame.columns) if label not in extra_columns]
+    for finding in findings:
+        if finding.kind != "missing-cell" or not len(frame) or not shaped:
+            continue
+        # Validata names the first absent cell: the one after the row's last value.
+        filled = frame.iloc[issues.positions(finding.rows), [i for i, c in enumerate(map(str, frame.columns))
+                                                             if c not in extra_columns]].notna().to_numpy(bool)
+        last = np.where(filled.any(axis=1), filled.shape[1] - 1 - np.argmax(filled[:, ::-1], axis=1), -1)
+        for row, after in zip(finding.rows, last.tolist(), strict=True):
+            absent = shaped[min(after + 1, len(shaped) - 1)]
+            issues.at_rows([row], 1, field=absent, type="missing-cell", message=issues.say("row.missing-cell",
+                                                                                            field=absent))
+        if finding.count > len(finding.rows):  # the reader lists the first rows only: count the others
+            issues.totals[(None, "missing-cell", None)] += finding.count - len(finding.rows)
+    return extra_columns
 
 
 def check_blank_rows(raw: pd.DataFrame, issues: Issues, *, warning: bool = False) -> np.ndarray:

@@ -1,19 +1,27 @@
 """Validata `custom_checks` of SCDL schemas (ignored by plain frictionless), vectorised.
 
-Behaviour follows validata-core: a check on missing columns is skipped (the `required`
-constraint reports the column) and empty cells are skipped unless the check is about them.
+Behaviour follows validata-core 0.12.5: a check on missing columns is skipped (the `required`
+constraint reports the column) and empty cells are skipped unless the check is about them. Its names are
+Validata's own checks (`one-of-required`…) and frformat's formats (`siret`, `code-postal`, `commune`…),
+which Validata turns into checks of their kebab-case class name and whose errors are `custom-check-error`.
+A check may also be declared on a field (`customCheck`: a name, or an object with `name` and parameters).
 """
 
 from __future__ import annotations
 
+import inspect
 import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import frformat
 import numpy as np
+import opening_hours
 import pandas as pd
+import phonenumbers
+from frformat.geo.coordonnees_gps_francaises import POLYGONS
 
 from moisson.quality.cast import by_distinct, geopoints
 from moisson.quality.checks import Issues
@@ -23,11 +31,14 @@ from moisson.quality.schema import FieldSpec
 
 LA_POSTE_SIREN = "356000000"
 LA_POSTE_HEAD_OFFICE = "35600000000048"
-ACTES_PREFIXES = {
-    "commande publique", "urbanisme", "domaine et patrimoine", "fonction publique",
-    "institutions et vie politique", "libertes publiques et pouvoirs de police", "finances locales",
-    "domaines de competences par themes", "autres domaines de competences",
-}
+# Validata runs these old names as their frformat successors, with a warning.
+DEPRECATED = {"french-siret-value": "siret", "french-siren-value": "siren",
+              "nomenclature-actes-value": "nomenclature-acte"}
+# Published schemas (stationnement-cyclable) spell it so; Validata does not know it and refuses the file.
+MISSPELT = {"french_gps_coordinates": "french-gps-coordinates"}
+CUSTOM_CHECK_ERROR = "custom-check-error"
+CHECK_ERROR = "check-error"
+FRANCE_POLYGON_BOXES = tuple(polygon.bounds for polygon in POLYGONS)
 LUHN_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int8)
 OPERATORS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
              ">=": operator.ge, ">": operator.gt}
@@ -48,17 +59,26 @@ class Table:
         return self.values[column].notna().to_numpy(bool) & self.active
 
 
-def run_custom_checks(checks: list[dict[str, Any]], table: Table) -> list[str]:
-    """Run the schema's custom checks; returns the names of those this version does not know."""
-    unknown = []
+def run_custom_checks(checks: list[dict[str, Any]], table: Table) -> None:
+    """Run the schema's custom checks; deprecated, misspelt and unknown names become warnings, never silence."""
+    issues = table.issues
     for check in checks:
         name = str(check.get("name", ""))
-        run = CHECKS.get(name.replace("_", "-"))
+        params = check.get("params") or {}
+        if name in DEPRECATED:
+            issues.table(field=params.get("column"), type="custom-check", warning=True,
+                         message=issues.say("table.custom-deprecated", name=name, new=DEPRECATED[name]))
+            name = DEPRECATED[name]
+        elif name in MISSPELT:
+            issues.table(field=params.get("column"), type="custom-check", warning=True,
+                         message=issues.say("table.custom-underscore", name=name, new=MISSPELT[name]))
+            name = MISSPELT[name]
+        run = CHECKS.get(name) or _frformat_check(name)
         if run is None:
-            unknown.append(name)
+            issues.table(field=params.get("column"), type="custom-check", warning=True,
+                         message=issues.say("table.custom-unknown", name=name))
             continue
-        run(check.get("params") or {}, table, name)
-    return unknown
+        run(params, table, name)
 
 
 def luhn_valid(digits: np.ndarray) -> np.ndarray:
@@ -101,16 +121,17 @@ def _identifier_valid(text: pd.Series, length: int) -> np.ndarray:
 
 
 def _identifier(length: int, label: str) -> Callable[[Mapping[str, Any], Table, str], None]:
+    """The frformat `siret`/`siren` (python-stdnum), vectorised: a column of distinct SIRETs is common."""
     shape = re.compile(rf"\d{{{length}}}")
 
     def check(params: Mapping[str, Any], table: Table, name: str) -> None:
         column = params.get("column")
         if column not in table.values:
             return
-        # A cell that already failed the field's pattern gets one message, not a second one.
-        bad = table.filled(column) & ~identifier_valid(table.raw[column], length) & ~table.issues.reported(column)
+        # As in Validata, a cell that broke the field's pattern is checked too (and reported twice).
+        bad = table.filled(column) & ~identifier_valid(table.raw[column], length)
         issues = table.issues
-        issues.rows(bad, field=column, type=name, rule=name, detail=lambda pos, v: issues.hint(
+        issues.rows(bad, field=column, type=CUSTOM_CHECK_ERROR, rule=name, detail=lambda pos, v: issues.hint(
             issues.say("custom.identifier", value=v, label=label, length=length),
             code_hint(v or "", shape, issues.lang)))
     return check
@@ -126,7 +147,8 @@ def _one_of_required(params: Mapping[str, Any], table: Table, name: str) -> None
     empty = table.active.copy()
     for column in present:
         empty &= table.raw[column].isna().to_numpy(bool)
-    table.issues.rows(empty, field=present[0], type=name, rule=name,
+    # About two cells: no field unless the check names a `column` (as in Validata); the message names both.
+    table.issues.rows(empty, field=params.get("column"), type=name, rule=name,
                       detail=lambda pos, v: table.issues.say("custom.one-of", first=columns[0], second=columns[1]))
 
 
@@ -192,17 +214,94 @@ def _year_interval(params: Mapping[str, Any], table: Table, name: str) -> None:
     table.issues.rows(table.filled(column) & ~ok, field=column, type=name, rule=name, detail=detail)
 
 
-def _actes(params: Mapping[str, Any], table: Table, name: str) -> None:
+def _per_value(params: Mapping[str, Any], table: Table, name: str, valid: Callable[[str], bool],
+               detail: Callable[[str | None], str], error: str = CUSTOM_CHECK_ERROR) -> None:
+    """A check that judges one cell text at a time, run once per distinct text of the column."""
     column = params.get("column")
     if column not in table.values:
         return
-    text = table.raw[column]
-    prefix = (text.str.split("/", n=1).str[0].str.normalize("NFD")
-              .str.replace("[\u0300-\u036f]", "", regex=True).str.lower().str.strip())
-    ok = (text.str.contains("/", regex=False) & ~text.str.contains("[ \t]/|/[ \t]", regex=True)
-          & prefix.isin(ACTES_PREFIXES)).fillna(False).to_numpy(bool)
-    table.issues.rows(table.filled(column) & ~ok, field=column, type=name, rule=name,
-                      detail=lambda pos, v: table.issues.say("custom.actes", value=v))
+    filled = table.filled(column)
+    judged = by_distinct(table.raw[column].where(filled),
+                         lambda texts: pd.Series([valid(t) for t in texts], dtype="boolean"))
+    bad = filled & ~judged.fillna(True).to_numpy(bool)
+    table.issues.rows(bad, field=column, type=error, rule=name, detail=lambda pos, v: detail(v))
+
+
+def _frformat_check(name: str) -> Callable[[Mapping[str, Any], Table, str], None] | None:
+    """The frformat format of that kebab-case name as a check, as Validata builds it; None when there is none."""
+    format_class = FRFORMATS.get(name)
+    if format_class is None:
+        return None
+
+    def check(params: Mapping[str, Any], table: Table, check_name: str) -> None:
+        issues = table.issues
+        accepted = inspect.signature(format_class.__init__).parameters
+        required = [p for p, spec in accepted.items() if p != "self" and spec.default is inspect.Parameter.empty
+                    and spec.kind in (spec.POSITIONAL_OR_KEYWORD, spec.KEYWORD_ONLY)]
+        missing = [p for p in required if p not in params]
+        kwargs = {k: v for k, v in params.items() if k in accepted and k != "self"}
+        if isinstance(kwargs.get("options"), Mapping):
+            kwargs["options"] = frformat.Options(**kwargs["options"])
+        try:
+            if missing:
+                raise ValueError(issues.say("table.custom-missing-param", param=", ".join(missing)))
+            instance = format_class(**kwargs)
+        except (ValueError, TypeError) as exc:
+            # A schema problem, about no column (as in Validata).
+            issues.table(field=None, type=CHECK_ERROR, rule=check_name,
+                         message=issues.say("table.custom-param", name=check_name, problem=exc))
+            return
+        label = format_class.metadata.name
+        _per_value(params, table, check_name, instance.is_valid,
+                   lambda v: issues.say("custom.format", value=v, label=label))
+    return check
+
+
+def _actes(params: Mapping[str, Any], table: Table, name: str) -> None:
+    """The frformat `nomenclature-acte`, with its explanation of what is wrong (in French only)."""
+    acte = frformat.NomenclatureActe()
+    issues = table.issues
+    _per_value(params, table, name, acte.is_valid,
+               lambda v: issues.say("custom.actes", value=v, details=", ".join(acte.is_valid_with_details(v)[1])))
+
+
+def _phone(params: Mapping[str, Any], table: Table, name: str) -> None:
+    issues = table.issues
+    _per_value(params, table, name, phone_valid, lambda v: issues.say("custom.phone", value=v), error=name)
+
+
+def phone_valid(text: str) -> bool:
+    """Validata's rule: a valid French number, short number or international number (python phonenumbers)."""
+    for country in ("FR", None):
+        try:
+            number = phonenumbers.parse(text, country)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number) or (country and phonenumbers.is_valid_short_number(number)):
+            return True
+    return False
+
+
+def _opening_hours(params: Mapping[str, Any], table: Table, name: str) -> None:
+    issues = table.issues
+    _per_value(params, table, name, opening_hours.validate, lambda v: issues.say("custom.opening-hours", value=v),
+               error=name)
+
+
+def _french_gps_frformat(params: Mapping[str, Any], table: Table, name: str) -> None:
+    """The frformat `coordonnees-gps-francaises` boxes on a geopoint (or "lon, lat" text) column.
+
+    Validata 0.12.5 hands this check one value where frformat wants two, and fails on any file that uses it.
+    """
+    column = params.get("column")
+    if column not in table.values:
+        return
+    spec = table.fields[column]
+    points = geopoints(table.raw[column], spec.format if spec.type == "geopoint" else "default")
+    lon, lat = (points[a].to_numpy(float, na_value=np.nan) for a in ("lon", "lat"))
+    bad = table.filled(column) & ~in_boxes(lon, lat, FRANCE_POLYGON_BOXES)
+    table.issues.rows(bad, field=column, type=CUSTOM_CHECK_ERROR, rule=name,
+                      detail=lambda pos, v: table.issues.say("custom.gps", value=v))
 
 
 def _french_gps(params: Mapping[str, Any], table: Table, name: str) -> None:
@@ -228,14 +327,24 @@ def _comparable(values: pd.Series) -> pd.Series:
 
 
 
+def _kebab(name: str) -> str:
+    """Validata's name of a frformat class (`CodeCommuneInsee` → `code-commune-insee`)."""
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1-\2", name)
+    return re.sub("([a-z0-9])([A-Z])", r"\1-\2", name).lower()
+
+
+FRFORMATS: dict[str, Any] = {_kebab(f.__name__): f for f in frformat.all_formats}
 CHECKS: dict[str, Callable[[Mapping[str, Any], Table, str], None]] = {
-    "french-siret-value": _identifier(14, "SIRET"),
-    "french-siren-value": _identifier(9, "SIREN"),
+    "siret": _identifier(14, "SIRET"),
+    "siren": _identifier(9, "SIREN"),
+    "nomenclature-acte": _actes,
+    "coordonnees-gps-francaises": _french_gps_frformat,
     "one-of-required": _one_of_required,
     "cohesive-columns-value": _cohesive,
     "compare-columns-value": _compare,
     "sum-columns-value": _sum,
     "year-interval-value": _year_interval,
-    "nomenclature-actes-value": _actes,
     "french-gps-coordinates": _french_gps,
+    "phone-number-value": _phone,
+    "opening-hours-value": _opening_hours,
 }

@@ -16,12 +16,23 @@ import pyarrow.parquet as pq
 from moisson.core.errors import NotFoundError, RejectedError
 from moisson.core.metadata import DatasetMetadata
 from moisson.quality.cast import TEXT, cast_column
-from moisson.quality.checks import CAP, Issues, RowGaps, check_blank_rows, check_field, check_labels, check_primary_key
+from moisson.quality.checks import (
+    CAP,
+    Issues,
+    RowGaps,
+    RowShape,
+    check_blank_rows,
+    check_field,
+    check_labels,
+    check_primary_key,
+    check_row_shapes,
+)
 from moisson.quality.completeness import METADATA, check_metadata
 from moisson.quality.custom import Table, run_custom_checks
 from moisson.quality.geography import check_geography
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
-from moisson.quality.normalise import normalise
+from moisson.quality.normalise import Normalised
+from moisson.quality.normalise import normalise as _normalise
 from moisson.quality.personal import PERSONAL, producer_domains, protect
 from moisson.quality.policy import QualityPolicy
 from moisson.quality.report import QualityIssue, QualityReport, QualityResult
@@ -40,11 +51,12 @@ class Inspection:
     issues: Issues
     notes: list[str]
     clean: pd.DataFrame
+    normalised: list[Normalised]
 
 
 def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, policy: QualityPolicy,
                 out_dir: Path, geometry: str | None = None, first_row: int = 2, row_gaps: RowGaps = (),
-                metadata: DatasetMetadata | None = None) -> QualityResult:
+                metadata: DatasetMetadata | None = None, findings: Sequence[RowShape] = ()) -> QualityResult:
     """Check an extracted table and write the typed table, the reports and the GX results.
 
     Args:
@@ -57,6 +69,8 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         first_row: Row number of the first data row in the source file.
         row_gaps: Rows of the file the source left out, as `Extract.row_gaps` says.
         metadata: The dataset's publication metadata, scored for completeness.
+        findings: Rows the source found out of shape (`Extract.findings`): extra and missing cells are errors,
+            blank and repeated header rows it left out are warnings with their row numbers.
 
     Returns:
         The verdict, the issues and the paths written.
@@ -68,7 +82,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     """
     frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry, lang=policy.lang)
     found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, geometry=geometry, policy=policy,
-                    metadata=metadata, dataset_id=dataset_id, lang=policy.lang)
+                    metadata=metadata, dataset_id=dataset_id, lang=policy.lang, findings=findings)
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
     found.clean.to_parquet(clean_path, index=False)
@@ -81,7 +95,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         dataset_id=dataset_id, success=success, blocked=not success and (policy.on_failure == "block" or always),
         rows=len(frame), errors=_ordered(issues.errors), warnings=issues.warnings,
         notes=read_notes + found.notes, error_count=issues.error_count, counts=issues.counts,
-        schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
+        normalised=found.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
         table_schema=schema.descriptor if schema else None, lang=policy.lang)
     result.report_json.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
@@ -100,21 +114,27 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: in
 
 def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
                  row_gaps: RowGaps = (), dataset_id: str | None = None,
-                 lang: Lang = DEFAULT_LANG) -> QualityReport:
-    """Like `validate_frame`, with warnings, notes and counts, as a report."""
-    found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, dataset_id=dataset_id, lang=lang)
+                 lang: Lang = DEFAULT_LANG, normalise: bool = True, cap: int = CAP,
+                 findings: Sequence[RowShape] = ()) -> QualityReport:
+    """Like `validate_frame`, with warnings, notes, counts and the cells normalised (unless `normalise` is off)."""
+    found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, dataset_id=dataset_id, lang=lang,
+                    normalise=normalise, cap=cap, findings=findings)
     issues = found.issues
     return QualityReport(dataset_id=dataset_id, success=issues.error_count == 0, rows=len(frame),
                          errors=_ordered(issues.errors), warnings=issues.warnings, notes=found.notes,
-                         error_count=issues.error_count, counts=issues.counts, schema=_schema_info(schema),
-                         lang=lang)
+                         error_count=issues.error_count, counts=issues.counts, normalised=found.normalised,
+                         schema=_schema_info(schema), lang=lang)
 
 
 def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
             row_gaps: RowGaps = (), geometry: str | None = None, policy: QualityPolicy | None = None,
             metadata: DatasetMetadata | None = None,
-            dataset_id: str | None = None, lang: Lang = DEFAULT_LANG, cap: int = CAP) -> Inspection:
-    """Run every check but GX on a frame of text columns (duplicate column names allowed); messages in `lang`."""
+            dataset_id: str | None = None, lang: Lang = DEFAULT_LANG, cap: int = CAP,
+            normalise: bool = True, findings: Sequence[RowShape] = ()) -> Inspection:
+    """Run every check but GX on a frame of text columns (duplicate column names allowed); messages in `lang`.
+
+    French dates and numbers are rewritten when both `normalise` and the policy's `normalise` say so.
+    """
     labels = [str(c) for c in frame.columns]
     firsts = {label: i for i, label in reversed(list(enumerate(labels)))}
     missing = schema.missing_values if schema else [""]
@@ -130,27 +150,27 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
         issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
         clean, protected = _beyond_schema(raw, pd.concat([raw, pd.DataFrame(carried)], axis=1), issues, None,
                                           carried.get(geometry), policy, metadata)
-        return Inspection(issues, protected, clean)
+        return Inspection(issues, protected, clean, [])
 
     issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, primary_key=schema.primary_key, lang=lang,
                     cap=cap)
-    notes = check_labels(labels, schema.fields, issues, geometry=geometry)
+    made = check_row_shapes(findings, frame, issues)
+    notes = check_labels([label for label in labels if label not in made], schema.fields, issues, geometry=geometry)
     present = [f for f in schema.fields if f.name in raw.columns]
     active = check_blank_rows(raw, issues)
-    text, normalised = normalise(raw[[f.name for f in present]], present, lang)
+    french = normalise and (policy is None or policy.normalise)
+    text, normalised = _normalise(raw[[f.name for f in present]], present, french=french)
     values = {f.name: cast_column(text[f.name], f) for f in present}
     for spec in present:
         check_field(text[spec.name], values[spec.name], spec, issues, active)
     check_primary_key(values, schema.primary_key, issues, active)
     table = Table(text, values, {f.name: f for f in present}, issues, active)
-    for name in run_custom_checks(schema.custom_checks, table):
-        issues.table(field=None, type="custom-check", warning=True,
-                     message=issues.say("table.custom-unknown", name=name))
+    run_custom_checks(schema.custom_checks, table)
     clean = pd.DataFrame(values, index=raw.index)
     if carried:
         clean = pd.concat([clean, pd.DataFrame(carried)], axis=1)
     clean, protected = _beyond_schema(text, clean, issues, schema, carried.get(geometry), policy, metadata, active)
-    return Inspection(issues, notes + normalised + protected, clean)
+    return Inspection(issues, notes + [n.note(lang) for n in normalised] + protected, clean, normalised)
 
 
 def _beyond_schema(text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, schema: TableSchemaRef | None,

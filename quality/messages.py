@@ -49,8 +49,33 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "table.custom-unknown": {
         "fr": "le contrôle personnalisé '{name}' du schéma n'est pas pris en charge : il a été ignoré",
         "en": "custom check '{name}' of the schema is not supported: it was skipped"},
+    "table.custom-deprecated": {
+        "fr": "le contrôle personnalisé '{name}' est déprécié : écrivez '{new}' dans le schéma (vérifié comme '{new}')",
+        "en": "custom check '{name}' is deprecated: write '{new}' in the schema (checked as '{new}')"},
+    "table.custom-underscore": {
+        "fr": "le contrôle personnalisé '{name}' s'écrit '{new}' : moisson l'a appliqué, mais validata.fr ne le "
+              "connaît pas sous ce nom et refuse le fichier ; corrigez le schéma",
+        "en": "custom check '{name}' is spelt '{new}': moisson ran it, but validata.fr does not know this name "
+              "and refuses the file; fix the schema"},
+    "table.custom-param": {
+        "fr": "le contrôle personnalisé '{name}' ne peut pas être appliqué : {problem} ; corrigez le schéma",
+        "en": "custom check '{name}' cannot run: {problem}; fix the schema"},
+    "table.custom-missing-param": {"fr": "paramètre obligatoire '{param}' manquant",
+                                   "en": "required parameter '{param}' is missing"},
     # Cells.
     "row.blank": {"fr": "la ligne est vide : supprimez-la", "en": "the row is empty: delete it"},
+    "row.blank-row-dropped": {"fr": "la ligne est vide : elle a été retirée",
+                              "en": "the row is empty: it was left out"},
+    "row.repeated-header-dropped": {"fr": "l'en-tête est répété sur cette ligne : elle a été retirée",
+                                    "en": "the header is repeated on this row: it was left out"},
+    "row.extra-cell": {"fr": "la ligne a plus de valeurs que l'en-tête n'a de colonnes (gardées dans {columns}) : "
+                             "une valeur sans colonne, ou un séparateur dans une valeur sans guillemets",
+                       "en": "the row has more values than the header has columns (kept in {columns}): a value "
+                             "without a column, or a delimiter inside an unquoted value"},
+    "row.missing-cell": {"fr": "la ligne a moins de valeurs que l'en-tête n'a de colonnes : '{field}' et les "
+                               "suivantes manquent",
+                         "en": "the row has fewer values than the header has columns: '{field}' and the next ones "
+                               "are missing"},
     "cell.type": {"fr": "'{value}' n'est pas {expected}", "en": "'{value}' is not {expected}"},
     "cell.required": {"fr": "la valeur manque ; ce champ est obligatoire",
                       "en": "the value is missing; this field is required"},
@@ -103,9 +128,19 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "custom.years": {"fr": "'{value}' n'est pas une année ou une période écrite {forms}",
                      "en": "'{value}' is not a year or period written {forms}"},
     "custom.actes": {"fr": "'{value}' ne suit pas la nomenclature ACTES 'Thème/Sous-thème' "
-                           "(par ex. 'Finances locales/Subventions')",
+                           "(par ex. 'Finances locales/Subventions') : {details}",
                      "en": "'{value}' does not follow the ACTES nomenclature 'Theme/Sub-theme' "
-                           "(e.g. 'Finances locales/Subventions')"},
+                           "(e.g. 'Finances locales/Subventions'): {details}"},
+    "custom.format": {"fr": "'{value}' n'est pas une valeur valide de « {label} »",
+                      "en": "'{value}' is not a valid value of '{label}'"},
+    "custom.phone": {"fr": "'{value}' n'est pas un numéro de téléphone valide : 10 chiffres (01 99 00 27 37), "
+                           "format international (+33 1 99 00 27 37) ou numéro court (115, 3949)",
+                     "en": "'{value}' is not a valid phone number: 10 digits (01 99 00 27 37), international "
+                           "form (+33 1 99 00 27 37) or a short number (115, 3949)"},
+    "custom.opening-hours": {"fr": "'{value}' n'est pas un horaire d'ouverture au format OpenStreetMap "
+                                   "(par ex. 'Mo-Fr 08:30-12:00')",
+                             "en": "'{value}' is not opening hours in the OpenStreetMap format "
+                                   "(e.g. 'Mo-Fr 08:30-12:00')"},
     "custom.gps-reversed": {"fr": "{value} ressemble à [latitude, longitude] : écrivez [longitude, latitude]",
                             "en": "{value} looks like [latitude, longitude]: write [longitude, latitude]"},
     "custom.gps": {"fr": "{value} n'est pas un point en France (WGS84 [longitude, latitude])",
@@ -164,12 +199,12 @@ CATALOG: dict[str, dict[Lang, str]] = {
                      "en": "write it without spaces or dots ({value})"},
     "kind.code": {"fr": "code", "en": "code"},
     # Normalisation notes.
-    "note.normalised": {"fr": "{column} : {count} valeurs normalisées ({how})",
-                        "en": "{column}: {count} values normalised ({how})"},
+    "note.normalised": {"fr": "{column} : {count} valeurs normalisées ({how} ; par exemple « {example_from} » "
+                              "→ « {example_to} ») : validata.fr refuserait le fichier tel quel",
+                        "en": "{column}: {count} values normalised ({how}; e.g. '{example_from}' → "
+                              "'{example_to}'): validata.fr would refuse the file as is"},
     "how.dates": {"fr": "dates JJ/MM/AAAA réécrites AAAA-MM-JJ",
                   "en": "dates written DD/MM/YYYY rewritten as YYYY-MM-DD"},
-    "how.schema-numbers": {"fr": "groupChar/decimalChar/bareNumber du schéma",
-                           "en": "groupChar/decimalChar/bareNumber of the schema"},
     "how.french-numbers": {"fr": "nombres à la française : espaces retirés, virgule décimale",
                            "en": "French number format: spaces removed, decimal comma"},
     # Personal data (quality/personal.py).
@@ -274,6 +309,17 @@ CATALOG: dict[str, dict[Lang, str]] = {
     # Prefect artifact and `moisson validate` (tasks/artifacts.py, moisson/cli.py).
     "report.full": {"fr": "Rapport complet", "en": "Full report"},
     "report.verdict-valid": {"fr": "{file} : {rows} lignes, valide", "en": "{file}: {rows} rows, valid"},
+    "report.verdict-normalised": {
+        "fr": "{file} : {rows} lignes, valide après normalisation de {count} cellules (validata.fr refuserait le "
+              "fichier tel quel ; moisson publie les valeurs corrigées)",
+        "en": "{file}: {rows} rows, valid after normalising {count} cells (validata.fr would refuse the file as "
+              "is; moisson publishes the fixed values)"},
+    "report.normalised": {"fr": "Cellules normalisées", "en": "Normalised cells"},
+    "report.no-error-normalised": {
+        "fr": "{name} : aucune erreur après normalisation de {count} cellules ({rows} lignes vérifiées)",
+        "en": "{name}: no error after normalising {count} cells ({rows} rows checked)"},
+    "column.from": {"fr": "exemple trouvé", "en": "example found"},
+    "column.to": {"fr": "devenu", "en": "became"},
     "report.verdict-errors": {"fr": "{file} : {rows} lignes, {count} erreurs",
                               "en": "{file}: {rows} rows, {count} errors"},
 }

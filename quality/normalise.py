@@ -1,14 +1,15 @@
-"""Rewrite French number and date conventions into the forms Table Schema types accept."""
+"""Rewrite French number and date conventions into the forms Table Schema types accept, saying what changed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from moisson.quality.cast import fullmatch
+from moisson.quality.cast import NUMBER, fullmatch
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
 from moisson.quality.schema import FieldSpec
 
@@ -19,63 +20,103 @@ SPACES = "[ \t\u00a0\u202f]"
 FRENCH_MARKS = " \t\u00a0\u202f,"
 FRENCH_DATE = "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 ISO_DATE_FORMATS = ("default", "%Y-%m-%d")
+INTEGER = "[+-]?[0-9]+"
 
 
-def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec],
-              lang: Lang = DEFAULT_LANG) -> tuple[pd.DataFrame, list[str]]:
-    """Normalise the number, integer and date columns of `frame` (text columns, nulls as NA).
+@dataclass(frozen=True)
+class Normalised:
+    """Cells of one column that moisson rewrote because the file broke Table Schema (Validata refuses them as is).
 
-    String fields are never touched: codes and SIRETs must keep their exact text.
+    Attributes:
+        field: The column.
+        count: How many cells were rewritten.
+        example_from: The first rewritten cell, as found.
+        example_to: What it became.
+        how: Message key of the rewrite (`how.dates`, `how.french-numbers`).
+    """
 
-    Args:
-        frame: The raw text frame.
-        fields: The schema fields present in `frame`.
-        lang: Language of the notes.
+    field: str
+    count: int
+    example_from: str
+    example_to: str
+    how: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        """What `moisson validate --json` and the JSON report list."""
+        return {"field": self.field, "count": self.count, "example_from": self.example_from,
+                "example_to": self.example_to}
+
+    def note(self, lang: Lang = DEFAULT_LANG) -> str:
+        """One sentence for the report's notes."""
+        return say("note.normalised", lang, column=self.field, count=self.count, how=say(self.how, lang),
+                   example_from=self.example_from, example_to=self.example_to)
+
+
+def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec], *,
+              french: bool = True) -> tuple[pd.DataFrame, list[Normalised]]:
+    """Read the number and date columns of `frame` (text columns, nulls as NA) into Table Schema's forms.
+
+    A field's own `groupChar`/`decimalChar`/`bareNumber` are always applied: the file follows its schema, nothing
+    is reported. French conventions (`1 200`, `99 786,57`, `05/12/2016`) break the schema: they are rewritten
+    and reported only when `french` is on (the catalog's `normalise`); off, they stay and fail the type check,
+    as in Validata. String fields are never touched: codes and SIRETs must keep their exact text.
 
     Returns:
-        A new frame, and one note per column changed (`column: N values …`).
+        A new frame, and what was rewritten per column.
     """
     out = frame.copy()
-    notes: list[str] = []
+    changes: list[Normalised] = []
     for spec in fields:
         if spec.name not in out.columns:
             continue
         column = out[spec.name]
+        if spec.type in ("number", "integer") and (spec.group_char or spec.decimal_char or not spec.bare_number):
+            out[spec.name] = _schema_numbers(column, spec)
+            continue
+        if not french:
+            continue
         if spec.type in ("number", "integer"):
-            fixed, how = _numbers(column, spec)
+            fixed, how = _french_numbers(column, INTEGER if spec.type == "integer" else NUMBER), "how.french-numbers"
         elif spec.type == "date" and spec.format in ISO_DATE_FORMATS:
             fixed, how = _dates(column), "how.dates"
         else:
             continue
         if fixed is column:
             continue
-        changed = int((fixed != column).fillna(False).sum())
-        if changed:
+        changed = np.flatnonzero((fixed != column).fillna(False).to_numpy(bool))
+        if len(changed):
             out[spec.name] = fixed
-            notes.append(say("note.normalised", lang, column=spec.name, count=changed, how=say(how, lang)))
-    return out, notes
+            first = int(changed[0])
+            changes.append(Normalised(spec.name, len(changed), str(column.iat[first]), str(fixed.iat[first]), how))
+    return out, changes
 
 
-def _numbers(column: pd.Series, spec: FieldSpec) -> tuple[pd.Series, str]:
-    """Apply the field's own groupChar/decimalChar/bareNumber, else the French conventions (+ the note key)."""
-    if spec.group_char or spec.decimal_char or not spec.bare_number:
-        fixed = column.str.strip()
-        if not spec.bare_number:
-            fixed = fixed.str.replace("^[^-+0-9.,]+|[^0-9.,]+$", "", regex=True)
-        if spec.group_char:
-            fixed = fixed.str.replace(spec.group_char, "", regex=False)
-        if spec.decimal_char and spec.decimal_char != ".":
-            fixed = fixed.str.replace(spec.decimal_char, ".", regex=False)
-        return fixed, "how.schema-numbers"
+def _schema_numbers(column: pd.Series, spec: FieldSpec) -> pd.Series:
+    """The field's own groupChar/decimalChar/bareNumber applied."""
+    fixed = column.str.strip()
+    if not spec.bare_number:
+        fixed = fixed.str.replace("^[^-+0-9.,]+|[^0-9.,]+$", "", regex=True)
+    if spec.group_char:
+        fixed = fixed.str.replace(spec.group_char, "", regex=False)
+    if spec.decimal_char and spec.decimal_char != ".":
+        fixed = fixed.str.replace(spec.decimal_char, ".", regex=False)
+    return fixed
+
+
+def _french_numbers(column: pd.Series, shape: str) -> pd.Series:
+    """Spaces of French thousands removed, the decimal comma made a dot, where that gives a number of `shape`."""
     # Most columns hold neither spaces nor commas: one search spares rewriting every cell twice.
     touched = rows_containing(column, FRENCH_MARKS)
     if not touched.any():
-        return column, "how.french-numbers"
+        return column
     part = column[touched].str.replace(SPACES, "", regex=True)
     # A comma is a decimal comma only when no value uses a dot: "1.234,5" stays an error.
     if not holds(column, "."):
         part = part.str.replace(",", ".", regex=False)
-    return column.mask(touched, part.reindex(column.index)), "how.french-numbers"
+    # A half-fixed cell ("1.234,5" → "1.234,5" without its spaces) keeps its text: it is reported as found.
+    fixed = pd.Series(touched, index=column.index)
+    fixed[touched] = fullmatch(part, shape)
+    return column.mask(fixed.to_numpy(bool), part.reindex(column.index))
 
 
 def _dates(column: pd.Series) -> pd.Series:

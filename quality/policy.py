@@ -35,6 +35,9 @@ class QualityPolicy(BaseModel):
         extent: WGS84 bbox [west, south, east, north] the coordinates must fall in
             (default: France with overseas territories).
         lang: Language of the report's messages (`fr` or `en`).
+        normalise: Rewrite French dates and numbers (`05/12/2016`, `1 200`, `99 786,57`) into the schema's
+            forms, reporting each column rewritten; `false` leaves them as found, so they are errors, as in
+            Validata.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -45,3 +48,4 @@ class QualityPolicy(BaseModel):
     extent: tuple[float, float, float, float] | None = None
     hash_salt: Secret = SecretRef(env="MOISSON_HASH_SALT")
     lang: Lang = DEFAULT_LANG
+    normalise: bool = True

@@ -5,9 +5,12 @@ from __future__ import annotations
 import html
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.normalise import Normalised
+
+Verdict = Literal["valid", "valid_after_normalisation", "invalid"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class QualityReport:
         notes: What was done to the data (normalisations, column order…).
         error_count: Total number of errors, including those beyond the cap.
         counts: Errors per field, type and rule.
+        normalised: Per column, the cells rewritten from a form Table Schema refuses (French dates, numbers).
         schema: Name, version and source of the Table Schema, if any.
         expectations: One summary line per Great Expectations result.
         lang: Language of the titles and headings of the Markdown and HTML pages (messages are already in it).
@@ -74,17 +78,32 @@ class QualityReport:
     notes: list[str] = field(default_factory=list)
     error_count: int = 0
     counts: list[IssueCount] = field(default_factory=list)
+    normalised: list[Normalised] = field(default_factory=list)
     schema: dict[str, str | None] | None = None
     expectations: list[dict[str, Any]] = field(default_factory=list)
     lang: Lang = DEFAULT_LANG
 
+    @property
+    def verdict(self) -> Verdict:
+        """`valid` as found, `valid_after_normalisation` (Validata refuses the file as is), or `invalid`."""
+        if not self.success:
+            return "invalid"
+        return "valid_after_normalisation" if self.normalised else "valid"
+
+    @property
+    def normalised_cells(self) -> int:
+        """Cells rewritten, all columns together."""
+        return sum(n.count for n in self.normalised)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe summary: success, rows, errors, warnings, notes, and the counts."""
+        """JSON-safe summary: verdict, rows, errors (all counted, some listed), warnings, notes, the counts."""
         return {
             "dataset_id": self.dataset_id,
             "success": self.success,
+            "verdict": self.verdict,
             "rows": self.rows,
             "error_count": self.error_count,
+            "normalised": [n.to_dict() for n in self.normalised],
             "errors": [i.to_dict() for i in self.errors],
             "warnings": [i.to_dict() for i in self.warnings],
             "notes": list(self.notes),
@@ -97,6 +116,8 @@ class QualityReport:
     def title(self) -> str:
         """One-line verdict."""
         name = self.dataset_id or self.say("report.table")
+        if self.success and self.normalised:
+            return self.say("report.no-error-normalised", name=name, rows=self.rows, count=self.normalised_cells)
         if self.success:
             return self.say("report.no-error", name=name, rows=self.rows)
         return self.say("report.errors", name=name, count=self.error_count, rows=self.rows)
@@ -113,6 +134,12 @@ class QualityReport:
         if self.counts:
             lines += self._md_header("field", "error", "rule", "count")
             lines += [f"| {_md(c.field or '—')} | {c.type} | {c.rule or ''} | {c.count} |" for c in self.counts]
+            lines.append("")
+        if self.normalised:
+            lines += [f"### {self.say('report.normalised')}", ""]
+            lines += self._md_header("field", "count", "from", "to")
+            lines += [f"| {_md(n.field)} | {n.count} | {_md(n.example_from)} | {_md(n.example_to)} |"
+                      for n in self.normalised]
             lines.append("")
         if self.errors:
             shown = self.errors[:limit]
@@ -142,6 +169,10 @@ class QualityReport:
             parts.append(f"<h2>{e(self.say('report.per-field'))}</h2>")
             parts.append(_table(self._headers("field", "error", "rule", "count"),
                                 [[c.field or "—", c.type, c.rule or "", str(c.count)] for c in self.counts]))
+        if self.normalised:
+            parts.append(f"<h2>{e(self.say('report.normalised'))}</h2>")
+            parts.append(_table(self._headers("field", "count", "from", "to"),
+                                [[n.field, str(n.count), n.example_from, n.example_to] for n in self.normalised]))
         if self.errors:
             shown = self.errors[:limit]
             parts.append(f"<h2>{e(self.say('report.first-errors', count=len(shown)))}</h2>")

@@ -4,6 +4,7 @@ Usage::
 
     run_validata.py SCHEMA_PATH CSV_PATH [CSV_PATH ...]
     run_validata.py SCHEMA_PATH < paths.txt        # no file argument: one path a line on stdin
+    run_validata.py --pairs < pairs.txt            # "SCHEMA_PATH<TAB>CSV_PATH" a line: many schemas, one import
 
 The schema is a local Table Schema file, JSON or YAML (by its suffix; YAML is parsed with the PyYAML that
 Validata installs). It is loaded once and handed to Validata as a dict for every file, the way its web API
@@ -117,17 +118,36 @@ def validate_file(schema: dict[str, Any], path: Path) -> dict[str, Any]:
     }
 
 
+def validate_pairs(lines: list[str], out: Any) -> None:
+    """Validate each "schema<TAB>file" pair; an exception inside Validata is reported as a `crash` error."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        schema_path, name = line.rstrip("\n").split("\t")
+        schema = schemas.setdefault(schema_path, load_schema(Path(schema_path)))
+        try:
+            result = validate_file(schema, Path(name))
+        except Exception as exc:  # Validata's web API would answer 500: the batch goes on
+            error = {"row": None, "field": None, "type": "crash", "title": type(exc).__name__, "message": str(exc)}
+            result = {"file": name, "valid": False, "error_count": 1, "errors": [error], "warnings": [], "rows": None}
+        out.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+        out.flush()
+
+
 def main(argv: list[str]) -> int:
     """Validate every file given (or listed on stdin) against the schema; one JSON line per file."""
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
     _forbid_network()
-    schema = load_schema(Path(argv[0]))
+    pairs = argv == ["--pairs"]
+    schema = {} if pairs else load_schema(Path(argv[0]))
     files = argv[1:] or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     out, sys.stdout = sys.stdout, sys.stderr  # whatever Validata might print must not mix with the JSON lines
     import validata_core  # noqa: F401  (the slow import, once)
 
+    if pairs:
+        validate_pairs(files, out)
+        files = []
     for name in files:
         out.write(json.dumps(validate_file(schema, Path(name)), ensure_ascii=False, default=str) + "\n")
         out.flush()

@@ -88,6 +88,22 @@ def available() -> bool:
         return False
 
 
+def validate_pairs(pairs: list[tuple[Path, Path]], *, timeout: float | None = None) -> list[ValidataResult]:
+    """Validate each `(schema, file)` pair, all in one Validata process (`run_validata.py --pairs`).
+
+    Unlike `validate`, an exception inside Validata on one file does not stop the batch: that file gets one
+    error of type ``crash``. Raises `ValidataPeerError` as `validate` does.
+    """
+    if not pairs:
+        return []
+    lines = [f"{Path(schema).resolve()}\t{Path(file).resolve()}\n" for schema, file in pairs]
+    if any(line.count("\n") > 1 or line.count("\t") > 1 for line in lines):
+        raise ValueError("paths with a newline or a tab cannot be passed to run_validata.py")
+    limit = timeout if timeout is not None else STARTUP_TIMEOUT + PER_FILE_TIMEOUT * len(pairs)
+    return _run([str(validata_python()), str(RUNNER), "--pairs"], "".join(lines),
+                [line.split("\t")[1].rstrip("\n") for line in lines], limit, "pairs")
+
+
 def validate(schema: Path, files: list[Path], *, timeout: float | None = None) -> list[ValidataResult]:
     """Validate `files` against the local Table Schema `schema` (JSON or YAML) in one Validata process.
 
@@ -105,23 +121,27 @@ def validate(schema: Path, files: list[Path], *, timeout: float | None = None) -
     """
     if not files:
         return []
-    python = validata_python()
-    if not python.exists():
-        raise ValidataPeerError(f"Validata is not installed ({python} missing): run scripts/peer-validata")
     names = [str(Path(f).resolve()) for f in files]
     if any("\n" in name for name in names):
         raise ValueError("file names with a newline cannot be passed to run_validata.py")
     limit = timeout if timeout is not None else STARTUP_TIMEOUT + PER_FILE_TIMEOUT * len(files)
-    command = [str(python), str(RUNNER), str(Path(schema).resolve())]
+    command = [str(validata_python()), str(RUNNER), str(Path(schema).resolve())]
+    return _run(command, "".join(f"{n}\n" for n in names), names, limit, f"schema {schema}")
+
+
+def _run(command: list[str], stdin: str, names: list[str], limit: float, label: str) -> list[ValidataResult]:
+    """Run the Validata runner; one result per name in `names`, checked."""
+    python = validata_python()
+    if not python.exists():
+        raise ValidataPeerError(f"Validata is not installed ({python} missing): run scripts/peer-validata")
     try:
-        done = subprocess.run(command, input="".join(f"{n}\n" for n in names), capture_output=True, text=True,
-                              encoding="utf-8", timeout=limit)
+        done = subprocess.run(command, input=stdin, capture_output=True, text=True, encoding="utf-8", timeout=limit)
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
-        raise ValidataPeerError(f"Validata timed out after {limit:.0f} s on {len(files)} file(s); stderr:\n"
+        raise ValidataPeerError(f"Validata timed out after {limit:.0f} s on {len(names)} file(s); stderr:\n"
                                 f"{stderr[-4000:]}") from exc
     if done.returncode != 0:
-        raise ValidataPeerError(f"Validata exited with {done.returncode} (schema {schema}); stderr:\n"
+        raise ValidataPeerError(f"Validata exited with {done.returncode} ({label}); stderr:\n"
                                 f"{done.stderr[-4000:]}")
     try:
         results: list[ValidataResult] = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

@@ -196,7 +196,7 @@ def test_custom_checks() -> None:
               {"name": "sum-columns-value", "params": {"column": "reel", "columns": ["pour", "contre"]}},
               {"name": "nomenclature-actes-value", "params": {"column": "matiere"}},
               {"name": "french_gps_coordinates", "params": {"column": "xy"}},
-              {"name": "opening-hours-value", "params": {"column": "nom"}}]
+              {"name": "no-such-check", "params": {"column": "nom"}}]
     columns = {
         "siret": ["21380185500015", "21380185500016", None],
         "rna": [None, None, None],
@@ -209,13 +209,21 @@ def test_custom_checks() -> None:
         "xy": ["[5.7145, 45.1914]", "[45.1914, 5.7145]", "[12.49, 41.89]"],
     }
     report = report_frame(text_frame(columns), make_schema(fields, custom_checks=checks), lang="en")
-    found = {(i.row, i.type) for i in report.errors}
+    found = {(i.row, i.type, i.rule) for i in report.errors}
     assert found == {
-        (3, "french-siret-value"), (4, "one-of-required"), (3, "year-interval-value"),
-        (4, "cohesive-columns-value"), (3, "compare-columns-value"), (3, "sum-columns-value"),
-        (4, "nomenclature-actes-value"), (3, "reversed-french-gps-coordinates"), (4, "french-gps-coordinates")}
+        (3, "custom-check-error", "siret"), (4, "one-of-required", "one-of-required"),
+        (3, "year-interval-value", "year-interval-value"), (4, "cohesive-columns-value", "cohesive-columns-value"),
+        (3, "compare-columns-value", "compare-columns-value"), (3, "sum-columns-value", "sum-columns-value"),
+        (4, "custom-check-error", "nomenclature-acte"),
+        (3, "reversed-french-gps-coordinates", "french-gps-coordinates"),
+        (4, "french-gps-coordinates", "french-gps-coordinates")}
     assert [w.message for w in report.warnings if w.type == "custom-check"] == [
-        "custom check 'opening-hours-value' of the schema is not supported: it was skipped"]
+        "custom check 'french-siret-value' is deprecated: write 'siret' in the schema (checked as 'siret')",
+        "custom check 'nomenclature-actes-value' is deprecated: write 'nomenclature-acte' in the schema "
+        "(checked as 'nomenclature-acte')",
+        "custom check 'french_gps_coordinates' is spelt 'french-gps-coordinates': moisson ran it, but validata.fr "
+        "does not know this name and refuses the file; fix the schema",
+        "custom check 'no-such-check' of the schema is not supported: it was skipped"]
 
 
 def test_custom_checks_skip_missing_columns() -> None:

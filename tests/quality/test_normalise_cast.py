@@ -17,14 +17,23 @@ def column(*values: str | None) -> pd.Series:
 
 
 def normalised(type_: str, *values: str | None, **extra: object) -> tuple[list, list[str]]:
-    frame, notes = normalise(pd.DataFrame({"x": column(*values)}), [spec(type_, **extra)], "en")
-    return frame["x"].tolist(), notes
+    frame, changes = normalise(pd.DataFrame({"x": column(*values)}), [spec(type_, **extra)])
+    return frame["x"].tolist(), [c.note("en") for c in changes]
 
 
 def test_french_numbers() -> None:
     values, notes = normalised("number", "99 786,57", "0,1", "1\u00a0234,5", "2\u202f000", "-3", None)
     assert values == ["99786.57", "0.1", "1234.5", "2000", "-3", pd.NA]
-    assert notes == ["x: 4 values normalised (French number format: spaces removed, decimal comma)"]
+    assert notes == ["x: 4 values normalised (French number format: spaces removed, decimal comma; e.g. "
+                     "'99 786,57' → '99786.57'): validata.fr would refuse the file as is"]
+
+
+def test_normalisation_turned_off_leaves_french_forms() -> None:
+    frame = pd.DataFrame({"x": column("1 200", "05/12/2016")})
+    out, changes = normalise(frame, [spec("number")], french=False)
+    assert out.equals(frame) and changes == []
+    out, changes = normalise(frame, [spec("number", groupChar=" ")], french=False)
+    assert out["x"].tolist()[0] == "1200" and changes == []
 
 
 def test_comma_kept_when_the_column_uses_dots() -> None:
@@ -35,7 +44,8 @@ def test_comma_kept_when_the_column_uses_dots() -> None:
 def test_french_dates_become_iso() -> None:
     values, notes = normalised("date", "31/12/2023", "2023-12-30", "5/1/2024", "31/02/2024")
     assert values == ["2023-12-31", "2023-12-30", "2024-01-05", "31/02/2024"]
-    assert notes == ["x: 2 values normalised (dates written DD/MM/YYYY rewritten as YYYY-MM-DD)"]
+    assert notes == ["x: 2 values normalised (dates written DD/MM/YYYY rewritten as YYYY-MM-DD; e.g. "
+                     "'31/12/2023' → '2023-12-31'): validata.fr would refuse the file as is"]
 
 
 def test_strings_and_custom_date_formats_untouched() -> None:
@@ -46,15 +56,14 @@ def test_strings_and_custom_date_formats_untouched() -> None:
 
 
 def test_schema_number_options_win() -> None:
-    values, _ = normalised("number", "1.234,5 €", "12 %", decimalChar=",", groupChar=".", bareNumber=False)
-    assert values == ["1234.5", "12"]
+    values, notes = normalised("number", "1.234,5 €", "12 %", decimalChar=",", groupChar=".", bareNumber=False)
+    assert values == ["1234.5", "12"] and notes == []  # the file follows its schema: nothing to report
 
 
 @pytest.mark.parametrize(("type_", "extra", "values", "expected", "dtype"), [
     ("integer", {}, ["1", "+5", " 01", "1.5", "1.0", "12 OOO", "99999999999999999999"],
      [1, 5, 1, None, None, None, None], "Int64"),
-    ("number", {}, ["99786.57", "1e3", ".5", "inf", "NaN", "abc"], [99786.57, 1000.0, 0.5, None, None, None],
-     "Float64"),
+    ("number", {}, ["99786.57", "1e3", ".5", "abc", "N/A"], [99786.57, 1000.0, 0.5, None, None], "Float64"),
     ("year", {}, ["2020", "20201", "-5"], [2020, None, None], "Int64"),
     ("boolean", {"trueValues": ["oui"], "falseValues": ["non"]}, ["oui", "non", "Oui", "true"],
      [True, False, None, None], "boolean"),
@@ -64,6 +73,13 @@ def test_cast_scalars(type_: str, extra: dict, values: list[str], expected: list
     out = cast_column(column(*values), spec(type_, **extra))
     assert str(out.dtype) == dtype
     assert [None if pd.isna(v) else v for v in out] == expected
+
+
+def test_nan_and_infinities_are_numbers() -> None:
+    out = cast_column(column("NaN", "INF", "-INF", "-Infinity", "nan", "NA"), spec("number"))
+    assert out.notna().tolist() == [True, True, True, True, True, False]
+    assert out.isna().tolist() == [False] * 5 + [True]
+    assert out.iloc[1] == float("inf") and out.iloc[2] == out.iloc[3] == float("-inf")
 
 
 def test_cast_dates_are_nanoseconds() -> None:
