@@ -18,9 +18,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from moisson.catalog.load import Lines, dotted, line_of, read_yaml, validation_error
 from moisson.connectors import registry
 from moisson.connectors.base import RecordSource
 from moisson.core.errors import CatalogError, ConfigError
@@ -347,54 +347,39 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
             names the file, the line and the key path.
     """
     path = Path(path) if path is not None else default_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogError("catalog file not found; give --catalog PATH or set MOISSON_CATALOG",
-                           file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"cannot read the catalog ({exc}); save it as UTF-8 text",
-                           file=str(path)) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CatalogError(f"not valid YAML: {getattr(exc, 'problem', exc)} (check indentation and colons)",
-                           file=str(path), line=mark.line + 1 if mark else None) from exc
+    raw, lines = read_yaml(path, what="catalog", hint="give --catalog PATH or set MOISSON_CATALOG")
     if not isinstance(raw, dict):
         raise CatalogError("the catalog must be a mapping with sources, targets and datasets",
                            file=str(path), line=1)
-    lines = _line_index(node)
     try:
         model = CatalogModel.model_validate(raw)
         model.check_references()
     except ValidationError as exc:
-        raise _catalog_error(exc, path, lines) from None
+        raise validation_error(exc, path, lines) from None
     except _AtPath as exc:
-        raise CatalogError(str(exc), file=str(path), line=_line_of(lines, exc.path),
-                           path=_dotted(exc.path)) from None
+        raise CatalogError(str(exc), file=str(path), line=line_of(lines, exc.path),
+                           path=dotted(exc.path)) from None
     _validate_connector_configs(model, path, lines)
     _validate_collection_sources(model, path, lines)
     return Catalog(model=model, path=path.resolve())
 
 
-def _validate_connector_configs(model: CatalogModel, path: Path, lines: dict[tuple, int]) -> None:
+def _validate_connector_configs(model: CatalogModel, path: Path, lines: Lines) -> None:
     for section, role in (("sources", "source"), ("targets", "target")):
         for name, ref in getattr(model, section).items():
             try:
                 cls = registry.load(role, ref.connector)
             except ConfigError as exc:
                 key = (section, name, "connector")
-                raise CatalogError(exc.message, file=str(path), line=_line_of(lines, key),
-                                   path=_dotted(key)) from None
+                raise CatalogError(exc.message, file=str(path), line=line_of(lines, key),
+                                   path=dotted(key)) from None
             try:
                 cls.Config.model_validate(ref.config)
             except ValidationError as exc:
-                raise _catalog_error(exc, path, lines, prefix=(section, name, "config")) from None
+                raise validation_error(exc, path, lines, prefix=(section, name, "config")) from None
 
 
-def _validate_collection_sources(model: CatalogModel, path: Path, lines: dict[tuple, int]) -> None:
+def _validate_collection_sources(model: CatalogModel, path: Path, lines: Lines) -> None:
     # Only a source that lists records (`RecordSource`) has records to turn into datasets one by one.
     for i, coll in enumerate(model.collections):
         ref = model.sources[coll.source]
@@ -403,75 +388,4 @@ def _validate_collection_sources(model: CatalogModel, path: Path, lines: dict[tu
             raise CatalogError(f"source {coll.source!r} is a {ref.connector} source: a collection takes every "
                                "record of a source that lists records (csw); list this source's datasets under "
                                "`datasets:` instead",
-                               file=str(path), line=_line_of(lines, key), path=_dotted(key))
-
-
-def _catalog_error(exc: ValidationError, path: Path, lines: dict[tuple, int],
-                   prefix: tuple[str | int, ...] = ()) -> CatalogError:
-    """Turn pydantic's report into one message; the first error gives the line."""
-    # A union (credential: value or reference) reports one error per branch: keep the last per place.
-    by_loc = {prefix + _clean_loc(err["loc"]): err for err in exc.errors()}
-    problems = []
-    first_line = None
-    first_path = None
-    for loc, err in by_loc.items():
-        line = _line_of(lines, loc)
-        if first_line is None:
-            first_line, first_path = line, _dotted(loc)
-        where = f"line {line}, " if line else ""
-        problems.append(f"{where}{_dotted(loc) or 'catalog'}: {_explain(err)}")
-    message = problems[0] if len(problems) == 1 else "\n  " + "\n  ".join(problems)
-    if len(problems) == 1:
-        message = message.split(": ", 1)[1] if ": " in message else message
-        return CatalogError(message, file=str(path), line=first_line, path=first_path)
-    return CatalogError(f"{len(problems)} problems:{message}", file=str(path))
-
-
-def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    # pydantic inserts union branch names ("list[str]", "function-after[…]") into locations.
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-
-
-def _explain(err: Mapping[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return "unknown key (check its spelling; see the catalog reference in the README)"
-    if kind == "missing":
-        return "required key is missing"
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_index(node: yaml.Node | None) -> dict[tuple, int]:
-    """Map every key path of the YAML document to its 1-based line."""
-    index: dict[tuple, int] = {}
-
-    def walk(n: yaml.Node, path: tuple) -> None:
-        index[path] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            for key, value in n.value:
-                child = (*path, key.value)
-                walk(value, child)
-                index[child] = key.start_mark.line + 1
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, (*path, i))
-
-    if node is not None:
-        walk(node, ())
-    return index
-
-
-def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
-    """Line of the deepest existing prefix of `loc` (a missing key points at its parent)."""
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
+                               file=str(path), line=line_of(lines, key), path=dotted(key))

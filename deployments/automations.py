@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from moisson.catalog.model import Catalog, _catalog_error, _line_index
-from moisson.core.errors import CatalogError, ConfigError
+from moisson.catalog.load import read_yaml, validation_error
+from moisson.catalog.model import Catalog
+from moisson.core.errors import ConfigError
 from moisson.core.frequencies import FREQUENCIES
 
 #: The automations file shipped with moisson.
@@ -83,17 +83,11 @@ def load_automations(path: Path | str | None = None) -> AutomationsFile:
         CatalogError: Missing file, bad YAML or a wrong key (with its line).
     """
     path = Path(path) if path is not None else BUNDLED
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise CatalogError("automations file not found; give --file PATH", file=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"not valid YAML: {exc}", file=str(path)) from None
+    raw, lines = read_yaml(path, what="automations", hint="give --file PATH")
     try:
         return AutomationsFile.model_validate(raw)
     except ValidationError as exc:
-        raise _catalog_error(exc, path, _line_index(yaml.compose(text, Loader=yaml.SafeLoader))) from None
+        raise validation_error(exc, path, lines) from None
 
 
 def _notification(block_id: UUID, subject: str, body: str) -> dict[str, Any]:

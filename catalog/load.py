@@ -1,0 +1,119 @@
+"""Line-numbered YAML: read a file, remember the line of every key path, and turn validation errors into messages.
+
+The catalog and the alert rules read their YAML through these helpers, so every error names
+the file, the line and the key path (`datasets[2].locator.path`); so can any other YAML moisson
+reads (preparation recipes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from moisson.core.errors import CatalogError
+
+#: Key path (mapping keys and sequence indexes) → 1-based line of the YAML document.
+Lines = dict[tuple[str | int, ...], int]
+
+
+def read_yaml(path: Path, *, what: str, hint: str) -> tuple[Any, Lines]:
+    """Read a UTF-8 YAML file and the line of each of its key paths.
+
+    Args:
+        path: The file.
+        what: What the file is, for messages ("catalog", "automations").
+        hint: What to do when it is missing ("give --catalog PATH or set MOISSON_CATALOG").
+
+    Raises:
+        CatalogError: Missing, unreadable or not YAML; names the file and, for YAML errors, the line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(f"{what} file not found; {hint}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"cannot read the {what} ({exc}); save it as UTF-8 text", file=str(path)) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogError(f"not valid YAML: {getattr(exc, 'problem', exc)} (check indentation and colons)",
+                           file=str(path), line=mark.line + 1 if mark else None) from exc
+    return raw, line_index(node)
+
+
+def validation_error(exc: ValidationError, path: Path, lines: Lines,
+                   prefix: tuple[str | int, ...] = ()) -> CatalogError:
+    """Turn pydantic's report on a YAML file into one `CatalogError`; the first error gives the line."""
+    # A union (credential: value or reference) reports one error per branch: keep the last per place.
+    by_loc = {prefix + _clean_loc(err["loc"]): err for err in exc.errors()}
+    problems = []
+    first_line = None
+    first_path = None
+    for loc, err in by_loc.items():
+        line = line_of(lines, loc)
+        if first_line is None:
+            first_line, first_path = line, dotted(loc)
+        where = f"line {line}, " if line else ""
+        problems.append(f"{where}{dotted(loc) or 'catalog'}: {_explain(err)}")
+    message = problems[0] if len(problems) == 1 else "\n  " + "\n  ".join(problems)
+    if len(problems) == 1:
+        message = message.split(": ", 1)[1] if ": " in message else message
+        return CatalogError(message, file=str(path), line=first_line, path=first_path)
+    return CatalogError(f"{len(problems)} problems:{message}", file=str(path))
+
+
+def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic inserts union branch names ("list[str]", "function-after[…]") into locations.
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+
+
+def _explain(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling; see the catalog reference in the README)"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def dotted(loc: tuple[str | int, ...]) -> str:
+    """A key path as people write it: `datasets[2].locator.path`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def line_index(node: yaml.Node | None) -> Lines:
+    """Map every key path of the YAML document to its 1-based line."""
+    index: Lines = {}
+
+    def walk(n: yaml.Node, path: tuple) -> None:
+        index[path] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                child = (*path, key.value)
+                walk(value, child)
+                index[child] = key.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    return index
+
+
+def line_of(lines: Lines, loc: tuple[str | int, ...]) -> int | None:
+    """Line of the deepest existing prefix of `loc` (a missing key points at its parent)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
