@@ -1,4 +1,11 @@
-"""Read CSV and workbook files as text rows (format sniffing, decoding, header detection) into Parquet."""
+"""Read CSV and workbook files as text columns into Parquet: structure found on a sample, the bulk read in C.
+
+A CSV's encoding, delimiter and header are detected on its first 64 KiB; pyarrow's streaming CSV
+reader then parses the rest block by block (memory stays proportional to a block) and the clean-up
+(blank rows, repeated headers, ragged rows, NUL bytes) is done on Arrow arrays. Workbooks are read by
+calamine, after their zip members were measured against an inflation cap. Whatever does not fit the
+header is kept and reported with its row numbers (`Extract.findings`), never dropped in silence.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,13 @@ import csv
 import datetime as dt
 import gzip
 import io
-import itertools
 import math
 import os
 import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +28,14 @@ from typing import IO, Any, Literal
 from xml.etree import ElementTree
 
 import charset_normalizer
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import python_calamine
 
+from moisson.connectors.base import FindingKind, RowFinding
 from moisson.core.errors import RejectedError
 from moisson.core.ids import fold_accents
 
@@ -36,15 +46,33 @@ Row = list[str | None]
 DELIMITERS = (";", ",", "\t", "|")
 #: Rows looked at to find the header below title lines.
 HEADER_SCAN_ROWS = 30
-#: Rows per Parquet row group: bounds memory on million-row files.
+#: Rows per Parquet row group of a workbook; a CSV's row groups are its parser blocks.
 CHUNK_ROWS = 65_536
-#: Bytes read to sniff a file's format, encoding and delimiter.
+#: Bytes of CSV parsed per block: what a CSV read holds in memory, whatever the file's size.
+BLOCK_BYTES = 16 << 20
+#: Bytes read to sniff a file's format, encoding, delimiter and header.
 SAMPLE_BYTES = 64 * 1024
+#: Row numbers kept per finding (the count is always exact).
+FINDING_ROWS = 10_000
+#: Default bound on what one workbook member may inflate to, and on its compression ratio.
+MAX_MEMBER_BYTES = 1 << 30
+MAX_RATIO = 200
+#: Bytes a document-properties member may hold before its title is ignored.
+MAX_METADATA_BYTES = 1 << 20
 #: Tried when a file is neither UTF-8 nor cp1252; charset-normalizer picks among them.
 LEGACY_ENCODINGS = ("mac_roman", "cp850", "iso8859_15")
 #: Sheets that document a workbook rather than hold its data, skipped when no sheet is named.
 NOTICE_SHEET = re.compile(r"\b(notice|lisez[- ]?moi|read[- ]?me|documentation|metadonnees|metadata|legende"
                           r"|sommaire|mode d.emploi|dictionnaire|a propos)\b")
+#: Words a type row of a multi-row header holds (ministry "DiDo" exports: label, type, unit, name).
+TYPE_WORDS = frozenset({
+    "string", "integer", "number", "boolean", "date", "datetime", "time", "year", "yearmonth", "duration",
+    "geopoint", "geojson", "object", "array", "any", "text", "texte", "entier", "nombre", "decimal", "reel",
+    "booleen", "float", "int", "double", "str", "chaine", "caractere", "numeric", "numerique", "date/heure",
+    "annee", "mois", "heure", "n_int", "n_float", "varchar", "char", "bigint", "smallint", "real",
+})
+_SIZED_TYPE = re.compile(r"^(varchar|char|numeric|decimal|number|n)\s*\(\s*\d+(\s*,\s*\d+)?\s*\)$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -54,6 +82,7 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "utf-8 with BOM"),
          (codecs.BOM_UTF16_BE, "utf-16", "utf-16 with BOM"))
 _NOT_TABULAR = ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"))
 _MARKUP = re.compile(rb"^\s*<(\?xml|!doctype html|html|table)", re.IGNORECASE)
+_XML_ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)")
 _KIND_LABELS: dict[Kind, str] = {"csv": "CSV", "xlsx": "Excel workbook (xlsx)",
                                   "xls": "Excel 97-2003 workbook (xls)", "ods": "OpenDocument spreadsheet (ods)"}
 
@@ -78,12 +107,21 @@ class Sniffed:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """What the catalog says about how to read one file (all optional: detected otherwise)."""
+    """What the catalog says about how to read one file (all optional: detected otherwise).
+
+    Attributes:
+        sheet: Sheet name or number (workbooks).
+        header_row: Row of the column names, from 1.
+        encoding: Text encoding (CSV).
+        delimiter: Delimiter (CSV).
+        max_unpacked_bytes: Bound on what one workbook member may inflate to.
+    """
 
     sheet: int | str | None = None
     header_row: int | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    max_unpacked_bytes: int = MAX_MEMBER_BYTES
 
 
 @dataclass
@@ -94,8 +132,10 @@ class TableResult:
         rows: Data rows written.
         first_row: Row number, in the file, of the first data row.
         columns: Column names, after renaming duplicates and blanks.
-        row_gaps: `(position, skipped)` pairs: rows of the file left out before the data row at `position`.
         notes: What the data officer should know about the reading.
+        row_gaps: `(position, skipped)` pairs: rows of the file left out before the data row at `position`.
+        findings: Rows out of shape (extra or missing cells, blank rows, repeated headers, a cut last row).
+        fields: What a multi-row header said of each column besides its name (title, description, type).
         title: Title from the workbook's document properties, if set.
     """
 
@@ -104,6 +144,8 @@ class TableResult:
     columns: list[str]
     notes: list[str] = field(default_factory=list)
     row_gaps: tuple[tuple[int, int], ...] = ()
+    findings: tuple[RowFinding, ...] = ()
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
     title: str | None = None
 
 
@@ -137,7 +179,7 @@ def _sniff_bytes(head: bytes, name: str, open_zip: Any) -> Kind:
         try:
             with open_zip() as archive:
                 names = set(archive.namelist())
-                mimetype = archive.read("mimetype").decode("ascii", "replace") if "mimetype" in names else ""
+                mimetype = archive.read("mimetype")[:200].decode("ascii", "replace") if "mimetype" in names else ""
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise RejectedError(f"{name} looks like a workbook but is damaged: open it in Excel or LibreOffice, "
                                 "save it again and replace the file") from exc
@@ -173,22 +215,27 @@ def looks_delimited(path: Path, sniffed: Sniffed) -> bool:
 
 
 def sniff_delimiter(sample: str) -> tuple[str, float] | None:
-    """Find the delimiter that splits most lines of `sample` into the same number (≥ 2) of fields.
+    """Find the delimiter under which the header and the data lines agree, title lines above left aside.
+
+    For each candidate the header is found as `read_table` finds it; the score is the share of
+    non-blank lines, from the header on, having the header's field count (title and documentation
+    lines above count against every candidate alike, so they do not choose the delimiter).
 
     Returns:
-        The delimiter and the share of non-blank lines having the usual field count,
-        or None when no candidate splits the lines.
+        The delimiter and its score, or None when no candidate gives a header of two fields or more.
     """
     best: tuple[str, float] | None = None
     best_score = (0.0, 0)
     for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter)
-                  if any(cell.strip() for cell in row)]
-        if not counts:
+        records = [cells for _, cells, _ in _records(sample, delimiter)]
+        filled = [cells for cells in records if not _is_blank(cells)]
+        if not filled:
             continue
-        usual, seen = Counter(counts).most_common(1)[0]
-        score = (seen / len(counts), usual)
-        if usual >= 2 and score > best_score:
+        at = _header_index(filled)
+        width = len(filled[at])
+        agreeing = sum(1 for cells in filled[at:] if len(cells) == width)
+        score = (agreeing / len(filled), _filled(filled[at]))
+        if score[1] >= 2 and score > best_score:
             best, best_score = (delimiter, score[0]), score
     return best
 
@@ -200,37 +247,31 @@ def read_table(path: Path, out: Path, options: ReadOptions, *, name: str,
     Args:
         path: The file.
         out: Parquet file to write (replaced if present; never left half-written).
-        options: Sheet, header row, encoding and delimiter from the catalog.
+        options: Sheet, header row, encoding, delimiter and limits from the catalog.
         name: How to call the file in messages.
         sniffed: The format, when the caller already sniffed it.
 
     Raises:
-        RejectedError: Unreadable or damaged file, missing sheet, undecodable text, no header.
+        RejectedError: Unreadable, damaged or oversized file, missing sheet, undecodable text, no header,
+            a structure that cannot be told (the message names the evidence and the locator key to set).
     """
     sniffed = sniffed or sniff(path, name)
-    notes: list[str] = []
-    title = None
-    if sniffed.kind == "csv":
-        ignored = ["sheet"] if options.sheet is not None else []
-        rows, where = _csv_rows(path, sniffed.gzipped, options, name, notes)
-    else:
-        ignored = [key for key in ("encoding", "delimiter") if getattr(options, key) is not None]
-        data = _workbook_bytes(path, sniffed.gzipped, name)
-        title = _document_title(data, sniffed.kind)
-        rows, where = _workbook_rows(data, sniffed.kind, options.sheet, name, notes)
-    notes.insert(0, f"read as {sniffed.label}")
-    if ignored:
-        notes.append(f"{', '.join(ignored)} from the catalog ignored: {name} is {sniffed.label}")
+    notes: list[str] = [f"read as {sniffed.label}"]
     tmp = out.with_name(f".{out.name}.part")
     try:
-        result = _write_table(rows, tmp, options.header_row, where, notes)
+        if sniffed.kind == "csv":
+            result = _read_csv(path, sniffed.gzipped, options, name, notes, tmp)
+            ignored = ["sheet"] if options.sheet is not None else []
+        else:
+            result = _read_workbook(path, sniffed, options, name, notes, tmp)
+            ignored = [key for key in ("encoding", "delimiter") if getattr(options, key) is not None]
+        if ignored:
+            result.notes.append(f"{', '.join(ignored)} from the catalog ignored: {name} is {sniffed.label}")
         tmp.replace(out)
     finally:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-        with suppress(FileNotFoundError):
-            tmp.with_name(tmp.name + ".wide").unlink()
-    result.title = title
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wide")):
+            with suppress(FileNotFoundError):
+                leftover.unlink()
     return result
 
 
@@ -274,16 +315,21 @@ def _first_bad_byte(path: Path, gzipped: bool, encoding: str, name: str) -> tupl
             line += chunk.count(b"\n")
 
 
-def _detect_encoding(path: Path, gzipped: bool, head: bytes, name: str) -> tuple[str, str]:
+def _detect_encoding(path: Path, gzipped: bool, head: bytes, name: str, *, whole_file: bool) -> tuple[str, str]:
     """Return the codec to read the file with and how it was chosen.
 
-    UTF-8 is tried strictly on the whole file first, then cp1252 (which French Windows writes, and
-    which gives `€ œ ’` where latin-1 gives control characters); charset-normalizer only breaks ties
-    among rarer legacy encodings, being unreliable on short French text.
+    UTF-8 is tried strictly first (on the sample only, unless `whole_file`: pyarrow checks the rest
+    while parsing, and a failure there brings a whole-file detection), then cp1252 on the whole
+    file (French Windows writes it: `€ œ ’` where latin-1 gives control characters); charset-normalizer
+    only breaks ties among rarer legacy encodings, being unreliable on short French text.
     """
     for bom, codec, description in _BOMS:
         if head.startswith(bom):
             return codec, f"encoding {description} (detected)"
+    if not whole_file and len(head) >= SAMPLE_BYTES:
+        with suppress(UnicodeDecodeError):
+            _sample_text(head, "utf-8")
+            return "utf-8", "encoding utf-8 (detected)"
     for codec in ("utf-8", "cp1252"):
         if _first_bad_byte(path, gzipped, codec, name) is None:
             return codec, f"encoding {codec} (detected)"
@@ -295,10 +341,28 @@ def _detect_encoding(path: Path, gzipped: bool, head: bytes, name: str) -> tuple
                        "accents and set `encoding` in the catalog if they look wrong)")
 
 
-def _csv_rows(path: Path, gzipped: bool, options: ReadOptions, name: str,
-              notes: list[str]) -> tuple[Iterator[tuple[int, Row]], str]:
+def _is_binary_text(sample: str) -> bool:
+    control = sum(1 for char in sample if char < " " and char not in "\t\r\n\f")
+    return control > max(2, len(sample) // 100)
+
+
+def _records(sample: str, delimiter: str) -> Iterator[tuple[int, Row, int]]:
+    """Yield (record number, cells, physical lines read so far) of a sample, the record cut at its end left out."""
+    # Cells holding GeoJSON exceed the csv module's default 128 KiB field limit.
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    number = 0
+    with suppress(csv.Error):  # a quoted cell cut by the end of the sample
+        for number, record in enumerate(reader, start=1):
+            yield number, [cell.rstrip("\r") or None for cell in record], reader.line_num
+
+
+def _read_csv(path: Path, gzipped: bool, options: ReadOptions, name: str, notes: list[str],
+              out: Path) -> TableResult:
     with _open_bytes(path, gzipped) as fh:
         head = _gunzip(lambda: fh.read(SAMPLE_BYTES), name)
+    complete = len(head) < SAMPLE_BYTES
+    encoding_note = len(notes)
     if options.encoding:
         encoding = options.encoding
         if codecs.lookup(encoding).name == "utf-8" and head.startswith(codecs.BOM_UTF8):
@@ -310,7 +374,7 @@ def _csv_rows(path: Path, gzipped: bool, options: ReadOptions, name: str,
                                 "moisson detect it, or save the file again as UTF-8")
         notes.append(f"encoding {options.encoding} (from the catalog)")
     else:
-        encoding, note = _detect_encoding(path, gzipped, head, name)
+        encoding, note = _detect_encoding(path, gzipped, head, name, whole_file=False)
         notes.append(note)
     sample = _sample_text(head, encoding)
     if _is_binary_text(sample):
@@ -324,55 +388,235 @@ def _csv_rows(path: Path, gzipped: bool, options: ReadOptions, name: str,
         delimiter = found[0] if found else ","
         notes.append(f"delimiter {delimiter!r} (detected)" if found
                      else "no delimiter found (; , tab |): read as a single column")
-    return _iter_csv(path, gzipped, encoding, delimiter, name), name
+    records = list(_records(sample, delimiter))
+    if not complete and records:
+        records.pop()  # may be cut by the end of the sample
+    layout = _find_layout([(n, cells) for n, cells, _ in records], options.header_row, name, notes,
+                          complete=complete)
+    if options.header_row is None and options.delimiter is None:
+        _refuse_unclear(records, layout, name, delimiter)
+    lines = next(seen for number, _, seen in records if number == layout.end)
+    width = max(len(cells) for number, cells, _ in records if number == layout.header)
+    try:
+        writer = _stream_csv(path, gzipped, encoding, delimiter, lines, width, layout, name, out, notes)
+    except _NotUtf8:
+        encoding, note = _detect_encoding(path, gzipped, head, name, whole_file=True)
+        notes[encoding_note] = note
+        writer = _stream_csv(path, gzipped, encoding, delimiter, lines, width, layout, name, out, notes)
+    if not gzipped:
+        writer.check_open_quote(_open_quote_at_end(path, encoding))
+    return writer.close()
 
 
-def _is_binary_text(sample: str) -> bool:
-    control = sum(1 for char in sample if char < " " and char not in "\t\r\n\f")
-    return control > max(2, len(sample) // 100)
+class _NotUtf8(Exception):
+    """The file is not UTF-8 past its sample: detect the encoding on the whole file and read it again."""
 
 
-def _iter_csv(path: Path, gzipped: bool, encoding: str, delimiter: str, name: str) -> Iterator[tuple[int, Row]]:
-    """Yield (record number, cells): the record number is the row a spreadsheet program shows."""
-    # Cells holding GeoJSON exceed the csv module's default 128 KiB field limit.
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
-    with _open_bytes(path, gzipped) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
-        reader = csv.reader(text, delimiter=delimiter)
-        number = 0
-        try:
-            for number, record in enumerate(reader, start=1):
-                yield number, [cell.rstrip("\r") or None for cell in record]
-        except csv.Error as exc:
-            raise RejectedError(f"{name} cannot be read as CSV after row {number}: {exc}; open it in a "
-                                "spreadsheet program and save it again as CSV") from exc
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise RejectedError(f"{name} is a damaged compressed (gzip) file (after row {number}): "
-                                "compress it again or put the uncompressed file instead") from exc
+def _stream_csv(path: Path, gzipped: bool, encoding: str, delimiter: str, lines: int, width: int,
+                layout: _Layout, name: str, out: Path, notes: list[str]) -> _TableWriter:
+    """Parse the data lines with pyarrow, block by block, rows out of shape merged back in file order."""
+    names = [f"f{i}" for i in range(width)]
+    ragged: list[tuple[int, str]] = []
+
+    def keep_aside(row: Any) -> str:
+        ragged.append((row.number - lines, row.text))
+        return "skip"
+
+    # A BOM sits on the header line, which pyarrow skips: utf-8-sig needs no transcoding either.
+    arrow_encoding = "utf8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
+    writer = _TableWriter(out, layout, name, list(notes))
+    start = 1  # data record number, from 1, of the batch's first row
+    try:
+        reader = pacsv.open_csv(
+            pa.input_stream(str(path), compression="gzip" if gzipped else None),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, skip_rows=lines,
+                                           column_names=names, encoding=arrow_encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                              ignore_empty_lines=False, invalid_row_handler=keep_aside),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 strings_can_be_null=True, null_values=[""]))
+        for batch in reader:
+            taken = 0
+            while taken < len(ragged) and ragged[taken][0] < start + batch.num_rows + taken:
+                taken += 1
+            start = _add_records(writer, batch.columns, ragged[:taken], start, width, delimiter, layout)
+            del ragged[:taken]
+        if ragged:
+            empty = [pa.array([], pa.string())] * width
+            _add_records(writer, empty, ragged, start, width, delimiter, layout)
+    except pa.ArrowInvalid as exc:
+        writer.abort()
+        if "invalid UTF8" in str(exc) and arrow_encoding == "utf8":
+            raise _NotUtf8 from exc
+        raise RejectedError(f"{name} cannot be read as CSV: {exc}; open it in a spreadsheet program "
+                            "and save it again as CSV") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        writer.abort()
+        raise RejectedError(f"{name} is a damaged compressed (gzip) file: compress it again or put the "
+                            "uncompressed file instead") from exc
+    return writer
+
+
+def _add_records(writer: _TableWriter, columns: list[pa.Array], ragged: list[tuple[int, str]], start: int,
+                 width: int, delimiter: str, layout: _Layout) -> int:
+    """Write one block's rows, the ragged ones (re-parsed by `csv`) back at their place; return the next number."""
+    count = len(columns[0]) + len(ragged)
+    short = np.zeros(count, dtype=bool)
+    far: list[tuple[int, int, str]] = []
+    if ragged:
+        at = np.array([number - start for number, _ in ragged], dtype=np.int64)
+        texts = [next(csv.reader([text], delimiter=delimiter), []) for _, text in ragged]
+        padded = [[cell or None for cell in cells[:width]] + [None] * (width - len(cells)) for cells in texts]
+        for i, cells in enumerate(texts):
+            short[at[i]] = len(cells) < len(layout.names)
+            far.extend((int(at[i]), pos, cell) for pos, cell in enumerate(cells[width:], start=width) if cell)
+        extra = [pa.array(values, pa.string()) for values in zip(*padded, strict=True)]
+        order = np.empty(count, dtype=np.int64)
+        aside = np.zeros(count, dtype=bool)
+        aside[at] = True
+        order[~aside] = np.arange(count - len(ragged))
+        order[aside] = np.arange(len(ragged)) + count - len(ragged)
+        columns = [pa.concat_arrays([col, more]).take(pa.array(order))
+                   for col, more in zip(columns, extra, strict=True)]
+    numbers = np.arange(start, start + count, dtype=np.int64) + layout.end
+    writer.add(columns, numbers, short=short, far=far)
+    return start + count
+
+
+def _open_quote_at_end(path: Path, encoding: str) -> str | None:
+    """Evidence that the file ends inside a quoted cell: its last line and the tail both hold an odd number of `"`."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - SAMPLE_BYTES))
+        tail = fh.read().decode(encoding, "replace")
+    if size > SAMPLE_BYTES and "\n" in tail:
+        tail = tail[tail.index("\n") + 1:]
+    lines = tail.rstrip("\r\n").splitlines()
+    if lines and lines[-1].count('"') % 2 and tail.count('"') % 2:
+        return f"a quote is left open on the last line ({lines[-1][-60:]!r})"
+    return None
+
+
+def _refuse_unclear(records: list[tuple[int, Row, int]], layout: _Layout, name: str, delimiter: str) -> None:
+    """Refuse a file whose sampled data rows mostly have more values than the header found has labels."""
+    data = [(n, cells) for n, cells, _ in records if n > layout.end and not _is_blank(cells)]
+    longer = [n for n, cells in data if any(cells[len(layout.names):])]
+    if len(data) >= 5 and len(longer) > len(data) / 2:
+        raise RejectedError(
+            f"structure de {name} incertaine : avec le séparateur {delimiter!r} et l'en-tête trouvé ligne "
+            f"{layout.header} ({len(layout.names)} colonnes), {len(longer)} des {len(data)} premières lignes de "
+            f"données ont plus de valeurs que l'en-tête (lignes {_rows_text(longer[:5], len(longer))}) : "
+            "indiquez dans le catalogue `header_row` (la ligne des noms de colonnes) et `delimiter`")
 
 
 # --- Workbooks -------------------------------------------------------------------------------------------
 
-def _workbook_bytes(path: Path, gzipped: bool, name: str) -> bytes:
-    with _open_bytes(path, gzipped) as fh:
-        return _gunzip(fh.read, name)
+def _read_workbook(path: Path, sniffed: Sniffed, options: ReadOptions, name: str, notes: list[str],
+                   out: Path) -> TableResult:
+    with _open_bytes(path, sniffed.gzipped) as fh:
+        data = _gunzip(fh.read, name)
+    if sniffed.kind != "xls":
+        _check_members(data, name, options.max_unpacked_bytes)
+    title = _document_title(data, sniffed.kind, notes)
+    rows, where = _workbook_rows(data, sniffed.kind, options.sheet, name, notes)
+    scanned: list[tuple[int, list[Any]]] = []
+    filled = 0
+    for number, row in rows:
+        scanned.append((number, row))
+        texts = [_cell_text(v) for v in row]
+        filled += not _is_blank(texts)
+        if filled >= HEADER_SCAN_ROWS and number > (options.header_row or 0) + 4:
+            break
+    layout = _find_layout([(n, [_cell_text(v) for v in row]) for n, row in scanned], options.header_row, where,
+                          notes, complete=True)
+    writer = _TableWriter(out, layout, where, notes)
+    chunk = [(n, row) for n, row in scanned if n > layout.end]
+    for number, row in rows:
+        chunk.append((number, row))
+        if len(chunk) >= CHUNK_ROWS:
+            _add_workbook_rows(writer, chunk)
+            chunk = []
+    if chunk:
+        _add_workbook_rows(writer, chunk)
+    result = writer.close()
+    result.title = title
+    return result
 
 
-def _document_title(data: bytes, kind: Kind) -> str | None:
-    """Title from the document properties (xlsx `docProps/core.xml`, ods `meta.xml`); none for xls."""
+def _add_workbook_rows(writer: _TableWriter, chunk: list[tuple[int, list[Any]]]) -> None:
+    numbers = np.array([n for n, _ in chunk], dtype=np.int64)
+    width = max(len(row) for _, row in chunk)
+    rows = [row + [""] * (width - len(row)) if len(row) < width else row for _, row in chunk]
+    writer.add([_text_column(values) for values in zip(*rows, strict=True)], numbers)
+
+
+def _text_column(values: tuple[Any, ...]) -> pa.Array:
+    """One workbook column as Arrow text: strings as they are (empty → null), other cells as the officer sees them."""
+    if all(type(v) is str for v in values):
+        texts = pc.utf8_rtrim(pa.array(values, pa.string()), characters="\r")
+        return pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
+    return pa.array([_cell_text(v) for v in values], pa.string())
+
+
+def _check_members(data: bytes, name: str, cap: int) -> None:
+    """Inflate each member of a workbook once, in pieces: refuse bombs and XML entities before calamine runs."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > cap or (info.file_size > 1 << 20 and ratio > MAX_RATIO):
+                    _refuse_inflated(name, info.filename, info.file_size, ratio, cap)
+                inflated, tail = 0, b""
+                markup = info.filename.endswith((".xml", ".rels"))
+                with archive.open(info) as member:
+                    while piece := member.read(1 << 20):
+                        inflated += len(piece)
+                        if inflated > cap:
+                            _refuse_inflated(name, info.filename, inflated, inflated / max(info.compress_size, 1),
+                                             cap)
+                        if markup and _XML_ENTITY.search(tail + piece):
+                            raise RejectedError(
+                                f"{name} déclare des entités XML (<!DOCTYPE ou <!ENTITY dans {info.filename}), "
+                                "ce qu'un classeur Excel ou LibreOffice ne fait pas : le fichier est refusé ; "
+                                "ouvrez-le dans Excel ou LibreOffice, enregistrez-le à nouveau et remplacez-le")
+                        tail = piece[-16:]
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise RejectedError(f"{name} cannot be read as a workbook: it is damaged; open it in Excel or "
+                            "LibreOffice, save it again and replace the file") from exc
+
+
+def _refuse_inflated(name: str, member: str, size: int, ratio: float, cap: int) -> None:
+    raise RejectedError(
+        f"{name} est refusé : son élément {member} se décompresse en plus de {min(size, cap + 1) / 2**20:,.0f} Mo "
+        f"(taux de compression {ratio:,.0f} pour 1, limite {cap / 2**20:,.0f} Mo et {MAX_RATIO} pour 1) ; "
+        "si le classeur est légitime, relevez `max_unpacked_mb` dans le locator du jeu de données, "
+        "sinon exportez les données à nouveau")
+
+
+def _document_title(data: bytes, kind: Kind, notes: list[str]) -> str | None:
+    """Title from the document properties (xlsx `docProps/core.xml`, ods `meta.xml`), read capped; none for xls."""
     member = {"xlsx": "docProps/core.xml", "ods": "meta.xml"}.get(kind)
     if member is None:
         return None
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            root = ElementTree.fromstring(archive.read(member))
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(member) as fh:
+            text = fh.read(MAX_METADATA_BYTES + 1)
+    except (KeyError, zipfile.BadZipFile, zlib.error):
+        return None
+    if len(text) > MAX_METADATA_BYTES:
+        notes.append(f"document properties ({member}) larger than {MAX_METADATA_BYTES >> 20} MiB: title not read")
+        return None
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
         return None
     title = root.findtext(".//{http://purl.org/dc/elements/1.1/}title")
     return title.strip() if title and title.strip() else None
 
 
 def _workbook_rows(data: bytes, kind: Kind, sheet: int | str | None, name: str,
-                   notes: list[str]) -> tuple[Iterator[tuple[int, Row]], str]:
+                   notes: list[str]) -> tuple[Iterator[tuple[int, list[Any]]], str]:
     label = _KIND_LABELS[kind]
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -394,8 +638,7 @@ def _workbook_rows(data: bytes, kind: Kind, sheet: int | str | None, name: str,
     notes.append(f"sheet {chosen!r} used ({how})"
                  + (f"; other sheets: {', '.join(map(repr, others))}" if others else ""))
     # calamine starts iter_rows at the sheet's first row even when it is empty: numbers are Excel's.
-    texts = ((number, [_cell_text(v) for v in row]) for number, row in enumerate(rows, start=1))
-    return texts, f"sheet {chosen!r} of {name}"
+    return enumerate(rows, start=1), f"sheet {chosen!r} of {name}"
 
 
 def _named_sheet(names: list[str], sheet: int | str, name: str) -> str:
@@ -444,42 +687,127 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
-# --- Table -----------------------------------------------------------------------------------------------
+# --- Structure: header, multi-row header ------------------------------------------------------------------
 
 def _is_blank(cells: Row) -> bool:
     return not any(cells) or all(cell is None or cell.isspace() for cell in cells)
 
 
-def _find_header(rows: Iterator[tuple[int, Row]], header_row: int | None,
-                 where: str) -> tuple[int, Row, list[tuple[int, Row]], list[tuple[int, Row]]]:
-    """Return the header's row number and cells, the rows skipped above it and the rows read past it."""
-    if header_row is not None:
-        above = []
-        for number, cells in rows:
-            if number == header_row:
-                if _is_blank(cells):
-                    raise RejectedError(f"row {header_row} of {where} is empty, yet `header_row` says the "
-                                        "column names are there: fix `header_row` in the catalog")
-                return number, cells, above, []
-            above.append((number, cells))
-        raise RejectedError(f"{where} has only {len(above)} rows, but `header_row` is {header_row}: "
-                            "fix `header_row` in the catalog")
-    scanned: list[tuple[int, Row]] = []
-    filled_rows = 0
-    for number, cells in rows:
-        scanned.append((number, cells))
-        filled_rows += not _is_blank(cells)
-        if filled_rows >= HEADER_SCAN_ROWS:
-            break
-    counts = [sum(1 for c in cells if c is not None and not c.isspace()) for _, cells in scanned]
-    if not any(counts):
-        raise RejectedError(f"{where} has no data: every row is empty")
+def _filled(cells: Row) -> int:
+    return sum(1 for c in cells if c is not None and not c.isspace())
+
+
+def _header_index(rows: list[Row]) -> int:
+    """Index of the header among the first non-blank rows: title lines fill one or two cells, the header most."""
+    counts = [_filled(cells) for cells in rows[:HEADER_SCAN_ROWS]]
     widest = max(counts)
-    # Title lines ("Commune de X — subventions 2023") fill one or two cells; the header fills most.
     needed = max(math.ceil(widest / 2), min(widest, 2))
-    at = next(i for i, count in enumerate(counts) if count >= needed)
-    number, cells = scanned[at]
-    return number, cells, scanned[:at], scanned[at + 1:]
+    return next(i for i, count in enumerate(counts) if count >= needed)
+
+
+@dataclass
+class _Layout:
+    """Where the header is and what it says.
+
+    Attributes:
+        header: Row number of the column names.
+        end: Row number of the header's last row (a multi-row header spans several).
+        names: Column names (unique, none blank).
+        raw: The labels of the names row as written (for repeated-header detection).
+        fields: What the other header rows say of each column (title, description, declared type).
+    """
+
+    header: int
+    end: int
+    names: list[str]
+    raw: list[str]
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _find_layout(scanned: list[tuple[int, Row]], header_row: int | None, where: str, notes: list[str],
+                 *, complete: bool) -> _Layout:
+    """Find the header (below title lines, or at `header_row`) and a multi-row header below or around it."""
+    filled = [(n, cells) for n, cells in scanned if not _is_blank(cells)]
+    if header_row is not None:
+        at = next((i for i, (n, _) in enumerate(filled) if n == header_row), None)
+        if at is None:
+            if any(n == header_row for n, _ in scanned):
+                raise RejectedError(f"row {header_row} of {where} is empty, yet `header_row` says the "
+                                    "column names are there: fix `header_row` in the catalog")
+            seen = f"has only {len(scanned)} rows" if complete else f"has no row {header_row} in its first rows read"
+            raise RejectedError(f"{where} {seen}, but `header_row` is {header_row}: fix `header_row` in the catalog")
+    else:
+        if not filled:
+            raise RejectedError(f"{where} has no data: every row is empty")
+        at = _header_index([cells for _, cells in filled])
+    number = filled[at][0]
+    above = [(n, cells) for n, cells in scanned if n < number]
+    if above:
+        skipped = [" ".join(c.strip() for c in cells if c) for _, cells in above if not _is_blank(cells)]
+        shown = f": {skipped[0][:80]!r}" if skipped else ""
+        span = f"row {above[0][0]}" if len(above) == 1 else f"rows {above[0][0]}–{above[-1][0]}"
+        notes.append(f"header found on row {number}; {span} above it skipped{shown} "
+                     "(set `header_row` in the catalog if this is wrong)")
+    else:
+        notes.append(f"header found on row {number}")
+    block = filled[at:at + 5]
+    if header_row is None and (layout := _multi_row_header(block, where, notes)):
+        return layout
+    names, raw = _labels(filled[at][1], notes)
+    return _Layout(header=number, end=number, names=names, raw=raw)
+
+
+def _is_type_row(cells: Row) -> bool:
+    words = [fold_accents(c.strip()) for c in cells if c and c.strip()]
+    typed = sum(1 for w in words if w in TYPE_WORDS or _SIZED_TYPE.match(w))
+    return len(words) >= 2 and typed >= 0.8 * len(words)
+
+
+def _is_name_row(cells: Row, width: int) -> bool:
+    words = [c.strip() for c in cells if c and c.strip()]
+    return (len(words) >= max(1, 0.8 * width) and len(set(words)) == len(words)
+            and all(_IDENTIFIER.match(w) for w in words) and not _is_type_row(cells))
+
+
+def _multi_row_header(block: list[tuple[int, Row]], where: str, notes: list[str]) -> _Layout | None:
+    """A header on several rows (labels, types, units, column names, as ministry DiDo exports): the names row names.
+
+    A row of type words (`integer`, `texte`, `date`…) within the first four rows tells it; the names
+    row is the identifier-like row after the types (else the one before). Without one, refused.
+    """
+    typed = next((i for i, (_, cells) in enumerate(block[:4]) if _is_type_row(cells)), None)
+    if typed is None or (typed == 0 and len(block) < 2):
+        return None
+    width = _filled(block[0][1])
+    after = [i for i in range(typed + 1, min(typed + 3, len(block))) if _is_name_row(block[i][1], width)]
+    before = [i for i in range(typed) if _is_name_row(block[i][1], width)]
+    if not after and not before:
+        shown = ", ".join(repr(c) for c in block[typed][1] if c)[:80]
+        raise RejectedError(
+            f"{where} : la ligne {block[typed][0]} ressemble à une ligne de types d'un en-tête sur plusieurs "
+            f"lignes ({shown}), mais aucune ligne de noms de colonnes n'a été trouvée autour : indiquez dans le "
+            "catalogue `header_row` (la ligne des noms de colonnes)")
+    at = after[0] if after else before[-1]
+    end = max(at, typed)
+    names, raw = _labels(block[at][1], notes)
+    others = [i for i in range(end + 1) if i not in (at, typed)]
+    label = others[0] if others else None
+    units = others[1:]
+    fields: dict[str, dict[str, str]] = {}
+    for position, column in enumerate(names):
+        def cell(i: int, position: int = position) -> str:
+            cells = block[i][1]
+            return (cells[position] or "").strip() if position < len(cells) else ""
+        doc = {"title": cell(label) if label is not None else "",
+               "description": " ; ".join(filter(None, (cell(i) for i in units))),
+               "declared_type": cell(typed)}
+        fields[column] = {key: value for key, value in doc.items() if value}
+    roles = [(block[i][0], "labels") for i in ([label] if label is not None else [])]
+    roles += [(block[typed][0], "types"), *((block[i][0], "units") for i in units), (block[at][0], "column names")]
+    described = ", ".join(f"{role} on row {row}" for row, role in sorted(roles))
+    notes.append(f"header on {end + 1} rows ({block[0][0]}–{block[end][0]}): {described}; the column names of "
+                 f"row {block[at][0]} are used, labels and units kept as the fields' titles and descriptions")
+    return _Layout(header=block[at][0], end=block[end][0], names=names, raw=raw, fields=fields)
 
 
 def _labels(header: Row, notes: list[str]) -> tuple[list[str], list[str]]:
@@ -525,115 +853,186 @@ def _rows_text(numbers: list[int], count: int) -> str:
     return f"{shown} and {count - len(numbers)} more" if count > len(numbers) else shown
 
 
-class _ParquetTable:
-    """Writes text rows to Parquet in row groups; values past the header go to `column_N` columns."""
+# --- Table -----------------------------------------------------------------------------------------------
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
-        self.path, self.columns, self.width = path, columns, len(columns)
-        self.schema = pa.schema([(c, pa.string()) for c in columns])
-        self.writer = pq.ParquetWriter(path, self.schema)
-        self.chunk: list[Row] = []
+@dataclass
+class _Rows:
+    """File row numbers of one kind of finding: the first `FINDING_ROWS`, and the count."""
+
+    numbers: list[int] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, numbers: Iterable[int]) -> None:
+        numbers = list(numbers)
+        self.count += len(numbers)
+        self.numbers.extend(numbers[: max(0, FINDING_ROWS - len(self.numbers))])
+
+
+class _TableWriter:
+    """Writes text columns to Parquet, block by block, leaving out blank rows and repeated headers (noted).
+
+    Values past the header's labels (a row longer than the header) are kept aside and added at the end
+    as `column_N` columns (N: position from 1); each such row is an `extra-cell` finding.
+    """
+
+    def __init__(self, path: Path, layout: _Layout, where: str, notes: list[str]) -> None:
+        self.path, self.layout, self.where, self.notes = path, layout, where, notes
+        self.width = len(layout.names)
+        self.schema = pa.schema([(c, pa.string()) for c in layout.names])
+        self.writer = pq.ParquetWriter(path, self.schema, compression="snappy", use_dictionary=False)
         self.rows = 0
-        # Extra values of rows longer than the header, by data row index: usually a handful.
-        self.overflow: dict[int, dict[int, str]] = {}
-        self.long_rows: list[int] = []
-        self.long_count = 0
+        self.first_row: int | None = None
+        self.last_kept: int | None = None
+        self.last_seen: tuple[int, bool] | None = None  # (number, short) of the last row read
+        self.gaps: list[tuple[int, int]] = []
+        self.found: dict[FindingKind, _Rows] = {k: _Rows() for k in ("extra-cell", "missing-cell", "blank-row",
+                                                                      "repeated-header")}
+        # Values past the labels, by position: (output row indices, values) pieces.
+        self.overflow: dict[int, list[tuple[np.ndarray, pa.Array]]] = {}
+        self.cut: str | None = None
 
-    def add(self, number: int, cells: Row) -> None:
-        if len(cells) > self.width:
-            extra = {pos: value for pos, value in enumerate(cells[self.width:], start=self.width)
-                     if value is not None}
-            if extra:
-                self.overflow[self.rows] = extra
-                self.long_count += 1
-                if len(self.long_rows) < 5:
-                    self.long_rows.append(number)
-            cells = cells[: self.width]
-        elif len(cells) < self.width:
-            cells = cells + [None] * (self.width - len(cells))
-        self.chunk.append(cells)
-        self.rows += 1
-        if len(self.chunk) >= CHUNK_ROWS:
-            self._flush()
+    def add(self, columns: list[pa.Array], numbers: np.ndarray, *, short: np.ndarray | None = None,
+            far: list[tuple[int, int, str]] = ()) -> None:
+        """Add rows: `columns` (at least the header's width), their file row numbers, which were short, cells past."""
+        count = len(numbers)
+        if not count:
+            return
+        self.last_seen = (int(numbers[-1]), bool(short is not None and short[-1]))
+        blank = np.ones(count, dtype=bool)
+        for column in columns:
+            blank &= pc.fill_null(pc.utf8_is_space(column), True).to_numpy(zero_copy_only=False)
+        for row, _, _ in far:
+            blank[row] = False
+        repeated = self._repeated(columns, blank)
+        self.found["blank-row"].add(numbers[blank].tolist())
+        self.found["repeated-header"].add(numbers[repeated].tolist())
+        kept = ~(blank | repeated)
+        if not kept.all():
+            mask = pa.array(kept)
+            columns = [c.filter(mask) for c in columns]
+        kept_numbers = numbers[kept]
+        if not len(kept_numbers):
+            return
+        self._gaps(kept_numbers)
+        if short is not None and short.any():
+            self.found["missing-cell"].add(numbers[short & kept].tolist())
+        extra_rows = self._overflow(columns, kept, far)
+        self.found["extra-cell"].add(kept_numbers[extra_rows].tolist())
+        self._refuse_nul(columns[: self.width], kept_numbers)
+        self.writer.write_batch(pa.RecordBatch.from_arrays(columns[: self.width], schema=self.schema))
+        self.rows += len(kept_numbers)
 
-    def _flush(self) -> None:
-        if self.chunk:
-            columns = [pa.array(values, pa.string()) for values in zip(*self.chunk, strict=True)]
-            self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
-            self.chunk = []
+    def _repeated(self, columns: list[pa.Array], blank: np.ndarray) -> np.ndarray:
+        first = self.layout.raw[0] if self.layout.raw else ""
+        candidates = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(columns[0]), first), False)
+        repeated = candidates.to_numpy(zero_copy_only=False) & ~blank
+        for row in np.flatnonzero(repeated):
+            cells = [(c[row].as_py() or "").strip() for c in columns]
+            raw = self.layout.raw
+            repeated[row] = cells[: len(raw)] == raw and not any(cells[len(raw):])
+        return repeated
 
-    def close(self, notes: list[str]) -> list[str]:
-        """Finish the file; return the final column names."""
-        self._flush()
+    def _gaps(self, numbers: np.ndarray) -> None:
+        if self.first_row is None:
+            self.first_row = int(numbers[0])
+            self.last_kept = self.first_row - 1
+        steps = np.diff(numbers, prepend=self.last_kept) - 1
+        for at in np.flatnonzero(steps):
+            self.gaps.append((self.rows + int(at), int(steps[at])))
+        self.last_kept = int(numbers[-1])
+
+    def _overflow(self, columns: list[pa.Array], kept: np.ndarray, far: list[tuple[int, int, str]]) -> np.ndarray:
+        """Keep aside the values past the labels; return which of the kept rows have any."""
+        extra = np.zeros(len(columns[0]), dtype=bool)
+        for position in range(self.width, len(columns)):
+            valid = pc.is_valid(columns[position]).to_numpy(zero_copy_only=False)
+            if valid.any():
+                rows = np.flatnonzero(valid)
+                extra[rows] = True
+                self.overflow.setdefault(position, []).append(
+                    (rows + self.rows, columns[position].filter(pa.array(valid))))
+        if far:
+            index = np.cumsum(kept) - 1  # batch row → kept row
+            for row, position, value in far:
+                if kept[row]:
+                    extra[index[row]] = True
+                    self.overflow.setdefault(position, []).append(
+                        (np.array([index[row] + self.rows]), pa.array([value], pa.string())))
+        return extra
+
+    def _refuse_nul(self, columns: list[pa.Array], numbers: np.ndarray) -> None:
+        for name, column in zip(self.layout.names, columns, strict=True):
+            if pc.any(pc.match_substring(column, "\x00")).as_py():
+                row = int(np.flatnonzero(pc.fill_null(pc.match_substring(column, "\x00"), False)
+                                         .to_numpy(zero_copy_only=False))[0])
+                raise RejectedError(
+                    f"{self.where} contient un octet nul (NUL, 0x00) ligne {numbers[row]}, colonne {name!r} : "
+                    "c'est la trace d'un fichier abîmé ou d'un export binaire ; exportez les données à nouveau")
+
+    def check_open_quote(self, evidence: str | None) -> None:
+        """Record that the file ends inside a quoted cell."""
+        self.cut = self.cut or evidence
+
+    def abort(self) -> None:
+        """Close the writer of a read that failed (the caller removes the file)."""
         self.writer.close()
-        if not self.overflow:
-            return self.columns
-        last = max(max(extra) for extra in self.overflow.values())
-        names = _unique([*self.columns, *(f"column_{p + 1}" for p in range(self.width, last + 1))], [])
-        added = names[self.width:]
-        notes.append(f"row(s) {_rows_text(self.long_rows, self.long_count)} have more values than the header "
-                     f"has columns: the extra values are kept in {', '.join(added)} (check for a missing "
-                     "label or a delimiter inside an unquoted value)")
-        self._add_columns(names)
-        return names
 
-    def _add_columns(self, names: list[str]) -> None:
-        """Rewrite the file with the overflow columns, one row group at a time."""
+    def close(self) -> TableResult:
+        """Finish the file (adding the overflow columns), write the notes, return what was written."""
+        self.writer.close()
+        columns = self._add_overflow_columns()
+        found = self.found
+        if found["extra-cell"].count:
+            rows = found["extra-cell"]
+            self.notes.append(f"row(s) {_rows_text(rows.numbers[:5], rows.count)} have more values than the header "
+                              f"has columns: the extra values are kept in {', '.join(columns[self.width:])} (an "
+                              "extra-cell error each; check for a missing label or a delimiter inside an unquoted "
+                              "value)")
+        if found["missing-cell"].count:
+            rows = found["missing-cell"]
+            self.notes.append(f"row(s) {_rows_text(rows.numbers[:5], rows.count)} have fewer values than the header "
+                              "has columns: the missing cells are left empty (a missing-cell error each)")
+        if found["repeated-header"].count:
+            rows = found["repeated-header"]
+            self.notes.append(f"header repeated on row(s) {_rows_text(rows.numbers[:5], rows.count)}: "
+                              f"{rows.count} row(s) dropped")
+        if found["blank-row"].count:
+            rows = found["blank-row"]
+            self.notes.append(f"{rows.count} blank row(s) dropped: row(s) {_rows_text(rows.numbers[:5], rows.count)}")
+        findings = [RowFinding(kind=kind, rows=tuple(rows.numbers), count=rows.count,
+                               columns=tuple(columns[self.width:]) if kind == "extra-cell" else ())
+                    for kind, rows in found.items() if rows.count]
+        if self.last_seen and self.last_seen[1] and self.last_seen[0] == self.last_kept:
+            self.cut = self.cut or f"row {self.last_seen[0]} has fewer values than the header has columns"
+        if self.cut:
+            self.notes.append(f"the last row looks cut: {self.cut} (the file may have been truncated)")
+            last = self.last_kept or self.layout.end
+            findings.append(RowFinding(kind="cut-last-row", rows=(last,), count=1, detail=self.cut))
+        return TableResult(rows=self.rows, first_row=self.first_row or self.layout.end + 1, columns=columns,
+                           notes=self.notes, row_gaps=tuple(self.gaps), findings=tuple(findings),
+                           fields=self.layout.fields)
+
+    def _add_overflow_columns(self) -> list[str]:
+        """Rewrite the file with one column per position holding values past the labels, one row group at a time."""
+        if not self.overflow:
+            return self.layout.names
+        last = max(self.overflow)
+        names = _unique([*self.layout.names, *(f"column_{p + 1}" for p in range(self.width, last + 1))], [])
+        full = []
+        for position in range(self.width, last + 1):
+            pieces = self.overflow.get(position, [])
+            values = pa.concat_arrays([v for _, v in pieces] + [pa.array([None], pa.string())])
+            lookup = np.full(self.rows, len(values) - 1, dtype=np.int64)
+            if pieces:
+                lookup[np.concatenate([rows for rows, _ in pieces])] = np.arange(len(values) - 1)
+            full.append(values.take(pa.array(lookup)))
         wide = self.path.with_name(self.path.name + ".wide")
         schema = pa.schema([(c, pa.string()) for c in names])
         offset = 0
-        with pq.ParquetWriter(wide, schema) as writer:
+        with pq.ParquetWriter(wide, schema, compression="snappy", use_dictionary=False) as writer:
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=CHUNK_ROWS):
-                extra = [pa.array([self.overflow.get(offset + i, {}).get(pos) for i in range(batch.num_rows)],
-                                  pa.string()) for pos in range(self.width, len(names))]
+                extra = [column.slice(offset, batch.num_rows) for column in full]
                 writer.write_batch(pa.RecordBatch.from_arrays([*batch.columns, *extra], schema=schema))
                 offset += batch.num_rows
         os.replace(wide, self.path)
-
-
-def _write_table(rows: Iterator[tuple[int, Row]], out: Path, header_row: int | None, where: str,
-                 notes: list[str]) -> TableResult:
-    number, header, above, replay = _find_header(rows, header_row, where)
-    if above:
-        skipped = [" ".join(c.strip() for c in cells if c) for _, cells in above if not _is_blank(cells)]
-        shown = f": {skipped[0][:80]!r}" if skipped else ""
-        span = f"row {above[0][0]}" if len(above) == 1 else f"rows {above[0][0]}–{above[-1][0]}"
-        notes.append(f"header found on row {number}; {span} above it skipped{shown} "
-                     "(set `header_row` in the catalog if this is wrong)")
-    else:
-        notes.append(f"header found on row {number}")
-    columns, raw = _labels(header, notes)
-    table = _ParquetTable(out, columns)
-    blank = 0
-    repeated: list[int] = []
-    repeated_count = 0
-    first_row = None
-    gaps: list[tuple[int, int]] = []
-    skipped_so_far = 0
-    for row_number, cells in itertools.chain(replay, rows):
-        if _is_blank(cells):
-            blank += 1
-        elif cells[0] is not None and cells[0].strip() == raw[0] and _is_header_copy(cells, raw):
-            repeated_count += 1
-            if len(repeated) < 5:
-                repeated.append(row_number)
-        else:
-            first_row = first_row or row_number
-            expected = first_row + table.rows + skipped_so_far
-            if row_number != expected:
-                gaps.append((table.rows, row_number - expected))
-                skipped_so_far += row_number - expected
-            table.add(row_number, cells)
-    columns = table.close(notes)
-    if repeated_count:
-        notes.append(f"header repeated on row(s) {_rows_text(repeated, repeated_count)}: "
-                     f"{repeated_count} row(s) dropped")
-    if blank:
-        notes.append(f"{blank} blank row(s) dropped")
-    return TableResult(rows=table.rows, first_row=first_row or number + 1, columns=columns, notes=notes,
-                       row_gaps=tuple(gaps))
-
-
-def _is_header_copy(cells: Row, raw: list[str]) -> bool:
-    stripped = [(c or "").strip() for c in cells]
-    return stripped[: len(raw)] == raw and not any(stripped[len(raw):])
+        return names

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
-from moisson.connectors.tabular import ReadOptions, looks_delimited, read_table, sniff
+from moisson.connectors.tabular import MAX_MEMBER_BYTES, ReadOptions, looks_delimited, read_table, sniff
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
 from moisson.core.ids import slugify
 from moisson.core.metadata import DatasetMetadata
@@ -38,6 +38,8 @@ class SpreadsheetLocator(BaseModel):
             (default: detected below title lines).
         encoding: Text encoding of a CSV file (default: detected).
         delimiter: Delimiter of a CSV file: `;`, `,`, `tab` or `|` (default: detected).
+        max_unpacked_mb: Bound, in MiB, on what one member of an xlsx or ods file may inflate to
+            (default 1024): a file past it is refused as a zip bomb.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -47,6 +49,7 @@ class SpreadsheetLocator(BaseModel):
     header_row: int | None = Field(None, ge=1)
     encoding: str | None = None
     delimiter: str | None = None
+    max_unpacked_mb: int = Field(MAX_MEMBER_BYTES >> 20, ge=1)
 
     @field_validator("encoding")
     @classmethod
@@ -148,7 +151,8 @@ class SpreadsheetSource:
         locator = self._locator(dataset)
         path = self._file(dataset, locator.path)
         options = ReadOptions(sheet=locator.sheet, header_row=locator.header_row,
-                              encoding=locator.encoding, delimiter=locator.delimiter)
+                              encoding=locator.encoding, delimiter=locator.delimiter,
+                              max_unpacked_bytes=locator.max_unpacked_mb << 20)
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{dataset.id}.parquet"
         try:
@@ -164,7 +168,8 @@ class SpreadsheetSource:
         if result.title:
             metadata["title"] = result.title
         return Extract(path=out, rows=result.rows, metadata=metadata, notes=result.notes,
-                       first_row=result.first_row, row_gaps=result.row_gaps)
+                       first_row=result.first_row, row_gaps=result.row_gaps, findings=result.findings,
+                       fields=result.fields)
 
     def _locator(self, dataset: DatasetDescriptor) -> SpreadsheetLocator:
         try:
@@ -172,7 +177,7 @@ class SpreadsheetSource:
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, err['loc'])) or 'locator'}: "
-                + ("unknown key (allowed: path, sheet, header_row, encoding, delimiter)"
+                + (f"unknown key (allowed: {', '.join(SpreadsheetLocator.model_fields)})"
                    if err["type"] == "extra_forbidden" else err["msg"])
                 for err in exc.errors())
             raise ConfigError(f"the locator of this dataset is wrong: {problems}; fix it in the catalog",

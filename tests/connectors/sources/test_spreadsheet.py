@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from moisson.connectors import tabular as tabular_io
-from moisson.connectors.base import DatasetDescriptor, Extract
+from moisson.connectors.base import DatasetDescriptor, Extract, RowFinding
 from moisson.connectors.sources.spreadsheet import SpreadsheetLocator, SpreadsheetSource, humanize
 from moisson.connectors.testing import SourceContract
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError
@@ -237,10 +237,17 @@ def test_blank_rows_repeated_header_ragged_rows(tmp_path: Path) -> None:
         {"code": "02", "nom": None, "column_3": None, "column_4": None, "column_5": None},
         {"code": "03", "nom": "Aisne", "column_3": "extra", "column_4": None, "column_5": "plus"},
     ]
-    assert "3 blank row(s) dropped" in result.notes
+    assert "3 blank row(s) dropped: row(s) 3, 7, 8" in result.notes
     assert "header repeated on row(s) 4: 1 row(s) dropped" in result.notes
     assert any(n.startswith("row(s) 6 have more values than the header") and "column_3, column_4, column_5" in n
                for n in result.notes)
+    assert any(n.startswith("row(s) 5 have fewer values than the header") for n in result.notes)
+    found = {f.kind: f for f in result.findings}
+    assert found["blank-row"] == RowFinding("blank-row", (3, 7, 8), 3)
+    assert found["repeated-header"] == RowFinding("repeated-header", (4,), 1)
+    assert found["extra-cell"] == RowFinding("extra-cell", (6,), 1, ("column_3", "column_4", "column_5"))
+    assert found["missing-cell"] == RowFinding("missing-cell", (5,), 1)
+    assert result.cut_last_row is None and result.row_gaps == ((1, 2),)
 
 
 def test_overflow_columns_across_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -279,6 +286,194 @@ def test_gzip_of_cp1252_csv_and_of_workbook(tmp_path: Path) -> None:
     (tmp_path / "l.ods.gz").write_bytes(gzip.compress((tmp_path / "l.ods").read_bytes()))
     result, rows = extract(tmp_path, tmp_path / "out", path="l.ods.gz")
     assert rows[0]["Code"] == "01001"
+
+
+# --- structure: read right or refused --------------------------------------------------------------------
+
+def test_documentation_lines_do_not_choose_the_delimiter(tmp_path: Path) -> None:
+    # Two free-text lines with commas above a `;` header, decimal commas in the data: once read with `,`
+    # and published as one column named after the first sentence.
+    (tmp_path / "f.csv").write_text(
+        "Source : mairie de Moisson, service des finances, mise à jour 2023\n"
+        "Montants en euros, arrondis au centime, hors taxes\n"
+        "beneficiaire;montant;taux\n"
+        "Club de foot;1500,50;0,5\n"
+        "Amicale;200,00;1\n"
+        "Chorale;30,25;0,25\n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert "delimiter ';' (detected)" in result.notes
+    assert rows[0] == {"beneficiaire": "Club de foot", "montant": "1500,50", "taux": "0,5"}
+    assert result.rows == 3 and result.first_row == 4
+    assert any(n.startswith("header found on row 3; rows 1–2 above it skipped: 'Source : mairie") for n in result.notes)
+
+
+DIDO = (
+    "Code de la commune;Nom de la commune;Nombre de logements;Surface moyenne\n"
+    "texte;texte;entier;nombre\n"
+    ";;logements;m²\n"
+    "CODE_COMMUNE;LIBELLE_COMMUNE;NB_LOGEMENTS;SURFACE_MOY\n"
+    "01001;L'Abergement-Clémenciat;350;92,5\n"
+    "01002;L'Abergement-de-Varey;120;88\n"
+)
+
+
+def test_multi_row_header_uses_the_names_row(tmp_path: Path) -> None:
+    (tmp_path / "dido.csv").write_text(DIDO, encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="dido.csv")
+    assert rows == [
+        {"CODE_COMMUNE": "01001", "LIBELLE_COMMUNE": "L'Abergement-Clémenciat", "NB_LOGEMENTS": "350",
+         "SURFACE_MOY": "92,5"},
+        {"CODE_COMMUNE": "01002", "LIBELLE_COMMUNE": "L'Abergement-de-Varey", "NB_LOGEMENTS": "120",
+         "SURFACE_MOY": "88"},
+    ]
+    assert result.first_row == 5 and result.rows == 2
+    assert result.fields["NB_LOGEMENTS"] == {"title": "Nombre de logements", "description": "logements",
+                                             "declared_type": "entier"}
+    assert result.fields["CODE_COMMUNE"] == {"title": "Code de la commune", "declared_type": "texte"}
+    assert any(n.startswith("header on 4 rows (1–4): labels on row 1, types on row 2, units on row 3, column "
+                            "names on row 4") for n in result.notes)
+    # The same in a workbook, under a title row.
+    book = openpyxl.Workbook()
+    book.active.append(["Parc de logements 2023 (source : ministère)"])
+    for line in DIDO.splitlines():
+        book.active.append([cell or None for cell in line.split(";")])
+    book.save(tmp_path / "dido.xlsx")
+    result, same = extract(tmp_path, tmp_path / "out", path="dido.xlsx")
+    assert list(same[0]) == list(rows[0]) and same[0]["NB_LOGEMENTS"] == "350"
+    assert result.first_row == 6 and result.fields["SURFACE_MOY"]["description"] == "m²"
+
+
+def test_multi_row_header_without_names_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text("Code commune;Nom;Nombre d'habitants\ntexte;texte;entier\n01001;Ain;3\n",
+                                    encoding="utf-8")
+    with pytest.raises(RejectedError, match=r"la ligne 2 ressemble à une ligne de types.*'texte', 'texte', "
+                                            r"'entier'.*`header_row`") as info:
+        extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert info.value.dataset_id == "jeu-test"
+    # Told where the names are, moisson reads it (the types row is then a data row, and checked as such).
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", header_row=1)
+    assert rows[0] == {"Code commune": "texte", "Nom": "texte", "Nombre d'habitants": "entier"}
+    assert result.rows == 2
+    # Names then types: a two-row header.
+    (tmp_path / "g.csv").write_text("code;nom\ntexte;texte\n01001;Ain\n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="g.csv")
+    assert rows == [{"code": "01001", "nom": "Ain"}] and result.first_row == 3
+    assert result.fields == {"code": {"declared_type": "texte"}, "nom": {"declared_type": "texte"}}
+
+
+def test_data_rows_longer_than_the_header_are_refused_as_unclear(tmp_path: Path) -> None:
+    lines = ["Subventions 2023;versées"] + [f"asso {i};{i};0{i}001;oui" for i in range(6)]
+    (tmp_path / "f.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RejectedError, match=r"structure de f\.csv incertaine.*en-tête trouvé ligne 1 \(2 colonnes\)"
+                                            r".*6 des 6 premières lignes.*lignes 2, 3, 4, 5, 6 and 1 more.*"
+                                            r"`header_row`.*`delimiter`"):
+        extract(tmp_path, tmp_path / "out", path="f.csv")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", delimiter=";")
+    assert rows[0] == {"Subventions 2023": "asso 0", "versées": "0", "column_3": "00001", "column_4": "oui"}
+    assert {f.kind: f.count for f in result.findings} == {"extra-cell": 6}
+
+
+def test_ragged_rows_across_parser_blocks_keep_their_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular_io, "BLOCK_BYTES", 64)
+    lines = ["id;nom;note"]
+    for i in range(2, 60):
+        lines.append(f"{i};n{i}" if i % 7 == 0 else f"{i};n{i};x;surplus" if i % 11 == 0 else f"{i};n{i};ok")
+    (tmp_path / "f.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert [r["id"] for r in rows] == [str(i) for i in range(2, 60)]
+    found = {f.kind: f.rows for f in result.findings}
+    assert found == {"missing-cell": tuple(range(7, 60, 7)), "extra-cell": tuple(range(11, 60, 11))}
+    assert [r["column_4"] for r in rows if r["column_4"]] == ["surplus"] * 5
+    assert rows[5] == {"id": "7", "nom": "n7", "note": None, "column_4": None}
+    assert rows[9] == {"id": "11", "nom": "n11", "note": "x", "column_4": "surplus"}
+
+
+def test_header_with_a_line_break_inside_a_label(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text('Export du 12/01/2024\n"NOM\n(FONDATION)";ville\nA;Paris\nB;Lyon\n',
+                                    encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert rows == [{"NOM\n(FONDATION)": "A", "ville": "Paris"}, {"NOM\n(FONDATION)": "B", "ville": "Lyon"}]
+    assert result.first_row == 3
+
+
+def test_cut_last_row_is_flagged(tmp_path: Path) -> None:
+    (tmp_path / "cut.csv").write_text("id;site;ville\n1;https://a.fr;Lyon\n2;https:/", encoding="utf-8")
+    result, rows = extract(tmp_path, tmp_path / "out", path="cut.csv")
+    assert rows[-1] == {"id": "2", "site": "https:/", "ville": None}
+    assert result.cut_last_row == RowFinding("cut-last-row", (3,), 1,
+                                             detail="row 3 has fewer values than the header has columns")
+    (tmp_path / "quote.csv").write_text('id;site;ville\n1;a;Lyon\n2;b;"Saint-Ét', encoding="utf-8")
+    result, _ = extract(tmp_path, tmp_path / "out", path="quote.csv")
+    assert result.cut_last_row is not None and "quote is left open" in result.cut_last_row.detail
+    (tmp_path / "whole.csv").write_text('id;ville\n1;"Lyon\n(69)"\n2;Paris', encoding="utf-8")
+    result, _ = extract(tmp_path, tmp_path / "out", path="whole.csv")
+    assert result.cut_last_row is None
+
+
+def test_nul_byte_past_the_sample_is_refused(tmp_path: Path) -> None:
+    lines = ["id;nom"] + [f"{i};commune {i}" for i in range(20_000)]
+    lines[15_000] = "14999;comm\x00une"
+    (tmp_path / "f.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert (tmp_path / "f.csv").stat().st_size > tabular_io.SAMPLE_BYTES * 3
+    with pytest.raises(RejectedError, match=r"octet nul \(NUL, 0x00\) ligne 15001, colonne 'nom'"):
+        extract(tmp_path, tmp_path / "out", path="f.csv")
+
+
+def test_cp1252_past_the_sample_is_read_as_cp1252(tmp_path: Path) -> None:
+    lines = ["id;nom"] + [f"{i};commune {i}" for i in range(20_000)] + ["20000;Œuvre d’art"]
+    (tmp_path / "f.csv").write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
+    assert rows[-1] == {"id": "20000", "nom": "Œuvre d’art"} and result.rows == 20_001
+    assert "encoding cp1252 (detected)" in result.notes and "encoding utf-8 (detected)" not in result.notes
+
+
+def _rezip(source: Path, target: Path, replace: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, replace.get(info.filename, old.read(info.filename)))
+
+
+def test_inflated_workbook_members_are_refused(tmp_path: Path) -> None:
+    write_subventions_xlsx(tmp_path / "ok.xlsx")
+    sheet = "xl/worksheets/sheet2.xml"
+    with zipfile.ZipFile(tmp_path / "ok.xlsx") as book:
+        xml = book.read(sheet)
+    padding = b"<!-- " + b" " * (3 << 20) + b" -->"
+    _rezip(tmp_path / "ok.xlsx", tmp_path / "bomb.xlsx", {sheet: xml.replace(b"<sheetData>", padding + b"<sheetData>")})
+    with pytest.raises(RejectedError, match=r"bomb\.xlsx est refusé : son élément xl/worksheets/sheet2\.xml se "
+                                            r"décompresse en plus de 3 Mo.*`max_unpacked_mb`"):
+        extract(tmp_path, tmp_path / "out", path="bomb.xlsx")  # the ratio: 3 MiB from a few KiB
+    padding = b"<!-- " + b"".join(str(i).encode() for i in range(400_000)) + b" -->"
+    _rezip(tmp_path / "ok.xlsx", tmp_path / "big.xlsx", {sheet: xml.replace(b"<sheetData>", padding + b"<sheetData>")})
+    with pytest.raises(RejectedError, match=r"limite 1 Mo"):
+        extract(tmp_path, tmp_path / "out", path="big.xlsx", max_unpacked_mb=1)
+    _, rows = extract(tmp_path, tmp_path / "out", path="big.xlsx")
+    assert rows[0]["code"] == "01001"
+
+
+def test_big_document_properties_are_not_parsed(tmp_path: Path) -> None:
+    write_subventions_xlsx(tmp_path / "ok.xlsx")
+    with zipfile.ZipFile(tmp_path / "ok.xlsx") as book:
+        core = book.read("docProps/core.xml")
+    padded = core.replace(b"<dc:title ", b"<!-- " + b"".join(str(i).encode() for i in range(200_000)) + b" -->"
+                          + b"<dc:title ")
+    assert len(padded) > len(core) + (1 << 20)
+    _rezip(tmp_path / "ok.xlsx", tmp_path / "meta.xlsx", {"docProps/core.xml": padded})
+    result, rows = extract(tmp_path, tmp_path / "out", path="meta.xlsx")
+    assert "title" not in result.metadata and rows[0]["code"] == "01001"
+    assert any(n.startswith("document properties (docProps/core.xml) larger than 1 MiB") for n in result.notes)
+
+
+def test_xml_entities_in_a_workbook_are_refused_as_such(tmp_path: Path) -> None:
+    write_subventions_xlsx(tmp_path / "ok.xlsx")
+    sheet = "xl/worksheets/sheet2.xml"
+    with zipfile.ZipFile(tmp_path / "ok.xlsx") as book:
+        xml = book.read(sheet)
+    evil = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>' + xml
+    _rezip(tmp_path / "ok.xlsx", tmp_path / "xxe.xlsx", {sheet: evil})
+    with pytest.raises(RejectedError, match=r"xxe\.xlsx déclare des entités XML \(<!DOCTYPE ou <!ENTITY dans "
+                                            r"xl/worksheets/sheet2\.xml\)"):
+        extract(tmp_path, tmp_path / "out", path="xxe.xlsx")
 
 
 # --- discover and check ----------------------------------------------------------------------------------
@@ -443,6 +638,7 @@ def test_reference_a_test_file(messy: SpreadsheetSource, tmp_path: Path) -> None
     assert rows[-1]["NUMCOM"] == "01170"
     assert {"encoding utf-8 (detected)", "delimiter ';' (detected)", "header found on row 1",
             "header repeated on row(s) 2, 3: 2 row(s) dropped"} <= set(result.notes)
+    assert result.findings == (RowFinding("repeated-header", (2, 3), 2),) and result.row_gaps == ()
 
 
 @needs_reference
@@ -461,6 +657,7 @@ def test_reference_ragged(messy: SpreadsheetSource, tmp_path: Path) -> None:
     result, rows = read_reference(messy, "c_test_file.csv", tmp_path)
     assert rows == [{"colmmun A": "row A", "columnB": "row B", "column_3": "row C"}]
     assert any("extra values are kept in column_3" in n for n in result.notes)
+    assert result.findings == (RowFinding("extra-cell", (2,), 1, ("column_3",)),)
 
 
 @needs_reference
