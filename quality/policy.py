@@ -35,6 +35,8 @@ class QualityPolicy(BaseModel):
         extent: WGS84 bbox [west, south, east, north] the coordinates must fall in
             (default: France with overseas territories).
         lang: Language of the report's messages (`fr` or `en`).
+        allow_shrink: Largest share of rows or columns a new version may lose against the published one
+            before the shrink guard holds it back (1 accepts anything, an empty dataset included).
         normalise: Rewrite French dates and numbers (`05/12/2016`, `1 200`, `99 786,57`) into the schema's
             forms, reporting each column rewritten; `false` leaves them as found, so they are errors, as in
             Validata.
@@ -49,3 +51,4 @@ class QualityPolicy(BaseModel):
     hash_salt: Secret = SecretRef(env="MOISSON_HASH_SALT")
     lang: Lang = DEFAULT_LANG
     normalise: bool = True
+    allow_shrink: float = Field(0.5, ge=0, le=1)
