@@ -139,14 +139,7 @@ class _Run:
             values = self._column(test.column)
             hit = pc.fill_null(pc.is_in(values, value_set=pa.array(test.in_ or test.not_in, pa.string())), False)
             keep = hit if test.in_ is not None else pc.invert(hit)
-            self._keep(keep, RuleReport(rule=f"filter {test.column}"))
-
-    def _keep(self, mask: pa.Array, report: RuleReport) -> None:
-        report.rows_in = self.table.num_rows
-        self.table = self.table.filter(mask)
-        self.kept = self.kept[np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)]
-        report.rows_out = self.table.num_rows
-        self.rules.append(report)
+            self.table = self._keep_rows(self.table, keep, RuleReport(rule=f"filter {test.column}"))
 
     def build(self) -> pa.Table:
         """The table in the schema's layout, then the row rules on it."""
@@ -284,6 +277,7 @@ class _Run:
         return table
 
     def _keep_rows(self, table: pa.Table, mask: pa.Array, report: RuleReport) -> pa.Table:
+        """The rows of `table` where `mask` holds, counted in `report`; `kept` follows them to the file."""
         report.rows_in = table.num_rows
         self.kept = self.kept[np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)]
         table = table.filter(mask)

@@ -24,10 +24,13 @@ from rapidfuzz import fuzz, process
 from moisson.prepare.recipe import header_fingerprint
 from moisson.quality.schema import FieldSpec, TableSchemaRef
 
-THRESHOLD = 0.55
+THRESHOLD = 0.6
 SAMPLE_ROWS = 2000
 #: Date layouts tried on a column, most common in French files first.
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%Y%m%d")
+DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%Y%m%d")
+DATETIME_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S")
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
 TRUE_TEXTS = {"oui", "o", "yes", "y", "vrai", "true", "1", "x"}
 FALSE_TEXTS = {"non", "n", "no", "faux", "false", "0"}
 #: Words of a field's name or title that say it describes the publisher, not a row.
@@ -161,13 +164,18 @@ def _candidate(spec: FieldSpec, labels: Mapping[str, str], column: str, values: 
     rule: dict[str, Any] = {"from": column}
     content, informative = 0.0, False
     if len(values):
-        content, informative, notes, extra = _content(spec, values)
+        content, informative, notes, extra = _content(spec, values, labels)
         reasons += notes
         rule.update(extra)
     if column == spec.name:
         return Candidate(column, 1.0, ["en-tête identique au nom du champ", *reasons[1:]], {"from": column})
-    # A free-text field (not informative): only the header can tell.
-    score = 0.55 * header + 0.45 * content if informative else 0.9 * header + (0.05 if len(values) else 0.0)
+    # A free-text field (not informative): only the header can tell, lengths out of bounds count against.
+    # Content agreement counts less under a header that looks nothing like the field (a letters-only pattern
+    # fits `Oui`): SIRETs under an odd header still win, a yes/no column is no street name.
+    if informative:
+        score = 0.55 * header + 0.45 * content * min(1.0, 0.4 + header)
+    else:
+        score = header * (0.95 * content if len(values) else 0.9)
     return Candidate(column, score, reasons, rule)
 
 
@@ -176,8 +184,7 @@ def _header_score(labels: Mapping[str, str], column: str) -> tuple[float, str | 
     best, why = 0.0, None
     for kind, label in labels.items():
         weight = 0.7 if kind == "description" else 1.0
-        score = weight * max(fuzz.token_sort_ratio(folded, label), fuzz.ratio(folded.replace(" ", ""),
-                                                                               label.replace(" ", ""))) / 100
+        score = weight * fuzz.token_sort_ratio(folded, label) / 100
         if kind != "description" and folded and len(folded) >= 3 and (folded in label or label in folded):
             score = max(score, 0.75)
         if score > best:
@@ -185,17 +192,21 @@ def _header_score(labels: Mapping[str, str], column: str) -> tuple[float, str | 
     return best, why if best >= 0.4 else None
 
 
-def _content(spec: FieldSpec, values: pa.Array) -> tuple[float, bool, list[str], dict[str, Any]]:
+def _content(spec: FieldSpec, values: pa.Array, labels: Mapping[str, str],
+             ) -> tuple[float, bool, list[str], dict[str, Any]]:
     """Share of sample values passing the field (after the proposed parse or map), and what to add to the rule."""
     extra: dict[str, Any] = {}
     notes: list[str] = []
     texts = values
     if spec.type in ("date", "datetime"):
-        layout, share = _date_layout(values)
-        if layout and layout != "%Y-%m-%d":
+        iso = pc.mean(pc.match_substring_regex(values, ISO_DATETIME if spec.type == "datetime" else ISO_DATE))
+        layout, share = _date_layout(values, DATETIME_FORMATS if spec.type == "datetime" else DATE_FORMATS)
+        if (iso.as_py() or 0.0) >= share:
+            share = iso.as_py() or 0.0
+        elif layout:
             extra["parse"] = {"date": layout}
             notes.append(f"dates au format {layout}")
-        return share, True, notes + ([f"{round(100 * share)} % de dates"] if share else []), extra
+        return share, True, [*notes, f"{round(100 * share)} % de dates"] if share else notes, extra
     if spec.type in ("number", "integer"):
         share, parse = _numbers(values, spec.type)
         if parse:
@@ -229,27 +240,34 @@ def _content(spec: FieldSpec, values: pa.Array) -> tuple[float, bool, list[str],
         checks.append(pc.match_substring_regex(texts, r"^[^@\s]+@[^@\s]+\.[a-zA-Z]+$"))
     elif spec.format == "uri":
         checks.append(pc.match_substring_regex(texts, r"^https?://"))
-    for name, test in (("minLength", pc.greater_equal), ("maxLength", pc.less_equal)):
-        if name in spec.constraints:
-            checks.append(test(pc.utf8_length(texts), int(spec.constraints[name])))
-    kind = _identifier_kind(spec)
+    lengths = [test(pc.utf8_length(texts), int(spec.constraints[name]))
+               for name, test in (("minLength", pc.greater_equal), ("maxLength", pc.less_equal))
+               if name in spec.constraints]
+    kind = _identifier_kind(spec, labels)
     if kind is not None:
         checker = {"siret": Siret(), "siren": Siren()}[kind]
         checks.append(pa.array([checker.is_valid(v) for v in pc.unique(texts).to_pylist()]).take(
             pc.index_in(texts, pc.unique(texts))))
         notes.append(f"numéros {kind.upper()} valides (frformat)")
     if not checks:
-        return 0.0, False, [], extra
-    passing = checks[0]
-    for check in checks[1:]:
-        passing = pc.and_(passing, check)
-    share = pc.mean(passing).as_py() or 0.0
-    notes = [f"{round(100 * share)} % des valeurs respectent les contraintes ({', '.join(notes) or 'longueur'})"]
+        # Lengths alone say little about a column (any short text fits): they only count against it.
+        share = _share(lengths) if lengths else 1.0
+        return share, False, [] if share == 1.0 else [f"{round(100 * share)} % des longueurs admises"], extra
+    share = _share(checks + lengths)
+    notes = [f"{round(100 * share)} % des valeurs respectent les contraintes ({', '.join(notes)})"]
     return share, True, notes, extra
 
 
-def _identifier_kind(spec: FieldSpec) -> str | None:
-    words = fold(spec.name).split()
+def _share(checks: Sequence[pa.Array]) -> float:
+    passing = checks[0]
+    for check in checks[1:]:
+        passing = pc.and_(passing, check)
+    return pc.mean(passing).as_py() or 0.0
+
+
+def _identifier_kind(spec: FieldSpec, labels: Mapping[str, str]) -> str | None:
+    """SIRET or SIREN, when the field's name or title says so or its pattern is 14 digits."""
+    words = f"{labels.get('nom', '')} {labels.get('titre', '')}".split()
     pattern = str(spec.constraints.get("pattern", ""))
     if "siret" in words or ("14" in pattern and "d" in pattern):
         return "siret"
@@ -258,9 +276,9 @@ def _identifier_kind(spec: FieldSpec) -> str | None:
     return None
 
 
-def _date_layout(values: pa.Array) -> tuple[str | None, float]:
+def _date_layout(values: pa.Array, layouts: Sequence[str]) -> tuple[str | None, float]:
     best, share = None, 0.0
-    for layout in DATE_FORMATS:
+    for layout in layouts:
         parsed = pc.strptime(values, format=layout, unit="s", error_is_null=True)
         ok = 1 - parsed.null_count / len(values)
         if ok > share:
@@ -326,7 +344,8 @@ def _assign(scored: Mapping[str, list[Candidate]]) -> dict[str, Candidate]:
 
 def _publisher_const(name: str, descriptor: Mapping[str, Any], organization: Mapping[str, str | None]) -> str | None:
     words = fold(f"{name} {descriptor.get('title', '')}").split()
-    if not any(w.startswith(p) for w in words for p in PUBLISHER_WORDS):
+    # An alternative identifier (`id_alt_orga`: the RNA of an association) is precisely not the SIRET.
+    if not any(w.startswith(p) for w in words for p in PUBLISHER_WORDS) or {"alt", "alternatif", "autre"} & set(words):
         return None
     for word, key in PUBLISHER_VALUES:
         if any(w.startswith(word) for w in words) and organization.get(key):
