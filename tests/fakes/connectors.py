@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -16,7 +17,10 @@ from moisson.core.secrets import Secret, reveal
 
 
 class MemorySource:
-    """A source whose rows are given in its config; `token` checks secret resolution."""
+    """A source whose rows are given in its config; `token` checks secret resolution.
+
+    With `gate`, `extract` waits until that file exists, so a test holds a run in Running as long as it needs.
+    """
 
     kind = "memory"
 
@@ -24,6 +28,7 @@ class MemorySource:
         rows: list[dict[str, str | None]] = Field(default_factory=list)
         token: Secret | None = None
         folder: Path | None = None
+        gate: Path | None = None
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -36,6 +41,10 @@ class MemorySource:
         yield DatasetDescriptor(id="memory", locator={})
 
     def extract(self, dataset: DatasetDescriptor, dest: Path) -> Extract:
+        if self.config.gate is not None:
+            opened_by = time.monotonic() + 300  # a forgotten gate must not hang the suite
+            while not self.config.gate.exists() and time.monotonic() < opened_by:
+                time.sleep(0.1)
         path = dest / f"{dataset.id}.parquet"
         empty = pa.table({"a": pa.array([], pa.string())})
         table = pa.Table.from_pylist(self.config.rows) if self.config.rows else empty

@@ -46,7 +46,7 @@ sources:
   tableur:
     connector: "tests.fakes.connectors:MemorySource"
     concurrency: 3
-    config: {{rows: [{{nom: "Chêne de la place", hauteur: "21"}}, {{nom: "Tilleul", hauteur: "17"}}]}}
+    config: {{rows: [{{nom: "Chêne de la place", hauteur: "21"}}, {{nom: "Tilleul", hauteur: "17"}}]{gate}}}
 targets:
   portail: {{connector: local, config: {{path: {portal}, title: Portail de test, harvestable: false}}}}
 datasets:
@@ -54,22 +54,25 @@ datasets:
 """
 
 
-def write_catalog(folder: Path, frequency: str = "monthly", dataset: str = DATASET) -> Path:
+def write_catalog(folder: Path, frequency: str = "monthly", dataset: str = DATASET, gate: Path | None = None) -> Path:
+    """A one-dataset catalog; with `gate`, its extract waits until that file exists."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "catalog.yaml"
-    path.write_text(textwrap.dedent(CATALOG).format(portal=folder / "portal", dataset=dataset,
-                                                    frequency=frequency), encoding="utf-8")
+    path.write_text(textwrap.dedent(CATALOG).format(portal=folder / "portal", dataset=dataset, frequency=frequency,
+                                                    gate=f", gate: {gate}" if gate else ""), encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="module")
 def served(prefect_api, tmp_path_factory):
-    """`python -m moisson.cli serve` of a one-dataset catalog, and two runs triggered at once through the API.
+    """`python -m moisson.cli serve` of a one-dataset catalog, and a second run triggered while the first runs.
 
     The serve process could run both (`--limit 2`); the deployment's own limit lets only one through.
+    The first run's extract waits at a gate file, so the second surely meets it running (no race with
+    a quick first run finishing before the second is picked up): every step waits on a state.
     """
     folder = tmp_path_factory.mktemp("served")
-    catalog = write_catalog(folder)
+    catalog = write_catalog(folder, gate=folder / "gate")
     env = {**prefect_api.env, "MOISSON_HOME": str(folder / "var"), "MOISSON_CATALOG": str(catalog)}
     # Production layout: moisson's state store in the Prefect server's PostgreSQL database.
     env.pop("MOISSON_STATE_URL", None)
@@ -88,13 +91,17 @@ def served(prefect_api, tmp_path_factory):
                     return None
 
             deployment = wait_for(registered, "the served deployment", 90, log)
-        triggered = [run_deployment(deployment.id, timeout=0) for _ in range(2)]
         with get_client(sync_client=True) as client:
-            def finished():
-                runs = [client.read_flow_run(run.id) for run in triggered]
-                return runs if all(run.state and run.state.is_final() for run in runs) else None
+            def reached(run, check):
+                return lambda: (found := client.read_flow_run(run.id)).state and check(found.state) and found
 
-            runs = wait_for(finished, "the triggered flow runs", RUN_TIMEOUT, log)
+            first = run_deployment(deployment.id, timeout=0)
+            wait_for(reached(first, lambda s: s.is_running()), "the first run to start", RUN_TIMEOUT, log)
+            second = run_deployment(deployment.id, timeout=0)
+            wait_for(reached(second, lambda s: s.is_final()), "the second run to end", RUN_TIMEOUT, log)
+            (folder / "gate").touch()
+            wait_for(reached(first, lambda s: s.is_final()), "the first run to end", RUN_TIMEOUT, log)
+            runs = [client.read_flow_run(run.id) for run in (first, second)]
         yield deployment, runs, folder
     finally:
         process.terminate()
@@ -102,7 +109,7 @@ def served(prefect_api, tmp_path_factory):
 
 
 def test_serve_registers_the_catalog(prefect_api, served):
-    deployment, _, _ = served
+    deployment, _, folder = served
     assert deployment.tags == ["moisson", "source:tableur", "target:portail", "frequency:monthly"]
     assert deployment.global_concurrency_limit.limit == 1, "one run at a time per dataset"
     assert deployment.concurrency_options.collision_strategy == "CANCEL_NEW"
@@ -111,8 +118,9 @@ def test_serve_registers_the_catalog(prefect_api, served):
     assert schedule.schedule.cron == f"{minute_of(DATASET)} 3 1 * *"
     assert schedule.schedule.timezone == "Europe/Paris"
     with get_client(sync_client=True) as client:
-        assert client.read_global_concurrency_limit_by_name(limit_name("source", "tableur")).limit == 3
-        assert client.read_global_concurrency_limit_by_name(limit_name("target", "portail")).limit == 4
+        cat = load_catalog(folder / "catalog.yaml")
+        assert client.read_global_concurrency_limit_by_name(limit_name(cat, "source", "tableur")).limit == 3
+        assert client.read_global_concurrency_limit_by_name(limit_name(cat, "target", "portail")).limit == 4
 
         of_deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
 
