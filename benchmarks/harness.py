@@ -91,6 +91,11 @@ def spread(runs: Sequence[Run]) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+def cpu(runs: Sequence[Run]) -> float:
+    """Median CPU seconds (user + system, children included): steadier than wall time on a loaded machine."""
+    return statistics.median(r.cpu for r in runs)
+
+
 def row(label: str, runs: Sequence[Run], rows: int | None = None) -> str:
     """A table line: min/median seconds, rows/s at the median, CPU and peak RSS (max over runs)."""
     low, mid = spread(runs)

@@ -28,6 +28,7 @@ from benchmarks.harness import (
     FRICTIONLESS,
     HEADER,
     SCHEMA,
+    cpu,
     data_dir,
     fresh,
     moisson_run,
@@ -55,7 +56,7 @@ def main() -> None:
     runs = args.runs or (3 if args.rows <= 1_000_000 else 1)
     folder = data_dir(args.data)
     path, tiny = scdl_file(folder, args.rows), scdl_file(folder, 20)
-    prefect_home = folder / "prefect-home"
+    prefect_home = folder / "prefect-home-run"  # its own: task times are read back from it
     work = fresh(folder / "run-work")
     write_catalog(work, folder, {"chauffe": tiny.name})
     warm = moisson_run(work, prefect_home, "chauffe")
@@ -94,9 +95,10 @@ def main() -> None:
                          str(SCHEMA), "--json", path.name], runs, ok=(0, 1), label="frictionless", cwd=folder)
         print(row(f"frictionless validate alone, {args.rows:,} rows", theirs, args.rows))
         share = spread(mine)[1] / spread(theirs)[1]
-        print(f"moisson run takes {share:.2f}x frictionless' validation time (median; goal ≤ 0.25x): "
-              f"{'met' if share <= 0.25 else 'NOT met'}")
-        figures |= {"frictionless_s": spread(theirs)[1], "share_of_frictionless": share}
+        print(f"moisson run takes {share:.2f}x frictionless' validation time (median wall; goal ≤ 0.25x): "
+              f"{'met' if share <= 0.25 else 'NOT met'}; {cpu(mine) / cpu(theirs):.2f}x in CPU time")
+        figures |= {"frictionless_s": spread(theirs)[1], "share_of_frictionless": share,
+                    "share_of_frictionless_cpu": cpu(mine) / cpu(theirs)}
     result_line("run", **figures)
 
 
