@@ -44,14 +44,8 @@ from benchmarks.harness import (
     task_times,
     write_catalog,
 )
+from tests.prepare.department import HANDWRITTEN
 
-#: Department labels of the subventions fields (the schema's titles are not what departments write).
-LABELS = {"dateConvention": "Date de la délibération", "referenceDecision": "N° de décision",
-          "nomBeneficiaire": "Nom du bénéficiaire", "idBeneficiaire": "SIRET bénéficiaire",
-          "rnaBeneficiaire": "N° RNA", "objet": "Objet", "montant": "Montant accordé (€)",
-          "nature": "Nature de l'aide", "conditionsVersement": "Versement",
-          "datesPeriodeVersement": "Période de versement", "idRAE": "RAE", "notificationUE": "Aide UE ?",
-          "pourcentageSubvention": "Part de la subvention", "dispositifAide": "Dispositif"}
 PUBLISHER = {"nomAttribuant": "{organization.name}", "idAttribuant": "{organization.siret}"}
 ORGANIZATION = '  organization: {name: Commune de Banc-d\'Essai, siret: "21060004500392"}'
 
@@ -63,15 +57,15 @@ def department_file(source: Path, dest: Path) -> None:
     import pyarrow.csv as pacsv
 
     table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(
-        column_types={n: pa.string() for n in [*LABELS, *PUBLISHER]}, strings_can_be_null=False))
+        column_types={n: pa.string() for n in [*HANDWRITTEN, *PUBLISHER]}, strings_can_be_null=False))
     dates = pc.strptime(table["dateConvention"], format="%Y-%m-%d", unit="s", error_is_null=True)
     columns = {
         "dateConvention": pc.if_else(pc.is_null(dates), table["dateConvention"], pc.strftime(dates, "%d/%m/%Y")),
         "montant": pc.replace_substring(table["montant"], ".", ","),
         "notificationUE": pc.utf8_capitalize(table["notificationUE"]),
     }
-    names = [n for n in table.column_names if n in LABELS][::-1]
-    out = pa.table({LABELS[n]: columns.get(n, table[n]) for n in names})
+    names = [n for n in table.column_names if n in HANDWRITTEN][::-1]
+    out = pa.table({HANDWRITTEN[n]: columns.get(n, table[n]) for n in names})
     pacsv.write_csv(out, dest, write_options=pacsv.WriteOptions(quoting_style="needed"))
 
 
@@ -91,7 +85,7 @@ def recipe_lines() -> list[str]:
     """The dataset's `prepare:` block, as `moisson prepare suggest --write` would leave it once reviewed."""
     lines = ["    prepare:", "      fields:"]
     lines += [f"        {name}: {{const: {json.dumps(value)}}}" for name, value in PUBLISHER.items()]
-    for name, label in LABELS.items():
+    for name, label in HANDWRITTEN.items():
         extra = {"dateConvention": ', parse: {date: "%d/%m/%Y"}', "montant": ', parse: {decimal: ","}',
                  "notificationUE": ", map: {Oui: oui, Non: non}, unmapped: keep"}.get(name, "")
         lines.append(f"        {name}: {{from: {json.dumps(label, ensure_ascii=False)}{extra}}}")
@@ -164,10 +158,10 @@ def main() -> None:
     suggested = repeat([*MOISSON, "prepare", "suggest", "subventions", "--catalog", str(catalog), "--json"],
                        args.runs, label="suggest", env=moisson_env(work, prefect_home), cwd=work)
     answer = json.loads(suggested[-1].stdout)
-    right = sum((answer["fields"][n]["rule"] or {}).get("from") == label for n, label in LABELS.items())
+    right = sum((answer["fields"][n]["rule"] or {}).get("from") == label for n, label in HANDWRITTEN.items())
     print(row(f"moisson prepare suggest, {args.suggest_rows:,} rows", suggested, args.suggest_rows))
     mid = spread(suggested)[1]
-    print(f"suggest: {right}/{len(LABELS)} columns found; median {mid:.2f} s (goal < 5 s): "
+    print(f"suggest: {right}/{len(HANDWRITTEN)} columns found; median {mid:.2f} s (goal < 5 s): "
           f"{'met' if mid < 5 else 'NOT met'}")
     bare = measure([*MOISSON, "--help"], env=moisson_env(work, prefect_home), cwd=work)
     print(f"  (the CLI's own start-up: {bare.seconds:.2f} s)")

@@ -20,6 +20,15 @@ from tests.data import SCDL, read_reference_csv
 #: Words of a field's name or title saying it is about the publisher.
 PUBLISHER = re.compile(r"attribuant|_orga\b", re.IGNORECASE)
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+#: SCDL subventions labels a department writes, none the schema's title (the issue's own examples among them).
+HANDWRITTEN = {"dateConvention": "Date de la délibération", "referenceDecision": "N° de décision",
+               "nomBeneficiaire": "Nom du bénéficiaire", "idBeneficiaire": "SIRET bénéficiaire",
+               "rnaBeneficiaire": "N° RNA", "objet": "Objet", "montant": "Montant accordé (€)",
+               "nature": "Nature de l'aide", "conditionsVersement": "Versement",
+               "datesPeriodeVersement": "Période de versement", "idRAE": "RAE", "notificationUE": "Aide UE ?",
+               "pourcentageSubvention": "Part de la subvention", "dispositifAide": "Dispositif"}
+
+
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,7 @@ import pytest
 from moisson.prepare.suggest import fingerprint, fold, suggest
 from moisson.quality.schema import load_schema
 from tests.data import read_reference_csv
-from tests.prepare.department import Department, department, examples
-
-#: Labels a department writes, none of them the schema's title (the issue's own examples among them).
-HANDWRITTEN = {"dateConvention": "Date de la délibération", "referenceDecision": "N° de décision",
-               "nomBeneficiaire": "Nom du bénéficiaire", "idBeneficiaire": "SIRET bénéficiaire",
-               "rnaBeneficiaire": "N° RNA", "objet": "Objet", "montant": "Montant accordé (€)",
-               "nature": "Nature de l'aide", "conditionsVersement": "Versement",
-               "datesPeriodeVersement": "Période de versement", "idRAE": "RAE", "notificationUE": "Aide UE ?",
-               "pourcentageSubvention": "Part de la subvention", "dispositifAide": "Dispositif"}
+from tests.prepare.department import HANDWRITTEN, Department, department, examples
 
 
 def schema(path: Path, tmp_path: Path):
