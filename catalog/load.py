@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from moisson.core.errors import CatalogError
+from moisson.core.suggest import did_you_mean
 
 #: Key path (mapping keys and sequence indexes) → 1-based line of the YAML document.
 Lines = dict[tuple[str | int, ...], int]
@@ -47,11 +49,20 @@ def read_yaml(path: Path, *, what: str, hint: str) -> tuple[Any, Lines]:
     return raw, line_index(node)
 
 
-def validation_error(exc: ValidationError, path: Path, lines: Lines,
-                   prefix: tuple[str | int, ...] = ()) -> CatalogError:
-    """Turn pydantic's report on a YAML file into one `CatalogError`; the first error gives the line."""
+def validation_error(exc: ValidationError, path: Path, lines: Lines, prefix: tuple[str | int, ...] = (),
+                     model: type[BaseModel] | None = None) -> CatalogError:
+    """Turn pydantic's report on a YAML file into one `CatalogError`; the first error gives the line.
+
+    Args:
+        exc: What pydantic found.
+        path: The YAML file.
+        lines: Its key paths' lines (`read_yaml`).
+        prefix: Where in the file the validated value sits (a connector's `config`, a `locator`).
+        model: The model that was validated, to suggest the key an unknown one stands for.
+    """
     # A union (credential: value or reference) reports one error per branch: keep the last per place.
-    by_loc = {prefix + _clean_loc(err["loc"]): err for err in exc.errors()}
+    by_loc = {prefix + _clean_loc(err["loc"]): err | {"known": _keys_at(model, _clean_loc(err["loc"])[:-1])}
+              for err in exc.errors()}
     problems = []
     first_line = None
     first_path = None
@@ -73,10 +84,31 @@ def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
 
 
+def _keys_at(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> list[str]:
+    """The keys the model nested at `loc` of `model` accepts (none when the path leaves the models)."""
+    kind: Any = model
+    for part in loc:
+        while get_origin(kind) in (Union, UnionType, list, dict) or isinstance(kind, UnionType):
+            args = [a for a in get_args(kind) if a is not type(None)]
+            kind = args[-1] if args else None
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)) or isinstance(part, int):
+            continue
+        field = kind.model_fields.get(str(part))
+        kind = field.annotation if field else None
+    while get_origin(kind) in (Union, UnionType) or isinstance(kind, UnionType):
+        kind = next((a for a in get_args(kind) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return [f.alias or name for name, f in kind.model_fields.items()]
+    return []
+
+
 def _explain(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "unknown key (check its spelling; see the catalog reference in the README)"
+        known = err.get("known") or []
+        hint = did_you_mean(str(err["loc"][-1]), known) if err["loc"] else ""
+        allowed = f"; allowed: {', '.join(known)}" if known else ""
+        return f"unknown key{hint} (check its spelling{allowed}; see the catalog reference in the README)"
     if kind == "missing":
         return "required key is missing"
     msg = str(err["msg"])

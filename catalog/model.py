@@ -355,7 +355,7 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
         model = CatalogModel.model_validate(raw)
         model.check_references()
     except ValidationError as exc:
-        raise validation_error(exc, path, lines) from None
+        raise validation_error(exc, path, lines, model=CatalogModel) from None
     except _AtPath as exc:
         raise CatalogError(str(exc), file=str(path), line=line_of(lines, exc.path),
                            path=dotted(exc.path)) from None
@@ -376,7 +376,15 @@ def _validate_connector_configs(model: CatalogModel, path: Path, lines: Lines) -
             try:
                 cls.Config.model_validate(ref.config)
             except ValidationError as exc:
-                raise validation_error(exc, path, lines, prefix=(section, name, "config")) from None
+                raise validation_error(exc, path, lines, prefix=(section, name, "config"), model=cls.Config) from None
+    for i, ds in enumerate(model.datasets):
+        locator_model = getattr(registry.load("source", model.sources[ds.source].connector), "Locator", None)
+        if locator_model is None:
+            continue  # a source that declares no `Locator` checks its locators at extraction
+        try:
+            locator_model.model_validate(ds.locator)
+        except ValidationError as exc:
+            raise validation_error(exc, path, lines, prefix=("datasets", i, "locator"), model=locator_model) from None
 
 
 def _validate_collection_sources(model: CatalogModel, path: Path, lines: Lines) -> None:

@@ -207,6 +207,14 @@ class IncrementalSource(Protocol):
 
 
 @runtime_checkable
+class ChecksDatasets(Protocol):
+    """A source that can check a dataset offline and cheaply (its file and sheet exist), for `moisson check`."""
+
+    def check_dataset(self, dataset: DatasetDescriptor) -> None:
+        """Raise a `ConnectorError` naming what to fix when the dataset cannot be read as the catalog says."""
+
+
+@runtime_checkable
 class RecordSource(Protocol):
     """A source whose catalog lists records it harvests incrementally (a CSW catalog; a DCAT one would be another).
 

@@ -641,6 +641,11 @@ def _workbook_rows(data: bytes, kind: Kind, sheet: int | str | None, name: str,
     return enumerate(rows, start=1), f"sheet {chosen!r} of {name}"
 
 
+def check_sheet(path: Path, sheet: int | str, name: str) -> None:
+    """Raise the `_named_sheet` error when the workbook at `path` has no such sheet (its cells are not read)."""
+    _named_sheet(python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names, sheet, name)
+
+
 def _named_sheet(names: list[str], sheet: int | str, name: str) -> str:
     if isinstance(sheet, int) and 0 <= sheet < len(names):
         return names[sheet]
@@ -855,6 +860,36 @@ def _rows_text(numbers: list[int], count: int) -> str:
 
 # --- Table -----------------------------------------------------------------------------------------------
 
+def _blank_rows(columns: list[pa.Array]) -> np.ndarray:
+    """Rows whose every cell is empty or spaces; the first column narrows the search, as most rows fill it."""
+    def empty(column: pa.Array) -> np.ndarray:
+        return pc.fill_null(pc.utf8_is_space(column), True).to_numpy(zero_copy_only=False)
+
+    blank = empty(columns[0])
+    candidates = np.flatnonzero(blank)
+    if len(candidates) == 0:
+        return blank
+    rows = pa.array(candidates)
+    for column in columns[1:]:
+        still = empty(column.take(rows))
+        candidates, rows = candidates[still], rows.filter(pa.array(still))
+        if len(candidates) == 0:
+            break
+    blank[:] = False
+    blank[candidates] = True
+    return blank
+
+
+def _holds_nul(column: pa.Array) -> bool:
+    """Whether a text column holds a NUL byte, looked for in its data buffer (one pass, no copy)."""
+    if column.null_count == len(column):
+        return False
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)
+    start, end = offsets[column.offset], offsets[column.offset + len(column)]
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[start:end]
+    return not data.all()
+
+
 @dataclass
 class _Rows:
     """File row numbers of one kind of finding: the first `FINDING_ROWS`, and the count."""
@@ -898,9 +933,7 @@ class _TableWriter:
         if not count:
             return
         self.last_seen = (int(numbers[-1]), bool(short is not None and short[-1]))
-        blank = np.ones(count, dtype=bool)
-        for column in columns:
-            blank &= pc.fill_null(pc.utf8_is_space(column), True).to_numpy(zero_copy_only=False)
+        blank = _blank_rows(columns)
         for row, _, _ in far:
             blank[row] = False
         repeated = self._repeated(columns, blank)
@@ -962,7 +995,7 @@ class _TableWriter:
 
     def _refuse_nul(self, columns: list[pa.Array], numbers: np.ndarray) -> None:
         for name, column in zip(self.layout.names, columns, strict=True):
-            if pc.any(pc.match_substring(column, "\x00")).as_py():
+            if _holds_nul(column):
                 row = int(np.flatnonzero(pc.fill_null(pc.match_substring(column, "\x00"), False)
                                          .to_numpy(zero_copy_only=False))[0])
                 raise RejectedError(

@@ -19,6 +19,8 @@ from typing import NamedTuple
 import cronsim
 from dateutil import rrule
 
+from moisson.core.suggest import did_you_mean
+
 _MIN, _HOUR, _DAY = dt.timedelta(minutes=1), dt.timedelta(hours=1), dt.timedelta(days=1)
 
 
@@ -119,8 +121,9 @@ def check_frequency(value: str) -> str:
     """
     value = ALIASES.get(value, value)
     if value not in FREQUENCIES:
-        raise ValueError(f"unknown update frequency {value!r}; use a data.gouv.fr id such as "
-                         "daily, weekly, monthly, quarterly, annual, punctual, irregular")
+        spellings = {f.id: f.id for f in TABLE} | {f.label: f.id for f in TABLE}
+        raise ValueError(f"unknown update frequency {value!r}{did_you_mean(value, spellings)}; use a data.gouv.fr "
+                         "id such as daily, weekly, monthly, quarterly, annual, punctual, irregular")
     return value
 
 

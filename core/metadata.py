@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from moisson.core.frequencies import check_frequency
+from moisson.core.suggest import did_you_mean
 
 #: Licence ids of data.gouv.fr with their titles and reference URLs.
 LICENSES: dict[str, tuple[str, str]] = {
@@ -151,8 +152,10 @@ class DatasetMetadata(_Model):
             return None
         value = LICENSE_ALIASES.get(value.lower(), value)
         if value not in LICENSES:
-            raise ValueError(f"unknown licence {value!r}; use a data.gouv.fr id: lov2 (Licence "
-                             f"Ouverte 2.0), odc-odbl (ODbL), or one of {', '.join(LICENSES)}")
+            spellings = {**{lid: lid for lid in LICENSES}, **{title: lid for lid, (title, _) in LICENSES.items()},
+                         **LICENSE_ALIASES}
+            raise ValueError(f"unknown licence {value!r}{did_you_mean(value, spellings)}; use a data.gouv.fr id: "
+                             f"lov2 (Licence Ouverte 2.0), odc-odbl (ODbL), or one of {', '.join(LICENSES)}")
         return value
 
     @field_validator("keywords")

@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from moisson.connectors.base import DatasetDescriptor, RecordSource
-from moisson.core.errors import MoissonError
+from moisson.connectors.base import ChecksDatasets, DatasetDescriptor, RecordSource
+from moisson.core.errors import CatalogError, ConnectorError, MoissonError
 from moisson.core.settings import process_defaults
 from moisson.prepare_cli import app as prepare_app
 
@@ -57,24 +57,62 @@ def _catalog(path: Path | None) -> Catalog:
 def check(catalog: CatalogOption = None,
           sources: Annotated[bool, typer.Option("--sources", help="Also connect to every source.")] = False,
           ) -> None:
-    """Validate the catalog, its connectors' configs and its schemas."""
-    from moisson.core.settings import cache_dir
-    from moisson.quality.schema import load_schema
-
+    """Validate the catalog, its connectors' configs, its datasets' files and sheets, and its schemas."""
     try:
         cat = _catalog(catalog)
-        # Loaded as `tasks.quality.schema_of` does, without importing the tasks (and Prefect, ~2 s).
-        for ref in {ds.schema_ for ds in cat.datasets.values()} - {None}:
-            load_schema(ref, schemas_dir=cat.base_dir, cache_dir=cache_dir() / "schemas")
-        if sources:
+        problems = _dataset_problems(cat)
+        if sources and not problems:
             from moisson.tasks.connect import build_source
 
             for name in cat.model.sources:
                 build_source(cat, name).check()
     except MoissonError as exc:
         raise _fail(exc) from None
+    if problems:
+        for problem in problems:
+            err.print(f"[bold red]error:[/] {problem}", highlight=False)
+        raise typer.Exit(2)
     out.print(f"{cat.path}: {len(cat.model.sources)} sources, {len(cat.model.targets)} targets, "
               f"{len(cat.datasets)} datasets — OK")
+
+
+def _dataset_problems(cat: Catalog) -> list[CatalogError]:
+    """Every dataset and collection whose schema does not resolve or whose file or sheet is missing.
+
+    Schemas load as `tasks.quality.schema_of` does, without importing the tasks (and Prefect);
+    files and sheets are checked by the sources that can do it offline (`ChecksDatasets`).
+    """
+    from moisson.catalog.load import dotted, line_of, read_yaml
+    from moisson.connectors import registry
+    from moisson.core.settings import cache_dir
+    from moisson.quality.schema import load_schema
+    from moisson.tasks.connect import build_source
+
+    _, lines = read_yaml(cat.path, what="catalog", hint="give --catalog PATH")
+    problems: list[CatalogError] = []
+
+    def problem(exc: MoissonError, key: tuple[str | int, ...]) -> None:
+        message = exc.message if isinstance(exc, ConnectorError) else str(exc)
+        problems.append(CatalogError(message, file=str(cat.path), line=line_of(lines, key), path=dotted(key)))
+
+    entries = [(("datasets", i), ds) for i, ds in enumerate(cat.model.datasets)]
+    entries += [(("collections", i), coll) for i, coll in enumerate(cat.model.collections)]
+    for where, entry in entries:
+        if entry.schema_ is not None:
+            try:
+                load_schema(entry.schema_, schemas_dir=cat.base_dir, cache_dir=cache_dir() / "schemas")
+            except MoissonError as exc:
+                problem(exc, (*where, "schema"))
+    built: dict[str, Any] = {}
+    for where, ds in entries[:len(cat.model.datasets)]:
+        if not issubclass(registry.load("source", cat.model.sources[ds.source].connector), ChecksDatasets):
+            continue
+        try:
+            source = built.get(ds.source) or built.setdefault(ds.source, build_source(cat, ds.source))
+            source.check_dataset(DatasetDescriptor(id=ds.id, locator=ds.locator))
+        except MoissonError as exc:
+            problem(exc, (*where, "locator"))
+    return problems
 
 
 @app.command()

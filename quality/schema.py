@@ -24,6 +24,7 @@ from moisson.core.errors import (
     redact_url,
 )
 from moisson.core.http import HttpClient
+from moisson.quality.registry import check_registry_name
 
 REGISTRY = "https://schema.data.gouv.fr/schemas"
 TIMEOUT = 30
@@ -155,6 +156,7 @@ def load_schema(ref: str, *, schemas_dir: Path, cache_dir: Path, bundled_dir: Pa
     match = REGISTRY_NAME.fullmatch(ref)
     if match and not ref.endswith(".json"):
         name, version = match["name"], match["version"]
+        check_registry_name(name, ref)
         pinned = version not in (None, "latest")
         bundled = bundled_dir / name / str(version) / "schema.json"
         if pinned and bundled.is_file():

@@ -121,6 +121,8 @@ class GeoPackageSource:
     """
 
     kind: ClassVar[str] = "geopackage"
+    #: The keys of a dataset's `locator:`, checked when the catalog is loaded.
+    Locator: ClassVar[type[BaseModel]] = GeoPackageLocator
     Config: ClassVar[type[BaseModel]] = GeoPackageConfig
 
     def __init__(self, config: GeoPackageConfig) -> None:

@@ -96,6 +96,8 @@ class OgcApiSource:
     """Reads the collections of an OGC API - Features service as datasets."""
 
     kind: ClassVar[str] = KIND
+    #: The keys of a dataset's `locator:`, checked when the catalog is loaded.
+    Locator: ClassVar[type[BaseModel]] = OgcApiLocator
     Config: ClassVar[type[BaseModel]] = OgcApiConfig
 
     def __init__(self, config: OgcApiConfig, *, http: HttpClient | None = None) -> None:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
-from moisson.connectors.tabular import MAX_MEMBER_BYTES, ReadOptions, looks_delimited, read_table, sniff
+from moisson.connectors.tabular import MAX_MEMBER_BYTES, ReadOptions, check_sheet, looks_delimited, read_table, sniff
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
 from moisson.core.ids import slugify
 from moisson.core.metadata import DatasetMetadata
@@ -81,6 +81,8 @@ class SpreadsheetSource:
     """
 
     kind: ClassVar[str] = KIND
+    #: The keys of a dataset's `locator:`, checked when the catalog is loaded.
+    Locator: ClassVar[type[BaseModel]] = SpreadsheetLocator
 
     class Config(ConnectorConfig):
         """Settings of a spreadsheet source.
@@ -182,6 +184,19 @@ class SpreadsheetSource:
                 for err in exc.errors())
             raise ConfigError(f"the locator of this dataset is wrong: {problems}; fix it in the catalog",
                               dataset_id=dataset.id, connector=KIND) from exc
+
+    def check_dataset(self, dataset: DatasetDescriptor) -> None:
+        """The file exists inside the root and, for a workbook, has the sheet the locator names.
+
+        Raises:
+            ConfigError: The locator is wrong or leaves the root directory.
+            NotFoundError: No such file.
+            RejectedError: No such sheet (the message lists the sheets).
+        """
+        locator = self._locator(dataset)
+        path = self._file(dataset, locator.path)
+        if locator.sheet is not None and path.suffix.lower() in {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}:
+            check_sheet(path, locator.sheet, locator.path)
 
     def _file(self, dataset: DatasetDescriptor, relative: str) -> Path:
         path = (self.root / relative).resolve()

@@ -170,6 +170,8 @@ class SqlSource:
 
     kind: ClassVar[str] = "sql"
     Config: ClassVar[type[BaseModel]] = SqlConfig
+    #: The keys of a dataset's `locator:`, checked when the catalog is loaded.
+    Locator: ClassVar[type[BaseModel]] = SqlLocator
 
     def __init__(self, config: SqlConfig) -> None:
         self.config = config

@@ -101,6 +101,8 @@ class CswSource:
     """Reads datasets from a CSW 2.0.2 catalog of ISO 19139 records."""
 
     kind: ClassVar[str] = KIND
+    #: The keys of a dataset's `locator:`, checked when the catalog is loaded.
+    Locator: ClassVar[type[BaseModel]] = CswLocator
 
     class Config(ConnectorConfig):
         """Settings of a CSW source.

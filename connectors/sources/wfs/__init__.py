@@ -85,6 +85,8 @@ class WfsSource:
     """Reads the layers of a WFS as datasets."""
 
     kind: ClassVar[str] = KIND
+    #: The keys of a dataset's `locator:`, checked when the catalog is loaded.
+    Locator: ClassVar[type[BaseModel]] = WfsLocator
     Config: ClassVar[type[BaseModel]] = WfsConfig
 
     def __init__(self, config: WfsConfig) -> None:
