@@ -114,7 +114,9 @@ def _integer(raw: pd.Series, spec: FieldSpec) -> pd.Series:
 def _number(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     text = raw.str.strip()
     shaped = fullmatch(text, NUMBER)
-    special = ~shaped & fullmatch(text, NOT_FINITE)
+    special = ~shaped & text.notna().to_numpy(bool)
+    if special.any():  # most number columns hold numbers only: no second pattern for them
+        special[special] = fullmatch(text[special], NOT_FINITE)
     # Arrow parses the texts that have the form of a number in C; pd.to_numeric goes through Python objects.
     parsed = pc.cast(pa.array(text.where(shaped), type=pa.string()), pa.float64())
     values = parsed.to_numpy(zero_copy_only=False)  # nulls become NaN; the mask below tells them apart

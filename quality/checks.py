@@ -18,6 +18,7 @@ from moisson.core.errors import RejectedError
 from moisson.quality.cast import cast_values, describe_type, fullmatch, json_cells
 from moisson.quality.hints import code_hint, enum_hint, label_hint, type_hint, with_hint
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from moisson.quality.normalise import Normalised
 from moisson.quality.report import IssueCount, QualityIssue
 from moisson.quality.schema import FieldSpec
 
@@ -212,26 +213,35 @@ def check_labels(labels: Sequence[str], fields: Sequence[FieldSpec], issues: Iss
     return []
 
 
-def check_row_shapes(findings: Sequence[RowShape], frame: pd.DataFrame, issues: Issues) -> set[str]:
-    """Errors for the rows the reader found too long or too short, as Validata has them; notes for the rows it left out.
+def check_row_shapes(findings: Sequence[RowShape], frame: pd.DataFrame, issues: Issues, *,
+                     normalise: bool = True) -> tuple[set[str], list[Normalised]]:
+    """Errors for the rows the reader found too long or too short, as Validata has them; the rows it left out.
+
+    Blank rows and repeated header rows, which Validata refuses, were left out by the reader: a normalisation
+    (warned, with their rows) when `normalise` is on, else errors.
 
     Args:
         findings: The reader's `Extract.findings`.
         frame: The table as read, columns in file order (a short row's absent cells are null at its end).
         issues: Where to record them.
+        normalise: Whether leaving rows out counts as a normalisation (else each such row is an error).
 
     Returns:
-        The columns the reader made for extra values (not labels of the file).
+        The columns the reader made for extra values (not labels of the file), and the rows left out.
     """
     extra_columns: set[str] = set()
+    left_out: list[Normalised] = []
     for finding in findings:
         if finding.kind == "extra-cell":
             extra_columns.update(finding.columns)
             issues.at_rows(finding.rows, finding.count, field="", type="extra-cell",
                            message=issues.say("row.extra-cell", columns=", ".join(finding.columns)))
-        elif finding.kind in ("blank-row", "repeated-header"):
-            issues.at_rows(finding.rows, finding.count, field=None, type=finding.kind, warning=True,
+        elif finding.kind in ("blank-row", "repeated-header") and finding.count:
+            issues.at_rows(finding.rows, finding.count, field=None, type=finding.kind, warning=normalise,
                            message=issues.say(f"row.{finding.kind}-dropped"))
+            if normalise:
+                left_out.append(Normalised(None, finding.count, issues.say("at.row", row=finding.rows[0]),
+                                           issues.say("example.left-out"), f"how.{finding.kind}"))
     shaped = [label for label in map(str, frame.columns) if label not in extra_columns]
     for finding in findings:
         if finding.kind != "missing-cell" or not len(frame) or not shaped:
@@ -246,7 +256,7 @@ def check_row_shapes(findings: Sequence[RowShape], frame: pd.DataFrame, issues: 
                                                                                             field=absent))
         if finding.count > len(finding.rows):  # the reader lists the first rows only: count the others
             issues.totals[(None, "missing-cell", None)] += finding.count - len(finding.rows)
-    return extra_columns
+    return extra_columns, left_out
 
 
 def check_blank_rows(raw: pd.DataFrame, issues: Issues, *, warning: bool = False) -> np.ndarray:

@@ -63,22 +63,23 @@ def run_custom_checks(checks: list[dict[str, Any]], table: Table) -> None:
     """Run the schema's custom checks; deprecated, misspelt and unknown names become warnings, never silence."""
     issues = table.issues
     for check in checks:
-        name = str(check.get("name", ""))
+        # Errors keep the name the schema declares as their rule; the check run is the one Validata runs.
+        declared = name = str(check.get("name", ""))
         params = check.get("params") or {}
         if name in DEPRECATED:
-            issues.table(field=params.get("column"), type="custom-check", warning=True,
-                         message=issues.say("table.custom-deprecated", name=name, new=DEPRECATED[name]))
             name = DEPRECATED[name]
-        elif name in MISSPELT:
             issues.table(field=params.get("column"), type="custom-check", warning=True,
-                         message=issues.say("table.custom-underscore", name=name, new=MISSPELT[name]))
+                         message=issues.say("table.custom-deprecated", name=declared, new=name))
+        elif name in MISSPELT:
             name = MISSPELT[name]
+            issues.table(field=params.get("column"), type="custom-check", warning=True,
+                         message=issues.say("table.custom-underscore", name=declared, new=name))
         run = CHECKS.get(name) or _frformat_check(name)
         if run is None:
             issues.table(field=params.get("column"), type="custom-check", warning=True,
                          message=issues.say("table.custom-unknown", name=name))
             continue
-        run(params, table, name)
+        run(params, table, declared)
 
 
 def luhn_valid(digits: np.ndarray) -> np.ndarray:

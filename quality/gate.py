@@ -154,12 +154,13 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
 
     issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, primary_key=schema.primary_key, lang=lang,
                     cap=cap)
-    made = check_row_shapes(findings, frame, issues)
+    french = normalise and (policy is None or policy.normalise)
+    made, left_out = check_row_shapes(findings, frame, issues, normalise=french)
     notes = check_labels([label for label in labels if label not in made], schema.fields, issues, geometry=geometry)
     present = [f for f in schema.fields if f.name in raw.columns]
     active = check_blank_rows(raw, issues)
-    french = normalise and (policy is None or policy.normalise)
-    text, normalised = _normalise(raw[[f.name for f in present]], present, french=french)
+    text, rewritten = _normalise(raw[[f.name for f in present]], present, french=french)
+    normalised = left_out + rewritten
     values = {f.name: cast_column(text[f.name], f) for f in present}
     for spec in present:
         check_field(text[spec.name], values[spec.name], spec, issues, active)

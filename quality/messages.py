@@ -203,6 +203,13 @@ CATALOG: dict[str, dict[Lang, str]] = {
                               "→ « {example_to} ») : validata.fr refuserait le fichier tel quel",
                         "en": "{column}: {count} values normalised ({how}; e.g. '{example_from}' → "
                               "'{example_to}'): validata.fr would refuse the file as is"},
+    "note.rows-left-out": {"fr": "{count} lignes retirées ({how} ; la première : {example_from}) : validata.fr "
+                                 "refuserait le fichier tel quel",
+                           "en": "{count} rows left out ({how}; the first: {example_from}): validata.fr would "
+                                 "refuse the file as is"},
+    "how.blank-row": {"fr": "lignes vides", "en": "blank rows"},
+    "how.repeated-header": {"fr": "en-tête répété", "en": "repeated header"},
+    "example.left-out": {"fr": "retirée", "en": "left out"},
     "how.dates": {"fr": "dates JJ/MM/AAAA réécrites AAAA-MM-JJ",
                   "en": "dates written DD/MM/YYYY rewritten as YYYY-MM-DD"},
     "how.french-numbers": {"fr": "nombres à la française : espaces retirés, virgule décimale",

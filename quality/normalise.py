@@ -28,27 +28,28 @@ class Normalised:
     """Cells of one column that moisson rewrote because the file broke Table Schema (Validata refuses them as is).
 
     Attributes:
-        field: The column.
+        field: The column; None for rows the reader left out (blank rows, repeated headers).
         count: How many cells were rewritten.
         example_from: The first rewritten cell, as found.
         example_to: What it became.
         how: Message key of the rewrite (`how.dates`, `how.french-numbers`).
     """
 
-    field: str
+    field: str | None
     count: int
     example_from: str
     example_to: str
     how: str
 
-    def to_dict(self) -> dict[str, str | int]:
+    def to_dict(self) -> dict[str, str | int | None]:
         """What `moisson validate --json` and the JSON report list."""
         return {"field": self.field, "count": self.count, "example_from": self.example_from,
                 "example_to": self.example_to}
 
     def note(self, lang: Lang = DEFAULT_LANG) -> str:
         """One sentence for the report's notes."""
-        return say("note.normalised", lang, column=self.field, count=self.count, how=say(self.how, lang),
+        key = "note.normalised" if self.field is not None else "note.rows-left-out"
+        return say(key, lang, column=self.field, count=self.count, how=say(self.how, lang),
                    example_from=self.example_from, example_to=self.example_to)
 
 

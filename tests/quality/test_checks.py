@@ -211,12 +211,12 @@ def test_custom_checks() -> None:
     report = report_frame(text_frame(columns), make_schema(fields, custom_checks=checks), lang="en")
     found = {(i.row, i.type, i.rule) for i in report.errors}
     assert found == {
-        (3, "custom-check-error", "siret"), (4, "one-of-required", "one-of-required"),
+        (3, "custom-check-error", "french-siret-value"), (4, "one-of-required", "one-of-required"),
         (3, "year-interval-value", "year-interval-value"), (4, "cohesive-columns-value", "cohesive-columns-value"),
         (3, "compare-columns-value", "compare-columns-value"), (3, "sum-columns-value", "sum-columns-value"),
-        (4, "custom-check-error", "nomenclature-acte"),
-        (3, "reversed-french-gps-coordinates", "french-gps-coordinates"),
-        (4, "french-gps-coordinates", "french-gps-coordinates")}
+        (4, "custom-check-error", "nomenclature-actes-value"),
+        (3, "reversed-french-gps-coordinates", "french_gps_coordinates"),
+        (4, "french-gps-coordinates", "french_gps_coordinates")}
     assert [w.message for w in report.warnings if w.type == "custom-check"] == [
         "custom check 'french-siret-value' is deprecated: write 'siret' in the schema (checked as 'siret')",
         "custom check 'nomenclature-actes-value' is deprecated: write 'nomenclature-acte' in the schema "

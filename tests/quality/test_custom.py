@@ -87,12 +87,12 @@ def test_deliberations_custom_checks_each_fail_once(scdl: Path) -> None:
     valid |= {"DELIB_MATIERE_NOM": "Domaines de compétences par thèmes/Aménagement du territoire",
               "PREF_DATE": "2017-11-03"}
     broken = {
-        "siret": {"COLL_SIRET": "21860194600014"},
+        "french-siret-value": {"COLL_SIRET": "21860194600014"},
         "year-interval-value": {"BUDGET_ANNEE": "2018/2017"},
         "cohesive-columns-value": {"BUDGET_NOM": None},
         "compare-columns-value": {"PREF_DATE": "2017-10-01"},
         "sum-columns-value": {"VOTE_ABSTENTION": "4", "VOTE_REEL": "40"},
-        "nomenclature-acte": {"DELIB_MATIERE_NOM": "Urbanisme - Divers"},
+        "nomenclature-actes-value": {"DELIB_MATIERE_NOM": "Urbanisme - Divers"},
     }
     rows = [valid] + [valid | change for change in broken.values()]
     report = report_frame(pd.DataFrame(rows, dtype="string"), schema, lang="en")
@@ -109,7 +109,7 @@ def test_subventions_one_of_required_and_dae_siren(scdl: Path) -> None:
     dae = reference_schema(scdl, "dae")
     found = report_frame(text_frame({"expt_siren": ["356000000", "356000001", "12345678"]}), dae)
     assert {(i.row, i.type, i.rule) for i in found.errors if i.field == "expt_siren"} == {
-        (3, "custom-check-error", "siren"), (4, "custom-check-error", "siren")}
+        (3, "custom-check-error", "french-siren-value"), (4, "custom-check-error", "french-siren-value")}
 
 
 def test_stationnement_french_gps(scdl: Path) -> None:
@@ -127,6 +127,7 @@ def test_a_siret_failing_pattern_and_checksum_gets_both_messages_as_in_validata(
     report = report_frame(text_frame({"siret": ["32402138500000.0", "21860194600000", "21860194600013"]}),
                           schema, lang="en")
     assert [(i.row, i.type, i.rule) for i in report.errors] == [
-        (2, "constraint-error", "pattern"), (2, "custom-check-error", "siret"), (3, "custom-check-error", "siret")]
+        (2, "constraint-error", "pattern"), (2, "custom-check-error", "french-siret-value"),
+        (3, "custom-check-error", "french-siret-value")]
     assert "Excel turned this SIRET into a number (probably 32402138500000)" in report.errors[0].message
     assert report.error_count == 3
