@@ -62,18 +62,19 @@ class Table:
 def run_custom_checks(checks: list[dict[str, Any]], table: Table) -> None:
     """Run the schema's custom checks; deprecated, misspelt and unknown names become warnings, never silence."""
     issues = table.issues
+    warned: set[str] = set()
     for check in checks:
         # Errors keep the name the schema declares as their rule; the check run is the one Validata runs.
         declared = name = str(check.get("name", ""))
         params = check.get("params") or {}
-        if name in DEPRECATED:
-            name = DEPRECATED[name]
-            issues.table(field=params.get("column"), type="custom-check", warning=True,
-                         message=issues.say("table.custom-deprecated", name=declared, new=name))
-        elif name in MISSPELT:
-            name = MISSPELT[name]
-            issues.table(field=params.get("column"), type="custom-check", warning=True,
-                         message=issues.say("table.custom-underscore", name=declared, new=name))
+        renamed = DEPRECATED.get(name) or MISSPELT.get(name)
+        if renamed:
+            name = renamed
+            if declared not in warned:  # once per name, however many columns use it
+                warned.add(declared)
+                key = "table.custom-deprecated" if declared in DEPRECATED else "table.custom-underscore"
+                issues.table(field=None, type="custom-check", warning=True,
+                             message=issues.say(key, name=declared, new=name))
         run = CHECKS.get(name) or _frformat_check(name)
         if run is None:
             issues.table(field=params.get("column"), type="custom-check", warning=True,
