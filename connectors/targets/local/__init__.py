@@ -239,8 +239,7 @@ class LocalTarget:
             extent = write_geojson(publication.data, geojson_path, publication.geometry, dates, dataset_id)
             resources.append(_resource(geojson_path, f"{dataset_id}-geojson", "geojson", "application/geo+json",
                                        title=f"{publication.dataset.title} (GeoJSON)"))
-            site.write_map_data(geojson_path, folder / site.MAP_DATA)
-        site.write_view(publication.data, folder, schema, publication.geometry, dates)
+        site.write_view(publication.data, folder, dataset_id, schema, publication.geometry, dates)
         metadata = publication.dataset.metadata
         published = _now()
         previous_extras = (current or {}).get("moisson", {})

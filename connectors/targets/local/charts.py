@@ -37,27 +37,24 @@ def chart_data(data: Path, schema: Mapping[str, Any] | None, geometry: str | Non
         return []
     fields = {f["name"]: f for f in (schema or {}).get("fields", [])}
     names = [n for n in parquet.schema_arrow.names if n != geometry]
-    charts: list[dict[str, Any]] = []
+    by_period: list[dict[str, Any]] = []
+    by_value: list[dict[str, Any]] = []
     for name in names:
-        if len(charts) >= MAX_CHARTS:
-            break
         field = fields.get(name, {})
         column = pq.read_table(data, columns=[name]).column(name)
         title = field.get("title") or name
-        kind = field.get("type")
-        if kind in _DATE_TYPES or pa.types.is_temporal(column.type):
-            counts = _by_period(column)
-            if counts:
-                charts.append({"field": name, "title": title, "by": counts[0], "counts": counts[1]})
+        if field.get("type") in _DATE_TYPES or pa.types.is_temporal(column.type):
+            if not by_period and (period := _by_period(column)):
+                by_period.append({"field": name, "title": title, "by": period[0], "counts": period[1]})
             continue
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-                or field.get("constraints", {}).get("enum")):
+        enum = bool(field.get("constraints", {}).get("enum"))
+        if not (enum or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
         counts = _by_value(column.cast(pa.string()))
-        enum = bool(field.get("constraints", {}).get("enum"))
         if counts and (enum or (len(counts) <= MAX_CATEGORIES and rows / len(counts) >= MIN_ROWS_PER_VALUE)):
-            charts.append({"field": name, "title": title, "by": "value", "counts": counts[:MAX_CATEGORIES]})
-    return charts
+            by_value.append({"field": name, "title": title, "by": "value", "counts": counts[:MAX_CATEGORIES]})
+    # A date gives one chart (the one a reader expects: how many per month or year), categories the rest.
+    return (by_period + by_value)[:MAX_CHARTS]
 
 
 def _by_value(column: pa.ChunkedArray) -> list[list[Any]]:

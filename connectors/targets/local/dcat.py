@@ -266,7 +266,7 @@ def _distribution(name: str, resource: Mapping[str, Any], package: Mapping[str, 
     if resource.get("mediatype"):
         node["dcat:mediaType"] = {"@id": IANA_MEDIA_TYPES + resource["mediatype"]}
     if "bytes" in resource:
-        node["dcat:byteSize"] = {"@value": str(resource["bytes"]), "@type": "xsd:decimal"}
+        node["dcat:byteSize"] = {"@value": str(resource["bytes"]), "@type": "xsd:nonNegativeInteger"}
     algorithm, _, digest = str(resource.get("hash", "")).rpartition(":")
     if algorithm == "sha256":
         node["spdx:checksum"] = {

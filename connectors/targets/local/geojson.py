@@ -1,15 +1,17 @@
-"""GeoJSON of a dataset with geometries: one RFC 7946 feature per row, streamed, with its extent."""
+"""GeoJSON of a dataset: one RFC 7946 feature per row (from its geometry column, or its coordinate columns)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from moisson.connectors.csvfile import BATCH_ROWS, cell_text
@@ -93,6 +95,15 @@ def _positions(geometry: Mapping[str, Any]) -> Iterator[list[float]]:
             stack.extend(item)
 
 
+def degrees(value: Any) -> float | None:
+    """A coordinate cell as a number (`50,6921` and `50.6921` alike), or None when it is not one."""
+    try:
+        number = float(value.replace(",", ".")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def json_value(value: Any, as_date: bool) -> Any:
     """A Parquet cell as JSON: non-finite floats become null, dates their CSV text."""
     if isinstance(value, float):
@@ -102,3 +113,45 @@ def json_value(value: Any, as_date: bool) -> Any:
     if isinstance(value, dt.date):
         return cell_text(value, as_date)
     return value
+
+
+_LATITUDE = re.compile(r"(^|_)(lat|latitude|y_wgs84)$", re.IGNORECASE)
+_LONGITUDE = re.compile(r"(^|_)(lon|long|lng|longitude|x_wgs84)$", re.IGNORECASE)
+
+
+def coordinate_columns(data: Path) -> tuple[str, str] | None:
+    """The latitude and longitude columns of a table without a geometry column (SCDL `EQUIP_LAT`…)."""
+    schema = pq.ParquetFile(data).schema_arrow
+    # Text too: the published table may keep the source's own spelling of numbers.
+    usable = [f.name for f in schema if pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)
+              or pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    latitude = next((n for n in usable if _LATITUDE.search(n)), None)
+    longitude = next((n for n in usable if _LONGITUDE.search(n)), None)
+    return (latitude, longitude) if latitude and longitude else None
+
+
+def write_points(data: Path, dest: Path, columns: tuple[str, str], dates: frozenset[str]) -> int:
+    """Write a FeatureCollection of the rows' points from their coordinate columns; rows without any are left out.
+
+    Returns:
+        The number of points written.
+    """
+    latitude, longitude = columns
+    parquet = pq.ParquetFile(data)
+    names = parquet.schema_arrow.names
+    count = 0
+    separator = "\n"
+    with dest.open("w", encoding="utf-8") as out:
+        out.write('{"type": "FeatureCollection", "features": [')
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+            for row in batch.to_pylist():
+                lat, lon = degrees(row[latitude]), degrees(row[longitude])
+                if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                    continue
+                feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                           "properties": {n: json_value(row[n], n in dates) for n in names}}
+                out.write(separator + json.dumps(feature, ensure_ascii=False, allow_nan=False, default=str))
+                separator = ",\n"
+                count += 1
+        out.write("\n]}\n")
+    return count

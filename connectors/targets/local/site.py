@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 from moisson.connectors.csvfile import cell_text
 from moisson.connectors.targets.local.charts import chart_data, chart_title, period_label, svg
 from moisson.connectors.targets.local.dcat import GRANULARITY_FR, link, schema_url
+from moisson.connectors.targets.local.geojson import coordinate_columns, degrees, write_points
 from moisson.core.frequencies import FREQUENCIES
 from moisson.core.frequencies import label as frequency_label
 from moisson.core.metadata import LICENSES, DatasetMetadata
@@ -63,9 +64,13 @@ Entry = tuple[Mapping[str, Any], DatasetMetadata]
 # Publication time: what the page shows besides the metadata.
 
 
-def write_view(data: Path, folder: Path, schema: Mapping[str, Any] | None, geometry: str | None,
-               dates: frozenset[str]) -> None:
-    """Write `vue.json` (preview rows, charts, places for the map's table) and `carte.js` beside the data."""
+def write_view(data: Path, folder: Path, dataset_id: str, schema: Mapping[str, Any] | None,
+               geometry: str | None, dates: frozenset[str]) -> None:
+    """Write `vue.json` (preview rows, charts, places for the map's table) and the map's data beside the files.
+
+    The map's data is the published GeoJSON, or, for a table with latitude and longitude
+    columns, points made from them.
+    """
     parquet = pq.ParquetFile(data)
     names = [n for n in parquet.schema_arrow.names if n != geometry]
     first = next(parquet.iter_batches(batch_size=max(PREVIEW_ROWS, MAP_TABLE_ROWS)), None)
@@ -75,13 +80,24 @@ def write_view(data: Path, folder: Path, schema: Mapping[str, Any] | None, geome
         "preview": [[cell_text(row[n], n in dates) for n in names] for row in rows[:PREVIEW_ROWS]],
         "charts": chart_data(data, schema, geometry),
     }
-    if geometry:
+    geojson = folder / f"{dataset_id}.geojson"
+    if geometry and geojson.is_file():
         view["places"] = [[_label(row, names), *_anchor(row[geometry])] for row in rows[:MAP_TABLE_ROWS]
                           if _anchor(row[geometry])]
+        _wrap_map_data(geojson, folder / MAP_DATA)
+    elif not geometry and (columns := coordinate_columns(data)):
+        latitude, longitude = columns
+        points = folder / f".{MAP_DATA}.points"
+        view["points"] = write_points(data, points, columns, dates)
+        view["places"] = [[_label(row, names), degrees(row[longitude]), degrees(row[latitude])]
+                          for row in rows[:MAP_TABLE_ROWS]
+                          if degrees(row[latitude]) is not None and degrees(row[longitude]) is not None]
+        _wrap_map_data(points, folder / MAP_DATA)
+        points.unlink()
     (folder / VIEW).write_text(json.dumps(view, ensure_ascii=False, default=str), encoding="utf-8")
 
 
-def write_map_data(geojson: Path, dest: Path) -> None:
+def _wrap_map_data(geojson: Path, dest: Path) -> None:
     """Wrap the GeoJSON in a script (`window.moissonCarte = …`): `fetch` is refused from `file://`."""
     with geojson.open("rb") as source, dest.open("wb") as out:
         out.write(b"window.moissonCarte = ")
@@ -157,7 +173,7 @@ def dataset_page(package: Mapping[str, Any], metadata: DatasetMetadata, view: Ma
     if view.get("preview"):
         body.append(_preview(view, fields, extras.get("rows")))
     scripts = ""
-    if view.get("places") is not None and any(r.get("format") == "geojson" for r in resources_):
+    if view.get("places") is not None:
         body.append(_map(view["places"], title))
         scripts = (f'<script src="../{STATIC}/leaflet/leaflet.js"></script><script src="{MAP_DATA}"></script>'
                    f'<script src="../{STATIC}/carte.js"></script>')
