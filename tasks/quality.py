@@ -41,6 +41,7 @@ def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, repor
         first_row=extracted.extract.first_row,
         row_gaps=extracted.extract.row_gaps,
         metadata=extracted.dataset.metadata,
+        findings=extracted.extract.findings,
     )
     logger = get_run_logger()
     if result.success:
