@@ -219,8 +219,8 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "personal.phone": {"fr": "des numéros de téléphone", "en": "phone numbers"},
     "personal.nir": {"fr": "des numéros de sécurité sociale (NIR)", "en": "social security numbers (NIR)"},
     "personal.iban": {"fr": "des numéros de compte bancaire (IBAN)", "en": "bank account numbers (IBAN)"},
-    "personal.person-name": {"fr": "des noms de particuliers (civilité + nom)",
-                             "en": "names of private persons (civility + name)"},
+    "personal.person-name": {"fr": "des noms de particuliers (civilité + nom, ou prénom + nom)",
+                             "en": "names of private persons (civility + name, or first name + name)"},
     "personal.block": {
         "fr": "colonne '{column}' : {count} ligne(s) semblent contenir {what} (lignes {rows}) ; publication "
               "bloquée. Si ce sont des données personnelles, écrivez dans le catalogue `quality: {{personal_data: "

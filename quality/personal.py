@@ -12,7 +12,13 @@ whole columns with `Series.str` regexes (RE2-compatible, so pyarrow runs them):
 - `nir`: a social security number whose key (97 − body mod 97) holds.
 - `iban`: an IBAN whose ISO 13616 mod-97 check holds.
 - `person-name`: a civility followed by a name (`M. Dupont`, `Mme Anne Roy`), not inside a street or
-  building name (`rue Madame de Staël`); `M. le Maire` is a function, not a name.
+  building name (`rue Madame de Staël`); `M. le Maire` is a function, not a name. Without a civility:
+  a known first name (`quality.first_names`) and a capitalised surname, either order (`Jean Dupont`,
+  `Marie-Claire Martin`, `DURAND Paul`, `Référent : Paul Durand`), unless a street, building or
+  association word comes just before (`rue Jean Jaurès`, `École Jules Ferry`, `Association Les Amis
+  de Jean Moulin`) or it is a public figure streets are named after (`Victor Hugo`). In a column
+  whose name says it holds people (`contact`, `responsable`, `référent`, `agent`…) any first name +
+  surname shape counts, the first name known or not; in a `prénom` column a known first name alone.
 
 Policy per column (`quality.personal_data` in the catalog): `block` (default on a finding), `drop` the
 column, `hash` it (salted SHA-256, the salt from `quality.hash_salt`, by default the environment variable
@@ -36,6 +42,7 @@ from moisson.core.errors import ConfigError
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.secrets import Secret, reveal
 from moisson.quality.checks import Issues
+from moisson.quality.first_names import FIRST_NAMES
 
 PERSONAL = "personal-data"
 Kind = Literal["email", "phone", "nir", "iban", "person-name"]
@@ -93,6 +100,63 @@ PLACE_CIVILITY = (
     rf"|r[ée]sidence|[ée]cole|coll[èe]ge|lyc[ée]e|salle|stade|gymnase|espace|centre|maison|parc|jardin"
     rf"|cr[èe]che|halle|m[ée]diath[èe]que|biblioth[èe]que|fondation|prix|h[ôo]pital|clinique|pont)"
     rf"[ \t]+(?i:(?:de[ \t]+la|de|du|des|l')[ \t]*)?{CIVILITY}")
+_UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
+_FIRST = "(?:" + "|".join(sorted(map(re.escape, FIRST_NAMES), key=len, reverse=True)) + ")"
+_GIVEN = rf"{_FIRST}(?:-{_FIRST})?"
+_PARTICLE = r"(?:(?:(?i:de|du|des|da|di|le|la|van|von|der))[ \t]+|d['’]){0,2}"
+_SURNAME = rf"{_PARTICLE}[{_UPPER}][{_LOWER}{_UPPER}'’]+(?:-[{_UPPER}][{_LOWER}{_UPPER}'’]+)?"
+_CAPS_SURNAME = rf"[{_UPPER}]{{2,}}(?:[-' ][{_UPPER}]{{2,}})?"
+_CAPITALISED = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
+_EDGE_BEFORE, _EDGE_AFTER = rf"(?:^|[^{_LOWER}{_UPPER}0-9])", rf"(?:$|[^{_LOWER}{_UPPER}0-9])"
+#: `Jean Dupont`, `Marie-Claire Martin`, `DURAND Paul`: a known first name with a surname, either order.
+NAMED = re.compile(rf"{_EDGE_BEFORE}(?:(?P<given>{_GIVEN})[ \t]+(?P<surname>{_SURNAME})"
+                   rf"|(?P<caps>{_CAPS_SURNAME})[ \t]+(?P<after>{_GIVEN})(?={_EDGE_AFTER}))")
+#: In a column of people, any `Prénom Nom` / `NOM Prénom` shape, two or three words.
+PERSON_SHAPE = re.compile(rf"{_EDGE_BEFORE}(?:{_CAPITALISED}[ \t]+(?:{_SURNAME}|{_CAPS_SURNAME})"
+                          rf"|{_CAPS_SURNAME}[ \t]+{_CAPITALISED})(?={_EDGE_AFTER})")
+ALONE_FIRST_NAME = re.compile(rf"^[ \t]*{_GIVEN}[ \t]*$")
+# A name right after one of these words names a place, a building or a body, after a public figure.
+NAMED_AFTER = re.compile(
+    r"(?i:rue|avenue|av\.?|boulevard|bd|place|pl\.|all[ée]e|impasse|chemin|quai|square|cours|passage|route|sentier"
+    r"|voie|parvis|esplanade|rond-point|cit[ée]|quartier|lotissement|r[ée]sidence|hameau|pont|port|[ée]cole|coll[èe]ge"
+    r"|lyc[ée]e|groupe[ \t]+scolaire|universit[ée]|institut|salle|stade|gymnase|piscine|complexe|espace|centre|maison"
+    r"|foyer|parc|jardin|bois|cr[èe]che|halle|m[ée]diath[èe]que|biblioth[èe]que|ludoth[èe]que|mus[ée]e|th[ée][âa]tre"
+    r"|cin[ée]ma|auditorium|conservatoire|fondation|association|amicale|club|comit[ée]|cercle|soci[ée]t[ée]|prix"
+    r"|troph[ée]e|h[ôo]pital|clinique|ehpad|caserne|gare|a[ée]roport|[ée]glise|chapelle|temple|mosqu[ée]e|statue"
+    r"|monument|buste|plaque|promotion|saint|sainte|st|ste|troph[ée]e|challenge|tournoi|coupe|m[ée]morial|course"
+    r"|festival|[\"«“])"
+    # Between the word and the name, only what a place's or a body's name puts there (`Les Amis de`).
+    r"(?:[ \t]*(?i:de|du|des|la|le|les|l['’]|d['’]|aux?|amis|scolaire|sportif|sportive|sociale?|culturel(?:le)?"
+    r"|municipale?|communale?|intercommunale?|de[ \t]+quartier|maternelle|[ée]l[ée]mentaire|primaire|publique?"
+    r"|priv[ée]e?|polyvalente?|omnisports?|[ée]cole|mixte)\b){0,4}[ \t]*$")
+#: Whose name gives a street or a school its name so often that it names no private person.
+PUBLIC_FIGURES = frozenset({
+    "Jean Jaurès", "Victor Hugo", "Jules Ferry", "Jean Moulin", "Charles de Gaulle", "Louis Pasteur", "Marie Curie",
+    "Pierre Curie", "Jean Monnet", "Léon Blum", "Georges Clemenceau", "Émile Zola", "Jean Macé", "Paul Bert",
+    "Anatole France", "Albert Camus", "Jacques Prévert", "Louise Michel", "Simone Veil", "Gustave Eiffel", "Jean Zay",
+    "Pierre Brossolette", "Jean Mermoz", "Frédéric Mistral", "Paul Éluard", "Marcel Pagnol", "George Sand",
+    "Jules Verne", "Claude Debussy", "Maurice Ravel", "Hector Berlioz", "Jean Rostand", "Paul Langevin",
+    "Henri Barbusse", "Romain Rolland", "Danielle Casanova", "Lucie Aubrac", "Olympe de Gouges", "Jean Vilar",
+    "Camille Claudel", "Auguste Renoir", "Claude Monet", "Paul Cézanne", "Édouard Herriot", "Aristide Briand",
+    "François Mitterrand", "Jacques Chirac", "Joséphine Baker", "Gisèle Halimi", "Germaine Tillion", "Louis Aragon",
+    "Paul Valéry", "Pierre Mendès", "Jean Giono", "Antoine de Saint-Exupéry", "Henri Matisse", "Guy Môquet",
+    "Gabriel Péri", "Marcel Cachin", "Maurice Thorez", "Jean Bart", "Robert Schuman", "Charles Péguy", "Louis Blériot",
+    "Alfred de Musset", "Alphonse Daudet", "Jean Racine", "Pierre Corneille", "Jean Giraudoux", "Paul Verlaine",
+    "Arthur Rimbaud", "Albert Schweitzer", "Pierre de Coubertin", "Jean Bouin", "Louis Lumière",
+    "Jean Renoir", "Françoise Dolto", "Marie Marvingt", "Jean-Jacques Rousseau", "Jean de la Fontaine",
+})
+#: A column named with one of these words holds people.
+PEOPLE_COLUMN = re.compile(
+    r"contact|responsable|r[ée]f[ée]rent|agent|interlocut|correspondant|gestionnaire|titulaire|propri[ée]taire"
+    r"|demandeur|pr[ée]sident|directeur|directrice|signataire|exploitant|locataire|b[ée]n[ée]ficiaire|[ée]lu"
+    r"|animateur|animatrice|charg[ée]_de|instructeur|redacteur|r[ée]dacteur|auteur|dirigeant|g[ée]rant|personne")
+FIRST_NAME_COLUMN = re.compile(r"pr[ée]nom|first_?name|given_?name")
+# Words of a body or a service: `Service Urbanisme` in a contact column is no one's name.
+SERVICE_WORD = re.compile(
+    r"(?i)\b(?:service|mairie|ville|commune|direction|p[ôo]le|bureau|accueil|secr[ée]tariat|cabinet|mission|office"
+    r"|d[ée]partement|agence|centre|syndicat|association|communaut[ée]|m[ée]tropole|r[ée]gion|conseil|police|pompiers"
+    r"|sdis|ccas|standard|h[ôo]tel|guichet|point|maison|espace|cellule|unit[ée]|division|d[ée]l[ée]gation|antenne"
+    r"|r[ée]gie|soci[ée]t[ée]|sarl|sas|sa|eurl|sci|gie|groupe|club|comit[ée]|f[ée]d[ée]ration|[ée]quipe|la|le|les)\b")
 PHONE_COLUMN = re.compile(r"t[ée]l[ée]phone|(?:^|[^a-z])tel(?:$|[^a-z])|^tel|phone|fax|mobile|portable|gsm")
 EMAIL_COLUMN = re.compile(r"e?-?mail|courriel")
 
@@ -132,6 +196,8 @@ def find_personal(text: pd.DataFrame, fields: Sequence[Mapping[str, Any]] = (), 
             continue
         role = _declared_role(str(column), spec)
         for kind, rows, warning in _scan_distinct(cells, role, domains):
+            if kind == "person-name":
+                rows = rows | named_persons(cells, str(column))
             if rows.any():
                 found.append(Finding(str(column), kind, rows, warning))
     return found
@@ -268,6 +334,38 @@ def _scan(cells: pd.Series, role: str | None, own_domains: set[str]) -> list[tup
     unplaced = cells.str.replace(PLACE_CIVILITY, " ", regex=True)
     found.append(("person-name", _mask(unplaced.str.contains(PERSON, regex=True)), False))
     return found
+
+
+def named_persons(cells: pd.Series, column: str = "") -> np.ndarray:
+    """Rows naming a private person without a civility (see the module docstring); each distinct text read once."""
+    name = column.lower()
+    people = bool(PEOPLE_COLUMN.search(name))
+    first_names = bool(FIRST_NAME_COLUMN.search(name))
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    verdicts = np.array([_names_a_person(str(text), people, first_names) for text in uniques] + [False], dtype=bool)
+    return verdicts[codes]
+
+
+def _names_a_person(text: str, people: bool, first_names: bool) -> bool:
+    if first_names and ALONE_FIRST_NAME.match(text):
+        return True
+    for match in NAMED.finditer(text):
+        start = match.start("given") if match["given"] else match.start("caps")
+        if NAMED_AFTER.search(text[:start]) or _public_figure(text[start:match.end()]):
+            continue
+        if not SERVICE_WORD.fullmatch((match["surname"] or match["caps"]).strip()):
+            return True
+    if people:
+        for match in PERSON_SHAPE.finditer(text):
+            words = match.group(0).strip(" \t:;,.-(")
+            if not (SERVICE_WORD.search(words) or NAMED_AFTER.search(text[:match.start()]) or _public_figure(words)):
+                return True
+    return False
+
+
+def _public_figure(words: str) -> bool:
+    words = " ".join(words.split())
+    return any(words.startswith(figure) for figure in PUBLIC_FIGURES)
 
 
 def _emails(cells: pd.Series, own_domains: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -80,19 +80,23 @@ def test_nir_and_iban_checks_agree_with_python_stdnum():
     assert iban_valid(pd.Series(ibans, dtype="string")).tolist() == [stdnum_iban.is_valid(i) for i in ibans]
 
 
-def test_no_valid_reference_example_is_blocked(scdl):
+def test_no_valid_reference_example_is_blocked_but_for_its_named_contact(scdl):
     files = sorted(scdl.glob("*/exemple*valide*.csv")) + sorted((scdl / "subventions" / "exemples").glob("*.csv"))
     assert len(files) >= 9
     for path in files:
         table = read_reference_csv(path)
-        blocking = [f for f in find_personal(table.astype("string")) if not f.warning]
-        assert blocking == [], (path, [(f.column, f.kind) for f in blocking])
+        blocking = [(f.column, f.kind) for f in find_personal(table.astype("string")) if not f.warning]
+        expected = [("contact_name", "person-name")] if "defibrillateurs" in str(path) else []
+        assert blocking == expected, path
 
 
-def test_the_defibrillator_contact_is_not_blocked(scdl):
-    # `contact_name: Pierre Dupont`, `contact_email: info@mail.be`, `phone_number: +32 …`: a declared contact.
+def test_the_defibrillator_contact_is_a_named_person(scdl):
+    # `contact_name: Pierre Dupont` is a first name and a surname in a contact column: the issue's incident,
+    # so it blocks until the catalog decides (`personal_data: {contact_name: keep}`); its address and phone,
+    # a declared contact's, still do not.
     table = read_reference_csv(scdl / "futurocite-wallonie-defibrillateurs" / "exemple-valide.csv")
-    assert [f for f in find_personal(table.astype("string")) if not f.warning] == []
+    blocking = [f for f in find_personal(table.astype("string")) if not f.warning]
+    assert [(f.column, f.kind) for f in blocking] == [("contact_name", "person-name")]
 
 
 def make_issues(frame):
