@@ -46,10 +46,11 @@ Row = list[str | None]
 DELIMITERS = (";", ",", "\t", "|")
 #: Rows looked at to find the header below title lines.
 HEADER_SCAN_ROWS = 30
-#: Rows per Parquet row group of a workbook; a CSV's row groups are its parser blocks.
+#: Rows per Parquet row group (and per workbook chunk).
 CHUNK_ROWS = 65_536
-#: Bytes of CSV parsed per block: what a CSV read holds in memory, whatever the file's size.
-BLOCK_BYTES = 16 << 20
+#: Bytes of CSV parsed per block. pyarrow's streaming reader reads up to a few dozen blocks ahead, so a
+#: CSV read holds about 40 blocks in memory, whatever the file's size.
+BLOCK_BYTES = 1 << 20
 #: Bytes read to sniff a file's format, encoding, delimiter and header.
 SAMPLE_BYTES = 64 * 1024
 #: Row numbers kept per finding (the count is always exact).
@@ -916,6 +917,8 @@ class _TableWriter:
         self.schema = pa.schema([(c, pa.string()) for c in layout.names])
         self.writer = pq.ParquetWriter(path, self.schema, compression="snappy", use_dictionary=False)
         self.rows = 0
+        self.pending: list[pa.RecordBatch] = []  # rows of the next row group
+        self.pending_rows = 0
         self.first_row: int | None = None
         self.last_kept: int | None = None
         self.last_seen: tuple[int, bool] | None = None  # (number, short) of the last row read
@@ -952,8 +955,18 @@ class _TableWriter:
         extra_rows = self._overflow(columns, kept, far)
         self.found["extra-cell"].add(kept_numbers[extra_rows].tolist())
         self._refuse_nul(columns[: self.width], kept_numbers)
-        self.writer.write_batch(pa.RecordBatch.from_arrays(columns[: self.width], schema=self.schema))
+        self.pending.append(pa.RecordBatch.from_arrays(columns[: self.width], schema=self.schema))
+        self.pending_rows += len(kept_numbers)
         self.rows += len(kept_numbers)
+        if self.pending_rows >= CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the rows added since the last row group as one row group."""
+        if self.pending:
+            self.writer.write_table(pa.Table.from_batches(self.pending, schema=self.schema),
+                                    row_group_size=self.pending_rows)
+            self.pending, self.pending_rows = [], 0
 
     def _repeated(self, columns: list[pa.Array], blank: np.ndarray) -> np.ndarray:
         first = self.layout.raw[0] if self.layout.raw else ""
@@ -1012,6 +1025,7 @@ class _TableWriter:
 
     def close(self) -> TableResult:
         """Finish the file (adding the overflow columns), write the notes, return what was written."""
+        self._flush()
         self.writer.close()
         columns = self._add_overflow_columns()
         found = self.found
