@@ -133,6 +133,6 @@ def held_back(catalog: Catalog, store: StateStore, dataset_id: str, data: Path, 
     """The shrink guard's refusal of the checked file `data` of a dataset, or None when it may be published."""
     dataset = catalog.dataset(dataset_id)
     policy = catalog.quality_of(dataset)
-    cut = getattr(extract, "cut_last_row", None)  # the readers' evidence of a truncated file, when they give it
+    cut = extract.cut_last_row
     return shrink_refusal(dataset_id, shape_of(data), published_shape(store, dataset_id, catalog.targets_of(dataset)),
                           allowed=policy.allow_shrink, cut=cut.detail if cut else None, lang=policy.lang)
