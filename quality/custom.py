@@ -9,6 +9,7 @@ A check may also be declared on a field (`customCheck`: a name, or an object wit
 
 from __future__ import annotations
 
+import functools
 import inspect
 import operator
 import re
@@ -16,12 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import frformat
 import numpy as np
-import opening_hours
 import pandas as pd
-import phonenumbers
-from frformat.geo.coordonnees_gps_francaises import POLYGONS
 
 from moisson.quality.cast import by_distinct, geopoints
 from moisson.quality.checks import Issues
@@ -38,7 +35,6 @@ DEPRECATED = {"french-siret-value": "siret", "french-siren-value": "siren",
 MISSPELT = {"french_gps_coordinates": "french-gps-coordinates"}
 CUSTOM_CHECK_ERROR = "custom-check-error"
 CHECK_ERROR = "check-error"
-FRANCE_POLYGON_BOXES = tuple(polygon.bounds for polygon in POLYGONS)
 LUHN_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int8)
 OPERATORS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
              ">=": operator.ge, ">": operator.gt}
@@ -229,9 +225,21 @@ def _per_value(params: Mapping[str, Any], table: Table, name: str, valid: Callab
     table.issues.rows(bad, field=column, type=error, rule=name, detail=lambda pos, v: detail(v))
 
 
+@functools.cache
+def frformats() -> dict[str, Any]:
+    """Validata's name of each frformat format (`CodeCommuneInsee` → `code-commune-insee`) and its class.
+
+    Imported on first use: frformat loads its reference lists (communes, cantons…) at import, a fifth of a
+    second that `moisson validate` on a schema without French-format checks does not pay.
+    """
+    import frformat
+
+    return {_kebab(f.__name__): f for f in frformat.all_formats}
+
+
 def _frformat_check(name: str) -> Callable[[Mapping[str, Any], Table, str], None] | None:
     """The frformat format of that kebab-case name as a check, as Validata builds it; None when there is none."""
-    format_class = FRFORMATS.get(name)
+    format_class = frformats().get(name)
     if format_class is None:
         return None
 
@@ -243,7 +251,9 @@ def _frformat_check(name: str) -> Callable[[Mapping[str, Any], Table, str], None
         missing = [p for p in required if p not in params]
         kwargs = {k: v for k, v in params.items() if k in accepted and k != "self"}
         if isinstance(kwargs.get("options"), Mapping):
-            kwargs["options"] = frformat.Options(**kwargs["options"])
+            from frformat import Options
+
+            kwargs["options"] = Options(**kwargs["options"])
         try:
             if missing:
                 raise ValueError(issues.say("table.custom-missing-param", param=", ".join(missing)))
@@ -261,7 +271,9 @@ def _frformat_check(name: str) -> Callable[[Mapping[str, Any], Table, str], None
 
 def _actes(params: Mapping[str, Any], table: Table, name: str) -> None:
     """The frformat `nomenclature-acte`, with its explanation of what is wrong (in French only)."""
-    acte = frformat.NomenclatureActe()
+    from frformat import NomenclatureActe
+
+    acte = NomenclatureActe()
     issues = table.issues
     _per_value(params, table, name, acte.is_valid,
                lambda v: issues.say("custom.actes", value=v, details=", ".join(acte.is_valid_with_details(v)[1])))
@@ -274,6 +286,8 @@ def _phone(params: Mapping[str, Any], table: Table, name: str) -> None:
 
 def phone_valid(text: str) -> bool:
     """Validata's rule: a valid French number, short number or international number (python phonenumbers)."""
+    import phonenumbers
+
     for country in ("FR", None):
         try:
             number = phonenumbers.parse(text, country)
@@ -285,6 +299,8 @@ def phone_valid(text: str) -> bool:
 
 
 def _opening_hours(params: Mapping[str, Any], table: Table, name: str) -> None:
+    import opening_hours
+
     issues = table.issues
     _per_value(params, table, name, opening_hours.validate, lambda v: issues.say("custom.opening-hours", value=v),
                error=name)
@@ -301,7 +317,9 @@ def _french_gps_frformat(params: Mapping[str, Any], table: Table, name: str) -> 
     spec = table.fields[column]
     points = geopoints(table.raw[column], spec.format if spec.type == "geopoint" else "default")
     lon, lat = (points[a].to_numpy(float, na_value=np.nan) for a in ("lon", "lat"))
-    bad = table.filled(column) & ~in_boxes(lon, lat, FRANCE_POLYGON_BOXES)
+    from frformat.geo.coordonnees_gps_francaises import POLYGONS
+
+    bad = table.filled(column) & ~in_boxes(lon, lat, tuple(polygon.bounds for polygon in POLYGONS))
     table.issues.rows(bad, field=column, type=CUSTOM_CHECK_ERROR, rule=name,
                       detail=lambda pos, v: table.issues.say("custom.gps", value=v))
 
@@ -335,7 +353,6 @@ def _kebab(name: str) -> str:
     return re.sub("([a-z0-9])([A-Z])", r"\1-\2", name).lower()
 
 
-FRFORMATS: dict[str, Any] = {_kebab(f.__name__): f for f in frformat.all_formats}
 CHECKS: dict[str, Callable[[Mapping[str, Any], Table, str], None]] = {
     "siret": _identifier(14, "SIRET"),
     "siren": _identifier(9, "SIREN"),
