@@ -547,17 +547,39 @@ def _read_workbook(path: Path, sniffed: Sniffed, options: ReadOptions, name: str
 
 def _add_workbook_rows(writer: _TableWriter, chunk: list[tuple[int, list[Any]]]) -> None:
     numbers = np.array([n for n, _ in chunk], dtype=np.int64)
-    width = max(len(row) for _, row in chunk)
-    rows = [row + [""] * (width - len(row)) if len(row) < width else row for _, row in chunk]
-    writer.add([_text_column(values) for values in zip(*rows, strict=True)], numbers)
+    rows = [row for _, row in chunk]
+    try:
+        columns = list(zip(*rows, strict=True))
+    except ValueError:  # calamine's rows span the sheet's range: all of a width, but be sure
+        width = max(len(row) for row in rows)
+        columns = list(zip(*(row + [""] * (width - len(row)) for row in rows), strict=True))
+    writer.add([_text_column(values) for values in columns], numbers)
 
 
 def _text_column(values: tuple[Any, ...]) -> pa.Array:
     """One workbook column as Arrow text: strings as they are (empty → null), other cells as the officer sees them."""
-    if all(type(v) is str for v in values):
-        texts = pc.utf8_rtrim(pa.array(values, pa.string()), characters="\r")
-        return pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
-    return pa.array([_cell_text(v) for v in values], pa.string())
+    try:
+        texts = pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers, dates, booleans among the strings
+        texts = _mixed_column(values)
+    texts = pc.utf8_rtrim(texts, characters="\r")
+    return pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
+
+
+def _mixed_column(values: tuple[Any, ...]) -> pa.Array:
+    """Text of a column holding numbers: floats converted by Arrow, the few it would write otherwise by `_cell_text`."""
+    at = [i for i, v in enumerate(values) if type(v) is float]
+    texts: list[str | None] = [None if type(v) is float else _cell_text(v) for v in values]
+    if at:
+        numbers = np.array([values[i] for i in at], dtype=np.float64)
+        whole = np.isfinite(numbers) & (np.abs(numbers) < 1e15) & (numbers == np.trunc(numbers))
+        shown = np.where(whole, pc.cast(pa.array(numbers, mask=~whole).cast(pa.int64()), pa.string())
+                         .fill_null("").to_numpy(zero_copy_only=False),
+                         pc.cast(pa.array(numbers), pa.string()).to_numpy(zero_copy_only=False))
+        for i, text, number in zip(at, shown, numbers, strict=True):
+            # Arrow writes the shortest text, Excel shows 15 digits: past 15, or in exponent form, ask `_cell_text`.
+            texts[i] = text if len(text) <= 16 and "e" not in text and text != "nan" else _cell_text(float(number))
+    return pa.array(texts, pa.string())
 
 
 def _check_members(data: bytes, name: str, cap: int) -> None:
