@@ -27,6 +27,7 @@ from moisson.core.settings import home
 from moisson.core.state import RecordState, StateStore
 from moisson.flows.artifacts import progress_artifact, publication_artifact, quality_artifacts
 from moisson.flows.outcome import DatasetOutcome, QualitySummary
+from moisson.tasks.deadlines import flow_timeout, task_timeout
 from moisson.tasks.extract import extract_dataset, fingerprint_dataset
 from moisson.tasks.limits import ensure_limits
 from moisson.tasks.prepare import prepare_dataset
@@ -119,7 +120,8 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
                 continue
             publication = publication_for(cat, store, target, extracted.dataset, checked.clean_path,
                                           checked.rows, extracted.extract.geometry, schema, force)
-            futures[target] = publish_to_target.submit(cat, store, target, publication, dry_run)
+            publish = publish_to_target.with_options(timeout_seconds=task_timeout(cat, "target", target))
+            futures[target] = publish.submit(cat, store, target, publication, dry_run)
         targets = {name: _target_report(name, future) for name, future in futures.items()}
         targets.update({name: PublishResult("skip" if dry_run else "skipped", note=note)
                         for name, note in skipped.items()})
@@ -155,12 +157,15 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
     The source and target limits (`tasks/limits.py`) still bound what the runs do at once; outcomes come back in
     the order of `dataset_ids`, `on_done` is called (in this thread) as each run ends.
     """
-    ensure_limits(load_catalog(catalog))
+    cat = load_catalog(catalog)
+    ensure_limits(cat)
     ids = list(dataset_ids)
 
     def one(dataset_id: str) -> DatasetOutcome:
-        state = harvest_dataset(dataset_id, dry_run=dry_run, force=force, catalog=catalog,
-                                accept_shrink=accept_shrink, return_state=True)
+        # A run that outlives every budget of its tasks is stuck: Prefect ends it and its slots are freed.
+        timed = harvest_dataset.with_options(timeout_seconds=flow_timeout(cat, dataset_id))
+        state = timed(dataset_id, dry_run=dry_run, force=force, catalog=catalog, accept_shrink=accept_shrink,
+                      return_state=True)
         return outcome_of(dataset_id, state)
 
     outcomes: dict[str, DatasetOutcome] = {}

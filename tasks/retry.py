@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect.task_engine import TaskRunTimeoutError
 from prefect.tasks import exponential_backoff
 
 from moisson.core.errors import ConnectorError
@@ -27,6 +28,8 @@ def retry_if_retryable(task: Any, task_run: Any, state: Any) -> bool:
         state.result()
     except ConnectorError as exc:
         return exc.retryable
+    except TaskRunTimeoutError:  # the task used its whole budget: another attempt would too
+        return False
     except TRANSPORT_ERRORS:
         return True
     except Exception:
