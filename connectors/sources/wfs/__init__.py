@@ -13,12 +13,14 @@ and last features. An unchanged fingerprint spares the download.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from xml.sax.saxutils import escape
 
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
@@ -132,6 +134,10 @@ class WfsSource:
         layer = self._tagged(lambda: harvest_layer(self.client, locator.layer, out, page_size=self.config.page_size,
                                                    max_pages=self.config.max_pages, output=locator.geometry,
                                                    dataset_id=dataset.id))
+        if locator.updated_at:
+            newest = _newest_value(out, locator.updated_at)
+            if newest:  # the layer's last change, which portals show (Opendatasoft requires it)
+                layer.metadata["modified"] = newest
         return Extract(path=out, rows=layer.rows, metadata=layer.metadata, geometry=layer.geometry,
                        notes=layer.notes, first_row=1)
 
@@ -199,3 +205,15 @@ class WfsSource:
         except ConnectorError as exc:
             exc.connector = exc.connector or KIND
             raise
+
+
+def _newest_value(path: Path, column: str) -> str | None:
+    """The largest ISO 8601 date or date-time of a text column (None when absent or not a date)."""
+    if column not in pq.read_schema(path).names:
+        return None
+    values = [v for v in pq.read_table(path, columns=[column]).column(column).to_pylist() if v]
+    newest = max(values, default=None)
+    try:
+        return dt.datetime.fromisoformat(newest).isoformat() if newest else None
+    except ValueError:
+        return None

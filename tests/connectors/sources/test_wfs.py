@@ -325,3 +325,9 @@ def test_fingerprint_follows_updated_at_and_the_count(tmp_path):
         mapserver_peer.write_layer_data(tmp_path / "data", 301)  # one feature more, same file
         assert wfs.fingerprint(by_date) != first
         assert wfs.fingerprint(dataset(checksum=True)) != summed
+
+
+def test_updated_at_gives_the_layers_modified_date(ms_url, layer, tmp_path):
+    result = source(ms_url).extract(dataset(updated_at="updated_at"), tmp_path)
+    newest = max(p.updated_at for p in layer.points)
+    assert result.metadata["modified"] == newest.replace("Z", "+00:00")
