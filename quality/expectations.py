@@ -233,9 +233,11 @@ def _column_map(column: pd.Series, planned: Planned) -> dict[str, Any] | None:
     if planned.type == "expect_column_values_to_not_be_null":
         unexpected = pc.invert(present).to_numpy(zero_copy_only=False)
         count = int(unexpected.sum())
+        # GX lists the missing values as pandas holds them: a datetime column's come out as "NaT".
+        shown = "NaT" if pd.api.types.is_datetime64_any_dtype(column.dtype) else None
         return {"element_count": len(values), "unexpected_count": count,
                 "unexpected_percent": count / len(values) * 100 if len(values) else None,
-                "partial_unexpected_list": [None] * min(count, PARTIAL)}
+                "partial_unexpected_list": [shown] * min(count, PARTIAL)}
     try:
         failing = MAPS[planned.type](values, planned.kwargs)
     except (pa.ArrowException, TypeError, ValueError):

@@ -19,7 +19,7 @@ SCHEMA = {
         {"name": "count", "type": "integer", "constraints": {"minimum": 0, "maximum": 10, "enum": [0, 1, 2, 3, 50]}},
         {"name": "share", "type": "number", "constraints": {"exclusiveMinimum": 0, "maximum": 1}},
         {"name": "flag", "type": "boolean", "constraints": {"enum": [True]}},
-        {"name": "day", "type": "date"},
+        {"name": "day", "type": "date", "constraints": {"required": True}},
         {"name": "part", "type": "string"},
         {"name": "absent", "type": "string", "constraints": {"required": True}},
     ],
