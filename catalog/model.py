@@ -18,15 +18,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from moisson.catalog.load import Lines, dotted, line_of, read_yaml, validation_error
 from moisson.connectors import registry
 from moisson.connectors.base import RecordSource
+from moisson.connectors.geocoder import GeocoderConfig
 from moisson.core.errors import CatalogError, ConfigError
 from moisson.core.frequencies import check_frequency, check_schedule
 from moisson.core.ids import DATASET_ID, record_dataset_id, slugify
 from moisson.core.metadata import DatasetMetadata
+from moisson.prepare.merge import MergeRule
 from moisson.prepare.recipe import Organization, Recipe
 from moisson.quality.policy import QualityPolicy
 
@@ -118,18 +120,55 @@ def _check_id(value: str, what: str) -> str:
     return value
 
 
+class SourcePart(_Strict):
+    """One of the sources of a dataset made from several (`sources:`), with its own recipe.
+
+    Attributes:
+        source: Id of a source of the catalog.
+        locator: Where the data is in that source.
+        prepare: Recipe fitting this source's columns to the dataset's schema, before the merge.
+    """
+
+    source: str
+    locator: dict[str, Any] = Field(default_factory=dict)
+    prepare: Recipe | None = None
+
+
 class Dataset(_DatasetSettings):
     """One dataset of the catalog (the settings of `_DatasetSettings`, plus where it comes from).
 
     Attributes:
         id: `[a-z0-9-]+`, stable: it names the deployment, the artifacts and the remote datasets.
-        source: Id of a source of the catalog.
+        source: Id of a source of the catalog (for a dataset with `sources:`, the first one's).
         locator: Where the data is in that source (its keys are the source connector's).
+        sources: Several sources of one dataset, by name, each prepared to the schema then merged.
+        merge: How the rows of `sources` are matched and whom to trust per field.
     """
 
     id: str
     source: str
     locator: dict[str, Any] = Field(default_factory=dict)
+    sources: dict[str, SourcePart] | None = None
+    merge: MergeRule | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_source(cls, value: Any) -> Any:
+        # The first source stands for the dataset where one is expected (deployment tags, discovery).
+        if isinstance(value, dict) and value.get("sources") and "source" not in value:
+            first = next(iter(value["sources"].values()))
+            if isinstance(first, dict):
+                value = {**value, "source": first.get("source"), "locator": first.get("locator", {})}
+        return value
+
+    @model_validator(mode="after")
+    def _merged(self) -> Dataset:
+        if self.sources is not None and (len(self.sources) < 2 or self.merge is None):
+            raise ValueError("a dataset with `sources:` needs at least two of them and a `merge:` block "
+                             "(or give one `source:` and its `locator:`)")
+        if self.merge is not None and self.sources is None:
+            raise ValueError("`merge:` goes with `sources:` (several sources of one dataset)")
+        return self
 
     @field_validator("id")
     @classmethod
@@ -173,6 +212,7 @@ class CatalogModel(_Strict):
     targets: dict[str, ConnectorRef] = Field(default_factory=dict)
     datasets: list[Dataset] = Field(default_factory=list)
     collections: list[Collection] = Field(default_factory=list)
+    geocoder: GeocoderConfig = Field(default_factory=GeocoderConfig)
 
     @field_validator("version")
     @classmethod
@@ -191,10 +231,12 @@ class CatalogModel(_Strict):
             if ds.id in seen:
                 raise _AtPath(("datasets", i, "id"), f"dataset id {ds.id!r} is used twice")
             seen.add(ds.id)
-            if ds.source not in self.sources:
-                raise _AtPath(("datasets", i, "source"),
-                              f"unknown source {ds.source!r}; the catalog declares: "
-                              f"{', '.join(self.sources) or 'no source'}")
+            parts = {name: part.source for name, part in (ds.sources or {}).items()}
+            for where, source in ([(("datasets", i, "sources", n, "source"), s) for n, s in parts.items()]
+                                  or [(("datasets", i, "source"), ds.source)]):
+                if source not in self.sources:
+                    raise _AtPath(where, f"unknown source {source!r}; the catalog declares: "
+                                         f"{', '.join(self.sources) or 'no source'}")
             self._check_targets(ds, ("datasets", i, "targets"))
         prefixes: set[str] = set()
         for i, coll in enumerate(self.collections):
@@ -378,13 +420,15 @@ def _validate_connector_configs(model: CatalogModel, path: Path, lines: Lines) -
             except ValidationError as exc:
                 raise validation_error(exc, path, lines, prefix=(section, name, "config"), model=cls.Config) from None
     for i, ds in enumerate(model.datasets):
-        locator_model = getattr(registry.load("source", model.sources[ds.source].connector), "Locator", None)
-        if locator_model is None:
-            continue  # a source that declares no `Locator` checks its locators at extraction
-        try:
-            locator_model.model_validate(ds.locator)
-        except ValidationError as exc:
-            raise validation_error(exc, path, lines, prefix=("datasets", i, "locator"), model=locator_model) from None
+        parts = [(("datasets", i, "sources", n, "locator"), p.source, p.locator) for n, p in (ds.sources or {}).items()]
+        for where, source, locator in parts or [(("datasets", i, "locator"), ds.source, ds.locator)]:
+            locator_model = getattr(registry.load("source", model.sources[source].connector), "Locator", None)
+            if locator_model is None:
+                continue  # a source that declares no `Locator` checks its locators at extraction
+            try:
+                locator_model.model_validate(locator)
+            except ValidationError as exc:
+                raise validation_error(exc, path, lines, prefix=where, model=locator_model) from None
 
 
 def _validate_collection_sources(model: CatalogModel, path: Path, lines: Lines) -> None:

@@ -30,6 +30,7 @@ from moisson.flows.outcome import DatasetOutcome, QualitySummary
 from moisson.tasks.deadlines import flow_timeout, task_timeout
 from moisson.tasks.extract import extract_dataset, fingerprint_dataset
 from moisson.tasks.limits import ensure_limits
+from moisson.tasks.merge import merge_sources
 from moisson.tasks.prepare import prepare_dataset
 from moisson.tasks.publish import publication_for, publish_to_target
 from moisson.tasks.quality import check_dataset
@@ -81,13 +82,14 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
     with tempfile.TemporaryDirectory(prefix=f"{dataset_id}-", dir=home()) as tmp:
         try:
             # A source that can tell nothing changed (SQL `updated_at`) spares the export entirely.
-            mark = fingerprint_dataset(cat, dataset_id)
+            several = cat.dataset(dataset_id).sources is not None
+            mark = None if several else fingerprint_dataset(cat, dataset_id)
             known = store.records(source).get(dataset_id) if mark else None
             if mark and known and known.datestamp == mark and not (force or dry_run):
                 logger.info("%s: no row changed in source %s since the last run; nothing exported", dataset_id,
                             source)
                 return DatasetOutcome(id=dataset_id, status="unchanged")
-            extracted = extract_dataset(cat, dataset_id, Path(tmp))
+            extracted = (merge_sources if several else extract_dataset)(cat, dataset_id, Path(tmp))
             extracted = prepare_dataset(cat, dataset_id, extracted, Path(tmp))
             checked = check_dataset(cat, dataset_id, extracted, reports)
         except MoissonError as exc:

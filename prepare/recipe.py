@@ -15,6 +15,8 @@ from typing import Literal
 import re2
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from moisson.prepare.geocode import GeocodeStep
+
 #: strftime/strptime directives Arrow's parser understands (a recipe's `parse.date` may use only these).
 DATE_DIRECTIVES = set("dmyYHMSIpbBaAjzZfe%")
 PLACEHOLDER = re.compile(r"\{(organization|dataset)\.([a-z_]+)\}")
@@ -193,6 +195,8 @@ class Recipe(_Strict):
         header: Fingerprint of the source header the recipe was made for (`moisson prepare suggest` writes it).
         on_failure: When a rule cannot run (a column it reads is gone, a value its map does not know):
             `block` publishes nothing, `warn` publishes what the other rules made.
+        geocode: Coordinates from the address columns, written to `into` before the field rules
+            (a field without a rule takes them, as any column of its name).
     """
 
     fields: dict[str, FieldRule] = Field(default_factory=dict)
@@ -200,6 +204,7 @@ class Recipe(_Strict):
     keep_unmapped: bool = False
     header: str | None = None
     on_failure: Literal["block", "warn"] = "block"
+    geocode: GeocodeStep | None = None
 
 
 @dataclass(frozen=True)

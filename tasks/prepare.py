@@ -16,6 +16,7 @@ from moisson.prepare.apply import PREPARED, prepare_table
 from moisson.prepare.catalog_file import checked_recipe
 from moisson.prepare.preview import summary, to_markdown
 from moisson.tasks.extract import Extracted
+from moisson.tasks.geocode import geocoded
 from moisson.tasks.quality import schema_of
 
 
@@ -43,7 +44,11 @@ def prepare_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, wor
                            file=str(catalog.path))
     recipe = checked_recipe(ds.prepare, [f.name for f in schema.fields], catalog=catalog.path, dataset_id=ds.id)
     source = extracted.extract
-    prepared = prepare_table(source.path, recipe, schema, workdir / PREPARED, context=context_of(catalog, ds),
+    path, geocoding = source.path, []
+    if recipe.geocode is not None:
+        path, geocoding = geocoded(catalog, dataset_id, recipe.geocode, source.path, workdir / "geocoded.parquet",
+                                   context_of(catalog, ds))
+    prepared = prepare_table(path, recipe, schema, workdir / PREPARED, context=context_of(catalog, ds),
                              first_row=source.first_row, row_gaps=source.row_gaps)
     create_markdown_artifact(key=f"prepare-{dataset_id}", markdown=to_markdown(dataset_id, summary(prepared)),
                              description=f"Preparation of {dataset_id}")
@@ -57,7 +62,7 @@ def prepare_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, wor
                             + (f" (et {len(prepared.errors) - 1} autres)" if len(prepared.errors) > 1 else ""),
                             dataset_id=dataset_id)
     logger.info("%s: %d rows prepared by the recipe", dataset_id, prepared.rows)
-    notes = [*source.notes, *prepared.warnings]
+    notes = [*source.notes, *geocoding, *prepared.warnings]
     return replace(extracted, extract=replace(source, path=prepared.path, rows=prepared.rows,
                                               first_row=prepared.first_row, row_gaps=prepared.row_gaps,
                                               notes=notes))

@@ -1,0 +1,119 @@
+"""One dataset from three sources: the commune's list (addresses only, geocoded by a real addok), OpenStreetMap
+(an Overpass-like server) and the national base (a CSV with coordinates), merged and published."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from moisson.flows.harvest import run_datasets
+from tests.fakes.overpass import running_overpass
+from tests.peers import addok_peer
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+ADDRESSES = addok_peer.imaginary_commune_addresses(120)
+MAIN = [a for a in ADDRESSES if a["citycode"] == addok_peer.MAIN_CITYCODE]
+SCHEMA = {"fields": [
+    {"name": "nom", "type": "string", "constraints": {"required": True}},
+    {"name": "adresse", "type": "string"},
+    {"name": "latitude", "type": "number", "constraints": {"required": True}},
+    {"name": "longitude", "type": "number", "constraints": {"required": True}},
+    {"name": "acces", "type": "string"},
+]}
+
+
+@pytest.fixture(scope="module")
+def addok(tmp_path_factory) -> Iterator[str]:
+    if not addok_peer.available():
+        pytest.skip("addok is not installed: run scripts/peer-addok (scripts/test does)")
+    with addok_peer.running_addok(tmp_path_factory.mktemp("addok"), ADDRESSES) as url:
+        yield url
+
+
+def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    return math.hypot((lat2 - lat1) * 111_320, (lon2 - lon1) * 111_320 * math.cos(math.radians(lat1)))
+
+
+def test_three_sources_geocoded_merged_and_published(addok, tmp_path, moisson_home):
+    here = MAIN[:6]  # the commune knows six, by address
+    (tmp_path / "dae-commune.csv").write_text(
+        "Nom;Adresse;Code postal;Ville;Accès\n" + "".join(
+            f"DAE {i};{a['housenumber']} {a['street']};{a['postcode']};{a['city']};accueil\n"
+            for i, a in enumerate(here)), encoding="utf-8")
+    # The national base knows the first three (a few metres off) and gives their access hours.
+    (tmp_path / "geodae.csv").write_text("nom,lat,lon,acces\n" + "".join(
+        f"Défibrillateur {i},{a['lat'] + 0.00005:.6f},{a['lon']:.6f},24h/24\n" for i, a in enumerate(here[:3])),
+        encoding="utf-8")
+    # OpenStreetMap has the second one and one more nobody else knows.
+    elements = [{"type": "node", "id": 901, "lat": here[1]["lat"], "lon": here[1]["lon"] + 0.00008,
+                 "tags": {"emergency": "defibrillator", "name": "DAE mairie"}},
+                {"type": "node", "id": 902, "lat": 50.6281, "lon": 3.0702,
+                 "tags": {"emergency": "defibrillator", "name": "DAE stade"}}]
+    (tmp_path / "dae.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
+    with running_overpass(elements) as (overpass, state):
+        catalog = tmp_path / "catalog.yaml"
+        catalog.write_text(textwrap.dedent(f"""\
+            version: 1
+            defaults:
+              targets: [portail]
+              metadata: {{license: odc-odbl, title: Défibrillateurs, description: Les DAE de la commune}}
+              organization: {{name: Moisson-sur-Lys, insee: "59350"}}
+            geocoder: {{url: "{addok}"}}
+            sources:
+              tableurs: {{connector: spreadsheet, config: {{root: .}}}}
+              osm: {{connector: osm, config: {{url: "{overpass}", retries: 0}}}}
+            targets:
+              portail: {{connector: local, config: {{path: ./portal, harvestable: false}}}}
+            datasets:
+              - id: defibrillateurs
+                schema: dae.schema.json
+                sources:
+                  commune:
+                    source: tableurs
+                    locator: {{path: dae-commune.csv}}
+                    prepare:
+                      geocode:
+                        address: [Adresse, Code postal, Ville]
+                        citycode: "{{organization.insee}}"
+                        into: {{lat: latitude, lon: longitude}}
+                      fields:
+                        nom: {{from: Nom}}
+                        adresse: {{concat: [Adresse, Code postal, Ville]}}
+                        acces: {{from: Accès}}
+                  national:
+                    source: tableurs
+                    locator: {{path: geodae.csv}}
+                    prepare:
+                      fields: {{nom: {{from: nom}}, latitude: {{from: lat}}, longitude: {{from: lon}}}}
+                  osm:
+                    source: osm
+                    locator: {{tags: {{emergency: defibrillator}}, area: "59350", geometry: {{lonlat: [lon, lat]}}}}
+                    prepare:
+                      fields: {{nom: {{from: name}}, latitude: {{from: lat}}, longitude: {{from: lon}}}}
+                merge:
+                  distance_m: 30
+                  lat: latitude
+                  lon: longitude
+                  name: nom
+                  precedence: {{default: [commune, national, osm], acces: [national, commune]}}
+            """), encoding="utf-8")
+        [outcome] = run_datasets(["defibrillateurs"], catalog=str(catalog))
+    assert outcome.status == "published", outcome
+    assert len(state.queries) == 1, "one Overpass query per run"
+    text = (tmp_path / "portal" / "defibrillateurs" / "defibrillateurs.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 7  # six of the commune (three also national, one also OSM) and OSM's stade
+    by_name = {r["nom"]: r for r in rows}
+    for i, address in enumerate(here):
+        row = by_name[f"DAE {i}"]
+        assert metres(address["lat"], address["lon"], float(row["latitude"]), float(row["longitude"])) < 5
+        assert row["acces"] == ("24h/24" if i < 3 else "accueil")
+    assert by_name["DAE 1"]["source"] == "commune,national,osm"
+    assert by_name["DAE stade"]["source"] == "osm" and "osm:node/902" in by_name["DAE stade"]["source_id"]
