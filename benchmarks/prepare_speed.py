@@ -148,6 +148,9 @@ def main() -> None:
         print(f"    {label:<22}{median_of(p, 'extract'):>8.2f}{median_of(p, 'prepare'):>9.2f}"
               f"{median_of(p, 'quality'):>9.2f}")
     share = prepare / base
+    cpu_without, cpu_with = (statistics.median(r.cpu for r in runs) for runs in (without, mine))
+    print(f"whole run CPU: {cpu_with:.1f} s with the recipe, {cpu_without:.1f} s without "
+          f"({100 * (cpu_with / cpu_without - 1):+.1f} %; wall times on a shared machine vary more)")
     print(f"prepare adds {100 * share:.1f} % to extract + quality without a recipe ({prepare:.2f} s on {base:.2f} s; "
           f"goal ≤ 20 %): {'met' if share <= 0.2 else 'NOT met'}")
 
@@ -164,9 +167,10 @@ def main() -> None:
     print(f"suggest: {right}/{len(HANDWRITTEN)} columns found; median {mid:.2f} s (goal < 5 s): "
           f"{'met' if mid < 5 else 'NOT met'}")
     bare = measure([*MOISSON, "--help"], env=moisson_env(work, prefect_home), cwd=work)
-    print(f"  (the CLI's own start-up: {bare.seconds:.2f} s)")
+    print(f"  (CPU {statistics.median(r.cpu for r in suggested):.1f} s; the CLI's own start-up: {bare.seconds:.2f} s)")
     result_line("prepare", rows=args.rows, run_without_recipe_s=spread(without)[1], run_with_recipe_s=spread(mine)[1],
-                extract_quality_s=base, prepare_s=prepare, prepare_share=share, suggest_rows=args.suggest_rows,
+                extract_quality_s=base, prepare_s=prepare, prepare_share=share, run_cpu_without_s=cpu_without,
+                run_cpu_with_s=cpu_with, suggest_rows=args.suggest_rows,
                 suggest_s=mid, suggest_found=right, schema=str(SCHEMA.name))
 
 

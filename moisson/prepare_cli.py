@@ -65,15 +65,20 @@ def suggest(dataset: DatasetArgument, catalog: CatalogOption = None,
             write: Annotated[bool, typer.Option("--write", help="Write the recipe into the catalog file.")] = False,
             as_json: JsonOption = False) -> None:
     """Propose, for each schema field, the source column that fits it best, with a confidence and the reasons."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from moisson.prepare.catalog_file import write_recipe
+    from moisson.prepare.suggest import SAMPLE_ROWS
     from moisson.prepare.suggest import suggest as propose
 
     try:
         cat, ds, schema = _load(catalog, dataset)
         with tempfile.TemporaryDirectory(prefix=f"moisson-suggest-{dataset}-") as tmp:
-            table = pq.read_table(_extract(cat, ds, Path(tmp)).path)
+            # Detection reads a sample: the first rows are enough to tell what a column holds.
+            parquet = pq.ParquetFile(_extract(cat, ds, Path(tmp)).path)
+            first = next(parquet.iter_batches(batch_size=SAMPLE_ROWS), None)
+            table = pa.Table.from_batches([first]) if first is not None else parquet.read()
         found = propose(table, schema, dataset=dataset,
                         organization=cat.model.defaults.organization.model_dump())
         if write:

@@ -120,10 +120,11 @@ class _Run:
         changed = self.recipe.header is not None and self.recipe.header != header_fingerprint(self.columns)
         if changed:
             self.warnings.append("l'en-tête de la source a changé depuis la recette (colonnes renommées, ajoutées "
-                                 "ou déplacées) : relancez `moisson prepare suggest` pour la mettre à jour")
+                                 "ou déplacées) : vérifiez la recette avec `moisson prepare preview`, puis mettez "
+                                 "à jour son header")
             for name, rule in self.recipe.fields.items():
                 if any(isinstance(c, int) for c in rule.columns):
-                    broken.setdefault(name, "it reads a column by position and the header changed")
+                    broken.setdefault(name, "elle lit une colonne par sa position, et l'en-tête a changé")
         for name, why in broken.items():
             self.errors.append(f"la règle de {name!r} ne peut pas s'appliquer : {why}")
         return set(broken)
@@ -146,17 +147,23 @@ class _Run:
         made: dict[str, pa.Array] = {}
         used = {f.column if isinstance(f.column, int) else self.columns.index(f.column)
                 for f in self.recipe.rows.filter if "rows.filter" not in self.broken}
-        for name in self.specs:
+        absent = []
+        for name, spec in self.specs.items():
             rule = self.recipe.fields.get(name)
             if rule is None:
                 if name in self.columns:  # same name in the source: taken as is
                     made[name] = self._column(name)
                     used.add(self.columns.index(name))
+                elif not spec.required:  # the schema's current layout; a required one stays missing, and said
+                    made[name] = pa.nulls(self.table.num_rows, pa.string())
+                    absent.append(name)
                 continue
-            used.update(c if isinstance(c, int) else self.columns.index(c) for c in rule.columns
-                        if name not in self.broken)
-            if name not in self.broken:
-                made[name] = self._field(name, rule)
+            if name in self.broken:  # said in `errors`; an optional field keeps its place in the layout, empty
+                if not spec.required:
+                    made[name] = pa.nulls(self.table.num_rows, pa.string())
+                continue
+            used.update(c if isinstance(c, int) else self.columns.index(c) for c in rule.columns)
+            made[name] = self._field(name, rule)
         for i, label in enumerate(self.columns):
             if i in used or label in made:
                 continue
@@ -165,6 +172,8 @@ class _Run:
             elif not label.startswith("_"):
                 self.warnings.append(f"colonne {label!r} de la source non publiée : aucune règle ne la lit "
                                      "(ajoutez une règle, ou keep_unmapped: true)")
+        if absent:
+            self.warnings.append(f"champs facultatifs que la source n'a pas, publiés vides : {', '.join(absent)}")
         table = pa.table(made) if made else pa.table({"_": pa.nulls(self.table.num_rows, pa.string())}).drop(["_"])
         return self._row_rules(table)
 

@@ -2,7 +2,7 @@
 
 `equipements-sportifs-service-des-sports.csv` is the sports facilities list the way the sports department
 keeps it: French headers of its own, decimal commas, `Oui`/`Non`, its own typology (`Gymnase`, `Stade`…),
-one address column, no column about the commune, a facility listed twice (updated) and a blank line. The
+one address column, no column about the commune, a facility listed twice (updated), one closed. The
 catalog's `prepare:` recipe fits it to the SCDL schema `equipements` 0.1.5 (see the README, "Recipes").
 
 Run `python deployments/demo/make_sports.py` to rebuild it; the output is deterministic.
@@ -38,11 +38,9 @@ FACILITIES = [
 
 
 def rows() -> list[list[str]]:
-    """The export's rows, as text cells, with the blank line a hand-kept sheet has."""
-    out = [[f"59999-{code}", name, kind, address, "59999", "Moisson-sur-Lys", lat, lon, hours, opened]
-           for code, name, kind, address, lat, lon, hours, opened in FACILITIES]
-    out.insert(5, [""] * len(HEADER))
-    return out
+    """The export's rows, as text cells."""
+    return [[f"59999-{code}", name, kind, address, "59999", "Moisson-sur-Lys", lat, lon, hours, opened]
+            for code, name, kind, address, lat, lon, hours, opened in FACILITIES]
 
 
 def write_export(path: Path) -> None:
