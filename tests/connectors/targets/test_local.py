@@ -15,13 +15,14 @@ import frictionless
 import pandas as pd
 import pytest
 
+from moisson.catalog.model import load_catalog
 from moisson.connectors.base import DatasetDescriptor, Publication
 from moisson.connectors.csvfile import write_csv
 from moisson.connectors.targets import local
 from moisson.connectors.targets.local import LocalTarget
 from moisson.connectors.targets.local import geojson as geojson_writer
 from moisson.connectors.testing import TargetContract, republish, state_after
-from moisson.core.errors import NotFoundError, RejectedError, UnavailableError
+from moisson.core.errors import CatalogError, NotFoundError, RejectedError, UnavailableError
 from moisson.core.frequencies import FREQUENCIES, label
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.records import RemoteState
@@ -481,3 +482,16 @@ def test_a_broken_datapackage_is_named_in_the_error(target, tmp_path, portal):
     with pytest.raises(RejectedError, match=r"equipements-sportifs/datapackage.json is not valid JSON") as info:
         target.publish(make_publication(tmp_path / "b", "bancs-publics"))
     assert info.value.dataset_id == "equipements-sportifs"
+
+
+def test_moisson_check_names_the_line_of_a_portal_without_base_url(tmp_path):
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("sources:\n  tableurs: {connector: spreadsheet, config: {root: .}}\n"
+                       "targets:\n  portail:\n    connector: local\n    config:\n      path: portal\n"
+                       "datasets: []\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match="base_url is required") as info:
+        load_catalog(catalog)
+    assert (info.value.file, info.value.line) == (str(catalog), 6), "the line of the portal's config"
+    assert "targets.portail.config" in str(info.value)
+    catalog.write_text(catalog.read_text().replace("path: portal", "path: portal\n      harvestable: false"))
+    assert load_catalog(catalog).model.targets["portail"].config["harvestable"] is False
