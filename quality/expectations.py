@@ -105,7 +105,7 @@ class Planned:
 
 
 def schema_expectations(schema: TableSchemaRef, frame: pd.DataFrame) -> list[Planned]:
-    """The suite that mirrors the schema on the cast frame (quality.md §3 mapping)."""
+    """The suite that mirrors the schema on the cast frame."""
     found: list[Planned] = []
 
     def add(kind: str, field: str, constraint: str, **kwargs: Any) -> None:

@@ -9,7 +9,7 @@ from prefect.tasks import exponential_backoff
 
 from moisson.core.errors import ConnectorError
 
-#: Keyword arguments for `@task` on tasks that talk to a network peer (prefect.md §3).
+#: Keyword arguments for `@task` on tasks that talk to a network peer.
 NETWORK_RETRIES: dict[str, Any] = {
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(backoff_factor=10),

@@ -58,7 +58,7 @@ ERRATA = (
      "has the media type typo `application/json; charset=utf-8json`"),
     ("explore", "/security", "requires an API key, yet public datasets are readable anonymously"),
     ("explore", "/paths/~1catalog~1datasets~1{dataset_id}/get/responses",
-     "has no 404, which an unpublished or unknown dataset returns (publishing.md §B)"),
+     "has no 404, which an unpublished or unknown dataset returns"),
     ("explore", "/paths/~1catalog~1datasets~1{dataset_id}~1records/get/responses", "has no 404 either"),
 )
 

@@ -5,7 +5,7 @@ stdlib only and imports neither addok nor moisson. `running_addok` starts a thro
 free port (no persistence), writes an addok config like the national one (addok-fr phonetics, addok-france
 rules, addok-csv batch endpoints; documents kept in Redis, so addok-sqlite-store is not needed), loads the
 documents with `addok batch` + `addok ngrams`, and serves with gunicorn on `addok.http.wsgi` as production
-does. Recipe and facts: shared docs `peers-addok.md`.
+does.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """A real pycsw 2.6.2 on 127.0.0.1, run from its own venv (`scripts/peer-pycsw`), for the CSW tests and benchmark.
 
 pycsw needs SQLAlchemy<2 and moisson SQLAlchemy 2, so it never enters moisson's venv: it runs
-as a subprocess of `.peers/pycsw/bin/python` (or `PYCSW_PYTHON`). Recipe: shared docs
-`peers-pycsw.md`.
+as a subprocess of `.peers/pycsw/bin/python` (or `PYCSW_PYTHON`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Launcher of a real udata (data.gouv.fr) API on mongomock, run in udata's own virtualenv.
 
-Follows `../shared/docs/peers-udata.md`: seeds a user, an organisation (the user is its admin),
+Seeds a user, an organisation (the user is its admin),
 four licences, a few spatial zones and an API token, prints one JSON line on stdout
 (`api_key`, `org_id`, `org_slug`, `user_id`, `base_url`, `outsider_key`), then serves on
 127.0.0.1 only. udata is AGPL-3.0: it is never imported by moisson, only run as a process.
@@ -74,11 +74,12 @@ def seed():
             "user_id": str(user.id)}
 
 
-def main():
-    """Seed, announce, serve until killed."""
-    app = standalone(create_app(settings.Defaults, override=PeerSettings))
+def main(peer_settings=PeerSettings, more_seed=None):
+    """Seed (plus `more_seed()`'s values, for a variant of this peer), announce, serve until killed."""
+    app = standalone(create_app(settings.Defaults, override=peer_settings))
     with app.app_context():
         line = seed()
+        line.update(more_seed() if more_seed else {})
     server = make_server("127.0.0.1", int(os.environ.get("UDATA_PEER_PORT", "0")), app, threaded=False)
     line["base_url"] = f"http://127.0.0.1:{server.port}"
     sys.stdout.write(json.dumps(line) + "\n")

@@ -4,7 +4,7 @@ Validata pins its own frictionless (5.21.0), Flask and others, so it never enter
 is validated by one subprocess of `.peers/validata/bin/python` (or `VALIDATA_PYTHON`) running `run_validata.py`,
 which calls Validata's Python API the way its web API does for an uploaded file, with
 ``ignore_header_case=False``, and prints one JSON line per file. Its import takes ~0.7 s, so batch the files.
-Shared docs: `peers-validata.md`. This module is stdlib only.
+This module is stdlib only.
 
 Facts checked against 0.12.5 (pinned in `tests/peers/test_validata_peer.py`):
 
