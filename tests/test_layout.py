@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -105,4 +106,12 @@ def test_no_module_imports_the_old_top_level_names():
             mods = ([a.name for a in node.names] if isinstance(node, ast.Import)
                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
             offenders += [f"{path.relative_to(REPO)}: {m}" for m in mods if m.split(".")[0] in old]
+    assert offenders == []
+
+
+def test_no_comment_points_outside_the_repository():
+    outside = re.compile("shared/" + "docs|shared " + "docs|[a-z-]+[.]md §|peers-[a-z]+[.]md")
+    offenders = [f"{p.relative_to(REPO)}:{n}" for p in REPO.glob("*/**/*.py")
+                 if not any(part.startswith(".") or part == "build" for part in p.relative_to(REPO).parts)
+                 for n, line in enumerate(p.read_text().splitlines(), start=1) if outside.search(line)]
     assert offenders == []
