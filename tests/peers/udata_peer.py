@@ -42,16 +42,17 @@ class Peer:
     org_id: str
     org_slug: str
     startup_seconds: float
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
-def running_udata(workdir: Path) -> Iterator[Peer]:
-    """Run the launcher in `workdir` (no udata.cfg there) until the block ends."""
+def running_udata(workdir: Path, launcher: Path = LAUNCHER) -> Iterator[Peer]:
+    """Run the launcher (or a variant of it) in `workdir` (no udata.cfg there) until the block ends."""
     env = {**os.environ, "UDATA_PEER_FS_ROOT": str(workdir / "fs")}
     env.pop("UDATA_SETTINGS", None)
     started = time.perf_counter()
     log = (workdir / "udata.log").open("w")
-    proc = subprocess.Popen([str(udata_python()), str(LAUNCHER)], cwd=workdir, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([str(udata_python()), str(launcher)], cwd=workdir, env=env, stdout=subprocess.PIPE,
                             stderr=log, text=True)
     try:
         line: list[str] = []
@@ -61,8 +62,8 @@ def running_udata(workdir: Path) -> Iterator[Peer]:
         if not line or not line[0].strip():
             raise RuntimeError(f"udata did not start; see {workdir / 'udata.log'}")
         info = json.loads(line[0])
-        yield Peer(info["base_url"], info["api_key"], info["outsider_key"], info["org_id"], info["org_slug"],
-                   time.perf_counter() - started)
+        yield Peer(info.pop("base_url"), info.pop("api_key"), info.pop("outsider_key"), info.pop("org_id"),
+                   info.pop("org_slug"), time.perf_counter() - started, info)
     finally:
         proc.kill()
         proc.wait()

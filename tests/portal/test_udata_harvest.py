@@ -12,9 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +25,7 @@ from moisson.connectors.targets.local.dcat import schema_url
 from moisson.connectors.testing import state_after
 from moisson.core.metadata import LICENSES
 from tests.peers.process import free_port, wait_for
-from tests.peers.udata_peer import udata_python
+from tests.peers.udata_peer import running_udata, udata_python
 from tests.portal.demo import BLOCKED, deliberations, demo_target, run_demo
 from tests.portal.serving import serving
 
@@ -40,26 +37,11 @@ MARKDOWN = "Les **délibérations** adoptées en 2025.\n\n- une ligne par délib
 
 @contextmanager
 def harvesting_udata(workdir: Path) -> Iterator[dict[str, str]]:
-    """The udata peer with its DCAT harvester; yields its JSON line (base_url, api_key, admin_key, org_id)."""
+    """The udata peer with its DCAT harvester; yields base_url, api_key, admin_key, org_id."""
     if not udata_python().is_file():
         pytest.skip(f"udata's venv missing at {udata_python()}: run scripts/peer-udata")
-    env = {**os.environ, "UDATA_PEER_FS_ROOT": str(workdir / "fs")}
-    env.pop("UDATA_SETTINGS", None)
-    log = (workdir / "udata.log").open("w")
-    proc = subprocess.Popen([str(udata_python()), str(LAUNCHER)], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                            stderr=log, text=True)
-    try:
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(120)
-        if not line or not line[0].strip():
-            pytest.fail(f"udata did not start:\n{(workdir / 'udata.log').read_text()[-4000:]}")
-        yield json.loads(line[0])
-    finally:
-        proc.kill()
-        proc.wait()
-        log.close()
+    with running_udata(workdir, LAUNCHER) as peer:
+        yield {"base_url": peer.base_url, "api_key": peer.api_key, "org_id": peer.org_id, **peer.extra}
 
 
 class Udata:

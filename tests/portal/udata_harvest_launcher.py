@@ -6,16 +6,12 @@ backend needs on a test machine (`HARVESTER_BACKENDS`, `URLS_ALLOW_LOCAL`, manua
 peer's JSON line plus `admin_key`, then serves on 127.0.0.1 only.
 """
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "peers"))
 
 import udata_launcher
-from udata import settings
-from udata.app import create_app, standalone
-from werkzeug.serving import make_server
 
 #: data.gouv.fr's licences: id → (title, URL or None).
 PLATFORM_LICENSES = {
@@ -56,21 +52,8 @@ def seed_platform():
     admin.roles = [Role.objects(name="admin").first() or Role(name="admin").save()]
     admin.save()
     _, admin_key = ApiToken.generate(admin, name="validates harvest sources")
-    return admin_key
-
-
-def main():
-    """Seed, announce, serve until killed."""
-    app = standalone(create_app(settings.Defaults, override=HarvestSettings))
-    with app.app_context():
-        line = udata_launcher.seed()
-        line["admin_key"] = seed_platform()
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    line["base_url"] = f"http://127.0.0.1:{server.port}"
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
-    server.serve_forever()
+    return {"admin_key": admin_key}
 
 
 if __name__ == "__main__":
-    main()
+    udata_launcher.main(HarvestSettings, seed_platform)
