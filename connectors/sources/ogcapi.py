@@ -22,16 +22,16 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.base import DatasetDescriptor, Extract
 from moisson.connectors.geo import GeometryOutput
 from moisson.connectors.sources.csw.client import read_capped
-from moisson.connectors.sources.wfs.pages import PageWriter, geojson_page
+from moisson.connectors.sources.wfs.pages import FeatureServiceConfig, PageWriter, PagingGuard, geojson_page
 from moisson.connectors.sqlrows import parse_locator
-from moisson.core.errors import ConnectorError, NotFoundError, RejectedError, UnavailableError, redact_url
+from moisson.core.errors import ConnectorError, NotFoundError, RejectedError, redact_url
 from moisson.core.http import HttpClient
 from moisson.core.ids import unique_slugs
 from moisson.core.metadata import DatasetMetadata
-from moisson.core.secrets import Secret, reveal
+from moisson.core.secrets import reveal
 
 KIND = "ogcapi"
 ACCEPT = "application/geo+json, application/json;q=0.9"
@@ -71,25 +71,8 @@ class OgcApiLocator(BaseModel):
         return params
 
 
-class OgcApiConfig(ConnectorConfig):
-    """An OGC API - Features service.
-
-    Attributes:
-        url: Landing page (`https://…/ogcapi`), without `/collections`. A secret when it holds a key: give it as
-            `{env: NAME}`; only its host is ever shown.
-        page_size: Features asked per page (`limit`; servers cap it, paging follows what comes back).
-        timeout: Seconds each answer may take, from connecting to its last byte.
-        retries: Further attempts on timeouts, dropped connections, 5xx and 429.
-        max_pages: A collection still sending features after this many pages fails.
-        max_response_bytes: Largest answer accepted.
-    """
-
-    url: Secret
-    page_size: int = Field(1000, ge=1, le=100_000)
-    timeout: float = Field(120, gt=0)
-    retries: int = Field(4, ge=0, le=10)
-    max_pages: int = Field(100_000, ge=1)
-    max_response_bytes: int = Field(200_000_000, ge=1_000)
+class OgcApiConfig(FeatureServiceConfig):
+    """An OGC API - Features service: `url` is its landing page (`https://…/ogcapi`), without `/collections`."""
 
 
 class OgcApiSource:
@@ -177,37 +160,23 @@ class OgcApiSource:
     def _page_all(self, path: str, locator: OgcApiLocator, writer: PageWriter, label: str) -> int | None:
         url: str | None = self._url(path)
         params: list[tuple[str, str]] | None = locator.query(self.config.page_size)
-        matched: int | None = None
-        last_ids: list[str] = []
+        guard = PagingGuard(label, self.where, repeated="its `next` link does not advance, the collection cannot "
+                                                        "be paged")
         for pages in range(self.config.max_pages + 1):
             if url is None:
                 break
             if pages == self.config.max_pages:
-                raise RejectedError(f"the {label} at {self.where} was still sending features after "
-                                    f"{self.config.max_pages} pages ({writer.rows} features): raise `max_pages` or "
-                                    "`page_size`")
-            data = read_capped(self.http, "GET", url, max_bytes=self.config.max_response_bytes,
-                               what=f"items page of the {label} from {self.where}", params=params)
-            page = geojson_page(data, srs=None, counts=True, what=f"items page of the {label} from {self.where}")
-            if page.matched is not None:
-                if matched is not None and page.matched != matched:
-                    raise UnavailableError(f"the {label} at {self.where} changed while it was paged ({matched} "
-                                           f"then {page.matched} features matched); moisson will retry")
-                matched = page.matched
-            if not page.ids:
+                raise guard.too_many_pages(pages, writer.rows)
+            what = f"items page of the {label} from {self.where}"
+            data = read_capped(self.http, "GET", url, max_bytes=self.config.max_response_bytes, what=what,
+                               params=params)
+            page = geojson_page(data, srs=None, counts=True, what=what)
+            if not guard.take(page):
                 break
-            if page.ids == last_ids:
-                raise RejectedError(f"the {label} at {self.where} sent the same {len(page.ids)} features again: "
-                                    "its `next` link does not advance, the collection cannot be paged")
-            last_ids = page.ids
             writer.write(page)
             url, params = page.next_url, None  # the next link carries the whole query
-        if matched is not None and writer.rows != matched:
-            gap = f"{matched - writer.rows} missing" if writer.rows < matched else f"{writer.rows - matched} too many"
-            raise RejectedError(f"the {label} at {self.where} matched {matched} features but served {writer.rows} "
-                                f"({gap}): nothing is published from an incomplete collection; retry, or check the "
-                                "server's paging")
-        return matched
+        guard.finish(writer.rows, limits="the server's paging")
+        return guard.matched
 
     def _queryables(self, path: str) -> tuple[dict[str, str], list[str]]:
         """Attribute types from the queryables (geometry left out), and a note when the server has none."""

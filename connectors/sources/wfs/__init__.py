@@ -23,15 +23,16 @@ from xml.sax.saxutils import escape
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
+from moisson.connectors.base import DatasetDescriptor, Extract
 from moisson.connectors.geo import GeometryOutput
 from moisson.connectors.sources.wfs.layer import WfsClient, harvest_layer, plan_layer, read_page
+from moisson.connectors.sources.wfs.pages import FeatureServiceConfig
 from moisson.connectors.sqlrows import parse_locator
 from moisson.core.errors import ConnectorError, RejectedError
 from moisson.core.http import HttpClient
 from moisson.core.ids import unique_slugs
 from moisson.core.metadata import DatasetMetadata
-from moisson.core.secrets import Secret, reveal
+from moisson.core.secrets import reveal
 
 KIND = "wfs"
 #: Features hashed at each end of the layer by the `checksum` fingerprint.
@@ -60,27 +61,14 @@ class WfsLocator(BaseModel):
     checksum: bool = False
 
 
-class WfsConfig(ConnectorConfig):
+class WfsConfig(FeatureServiceConfig):
     """A WFS endpoint.
 
     Attributes:
-        url: The endpoint (its other query keys, such as an API key, are kept). A secret when it holds a
-            key: give it as `{env: NAME}`; only its host is ever shown.
         version: WFS version to speak; default: the highest the server offers.
-        page_size: Features asked per page (never above the server's `CountDefault`).
-        timeout: Seconds each answer may take, from connecting to its last byte.
-        retries: Further attempts on timeouts, dropped connections, 5xx and 429.
-        max_pages: A layer still sending features after this many pages fails.
-        max_response_bytes: Largest answer accepted.
     """
 
-    url: Secret
     version: Literal["2.0.0", "1.1.0", "1.0.0"] | None = None
-    page_size: int = Field(1000, ge=1, le=100_000)
-    timeout: float = Field(120, gt=0)
-    retries: int = Field(4, ge=0, le=10)
-    max_pages: int = Field(100_000, ge=1)
-    max_response_bytes: int = Field(200_000_000, ge=1_000)
 
 
 class WfsSource:

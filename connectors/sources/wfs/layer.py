@@ -34,8 +34,8 @@ from moisson.connectors.sources.wfs.capabilities import (
     parse_schema,
 )
 from moisson.connectors.sources.wfs.gml import epsg_code, read_features
-from moisson.connectors.sources.wfs.pages import Page, PageWriter, digest, geojson_page
-from moisson.core.errors import ConnectorError, RejectedError, UnavailableError, redact_url
+from moisson.connectors.sources.wfs.pages import Page, PageWriter, PagingGuard, digest, geojson_page
+from moisson.core.errors import ConnectorError, RejectedError, redact_url
 from moisson.core.http import HttpClient
 
 #: Query keys moisson sets itself; any other key of the configured URL (an API key…) is kept.
@@ -285,16 +285,15 @@ def _page_all(client: WfsClient, plan: _Plan, writer: PageWriter, *, max_pages: 
               dataset_id: str | None) -> tuple[int | None, int]:
     """Fetch pages (the next one ahead, in a thread) and write them; returns (numberMatched, requests)."""
     what = f"GetFeature answer of the {label}"
-    matched: int | None = None
+    guard = PagingGuard(label, client.where, dataset_id=dataset_id,
+                        repeated="the server ignores STARTINDEX, so it cannot be paged; use WFS 2.0 (`version`) "
+                                 "or raise the server's maximum features")
     start, requests, seen_next = 0, 0, False
-    last_ids: list[str] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfs-prefetch") as pool:
         ahead: tuple[int, Future[bytes]] | None = None
         while True:
             if requests >= max_pages:
-                raise RejectedError(f"the {label} at {client.where} was still sending features after {max_pages} "
-                                    f"pages ({writer.rows} features): raise `max_pages` or `page_size`",
-                                    dataset_id=dataset_id)
+                raise guard.too_many_pages(max_pages, writer.rows)
             if ahead is not None and ahead[0] == start:
                 data = ahead[1].result()
             else:
@@ -303,39 +302,21 @@ def _page_all(client: WfsClient, plan: _Plan, writer: PageWriter, *, max_pages: 
                 requests += 1
                 data = client.get_feature(plan.params(start, plan.page), dataset_id=dataset_id)
             ahead = None
-            if matched is None or start + plan.page < matched:  # the next page, while this one is read
+            if guard.matched is None or start + plan.page < guard.matched:  # the next page, while this one is read
                 requests += 1
                 ahead = (start + plan.page, pool.submit(client.get_feature, plan.params(start + plan.page, plan.page),
                                                         dataset_id=dataset_id))
             page = read_page(data, plan, what=what, where=client.where)
-            if page.matched is not None:
-                if matched is not None and page.matched != matched:
-                    raise UnavailableError(f"the {label} at {client.where} changed while it was paged "
-                                           f"({matched} then {page.matched} features matched); moisson will "
-                                           "retry", dataset_id=dataset_id)
-                matched = page.matched
-            if not page.ids:
+            if not guard.take(page):
                 break
-            if page.ids == last_ids:
-                raise RejectedError(f"the {label} at {client.where} sent the same {len(page.ids)} features again "
-                                    f"at STARTINDEX={start}: the server ignores STARTINDEX, so it cannot be paged; "
-                                    "use WFS 2.0 (`version`) or raise the server's maximum features",
-                                    dataset_id=dataset_id)
-            last_ids = page.ids
             writer.write(page)
             start += len(page.ids)
             seen_next = seen_next or bool(page.has_next)
-            if matched is not None and start >= matched:
+            if guard.matched is not None and start >= guard.matched:
                 break
-            if matched is None and seen_next and page.has_next is False:
+            if guard.matched is None and seen_next and page.has_next is False:
                 break
         if ahead is not None:
             ahead[1].cancel()
-    if matched is not None and writer.rows != matched:
-        gap = (f"{matched - writer.rows} missing" if writer.rows < matched else f"{writer.rows - matched} too many")
-        raise RejectedError(f"the {label} at {client.where} matched {matched} features but served {writer.rows} "
-                            f"({gap}): nothing is published from an incomplete layer; check the server's "
-                            "limits (wfs_maxfeatures, paging) or retry", dataset_id=dataset_id)
-    return matched, requests
-
-
+    guard.finish(writer.rows, limits="the server's limits (wfs_maxfeatures, paging)")
+    return guard.matched, requests

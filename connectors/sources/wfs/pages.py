@@ -18,10 +18,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
+from pydantic import Field
 
+from moisson.connectors.base import ConnectorConfig
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.connectors.sources.wfs.gml import epsg_code, lat_first
-from moisson.core.errors import RejectedError
+from moisson.core.errors import RejectedError, UnavailableError
+from moisson.core.secrets import Secret
 
 
 @dataclass
@@ -198,3 +201,83 @@ class PageWriter:
 
 def _text_schema(columns: list[str]) -> pa.Schema:
     return pa.schema([(c, pa.string()) for c in columns])
+
+
+class PagingGuard:
+    """The stop and completeness rules every feature paging shares (WFS `STARTINDEX`, OGC API `next` links).
+
+    Args:
+        label: The layer or collection, as messages name it.
+        where: The server's host (never a token).
+        repeated: What a page sent twice means, for the message.
+        dataset_id: For messages.
+    """
+
+    def __init__(self, label: str, where: str, *, repeated: str, dataset_id: str | None = None) -> None:
+        self.label, self.where, self.repeated, self.dataset_id = label, where, repeated, dataset_id
+        self.matched: int | None = None
+        self._last: list[str] = []
+
+    def take(self, page: Page) -> bool:
+        """Check one page against the earlier ones; False when it is the empty page that ends the paging.
+
+        Raises:
+            UnavailableError: The count moved while paging (the layer changed: retry later).
+            RejectedError: The page repeats the previous one (the server does not advance).
+        """
+        if page.matched is not None:
+            if self.matched is not None and page.matched != self.matched:
+                raise UnavailableError(f"the {self.label} at {self.where} changed while it was paged "
+                                       f"({self.matched} then {page.matched} features matched); moisson will retry",
+                                       dataset_id=self.dataset_id)
+            self.matched = page.matched
+        if not page.ids:
+            return False
+        if page.ids == self._last:
+            raise RejectedError(f"the {self.label} at {self.where} sent the same {len(page.ids)} features again: "
+                                f"{self.repeated}", dataset_id=self.dataset_id)
+        self._last = page.ids
+        return True
+
+    def finish(self, rows: int, *, limits: str) -> None:
+        """Refuse a harvest whose row count is not the count the server matched.
+
+        Args:
+            rows: Features written.
+            limits: What to check on the server, for the message.
+
+        Raises:
+            RejectedError: Fewer or more features than `numberMatched`.
+        """
+        if self.matched is None or rows == self.matched:
+            return
+        gap = f"{self.matched - rows} missing" if rows < self.matched else f"{rows - self.matched} too many"
+        raise RejectedError(f"the {self.label} at {self.where} matched {self.matched} features but served {rows} "
+                            f"({gap}): nothing is published from an incomplete harvest; check {limits} or retry",
+                            dataset_id=self.dataset_id)
+
+    def too_many_pages(self, pages: int, rows: int) -> RejectedError:
+        """The error for a paging still going after `max_pages`."""
+        return RejectedError(f"the {self.label} at {self.where} was still sending features after {pages} pages "
+                             f"({rows} features): raise `max_pages` or `page_size`", dataset_id=self.dataset_id)
+
+
+class FeatureServiceConfig(ConnectorConfig):
+    """Settings every feature service source shares (WFS, OGC API Features).
+
+    Attributes:
+        url: The endpoint (its other query keys, such as an API key, are kept). A secret when it holds a
+            key: give it as `{env: NAME}`; only its host is ever shown.
+        page_size: Features asked per page (servers cap it: paging follows what comes back).
+        timeout: Seconds each answer may take, from connecting to its last byte.
+        retries: Further attempts on timeouts, dropped connections, 5xx and 429.
+        max_pages: A layer still sending features after this many pages fails.
+        max_response_bytes: Largest answer accepted.
+    """
+
+    url: Secret
+    page_size: int = Field(1000, ge=1, le=100_000)
+    timeout: float = Field(120, gt=0)
+    retries: int = Field(4, ge=0, le=10)
+    max_pages: int = Field(100_000, ge=1)
+    max_response_bytes: int = Field(200_000_000, ge=1_000)

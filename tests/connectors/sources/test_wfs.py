@@ -291,13 +291,13 @@ def test_slow_answers_fail_within_the_timeout(proxy, tmp_path):
 
     def stall(seen, status, body):
         if "GetFeature" in seen.query:
-            release.wait(30)
+            release.wait(120)
         return None
 
     proxy.fault = stall
     try:
         with pytest.raises(UnavailableError, match="did not send its whole answer within"):
-            source(proxy.url, timeout=1).extract(dataset(), tmp_path)
+            source(proxy.url, timeout=10).extract(dataset(), tmp_path)
     finally:
         release.set()
 
