@@ -276,11 +276,10 @@ def test_same_verdict_and_errors_as_validata(case: Case, validata: dict, tmp_pat
     assert sum(n.count for n in lenient.normalised) >= sum((ours - left).values())
 
 
-def test_every_rule_case_breaks_its_rule(validata: dict) -> None:
-    broken = [c.id for c in [*CELLS, *FRENCH, *STRUCTURE] if validata[c.id]["valid"]
-              and not validata[c.id]["warnings"]]
-    # Only NaN/INF-free... every generated case shows Validata something: an error or a warning.
-    assert broken == []
+def test_every_generated_case_shows_validata_something(validata: dict) -> None:
+    # A case Validata finds nothing in would test nothing: each one breaks its rule (an error or a warning).
+    silent = [c.id for c in [*CELLS, *FRENCH, *STRUCTURE] if validata[c.id]["valid"] and not validata[c.id]["warnings"]]
+    assert silent == []
 
 
 def test_french_forms_are_normalised_where_validata_refuses_them(validata: dict, tmp_path: Path) -> None:
