@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 import shutil
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -48,6 +50,7 @@ _VERDICTS = {
 }
 # Raw HTML stays text: a description comes from a CSW record or a catalog, never trusted markup.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+_TAG = re.compile(r"<[^>]+>")
 
 
 class Portal(NamedTuple):
@@ -190,7 +193,7 @@ def index_page(entries: Iterable[Entry], portal: Portal, source: str) -> str:
     esc = html.escape
 
     def key(entry: Entry) -> str:
-        return (entry[1].title or entry[0]["name"]).casefold()
+        return _folded(entry[1].title or entry[0]["name"])
 
     entries = sorted(entries, key=key)
     active = [e for e in entries if not e[0].get("moisson", {}).get("archived")]
@@ -205,7 +208,7 @@ def index_page(entries: Iterable[Entry], portal: Portal, source: str) -> str:
         f'<div><label for="f-{k}">{labels[k]}</label><select id="f-{k}" name="{k}"><option value="">Tous</option>'
         + "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values) + "</select></div>"
         for k, values in options.items())
-    search = ('<form id="recherche" role="search" aria-label="Rechercher un jeu de données" hidden>'
+    search = ('<form id="recherche" class="filtres" role="search" aria-label="Rechercher un jeu de données" hidden>'
               '<div><label for="f-q">Mots-clés</label><input id="f-q" name="q" type="search"></div>'
               f'{selects}<div><button type="reset">Effacer</button></div></form>'
               f'<p id="compte" role="status" aria-live="polite">{len(active)} jeux de données</p>')
@@ -306,7 +309,8 @@ def _card(package: Mapping[str, Any], metadata: DatasetMetadata, portal: Portal,
 
 
 def _summary(metadata: DatasetMetadata, size: int = 240) -> str:
-    text = " ".join((metadata.description or "").split())
+    """The description's first words as plain text (Markdown rendered, then its tags dropped)."""
+    text = " ".join(html.unescape(_TAG.sub(" ", _MARKDOWN.render(metadata.description or ""))).split())
     return text if len(text) <= size else text[: size - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -433,6 +437,11 @@ def _charts(charts: Sequence[Mapping[str, Any]]) -> str:
                      f'<th scope="col">{esc(chart["title"])}</th><th scope="col">Nombre de lignes</th></tr></thead>'
                      f"<tbody>{rows}</tbody></table></details></figure>")
     return '<section aria-labelledby="graphiques"><h2 id="graphiques">Graphiques</h2>' + "".join(parts) + "</section>"
+
+
+def _folded(text: str) -> str:
+    """Sort key that puts « Équipements » among the e's, as a French reader expects."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
 
 
 def _modified(package: Mapping[str, Any], metadata: DatasetMetadata) -> str:

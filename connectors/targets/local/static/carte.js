@@ -4,13 +4,16 @@
   "use strict";
   var box = document.getElementById("carte");
   if (!box || !window.L || !window.moissonCarte) { return; }
-  var map = L.map(box, {keyboard: true});
+  // No fade: a popup half faded in has too little contrast (and motion helps nobody here).
+  var map = L.map(box, {keyboard: true, fadeAnimation: false});
   L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
     maxZoom: 19,
     attribution: "© contributeurs <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a>"
   }).addTo(map);
   function popup(feature) {
     var list = document.createElement("dl");
+    list.tabIndex = 0;  // it scrolls when the row is long: keyboard users must reach it
+    list.setAttribute("aria-label", "Champs de la ligne");
     Object.keys(feature.properties || {}).forEach(function (key) {
       var value = feature.properties[key];
       if (value === null || value === "") { return; }
