@@ -57,7 +57,7 @@ def main() -> None:
     folder = data_dir(args.data)
     path, tiny = scdl_file(folder, args.rows), scdl_file(folder, 20)
     prefect_home = folder / "prefect-home-run"  # its own: task times are read back from it
-    work = fresh(folder / "run-work")
+    work = fresh(folder / f"run-work-{args.rows}")
     write_catalog(work, folder, {"chauffe": tiny.name})
     warm = moisson_run(work, prefect_home, "chauffe")
     if warm.code not in (0, 1):
@@ -65,7 +65,7 @@ def main() -> None:
 
     mine, phases, outcomes = [], [], []
     for _ in range(runs):
-        work = fresh(folder / "run-work")
+        work = fresh(folder / f"run-work-{args.rows}")
         write_catalog(work, folder, {"subventions": path.name})
         done = moisson_run(work, prefect_home, "subventions")
         if done.code not in (0, 1):
@@ -75,7 +75,7 @@ def main() -> None:
         phases.append({**task_times(prefect_home, 1), "start-up before the server": before or 0.0,
                        "ephemeral server start": start or 0.0})
         outcomes.append(json.loads(done.stdout)["datasets"][0])
-    shutil.rmtree(folder / "run-work", ignore_errors=True)
+    shutil.rmtree(folder / f"run-work-{args.rows}", ignore_errors=True)
     print(f"{runs} runs each, fresh processes\n{HEADER}")
     print(row(f"moisson run, {args.rows:,} rows → local portal", mine, args.rows), flush=True)
     last = outcomes[-1]
