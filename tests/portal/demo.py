@@ -18,7 +18,6 @@ from moisson.core.metadata import DatasetMetadata
 
 DEMO_IDS = ("equipements-publics", "stationnements-velos", "salles-a-louer")
 BLOCKED = "deliberations"
-BLOCKED_SINCE = "2026-11-30T03:12:00+00:00"
 SUBJECTS = ("Finances", "Urbanisme", "Culture", "Voirie")
 DELIBERATIONS_SCHEMA = {"fields": [
     {"name": "numero", "type": "string", "title": "Numéro", "description": "Numéro d'ordre de la délibération"},
@@ -66,8 +65,8 @@ def run_demo(root: Path, base_url: str) -> Path:
     target = demo_target(portal, base_url)
     publication = deliberations(root / "run")
     target.publish(publication)
-    target.block(publication.dataset, reason="12 erreurs de qualité dans la version du 30/11/2026 "
-                                             "(dates impossibles, thèmes hors liste)", since=BLOCKED_SINCE)
+    target.block(publication.dataset, reason="12 erreurs de qualité dans la dernière version reçue "
+                                             "(dates impossibles, thèmes hors liste)")
     return portal
 
 

@@ -148,10 +148,12 @@ def test_index_has_no_serious_accessibility_violation(served, browser):
 
 
 def test_blocked_dataset_keeps_its_good_version_and_says_since_when(served, browser):
-    _, url = served
+    portal, url = served
     visit(browser, f"{url}{BLOCKED}/index.html")
     banner = browser.evaluate("document.querySelector('.etat.bloque').innerText")
-    assert "Dernière version bloquée depuis le 30/11/2026" in banner
+    since = json.loads((portal / BLOCKED / "datapackage.json").read_text())["moisson"]["blocked"]["since"]
+    year, month, day = since[:10].split("-")
+    assert f"Dernière version bloquée depuis le {day}/{month}/{year}" in banner
     assert "12 erreurs de qualité" in banner and "les données refusées ne sont pas publiées" in banner
     assert browser.evaluate("document.querySelectorAll('table.apercu tbody tr').length") == 50
     assert browser.evaluate("document.querySelector('table.apercu caption').innerText") == \

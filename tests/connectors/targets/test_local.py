@@ -495,3 +495,24 @@ def test_moisson_check_names_the_line_of_a_portal_without_base_url(tmp_path):
     assert "targets.portail.config" in str(info.value)
     catalog.write_text(catalog.read_text().replace("path: portal", "path: portal\n      harvestable: false"))
     assert load_catalog(catalog).model.targets["portail"].config["harvestable"] is False
+
+
+def test_a_blocked_dataset_keeps_its_files_says_since_when_until_a_version_passes(target, publication, portal):
+    first = target.publish(publication)
+    files = {k: v for k, v in snapshot(portal / "equipements-sportifs").items()
+             if k not in ("datapackage.json", "index.html")}
+    result = target.block(publication.dataset, reason="6 erreurs de qualité", since="2026-11-02T03:00:00+00:00")
+    assert (result.status, result.changes) == ("skipped", ("blocked",))
+    target.block(publication.dataset, reason="7 erreurs de qualité", since="2026-11-09T03:00:00+00:00")
+    blocked = read_json(portal / "equipements-sportifs" / "datapackage.json")["moisson"]["blocked"]
+    assert blocked == {"since": "2026-11-02T03:00:00+00:00", "reason": "7 erreurs de qualité"}, "since the first"
+    page = (portal / "equipements-sportifs" / "index.html").read_text(encoding="utf-8")
+    assert "Dernière version bloquée</strong> depuis le" in page and "02/11/2026" in page
+    assert {k: v for k, v in snapshot(portal / "equipements-sportifs").items()
+            if k not in ("datapackage.json", "index.html")} == files, "the good version stays online"
+    again = republish(publication, first)
+    assert target.plan(again).changes == ("unblocked",)
+    assert target.publish(again).status == "updated"
+    assert "blocked" not in read_json(portal / "equipements-sportifs" / "datapackage.json")["moisson"]
+    with pytest.raises(NotFoundError, match="first version was blocked"):
+        target.block(DatasetDescriptor(id="jamais-publie", locator={}), reason="erreurs")
