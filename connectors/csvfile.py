@@ -1,4 +1,8 @@
-"""CSV files of checked rows, written the same way by every target that publishes a CSV."""
+"""CSV files of checked rows: made once per publication, sent as the same bytes by every target.
+
+The checked table holds text cells in the Table Schema's own representation (see `moisson.quality.layout`), which
+are written unchanged; typed cells (a table built by hand) are written as Table Schema reads them back.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import datetime as dt
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +20,36 @@ import pyarrow.parquet as pq
 BATCH_ROWS = 10_000
 
 
+def published_csv(data: Path) -> Path:
+    """Where the CSV of the checked table `data` is made once, beside it, before any target sends it."""
+    return data.with_suffix(".csv")
+
+
 def write_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> None:
+    """Put the CSV of the checked table `data` at `dest`.
+
+    When the publication's CSV was already made (and read back) beside `data`, `dest` gets a copy of its bytes:
+    every target sends the very file that was verified.
+
+    Args:
+        data: Parquet file of the checked rows.
+        dest: CSV file to write.
+        dates: Columns that the Table Schema types as `date`, written without a time part when typed.
+    """
+    made = published_csv(data)
+    if made.is_file():
+        shutil.copyfile(made, dest)
+    else:
+        render_csv(data, dest, dates)
+
+
+def render_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> None:
     """Write the Parquet rows as UTF-8, comma-separated CSV with a header row, batch by batch.
 
     Args:
-        data: Parquet file of the checked, typed rows.
+        data: Parquet file of the checked rows.
         dest: CSV file to write.
-        dates: Columns that the Table Schema types as `date`, written without a time part.
+        dates: Columns that the Table Schema types as `date`, written without a time part when typed.
     """
     parquet = pq.ParquetFile(data)
     names = parquet.schema_arrow.names
@@ -35,15 +63,19 @@ def write_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> No
 
 
 def cell_text(value: Any, as_date: bool) -> str:
-    """Format one cell for the CSV as Table Schema reads it back (ISO dates, true/false, no `.0`)."""
+    """Format one cell for the CSV: text as it is; a typed value as Table Schema reads it (ISO dates, no `.0`)."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
-        return repr(value) if math.isfinite(value) else ("INF" if value > 0 else "-INF")
+        if not math.isfinite(value):
+            return "INF" if value > 0 else "-INF"
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if as_date and value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):

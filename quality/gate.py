@@ -30,6 +30,7 @@ from moisson.quality.checks import (
 from moisson.quality.completeness import METADATA, check_metadata
 from moisson.quality.custom import Table, run_custom_checks
 from moisson.quality.geography import check_geography
+from moisson.quality.layout import published_table
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
 from moisson.quality.normalise import Normalised
 from moisson.quality.normalise import normalise as _normalise
@@ -46,12 +47,13 @@ GX_RESULTS = "gx_results.json"
 
 @dataclass
 class Inspection:
-    """What the checks found, and the typed table to publish."""
+    """What the checks found, the typed table the expectations read, and the text table to publish."""
 
     issues: Issues
     notes: list[str]
     clean: pd.DataFrame
     normalised: list[Normalised]
+    published: pd.DataFrame
 
 
 def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, policy: QualityPolicy,
@@ -85,7 +87,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
                     metadata=metadata, dataset_id=dataset_id, lang=policy.lang, findings=findings)
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
-    found.clean.to_parquet(clean_path, index=False)
+    found.published.to_parquet(clean_path, index=False)
     lines, gx_path = _expectations(found, schema, policy, out_dir, dataset_id)
     issues = found.issues
     success = issues.error_count == 0
@@ -136,11 +138,13 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
     French dates and numbers are rewritten when both `normalise` and the policy's `normalise` say so.
     """
     labels = [str(c) for c in frame.columns]
-    firsts = {label: i for i, label in reversed(list(enumerate(labels)))}
+    firsts = {label: labels.index(label) for label in dict.fromkeys(labels)}
     missing = schema.missing_values if schema else [""]
     raw = pd.DataFrame({label: _missing_as_null(_as_text(frame.iloc[:, i]), missing)
                         for label, i in firsts.items() if label != geometry}, index=pd.RangeIndex(len(frame)))
     carried = {geometry: frame.iloc[:, firsts[geometry]].reset_index(drop=True)} if geometry in firsts else {}
+    source = pd.DataFrame({label: frame.iloc[:, i].reset_index(drop=True) for label, i in firsts.items()},
+                          index=raw.index)
     if schema is None:
         issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, lang=lang)
         for label in sorted({x for x in labels if labels.count(x) > 1}):
@@ -148,9 +152,8 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
                          message=issues.say("label.duplicate-kept", label=label))
         check_blank_rows(raw, issues, warning=True)
         issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
-        clean, protected = _beyond_schema(raw, pd.concat([raw, pd.DataFrame(carried)], axis=1), issues, None,
-                                          carried.get(geometry), policy, metadata)
-        return Inspection(issues, protected, clean, [])
+        clean, protected = _beyond_schema(raw, source, issues, None, carried.get(geometry), policy, metadata)
+        return Inspection(issues, protected, clean, [], clean)
 
     issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, primary_key=schema.primary_key, lang=lang,
                     cap=cap)
@@ -167,11 +170,18 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
     check_primary_key(values, schema.primary_key, issues, active)
     table = Table(text, values, {f.name: f for f in present}, issues, active)
     run_custom_checks(schema.custom_checks, table)
-    clean = pd.DataFrame(values, index=raw.index)
-    if carried:
-        clean = pd.concat([clean, pd.DataFrame(carried)], axis=1)
-    clean, protected = _beyond_schema(text, clean, issues, schema, carried.get(geometry), policy, metadata, active)
-    return Inspection(issues, notes + [n.note(lang) for n in normalised] + protected, clean, normalised)
+    layout, laid = published_table(source, schema, text, rewritten={n.field for n in normalised}, geometry=geometry,
+                                   extra_columns=policy.extra_columns if policy else "keep", lang=lang)
+    # Columns published beyond the schema are looked at too (personal data, coordinates).
+    beyond = [c for c in layout.columns if c in raw.columns and c not in text.columns]
+    published, protected = _beyond_schema(pd.concat([text, raw[beyond]], axis=1), layout, issues, schema,
+                                          carried.get(geometry), policy, metadata, active)
+    # The expectations read typed values, and no column the source lacks (the layout's empty optional ones).
+    hashed = {c for c, action in (policy.personal_data if policy else {}).items() if action == "hash"}
+    clean = published.drop(columns=[c for c in published.columns if c not in source.columns]).assign(
+        **{n: v for n, v in values.items() if n in published.columns and n not in hashed})
+    return Inspection(issues, notes + [n.note(lang) for n in normalised] + laid + protected, clean, normalised,
+                      published)
 
 
 def _beyond_schema(text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, schema: TableSchemaRef | None,

@@ -40,6 +40,8 @@ class QualityPolicy(BaseModel):
         normalise: Rewrite French dates and numbers (`05/12/2016`, `1 200`, `99 786,57`) into the schema's
             forms, reporting each column rewritten; `false` leaves them as found, so they are errors, as in
             Validata.
+        extra_columns: Source columns the Table Schema does not know: `keep` publishes them after the
+            schema's columns, `drop` leaves them out of the published file.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -52,3 +54,4 @@ class QualityPolicy(BaseModel):
     lang: Lang = DEFAULT_LANG
     normalise: bool = True
     allow_shrink: float = Field(0.5, ge=0, le=1)
+    extra_columns: Literal["keep", "drop"] = "keep"

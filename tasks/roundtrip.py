@@ -1,0 +1,121 @@
+"""Round trip: the CSV every target sends, made once from the checked table and read back before anything goes out.
+
+A target receives only a file that passed: read back, its header and cells must be the checked table's, and
+moisson's own gate must find in it no error the quality check had not already reported (none at all for a
+dataset that passed). Otherwise the dataset fails with one message and what is already published stays.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from moisson.catalog.model import Catalog
+from moisson.connectors.csvfile import cell_text, published_csv, render_csv
+from moisson.core.errors import RejectedError
+from moisson.quality.cast import TEXT
+from moisson.quality.gate import report_frame
+from moisson.quality.messages import DEFAULT_LANG, Lang
+from moisson.quality.report import IssueCount, QualityResult
+from moisson.quality.schema import TableSchemaRef
+
+MESSAGES: dict[str, dict[Lang, str]] = {
+    "cells": {"fr": "le fichier CSV à publier ne redonne pas les cellules vérifiées ({where}) ; rien n'a été "
+                    "publié et la version déjà en ligne reste. C'est une anomalie de moisson : signalez-la "
+                    "avec ce message",
+              "en": "the CSV to publish does not read back as the checked cells ({where}); nothing was "
+                    "published and the version already online stays. This is a moisson bug: report it with "
+                    "this message"},
+    "schema": {"fr": "le fichier CSV à publier ne respecterait pas le schéma {schema} : {count} erreur(s) que la "
+                     "source n'avait pas, par exemple « {example} » ; rien n'a été publié et la version déjà en "
+                     "ligne reste. Revoyez ce que le catalogue retire ou transforme pour ce jeu (personal_data : "
+                     "drop ou hash d'une colonne que le schéma contraint), puis relancez",
+               "en": "the CSV to publish would break the schema {schema}: {count} error(s) the source did not "
+                     "have, e.g. '{example}'; nothing was published and the version already online stays. Check "
+                     "what the catalog removes or changes for this dataset (personal_data: drop or hash of a "
+                     "column the schema constrains), then run again"},
+}
+
+
+def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
+                 accepted: Iterable[IssueCount] = (), lang: Lang = DEFAULT_LANG) -> Path:
+    """Write the CSV of the checked table `data` beside it, read it back and check it.
+
+    Args:
+        data: Parquet file of the checked text cells.
+        dataset_id: The dataset, named in the error.
+        schema: Its Table Schema, if any.
+        accepted: The errors the quality check reported (a `warn` policy publishes them): no more may appear.
+        lang: Language of the error.
+
+    Returns:
+        The CSV file, which `write_csv` then copies for every target.
+
+    Raises:
+        RejectedError: The file does not read back as the checked cells, or holds errors the check had not.
+    """
+    path = published_csv(data)
+    render_csv(data, path)
+    expected = pq.read_table(data)
+    names = expected.column_names
+    read = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                          convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                               strings_can_be_null=False,
+                                                               quoted_strings_can_be_null=False))
+    where = _first_difference(expected, read)
+    if where:
+        path.unlink()
+        raise RejectedError(MESSAGES["cells"][lang].format(where=where), dataset_id=dataset_id)
+    if schema is None:
+        return path
+    frame = read.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    report = report_frame(frame, schema, lang=lang, normalise=False)
+    allowed = Counter({(c.field, c.type, c.rule): c.count for c in accepted})
+    new = {(c.field, c.type, c.rule): c.count - allowed[(c.field, c.type, c.rule)] for c in report.counts
+           if c.count > allowed[(c.field, c.type, c.rule)]}
+    if new:
+        path.unlink()
+        example = next(e.message for e in report.errors if (e.field, e.type, e.rule) in new)
+        label = " ".join(filter(None, (schema.name, schema.version))) or schema.source
+        raise RejectedError(MESSAGES["schema"][lang].format(schema=label, count=sum(new.values()), example=example),
+                            dataset_id=dataset_id)
+    return path
+
+
+def _first_difference(expected: pa.Table, read: pa.Table) -> str | None:
+    """Where the CSV read back differs from the checked table (header, row count, first cell), or None."""
+    if read.column_names != expected.column_names:
+        return f"header {read.column_names[:5]}… instead of {expected.column_names[:5]}…"
+    if read.num_rows != expected.num_rows:
+        return f"{read.num_rows} rows instead of {expected.num_rows}"
+    for name in expected.column_names:
+        column = expected[name]
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            texts = pc.fill_null(column.cast(pa.string()), "")
+        else:
+            texts = pa.chunked_array([pa.array([cell_text(v, False) for v in column.to_pylist()], pa.string())])
+        same = pc.equal(texts, read[name])
+        if not pc.all(same).as_py():
+            row = pc.index(same, False).as_py()
+            return f"row {row + 2}, column {name!r}"
+    return None
+
+
+@task(name="round-trip", task_run_name="round trip · {dataset_id}", cache_policy=NO_CACHE)
+def verify_publication(catalog: Catalog, dataset_id: str, checked: QualityResult) -> Path:
+    """Make the dataset's CSV once and check it reads back as what was checked (see `verified_csv`)."""
+    info = checked.schema or {}
+    schema = TableSchemaRef(descriptor=checked.table_schema, name=info.get("name"), version=info.get("version"),
+                            source=info.get("source") or "") if checked.table_schema else None
+    path = verified_csv(checked.clean_path, dataset_id=dataset_id, schema=schema, accepted=checked.counts,
+                        lang=catalog.quality_of(catalog.dataset(dataset_id)).lang)
+    get_run_logger().info("%s: %s reads back as checked; every target sends these bytes", dataset_id, path.name)
+    return path

@@ -1,0 +1,38 @@
+"""The CSV every target sends: text cells written as they are, made once and copied byte for byte."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from moisson.connectors.csvfile import published_csv, render_csv, write_csv
+from tests.data import write_extract
+
+
+def test_text_cells_are_written_as_they_are(tmp_path):
+    data = write_extract(tmp_path / "clean.parquet", {"notificationUE": ["non", None], "montant": ["13760", "1.0"],
+                                                      "coordonneesxy": ["[5.71,45.19]\n", " a, b "]})
+    render_csv(data, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == (
+        'notificationUE,montant,coordonneesxy\nnon,13760,"[5.71,45.19]\n"\n,1.0," a, b "\n')
+
+
+def test_typed_cells_are_written_as_table_schema_reads_them(tmp_path):
+    data = tmp_path / "typed.parquet"
+    pd.DataFrame({"n": [120.0, 1.5], "b": [True, False], "d": [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 5, 10)],
+                  "x": [2.0, float("-inf")]}).to_parquet(data, index=False)
+    render_csv(data, tmp_path / "out.csv", frozenset({"d"}))
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines() == [
+        "n,b,d,x", "120,true,2024-01-05,2", "1.5,false,2024-01-05T10:00:00,-INF"]
+
+
+def test_a_target_copies_the_csv_made_for_the_publication(tmp_path):
+    data = write_extract(tmp_path / "clean.parquet", {"a": ["1"]})
+    write_csv(data, tmp_path / "first.csv")
+    assert (tmp_path / "first.csv").read_bytes() == b"a\n1\n"
+    published_csv(data).write_bytes(b"a\n1\n")  # the round trip wrote and checked this one
+    before = published_csv(data).stat()
+    write_csv(data, tmp_path / "sent.csv")
+    assert (tmp_path / "sent.csv").read_bytes() == b"a\n1\n"
+    assert published_csv(data).stat().st_mtime_ns == before.st_mtime_ns
