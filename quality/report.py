@@ -138,7 +138,7 @@ class QualityReport:
         if self.normalised:
             lines += [f"### {self.say('report.normalised')}", ""]
             lines += self._md_header("field", "count", "from", "to")
-            lines += [f"| {_md(n.field)} | {n.count} | {_md(n.example_from)} | {_md(n.example_to)} |"
+            lines += [f"| {_md(n.field or '—')} | {n.count} | {_md(n.example_from)} | {_md(n.example_to)} |"
                       for n in self.normalised]
             lines.append("")
         if self.errors:
@@ -172,7 +172,8 @@ class QualityReport:
         if self.normalised:
             parts.append(f"<h2>{e(self.say('report.normalised'))}</h2>")
             parts.append(_table(self._headers("field", "count", "from", "to"),
-                                [[n.field, str(n.count), n.example_from, n.example_to] for n in self.normalised]))
+                                [[n.field or "—", str(n.count), n.example_from, n.example_to]
+                                 for n in self.normalised]))
         if self.errors:
             shown = self.errors[:limit]
             parts.append(f"<h2>{e(self.say('report.first-errors', count=len(shown)))}</h2>")

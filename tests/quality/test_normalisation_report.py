@@ -47,3 +47,14 @@ def test_normalisation_off_makes_french_forms_errors_as_in_validata(tmp_path: Pa
         (2, "date", "type-error"), (4, "date", "type-error"), (2, "montant", "type-error"),
         (3, "montant", "type-error")}
     assert "normalis" not in result.to_markdown()
+
+
+def test_blank_rows_the_reader_left_out_are_listed_in_every_report(tmp_path: Path) -> None:
+    from moisson.connectors.base import RowFinding
+
+    data = write_extract(tmp_path / "extract.parquet", COLUMNS)
+    result = check_table(data, dataset_id="subventions", schema=SCHEMA, policy=QualityPolicy(lang="en"),
+                         out_dir=tmp_path / "out", findings=[RowFinding("blank-row", (3,), 1)])
+    assert any(n.field is None for n in result.normalised)
+    assert "<h2>Normalised cells</h2>" in result.report_html.read_text(encoding="utf-8")
+    assert "| — | 1 |" in result.to_markdown()
