@@ -88,7 +88,9 @@ def _scrubbed_record(factory: logging.LogRecordFactory) -> logging.LogRecordFact
             message = record.getMessage()
         except (TypeError, ValueError):  # a bad format string: leave it to logging's own error report
             return record
-        record.msg, record.args = scrub(message), None
+        scrubbed = scrub(message)
+        if scrubbed != message:  # left whole otherwise: later filters (urllib3's path cutter) still see its args
+            record.msg, record.args = scrubbed, None
         if record.exc_info and record.exc_info[1] is not None:
             # Formatted now, scrubbed, and cached where every formatter looks first.
             record.exc_text = scrub("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
