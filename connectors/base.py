@@ -230,6 +230,14 @@ class RecordSource(Protocol):
 
 
 @runtime_checkable
+class ShowsBlocked(Protocol):
+    """A target that can say a dataset's new version was blocked while its last good one stays online (a portal)."""
+
+    def block(self, dataset: DatasetDescriptor, reason: str, since: str | None = None) -> PublishResult:
+        """Mark the dataset blocked since `since` (kept from the first time), for `reason`; publish nothing."""
+
+
+@runtime_checkable
 class PortalHarvester(Protocol):
     """A target that itself harvests the portals flagged `harvested_by_datagouv` (data.gouv.fr does).
 

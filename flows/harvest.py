@@ -27,6 +27,7 @@ from moisson.core.settings import home
 from moisson.core.state import RecordState, StateStore
 from moisson.flows.artifacts import progress_artifact, publication_artifact, quality_artifacts
 from moisson.flows.outcome import DatasetOutcome, QualitySummary
+from moisson.tasks.blocked import mark_blocked
 from moisson.tasks.deadlines import flow_timeout, task_timeout
 from moisson.tasks.extract import extract_dataset, fingerprint_dataset
 from moisson.tasks.limits import ensure_limits
@@ -101,6 +102,8 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
             report=str(checked.report_html),
             first_errors=[issue.to_dict() for issue in checked.errors[:20]])
         if checked.blocked:
+            if not dry_run:
+                mark_blocked(cat, dataset_id, f"{checked.error_count} erreurs de qualité")
             return DatasetOutcome(id=dataset_id, status="blocked", rows=checked.rows, quality=summary,
                                   error=f"{checked.error_count} quality errors; nothing was published. "
                                         f"Fix the source and rerun; report: {checked.report_html}")
