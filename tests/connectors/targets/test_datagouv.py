@@ -31,6 +31,7 @@ from moisson.connectors.registry import load
 from moisson.connectors.targets.datagouv import EXTRA_ID, DataGouvTarget
 from moisson.connectors.testing import TargetContract, republish, state_after
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError, UnavailableError
+from moisson.core.http import DeadlineError
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.records import RemoteState
 from tests.data import REFERENCE, REPO
@@ -430,12 +431,14 @@ def test_catalog_declares_the_target_with_a_key_reference(tmp_path, monkeypatch)
         build_target(load_catalog(path), "datagouv")
 
 
-def test_timeout_is_retried(udata, proxy, delays, publication):
+def test_an_answer_slower_than_the_timeout_fails_naming_the_setting(udata, proxy, delays, publication):
+    # A peer past its deadline would be as slow again: the run fails at once, saying what to raise.
     target = make_target(udata, proxy, delays, timeout=1)
     proxy.faults.clear()
     proxy.inject("GET", r"/organizations/", "slow", delay=2.5)
-    assert target.publish(publication).status == "created"
-    assert any(status == "slow" for _, _, status in proxy.log) and delays
+    with pytest.raises(DeadlineError, match=r"within 1 s.*raise `timeout` of the datagouv connector"):
+        target.publish(publication)
+    assert any(status == "slow" for _, _, status in proxy.log) and not delays
 
 
 def test_private_publication_is_hidden_from_outsiders(udata, proxy, delays, publication):
