@@ -22,23 +22,33 @@ from moisson.core.suggest import did_you_mean
 Lines = dict[tuple[str | int, ...], int]
 
 
-def read_yaml(path: Path, *, what: str, hint: str) -> tuple[Any, Lines]:
+def read_text(path: Path, *, what: str, hint: str) -> str:
+    """A UTF-8 file's text.
+
+    Raises:
+        CatalogError: Missing or unreadable; says what to do (`hint`).
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(f"{what} file not found; {hint}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"cannot read the {what} ({exc}); save it as UTF-8 text", file=str(path)) from exc
+
+
+def read_yaml(path: Path, *, what: str, hint: str, text: str | None = None) -> tuple[Any, Lines]:
     """Read a UTF-8 YAML file and the line of each of its key paths.
 
     Args:
         path: The file.
         what: What the file is, for messages ("catalog", "automations").
         hint: What to do when it is missing ("give --catalog PATH or set MOISSON_CATALOG").
+        text: The file's text as read before, to read that version again rather than the file now.
 
     Raises:
         CatalogError: Missing, unreadable or not YAML; names the file and, for YAML errors, the line.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogError(f"{what} file not found; {hint}", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"cannot read the {what} ({exc}); save it as UTF-8 text", file=str(path)) from exc
+    text = read_text(path, what=what, hint=hint) if text is None else text
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)

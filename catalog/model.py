@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from moisson.catalog.load import Lines, dotted, line_of, read_yaml, validation_error
+from moisson.catalog.load import Lines, dotted, line_of, read_text, read_yaml, validation_error
 from moisson.connectors import registry
 from moisson.connectors.base import RecordSource
 from moisson.connectors.geocoder import GeocoderConfig
@@ -277,11 +277,13 @@ class Catalog:
         model: The validated file.
         path: Where it was read from.
         records: Record ids of the collections' sources, by source id, that collections make datasets of.
+        text: The file's text this catalog was read from (one version for a whole run).
     """
 
     model: CatalogModel
     path: Path
     records: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    text: str = field(default="", repr=False)
 
     @property
     def base_dir(self) -> Path:
@@ -381,15 +383,22 @@ def _harvests_flagged_portals(target: type) -> bool:
     return getattr(target, "harvests_flagged_portals", False) is True
 
 
-def load_catalog(path: Path | str | None = None) -> Catalog:
+def load_catalog(path: Path | str | None = None, *, text: str | None = None) -> Catalog:
     """Read and validate a catalog file, including each connector's `config`.
+
+    Args:
+        path: The catalog file; relative paths in it are relative to its folder.
+        text: Its text as an earlier load read it (`Catalog.text`): a run of several datasets
+            uses that one version even if the file is edited meanwhile.
 
     Raises:
         CatalogError: The file is missing, is not YAML, or does not validate; the message
             names the file, the line and the key path.
     """
     path = Path(path) if path is not None else default_path()
-    raw, lines = read_yaml(path, what="catalog", hint="give --catalog PATH or set MOISSON_CATALOG")
+    hint = "give --catalog PATH or set MOISSON_CATALOG"
+    text = read_text(path, what="catalog", hint=hint) if text is None else text
+    raw, lines = read_yaml(path, what="catalog", hint=hint, text=text)
     if not isinstance(raw, dict):
         raise CatalogError("the catalog must be a mapping with sources, targets and datasets",
                            file=str(path), line=1)
@@ -403,7 +412,7 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
                            path=dotted(exc.path)) from None
     _validate_connector_configs(model, path, lines)
     _validate_collection_sources(model, path, lines)
-    return Catalog(model=model, path=path.resolve())
+    return Catalog(model=model, path=path.resolve(), text=text)
 
 
 def _validate_connector_configs(model: CatalogModel, path: Path, lines: Lines) -> None:

@@ -44,7 +44,8 @@ CONCURRENCY = 4
 
 @flow(name="harvest-dataset", flow_run_name="harvest · {dataset_id}", log_prints=True)
 def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
-                    catalog: str | None = None, accept_shrink: bool = False) -> State:
+                    catalog: str | None = None, accept_shrink: bool = False,
+                    catalog_text: str | None = None) -> State:
     """Harvest one dataset: extract it, check it, publish it where the catalog says.
 
     Args:
@@ -53,13 +54,14 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
         force: Publish even if the data and metadata did not change.
         catalog: Catalog file; default `MOISSON_CATALOG` or the bundled example.
         accept_shrink: Publish even a version the shrink guard holds back (`tasks/shrink.py`).
+        catalog_text: The catalog's text as the run of several datasets read it, so each uses that version.
 
     Returns:
         A Completed state carrying the `DatasetOutcome` as a dict, or a Failed one
         (blocked by quality, or an error) carrying it too.
     """
     store = StateStore()
-    cat = with_stored_records(load_catalog(catalog), store)
+    cat = with_stored_records(load_catalog(catalog, text=catalog_text), store)
     outcome = _harvest(cat, store, dataset_id, dry_run=dry_run, force=force, accept_shrink=accept_shrink)
     if not dry_run:
         store.record_run(dataset_id, outcome.status)
@@ -169,8 +171,8 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
     def one(dataset_id: str) -> DatasetOutcome:
         # A run that outlives every budget of its tasks is stuck: Prefect ends it and its slots are freed.
         timed = harvest_dataset.with_options(timeout_seconds=flow_timeout(cat, dataset_id))
-        state = timed(dataset_id, dry_run=dry_run, force=force, catalog=catalog, accept_shrink=accept_shrink,
-                      return_state=True)
+        state = timed(dataset_id, dry_run=dry_run, force=force, catalog=str(cat.path), accept_shrink=accept_shrink,
+                      catalog_text=cat.text, return_state=True)
         return outcome_of(dataset_id, state)
 
     outcomes: dict[str, DatasetOutcome] = {}

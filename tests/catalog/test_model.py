@@ -106,3 +106,12 @@ def test_unknown_dataset_lists_known(tmp_path):
     cat = load_catalog(write(tmp_path, GOOD))
     with pytest.raises(CatalogError, match="first-dataset, second"):
         cat.dataset("third")
+
+
+def test_a_run_keeps_the_version_it_read_even_if_the_file_changes(tmp_path):
+    path = write(tmp_path, GOOD)
+    first = load_catalog(path)
+    path.write_text(GOOD.replace("id: second", "id: renamed"), encoding="utf-8")
+    again = load_catalog(path, text=first.text)
+    assert "second" in again.datasets and "renamed" not in again.datasets
+    assert again.base_dir == first.base_dir and "renamed" in load_catalog(path).datasets
