@@ -164,7 +164,7 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
     The source and target limits (`tasks/limits.py`) still bound what the runs do at once; outcomes come back in
     the order of `dataset_ids`, `on_done` is called (in this thread) as each run ends.
     """
-    cat = load_catalog(catalog)
+    cat = with_stored_records(load_catalog(catalog), StateStore())
     ensure_limits(cat)
     ids = list(dataset_ids)
 
