@@ -9,6 +9,7 @@ ledger, and re-finding remote datasets after a lost state must never create dupl
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -32,6 +33,8 @@ from moisson.core.records import RecordState, RemoteState
 from moisson.core.settings import state_url
 
 metadata = MetaData()
+#: One table creation at a time in a process (runs of a catalog open the store from several threads).
+_CREATING = threading.Lock()
 
 publications = Table(
     "moisson_publications", metadata,
@@ -94,11 +97,20 @@ class StateStore:
         self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise UnavailableError(f"the state store at {self.engine.url.render_as_string()} "
-                                   f"cannot be opened: {exc.orig}") from exc
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        # Concurrent runs opening a new store race to create its tables: whoever loses finds them made.
+        for attempt in range(3):
+            try:
+                with _CREATING:
+                    metadata.create_all(self.engine)
+                return
+            except OperationalError as exc:
+                if "already exists" in str(exc.orig) and attempt < 2:
+                    continue
+                raise UnavailableError(f"the state store at {self.engine.url.render_as_string()} "
+                                       f"cannot be opened: {exc.orig}") from exc
 
     def remote(self, dataset_id: str, target: str) -> RemoteState | None:
         """What was last published for a dataset on a target, if anything."""

@@ -40,3 +40,26 @@ def test_is_due():
     assert not is_due("monthly", now - dt.timedelta(days=20), now)
     assert is_due("monthly", now - dt.timedelta(days=28), now)
     assert not is_due("punctual", now - dt.timedelta(days=900), now)
+
+
+def test_many_runs_opening_a_new_store_at_once_all_succeed(tmp_path):
+    import threading
+
+    from moisson.core.state import StateStore
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    start, errors = threading.Barrier(8), []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            StateStore(url).record_run("d", "published")
+        except Exception as exc:  # collected: the assertion says which
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
