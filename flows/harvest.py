@@ -86,18 +86,26 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
         try:
             # A source that can tell nothing changed (SQL `updated_at`) spares the export entirely.
             several = cat.dataset(dataset_id).sources is not None
-            mark = None if several else fingerprint_dataset(cat, dataset_id)
+            budget = task_timeout(cat, "source", source)
+            mark = None if several else fingerprint_dataset.with_options(timeout_seconds=budget)(cat, dataset_id)
             known = store.records(source).get(dataset_id) if mark else None
             if mark and known and known.datestamp == mark and not (force or dry_run):
                 logger.info("%s: no row changed in source %s since the last run; nothing exported", dataset_id,
                             source)
                 return DatasetOutcome(id=dataset_id, status="unchanged")
-            extracted = (merge_sources if several else extract_dataset)(cat, dataset_id, Path(tmp))
+            extract = merge_sources if several else extract_dataset.with_options(timeout_seconds=budget)
+            extracted = extract(cat, dataset_id, Path(tmp))
             extracted = prepare_dataset(cat, dataset_id, extracted, Path(tmp))
             checked = check_dataset(cat, dataset_id, extracted, reports)
         except MoissonError as exc:
             logger.error("%s: %s", dataset_id, exc)
             return DatasetOutcome(id=dataset_id, status="failed", error=str(exc))
+        except TimeoutError:
+            error = (f"la lecture de la source {source} a dépassé son temps ({budget:.0f} s) et a été arrêtée ; "
+                     f"rien n'est publié. Si la source est seulement lente, relevez `timeout` de la source "
+                     f"{source} dans le catalogue")
+            logger.error("%s: %s", dataset_id, error)
+            return DatasetOutcome(id=dataset_id, status="failed", error=error)
         quality_artifacts(dataset_id, checked)
         summary = QualitySummary(
             success=checked.success, errors=checked.error_count, warnings=len(checked.warnings),

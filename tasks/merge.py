@@ -24,6 +24,7 @@ from moisson.prepare.apply import prepare_table
 from moisson.prepare.catalog_file import checked_recipe
 from moisson.prepare.merge import SOURCE_ID, MergeReport, merge
 from moisson.tasks.connect import build_source
+from moisson.tasks.deadlines import task_timeout
 from moisson.tasks.extract import Extracted, descriptor_for
 from moisson.tasks.geocode import geocoded
 from moisson.tasks.limits import slot
@@ -63,8 +64,8 @@ def merge_sources(catalog: Catalog, dataset_id: str, workdir: Path) -> Extracted
         raise CatalogError(f"dataset {dataset_id}: several `sources:` are fitted to one `schema:` before the "
                            "merge; add the schema", file=str(catalog.path))
     fields = [f.name for f in schema.fields]
-    futures = {name: extract_part.submit(catalog, dataset_id, name, part, workdir)
-               for name, part in ds.sources.items()}
+    futures = {name: extract_part.with_options(timeout_seconds=task_timeout(catalog, "source", part.source))
+               .submit(catalog, dataset_id, name, part, workdir) for name, part in ds.sources.items()}
     extracts = {name: future.result() for name, future in futures.items()}
     frames, notes = {}, []
     for name, part in ds.sources.items():

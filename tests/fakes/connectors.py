@@ -29,6 +29,7 @@ class MemorySource:
         token: Secret | None = None
         folder: Path | None = None
         gate: Path | None = None
+        timeout: float | None = None
 
     def __init__(self, config: Config) -> None:
         self.config = config
