@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from moisson.connectors.base import ChecksDatasets, DatasetDescriptor, RecordSource
+from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, out
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError
 from moisson.core.settings import process_defaults
 from moisson.prepare_cli import app as prepare_app
@@ -27,30 +27,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Harvest, check and publish the open data of a local government.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
 
-CatalogOption = Annotated[Path | None, typer.Option(
-    "--catalog", "-c", envvar="MOISSON_CATALOG", help="Catalog file (default: the bundled example).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-
-
-def _fail(exc: MoissonError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(2)
-
-
-def _catalog(path: Path | None) -> Catalog:
-    """The catalog file, its collections expanded from the state store when it has any."""
-    from moisson.catalog.model import load_catalog
-
-    cat = load_catalog(path)
-    if not cat.model.collections:
-        return cat
-    from moisson.catalog.resolve import with_stored_records
-    from moisson.core.state import StateStore
-
-    return with_stored_records(cat, StateStore())
 
 
 @app.command()
@@ -59,7 +36,7 @@ def check(catalog: CatalogOption = None,
           ) -> None:
     """Validate the catalog, its connectors' configs, its datasets' files and sheets, and its schemas."""
     try:
-        cat = _catalog(catalog)
+        cat = catalog_of(catalog)
         problems = _dataset_problems(cat)
         if sources and not problems:
             from moisson.tasks.connect import build_source
@@ -67,7 +44,7 @@ def check(catalog: CatalogOption = None,
             for name in cat.model.sources:
                 build_source(cat, name).check()
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if problems:
         for problem in problems:
             err.print(f"[bold red]error:[/] {problem}", highlight=False)
@@ -141,7 +118,7 @@ def run(
         for i in ids or []:
             cat.dataset(i)
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if not ids and not all_ and not due:
         err.print("say which datasets to run: give their ids, or --all, or --due")
         raise typer.Exit(2)
@@ -230,7 +207,7 @@ def validate(
         report = report_frame(read.frame, table_schema, first_row=read.first_row, row_gaps=read.row_gaps,
                               lang=language, normalise=normalise, findings=read.findings)
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         result = {"verdict": report.verdict, "rows": report.rows, "error_count": report.error_count,
                   "errors": [i.to_dict() for i in report.errors],
@@ -271,7 +248,7 @@ def discover(source: Annotated[str, typer.Argument(help="Source id, as in the ca
                        else offered.discover())
         found = [_discovered(d) for d in descriptors]
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         print(json.dumps({"source": source, "matched": harvest.matched if harvest else len(found),
                           "collected": harvest.collected if harvest else len(found), "datasets": found,
@@ -325,9 +302,9 @@ def deployments(as_json: JsonOption = False, catalog: CatalogOption = None,
     from moisson.deployments.build import specs_of
 
     try:
-        listing = [spec.summary(runs) for spec in specs_of(_catalog(catalog))]
+        listing = [spec.summary(runs) for spec in specs_of(catalog_of(catalog))]
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         print(json.dumps({"deployments": listing}, ensure_ascii=False, indent=2))
         return
@@ -353,9 +330,9 @@ def serve(catalog: CatalogOption = None, prune: PruneOption = False,
     from moisson.deployments.server import serve_catalog
 
     try:
-        serve_catalog(_catalog(catalog), limit=limit, prune=prune)
+        serve_catalog(catalog_of(catalog), limit=limit, prune=prune)
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 @app.command()
@@ -367,9 +344,9 @@ def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool the worke
     from moisson.deployments.server import deploy_catalog
 
     try:
-        names = deploy_catalog(_catalog(catalog), pool, image=image, prune=prune)
+        names = deploy_catalog(catalog_of(catalog), pool, image=image, prune=prune)
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out.print(f"{len(names)} deployments in work pool {pool}; start a worker: prefect worker start --pool {pool}")
 
 
@@ -394,7 +371,7 @@ def automations_apply(
     try:
         done = apply_automations(load_automations(file), load_catalog(catalog))
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         print(json.dumps(done, ensure_ascii=False, indent=2))
         return

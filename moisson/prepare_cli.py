@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, out
 from moisson.core.errors import MoissonError
 
 if TYPE_CHECKING:
@@ -23,27 +23,16 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Fit a department's own file to the dataset's schema with a recipe (`prepare:`).",
                   no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 DatasetArgument = Annotated[str, typer.Argument(help="Dataset id, as in the catalog.")]
-CatalogOption = Annotated[Path | None, typer.Option(
-    "--catalog", "-c", envvar="MOISSON_CATALOG", help="Catalog file (default: the bundled example).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
-
-
-def _fail(exc: MoissonError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(2)
 
 
 def _load(catalog: Path | None, dataset_id: str) -> tuple[Catalog, Dataset, TableSchemaRef]:
-    from moisson.cli import _catalog
     from moisson.core.errors import CatalogError
     from moisson.core.settings import cache_dir
     from moisson.quality.schema import load_schema
 
-    cat = _catalog(catalog)
+    cat = catalog_of(catalog)
     ds = cat.dataset(dataset_id)
     if ds.schema_ is None:
         raise CatalogError(f"dataset {dataset_id} has no `schema:`: a recipe fits a file to a schema",
@@ -84,7 +73,7 @@ def suggest(dataset: DatasetArgument, catalog: CatalogOption = None,
         if write:
             write_recipe(cat.path, dataset, found.recipe(), found.unmapped_required)
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         print(json.dumps(found.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -123,7 +112,7 @@ def preview(dataset: DatasetArgument, catalog: CatalogOption = None,
             result = run_preview(extract.path, recipe, schema, rows=rows, context=context,
                                  first_row=extract.first_row, row_gaps=extract.row_gaps)
     except MoissonError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -273,3 +273,14 @@ def running_addok(workdir: Path, documents: Iterable[dict[str, Any]]) -> Iterato
         finally:
             _stop(server)
             _stop(redis)
+
+
+@contextlib.contextmanager
+def running_or_skip(workdir: Path, documents: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """`running_addok`, or skip the test saying how to install addok (under scripts/test, a skip fails)."""
+    import pytest
+
+    if not available():
+        pytest.skip("addok is not installed: run scripts/peer-addok (scripts/test does)")
+    with running_addok(workdir, documents) as url:
+        yield url

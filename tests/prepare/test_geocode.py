@@ -19,9 +19,7 @@ OTHER = [a for a in ADDRESSES if a["citycode"] == addok_peer.OTHER_CITYCODE]
 
 @pytest.fixture(scope="module")
 def addok(tmp_path_factory) -> Iterator[str]:
-    if not addok_peer.available():
-        pytest.skip("addok is not installed: run scripts/peer-addok (scripts/test does)")
-    with addok_peer.running_addok(tmp_path_factory.mktemp("addok"), ADDRESSES) as url:
+    with addok_peer.running_or_skip(tmp_path_factory.mktemp("addok"), ADDRESSES) as url:
         yield url
 
 
