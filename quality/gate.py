@@ -151,6 +151,8 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
             issues.table(field=label, type="duplicate-label", warning=True,
                          message=issues.say("label.duplicate-kept", label=label))
         check_blank_rows(raw, issues, warning=True)
+        # Without a schema too, a row longer or shorter than the header is an error, as in Validata.
+        check_row_shapes(findings, frame, issues, normalise=normalise and (policy is None or policy.normalise))
         issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
         clean, protected = _beyond_schema(raw, source, issues, None, carried.get(geometry), policy, metadata)
         return Inspection(issues, protected, clean, [], clean)
