@@ -16,6 +16,7 @@ import contextvars
 import email.utils
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -44,10 +45,17 @@ class RedactPaths(logging.Filter):
     """Cut paths and URLs out of urllib3's debug records: an Isogeo CSW URL carries its token in the path."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's arguments in place; never drop the record."""
-        if isinstance(record.args, tuple):
+        """Rewrite the record's arguments (or its message, once already formatted) in place; never drop it."""
+        if isinstance(record.args, tuple) and record.args:
             record.args = tuple(_redacted(arg) for arg in record.args)
+        elif isinstance(record.msg, str):  # formatted earlier (the secret scrubber rewrote it): cut its paths
+            record.msg = _REQUEST_PATH.sub(r"\g<1>/…", _URL.sub(lambda m: redact_url(m[0]), record.msg))
         return True
+
+
+#: The path of urllib3's `"GET /path HTTP/1.1"` and `url='/path'` in a message already formatted.
+_REQUEST_PATH = re.compile(r"""((?:"[A-Z]+ |url=')(?!https?://))/[^ "']*""")
+_URL = re.compile(r"https?://[^\s\"']+")
 
 
 def _redacted(arg: object) -> object:

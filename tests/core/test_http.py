@@ -195,3 +195,16 @@ def test_an_echoing_server_quotes_no_secret(hostile, path):
     assert "bad request" in message, "the body is still quoted"
     for secret in (token, key, "unknown-bearer-value"):
         assert secret not in message
+
+
+def test_urllib3_records_lose_their_paths_even_once_a_known_secret_was_scrubbed(caplog) -> None:
+    from moisson.core import redact
+
+    redact.remember("0123456789abcdef")
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    secret = "/ows/s/0123456789abcdef/token-in-the-path"
+    logging.getLogger("urllib3.connectionpool").debug('%s://%s:%s "%s %s %s" %s %s', "http", "127.0.0.1", 80,
+                                                      "GET", secret, "HTTP/1.1", 200, 12)
+    logging.getLogger("urllib3.util.retry").debug("Incremented Retry for (url='%s'): %r", secret, "Retry(total=0)")
+    assert "token-in-the-path" not in caplog.text and "0123456789abcdef" not in caplog.text
+    assert '"GET /… HTTP/1.1" 200' in caplog.text and "url='/…'" in caplog.text
