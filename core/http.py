@@ -49,13 +49,14 @@ class RedactPaths(logging.Filter):
         if isinstance(record.args, tuple) and record.args:
             record.args = tuple(_redacted(arg) for arg in record.args)
         elif isinstance(record.msg, str):  # formatted earlier (the secret scrubber rewrote it): cut its paths
-            record.msg = _REQUEST_PATH.sub(r"\g<1>/…", _URL.sub(lambda m: redact_url(m[0]), record.msg))
+            message = _REQUEST_PATH.sub(r"\g<1>/…\g<2>", record.msg)
+            record.msg = _RETRY_URL.sub(lambda m: f"url='{redact_url(m[1]) if '://' in m[1] else '/…'}'", message)
         return True
 
 
 #: The path of urllib3's `"GET /path HTTP/1.1"` and `url='/path'` in a message already formatted.
-_REQUEST_PATH = re.compile(r"""((?:"[A-Z]+ |url=')(?!https?://))/[^ "']*""")
-_URL = re.compile(r"https?://[^\s\"']+")
+_REQUEST_PATH = re.compile(r'("[A-Z]+ )[^ "]+( HTTP/)')
+_RETRY_URL = re.compile(r"url='([^']*)'")
 
 
 def _redacted(arg: object) -> object:
