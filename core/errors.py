@@ -6,9 +6,13 @@ never carry a secret (API key, tokenised URL): build them with `redact_url`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from moisson.core.redact import scrub
+
+T = TypeVar("T")
 
 
 class MoissonError(Exception):
@@ -94,3 +98,12 @@ def redact_url(url: str) -> str:
         return "<url>"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}/…"
+
+
+def tagged(connector: str, call: Callable[[], T]) -> T:
+    """Run `call`, naming `connector` in any connector error raised that does not say where it comes from."""
+    try:
+        return call()
+    except ConnectorError as exc:
+        exc.connector = exc.connector or connector
+        raise

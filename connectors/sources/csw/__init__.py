@@ -25,7 +25,7 @@ from moisson.connectors.records import Changes, Harvest, Seen, Skipped, reconcil
 from moisson.connectors.sources.csw.client import CswClient, Paged
 from moisson.connectors.sources.csw.data import is_ogcapi, write_links, write_resource
 from moisson.connectors.sources.csw.iso19139 import IsoRecord, datestamp, file_identifier, parse_record, record_hash
-from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, redact_url
+from moisson.core.errors import ConfigError, NotFoundError, RejectedError, redact_url, tagged
 from moisson.core.http import HttpClient
 from moisson.core.ids import record_dataset_id
 from moisson.core.records import RecordState
@@ -161,7 +161,7 @@ class CswSource:
         Raises:
             ConnectorError: Unreachable, refused credentials, or not a usable CSW catalog.
         """
-        self._tagged(self.client.capabilities)
+        tagged(KIND, self.client.capabilities)
 
     def discover(self) -> Iterator[DatasetDescriptor]:
         """Yield one dataset per record of the catalog (a full pass, nothing remembered).
@@ -200,7 +200,7 @@ class CswSource:
         oldest = min((s.last_seen for s in present if s.last_seen), default=None)
         if full is None:
             full = not present or oldest is None or oldest < now - dt.timedelta(days=self.config.full_every_days)
-        result = self._tagged(lambda: self._full(known, now) if full else self._incremental(known, now))
+        result = tagged(KIND, lambda: self._full(known, now) if full else self._incremental(known, now))
         return result
 
     def _full(self, known: Mapping[str, RecordState], now: dt.datetime) -> Harvest:
@@ -315,13 +315,6 @@ class CswSource:
             harvest.notes.append(f"shortfall: the catalog matched {paged.matched} records but served "
                                  f"{paged.received}; the run is incomplete, no record is marked missing")
 
-    def _tagged(self, call: Any) -> Any:
-        try:
-            return call()
-        except ConnectorError as exc:
-            exc.connector = exc.connector or KIND
-            raise
-
     # --- extraction -------------------------------------------------------------------------------
     def record(self, record_id: str, dataset_id: str | None = None) -> IsoRecord:
         """Fetch and read one record by identifier.
@@ -329,7 +322,7 @@ class CswSource:
         Raises:
             NotFoundError: The catalog has no such record.
         """
-        elements = self._tagged(lambda: self.client.get_record_by_id([record_id]))
+        elements = tagged(KIND, lambda: self.client.get_record_by_id([record_id]))
         for element in elements:
             if file_identifier(element) == record_id:
                 return parse_record(element)

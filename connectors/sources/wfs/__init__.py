@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 from xml.sax.saxutils import escape
 
 import pyarrow.parquet as pq
@@ -28,7 +28,7 @@ from moisson.connectors.geo import GeometryOutput
 from moisson.connectors.sources.wfs.layer import WfsClient, harvest_layer, plan_layer, read_page
 from moisson.connectors.sources.wfs.pages import FeatureServiceConfig
 from moisson.connectors.sqlrows import parse_locator
-from moisson.core.errors import ConnectorError, RejectedError
+from moisson.core.errors import RejectedError, tagged
 from moisson.core.http import HttpClient
 from moisson.core.ids import unique_slugs
 from moisson.core.metadata import DatasetMetadata
@@ -94,13 +94,13 @@ class WfsSource:
         Raises:
             ConnectorError: Unreachable, an exception report, or not a WFS.
         """
-        caps = self._tagged(self.client.capabilities)
+        caps = tagged(KIND, self.client.capabilities)
         if not caps.layers:
             raise RejectedError(f"the WFS at {self.client.where} lists no layer", connector=KIND)
 
     def discover(self) -> Iterator[DatasetDescriptor]:
         """Yield one dataset per layer, with the title, description and keywords of the capabilities."""
-        layers = self._tagged(self.client.capabilities).layers
+        layers = tagged(KIND, self.client.capabilities).layers
         for layer, dataset_id in zip(layers, unique_slugs((ft.name.rpartition(":")[2] for ft in layers),
                                                           default="layer"), strict=True):
             known = {"title": layer.title, "description": layer.abstract, "keywords": list(layer.keywords)}
@@ -119,7 +119,7 @@ class WfsSource:
         locator = parse_locator(WfsLocator, dataset, KIND, _KEYS)
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{dataset.id}.parquet"
-        layer = self._tagged(lambda: harvest_layer(self.client, locator.layer, out, page_size=self.config.page_size,
+        layer = tagged(KIND, lambda: harvest_layer(self.client, locator.layer, out, page_size=self.config.page_size,
                                                    max_pages=self.config.max_pages, output=locator.geometry,
                                                    dataset_id=dataset.id))
         if locator.updated_at:
@@ -137,9 +137,9 @@ class WfsSource:
         """
         locator = parse_locator(WfsLocator, dataset, KIND, _KEYS)
         if locator.updated_at:
-            return self._tagged(lambda: self._newest(locator, dataset.id))
+            return tagged(KIND, lambda: self._newest(locator, dataset.id))
         if locator.checksum:
-            return self._tagged(lambda: self._checksum(locator, dataset.id))
+            return tagged(KIND, lambda: self._checksum(locator, dataset.id))
         return None
 
     def _newest(self, locator: WfsLocator, dataset_id: str) -> str | None:
@@ -186,13 +186,6 @@ class WfsSource:
             for props, wkb in zip(page.properties, page.wkb, strict=True):
                 digest.update(repr(sorted(props.items())).encode() + (wkb or b""))
         return f"{first.matched}|{digest.hexdigest()[:16]}"
-
-    def _tagged(self, call: Any) -> Any:
-        try:
-            return call()
-        except ConnectorError as exc:
-            exc.connector = exc.connector or KIND
-            raise
 
 
 def _newest_value(path: Path, column: str) -> str | None:
