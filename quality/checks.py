@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -243,8 +244,14 @@ def check_row_shapes(findings: Sequence[RowShape], frame: pd.DataFrame, issues: 
                 left_out.append(Normalised(None, finding.count, issues.say("at.row", row=finding.rows[0]),
                                            issues.say("example.left-out"), f"how.{finding.kind}"))
     shaped = [label for label in map(str, frame.columns) if label not in extra_columns]
+    # A cut last row is the shrink guard's to refuse, with its own message: not a missing cell too.
+    cut = {row for f in findings if f.kind == "cut-last-row" for row in f.rows}
     for finding in findings:
         if finding.kind != "missing-cell" or not len(frame) or not shaped:
+            continue
+        finding = replace(finding, rows=tuple(r for r in finding.rows if r not in cut),
+                          count=finding.count - len(set(finding.rows) & cut))
+        if not finding.rows:
             continue
         # Validata names the first absent cell: the one after the row's last value.
         filled = frame.iloc[issues.positions(finding.rows), [i for i, c in enumerate(map(str, frame.columns))
