@@ -1,8 +1,9 @@
-"""Addresses to coordinates through addok's batch CSV endpoint: the national address API, or any addok.
+"""Addresses to coordinates, and points back to communes, through addok's batch CSV endpoints.
 
-One CSV per batch (`POST /search/csv/`, the address columns joined in order), cut so that no
-upload exceeds the service's size limit and no more requests leave per second than its rate
-limit; 429 and 5xx are retried by the HTTP client. The national service filters on a
+The national address API or any addok with addok-csv. One CSV per batch (`POST /search/csv/`, the
+address columns joined in order; `POST /reverse/csv/`, `lat` and `lon`), cut so that no upload
+exceeds the service's size limit and no more requests leave per second than its rate limit; 429
+and 5xx are retried by the HTTP client. The national service filters on a
 `citycode=<column>` field; an addok with addok-csv 1.1 answers 500 to that field, so the
 filter is dropped for that server and applied after the fact on `result_citycode` — which the
 caller does in any case, so a point is never placed in another commune.
@@ -59,8 +60,18 @@ class Candidate:
     lon: float | None
 
 
+@dataclass(frozen=True)
+class Place:
+    """The address the geocoder finds nearest a point, and its commune."""
+
+    citycode: str
+    city: str
+    label: str
+    distance: float | None
+
+
 class Geocoder:
-    """Batch geocoding against addok's `/search/csv/`."""
+    """Batch geocoding against addok's `/search/csv/`, reverse geocoding against `/reverse/csv/`."""
 
     def __init__(self, config: GeocoderConfig | None = None, *, client: HttpClient | None = None) -> None:
         self.config = config or GeocoderConfig()
@@ -83,21 +94,38 @@ class Geocoder:
         """
         codes = list(citycodes) if citycodes is not None else [None] * len(addresses)
         found: list[Candidate | None] = []
-        for start, stop in self._batches(addresses, codes):
+        sizes = [len(a.encode()) + len((c or "").encode()) + 8 for a, c in zip(addresses, codes, strict=True)]
+        for start, stop in self._cuts(sizes):
             found += self._batch(addresses[start:stop], codes[start:stop])
         return found
 
-    def _batches(self, addresses: Sequence[str], codes: Sequence[str | None]) -> list[tuple[int, int]]:
+    def reverse(self, points: Sequence[tuple[float, float]]) -> list[Place | None]:
+        """The nearest address of each (lat, lon) point and its commune (None when the service found none).
+
+        Raises:
+            UnavailableError: The service could not be reached or kept failing.
+            RejectedError: It answered something that is not its CSV.
+        """
+        rows = [f"{lat:.6f};{lon:.6f}\r\n" for lat, lon in points]
+        found: list[Place | None] = []
+        for start, stop in self._cuts([len(row) for row in rows]):
+            body = "lat;lon\r\n" + "".join(rows[start:stop])
+            response = self._post("/reverse/csv/", body, [("delimiter", ";")], ok=())
+            found += [_place(row) for row in self._rows(response.content.decode("utf-8-sig"), stop - start,
+                                                         "result_label")]
+        return found
+
+    def _cuts(self, sizes: Sequence[int]) -> list[tuple[int, int]]:
+        """Row ranges whose uploads stay under the size limit (a single larger row is sent alone)."""
         limit = int(self.config.max_upload_mb * 1_000_000)
         cuts, start, size = [], 0, 0
-        for i, (address, code) in enumerate(zip(addresses, codes, strict=True)):
-            row = len(address.encode()) + len((code or "").encode()) + 8
+        for i, row in enumerate(sizes):
             if size + row > limit and i > start:
                 cuts.append((start, i))
                 start, size = i, 0
             size += row
-        if start < len(addresses):
-            cuts.append((start, len(addresses)))
+        if start < len(sizes):
+            cuts.append((start, len(sizes)))
         return cuts
 
     def _batch(self, addresses: Sequence[str], codes: Sequence[str | None]) -> list[Candidate | None]:
@@ -110,30 +138,45 @@ class Geocoder:
         fields: list[tuple[str, str]] = [("columns", "q"), ("delimiter", ";")]
         if with_codes:
             fields.append(("citycode", "citycode"))
-        response = self._post(buffer.getvalue(), fields)
+        # A 500 is only ours to handle when filters went with it; otherwise the client retries it.
+        response = self._post("/search/csv/", buffer.getvalue(), fields, ok=(500,) if with_codes else ())
         if with_codes and response.status_code == 500:
             self._filters = False  # addok-csv 1.1 on addok 1.3: filter columns break the endpoint
             return self._batch(addresses, codes)
-        if response.status_code >= 400:
-            raise self.client.error_for(response)
-        return self._read(response.content.decode("utf-8-sig"), len(addresses))
+        return [_candidate(row) for row in self._rows(response.content.decode("utf-8-sig"), len(addresses),
+                                                      "result_score")]
 
-    def _post(self, body: str, fields: list[tuple[str, str]]):
+    def _post(self, path: str, body: str, fields: list[tuple[str, str]], *, ok: tuple[int, ...]):
         wait = self._last + 1 / self.config.max_per_second - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         self._last = time.monotonic()
         self.requests += 1
-        return self.client.request("POST", "/search/csv/", ok=(500,), data=fields,
-                                   files={"data": ("adresses.csv", body.encode("utf-8"), "text/csv")})
+        response = self.client.request("POST", path, ok=ok, data=fields,
+                                       files={"data": ("points.csv", body.encode("utf-8"), "text/csv")})
+        if response.status_code >= 400 and response.status_code not in ok:
+            raise self.client.error_for(response)
+        return response
 
-    def _read(self, text: str, expected: int) -> list[Candidate | None]:
+    def _rows(self, text: str, expected: int, column: str) -> list[dict[str, str]]:
         rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-        if len(rows) != expected or (rows and "result_score" not in rows[0]):
+        if len(rows) != expected or (rows and column not in rows[0]):
             raise RejectedError(f"the geocoder {self.client.base_url} answered {len(rows)} rows for {expected} "
-                                "addresses, or no result columns: is `geocoder.url` an addok with its CSV "
-                                "endpoint?", connector="geocoder")
-        return [_candidate(row) for row in rows]
+                                "sent, or no result columns: is `geocoder.url` an addok with its CSV "
+                                "endpoints?", connector="geocoder")
+        return rows
+
+
+def _place(row: dict[str, str]) -> Place | None:
+    if not row.get("result_citycode"):
+        return None
+    distance = row.get("result_distance") or ""
+    try:
+        return Place(citycode=row["result_citycode"], city=row.get("result_city", ""),
+                     label=row.get("result_label", ""), distance=float(distance) if distance else None)
+    except ValueError as exc:
+        raise UnavailableError(f"the geocoder sent an unreadable reverse result ({exc}); retry later",
+                               connector="geocoder") from exc
 
 
 def _candidate(row: dict[str, str]) -> Candidate | None:

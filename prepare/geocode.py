@@ -21,11 +21,12 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from moisson.connectors.geocoder import Candidate, Geocoder
+from moisson.connectors.geocoder import Candidate, Geocoder, Place
 from moisson.core.errors import RejectedError
 from moisson.core.ids import fold_accents
 
-_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+#: An INSEE commune code (Corsica's start 2A or 2B).
+INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
 class Into(BaseModel):
@@ -82,27 +83,34 @@ class GeocodeReport:
 
 
 class GeocodeCache:
-    """Results by normalised address and expected commune, in a SQLite file (`MOISSON_HOME/geocode.sqlite`)."""
+    """Geocoder answers by key, in a SQLite file (`MOISSON_HOME/geocode.sqlite`).
 
-    def __init__(self, path: Path) -> None:
+    Search results (`Candidate`, by normalised address and expected commune) in table `results`;
+    reverse results (`Place`, by point) in table `reverse`.
+    """
+
+    def __init__(self, path: Path, *, table: str = "results", kind: type[Candidate] | type[Place] = Candidate,
+                 ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
-        self.db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, result TEXT)")
+        self.table, self.kind = table, kind
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, result TEXT)")
 
-    def get(self, keys: list[str]) -> dict[str, Candidate | None]:
-        """The cached results among `keys` (None for an address the geocoder did not find)."""
-        found: dict[str, Candidate | None] = {}
+    def get(self, keys: list[str]) -> dict[str, Any]:
+        """The cached results among `keys` (None for one the geocoder did not find)."""
+        found: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for key, result in self.db.execute(f"SELECT key, result FROM results WHERE key IN ({marks})", chunk):
-                found[key] = Candidate(**json.loads(result)) if result != "null" else None
+            query = f"SELECT key, result FROM {self.table} WHERE key IN ({marks})"
+            for key, result in self.db.execute(query, chunk):
+                found[key] = self.kind(**json.loads(result)) if result != "null" else None
         return found
 
-    def put(self, results: Mapping[str, Candidate | None]) -> None:
+    def put(self, results: Mapping[str, Candidate | Place | None]) -> None:
         """Remember results."""
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?)",
+            self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)",
                                 [(k, json.dumps(v.__dict__) if v else "null") for k, v in results.items()])
 
 
@@ -178,7 +186,7 @@ def _citycodes(rows: pd.DataFrame, citycode: str | None) -> list[str | None]:
         return [None] * len(rows)
     if citycode in rows.columns:
         return [None if pd.isna(v) else str(v) for v in rows[citycode]]
-    if _INSEE.match(citycode):
+    if INSEE.match(citycode):
         return [citycode] * len(rows)
     raise RejectedError(f"geocode: citycode {citycode!r} is neither a column of the file nor an INSEE code "
                         "(5 characters, like 59350)")

@@ -29,7 +29,7 @@ from moisson.quality.checks import (
 )
 from moisson.quality.completeness import METADATA, check_metadata
 from moisson.quality.custom import Table, run_custom_checks
-from moisson.quality.geography import check_geography
+from moisson.quality.geography import Communes, check_communes, check_geography
 from moisson.quality.layout import published_table
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
 from moisson.quality.normalise import Normalised
@@ -58,7 +58,8 @@ class Inspection:
 
 def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, policy: QualityPolicy,
                 out_dir: Path, geometry: str | None = None, first_row: int = 2, row_gaps: RowGaps = (),
-                metadata: DatasetMetadata | None = None, findings: Sequence[RowShape] = ()) -> QualityResult:
+                metadata: DatasetMetadata | None = None, findings: Sequence[RowShape] = (),
+                communes: Communes | None = None) -> QualityResult:
     """Check an extracted table and write the typed table, the reports and the GX results.
 
     Args:
@@ -73,6 +74,8 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         metadata: The dataset's publication metadata, scored for completeness.
         findings: Rows the source found out of shape (`Extract.findings`): extra and missing cells are errors,
             blank and repeated header rows it left out are warnings with their row numbers.
+        communes: The commune the geocoder gives each point (`tasks.geocode.communes_of`): points in another
+            commune than expected are warnings, and a note says what was checked or why not.
 
     Returns:
         The verdict, the issues and the paths written.
@@ -85,6 +88,8 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry, lang=policy.lang)
     found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, geometry=geometry, policy=policy,
                     metadata=metadata, dataset_id=dataset_id, lang=policy.lang, findings=findings)
+    if communes is not None:
+        found.notes.extend(check_communes(communes, found.issues))
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
     found.published.to_parquet(clean_path, index=False)

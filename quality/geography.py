@@ -1,9 +1,11 @@
-"""Geographic checks: points outside the area, swapped or Lambert-93 coordinates, invalid geometries, near duplicates.
+"""Geographic checks: points outside the area or their commune, swapped or Lambert-93, bad geometries, duplicates.
 
 Points come from the schema's `geopoint` fields, from longitude/latitude column pairs named as SCDL and
 most exports name them (`lat`/`lon`, `latitude`/`longitude`, `EQUIP_LAT`/`EQUIP_LONG`, `lat_coor1`/
 `long_coor1`…), and, when there are none, from the GeoJSON geometry column sources write. Everything is
 vectorised: numpy masks for areas, shapely's array functions for geometries, a KD-tree for duplicates.
+The commune of each point is not known here (no boundaries are shipped): the run asks the geocoder's
+reverse endpoint and hands its answers over as `Communes`; `check_communes` only compares.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from moisson.quality.cast import geopoints
 from moisson.quality.checks import Issues
+from moisson.quality.messages import Lang
 from moisson.quality.schema import FieldSpec
 
 GEOGRAPHY = "geography"
@@ -38,6 +41,33 @@ LAT_NAME = re.compile(r"^(.*?)(latitude|lat)(.*)$", re.IGNORECASE)
 LON_NAMES = ("lon", "long", "lng", "longitude")
 GPS_CHECKS = {"french-gps-coordinates", "french_gps_coordinates"}
 
+MESSAGES: dict[Lang, dict[str, str]] = {
+    "fr": {
+        "outside": "jeu {dataset} : {where} est dans la commune {city} ({found}) d'après le géocodeur, pas dans la "
+                   "commune attendue ({expected}) ; vérifiez le point (ou l'adresse qui l'a donné) et corrigez-le "
+                   "dans la source",
+        "done": "contrôle des communes : {checked} points situés par le géocodeur (adresse la plus proche), "
+                "{outside} hors de la commune attendue{unknown}",
+        "unknown": ", {count} sans adresse connue à proximité (non vérifiés)",
+        "skipped-geocoder": "pas de contrôle de la commune des points : le catalogue ne configure aucun géocodeur "
+                            "(`geocoder: {url: …}`, l'API Adresse nationale ou un addok)",
+        "skipped-commune": "pas de contrôle de la commune des points : aucune commune attendue (donnez "
+                           "`organization.insee` dans le catalogue, ou le `citycode` de l'étape geocode)",
+    },
+    "en": {
+        "outside": "dataset {dataset}: {where} is in the commune {city} ({found}) according to the geocoder, not in "
+                   "the expected one ({expected}); check the point (or the address it came from) and fix it in "
+                   "the source",
+        "done": "commune check: {checked} points placed by the geocoder (nearest address), {outside} outside the "
+                "expected commune{unknown}",
+        "unknown": ", {count} with no known address nearby (not checked)",
+        "skipped-geocoder": "no check of the points' commune: the catalog configures no geocoder "
+                            "(`geocoder: {url: …}`, the national address API or an addok)",
+        "skipped-commune": "no check of the points' commune: no expected commune (give `organization.insee` in "
+                           "the catalog, or the geocode step's `citycode`)",
+    },
+}
+
 
 @dataclass
 class Points:
@@ -56,6 +86,51 @@ class Points:
     lon: np.ndarray
     lat: np.ndarray
     area_checked: bool = True
+
+
+@dataclass
+class Communes:
+    """The communes the geocoder's reverse endpoint gives the table's points, for `check_communes`.
+
+    Attributes:
+        dataset_id: The dataset, named in the warnings.
+        points: The points that were looked up (row positions of the checked table).
+        expected: Expected INSEE code per row (None where the row is not checked).
+        found: (INSEE code, name) of the commune found per row (None where nothing was found or asked).
+        skipped: Why nothing was looked up, said in a note: no `geocoder` in the catalog, or no expected `commune`.
+    """
+
+    dataset_id: str
+    points: Points | None = None
+    expected: Sequence[str | None] = ()
+    found: Sequence[tuple[str, str] | None] = ()
+    skipped: Literal["geocoder", "commune"] | None = None
+
+
+def check_communes(communes: Communes, issues: Issues) -> list[str]:
+    """Warn the rows whose point the geocoder puts in another commune than expected; returns the report's note.
+
+    A warning, not an error: the reverse endpoint answers with the nearest known address, which near a
+    boundary may lie across it.
+    """
+    say = MESSAGES[issues.lang]
+    if communes.skipped or communes.points is None:
+        return [say[f"skipped-{communes.skipped or 'commune'}"]]
+    points = communes.points
+    expected = np.array([code or "" for code in communes.expected], dtype=object)
+    found = np.array([place[0] if place else "" for place in communes.found], dtype=object)
+    asked = expected != ""
+    outside = asked & (found != "") & (found != expected)
+
+    def message(pos: int, _value: object) -> str:
+        where = f"{points.label} = ({_shown(points.lon[pos])}, {_shown(points.lat[pos])})"
+        return say["outside"].format(dataset=communes.dataset_id, where=where, city=communes.found[pos][1],
+                                     found=found[pos], expected=expected[pos])
+
+    count = issues.rows(outside, field=points.field, type=GEOGRAPHY, rule="commune", warning=True, detail=message)
+    unknown = int((asked & (found == "")).sum())
+    return [say["done"].format(checked=int((asked & (found != "")).sum()), outside=count,
+                               unknown=say["unknown"].format(count=unknown) if unknown else "")]
 
 
 def in_boxes(lon: np.ndarray, lat: np.ndarray,

@@ -15,6 +15,7 @@ from moisson.quality.gate import QualityResult, check_table
 from moisson.quality.schema import TableSchemaRef, load_schema
 from moisson.tasks.connect import resolve_secret
 from moisson.tasks.extract import Extracted
+from moisson.tasks.geocode import communes_of
 
 
 def schema_of(catalog: Catalog, ref: str | None) -> TableSchemaRef | None:
@@ -31,10 +32,11 @@ def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, repor
     policy = catalog.quality_of(ds)
     if "hash" in policy.personal_data.values() and isinstance(policy.hash_salt, SecretRef):
         policy = policy.model_copy(update={"hash_salt": SecretStr(resolve_secret(policy.hash_salt))})
+    schema = schema_of(catalog, ds.schema_)
     result = check_table(
         extracted.extract.path,
         dataset_id=dataset_id,
-        schema=schema_of(catalog, ds.schema_),
+        schema=schema,
         policy=policy,
         out_dir=reports,
         geometry=extracted.extract.geometry,
@@ -42,6 +44,7 @@ def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, repor
         row_gaps=extracted.extract.row_gaps,
         metadata=extracted.dataset.metadata,
         findings=extracted.extract.findings,
+        communes=communes_of(catalog, dataset_id, extracted, schema),
     )
     logger = get_run_logger()
     if result.success:
