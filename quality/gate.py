@@ -29,6 +29,7 @@ from moisson.quality.checks import (
 )
 from moisson.quality.completeness import METADATA, check_metadata
 from moisson.quality.custom import Table, run_custom_checks
+from moisson.quality.flagged import point_map
 from moisson.quality.geography import Communes, check_communes, check_geography
 from moisson.quality.layout import published_table
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
@@ -99,12 +100,14 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     # Personal data and a missing title or licence block whatever `on_failure` says.
     always = any(kind in (PERSONAL, METADATA) for _, kind, _ in issues.totals)
     result = QualityResult(
-        dataset_id=dataset_id, success=success, blocked=not success and (policy.on_failure == "block" or always),
+        dataset_id=dataset_id, dataset_title=metadata.title if metadata else None, success=success,
+        blocked=not success and (policy.on_failure == "block" or always),
         rows=len(frame), errors=_ordered(issues.errors), warnings=issues.warnings,
         notes=read_notes + found.notes, error_count=issues.error_count, counts=issues.counts,
         normalised=found.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
-        table_schema=schema.descriptor if schema else None, lang=policy.lang)
+        table_schema=schema.descriptor if schema else None, lang=policy.lang,
+        points=point_map(found.published, schema, issues, geometry=geometry))
     result.report_json.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     result.write_html(result.report_html)
     return result

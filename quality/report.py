@@ -1,16 +1,34 @@
-"""Quality findings and their renderings: JSON for machines, Markdown for Prefect, HTML for people."""
+"""Quality findings and their renderings: JSON for machines, Markdown for Prefect, HTML for people.
+
+The HTML page is what a data officer or a citizen reads: the dataset's title, the verdict in words, the schema
+by name with its schema.data.gouv.fr page (never a file path), the errors with their rows and values, a
+`pattern` explained by the field's description and example instead of its regular expression, the
+normalisations and notes, a map of the points the geography checks flagged, and the Great Expectations
+results folded under a disclosure. It is self-contained (inline styles and SVG) and accessible (RGAA).
+"""
 
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from moisson.quality.messages import DEFAULT_LANG, Lang, say
+from markdown_it import MarkdownIt
+
+from moisson.quality.hints import code_hint
+from moisson.quality.messages import CATALOG, DEFAULT_LANG, Lang, say
 from moisson.quality.normalise import Normalised
+from moisson.quality.report_map import PointMap, map_figure
+from moisson.quality.schema import REGISTRY, REGISTRY_NAME, FieldSpec
 
 Verdict = Literal["valid", "valid_after_normalisation", "invalid"]
+#: schema.data.gouv.fr's page of a schema (`/<name>/<version>/`), beside its `/schemas/…/schema.json` files.
+SCHEMA_SITE = REGISTRY.removesuffix("/schemas")
+# Schema descriptions are Markdown (links to definitions); raw HTML in them stays text.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,17 @@ class QualityIssue:
         """JSON-safe dictionary."""
         return asdict(self)
 
+    def detail(self, lang: Lang = DEFAULT_LANG) -> str:
+        """The message without the row and field it starts with, for tables that show them in their own columns."""
+        if self.row is None:
+            return self.message
+        where = say("at.row", lang, row=self.row)
+        named = where + (say("at.field", lang, field=self.field) if self.field else "")
+        for prefix in (f"{named}: ", f"{where}: "):
+            if self.message.startswith(prefix):
+                return self.message[len(prefix):]
+        return self.message
+
 
 @dataclass(frozen=True)
 class IssueCount:
@@ -57,6 +86,7 @@ class QualityReport:
 
     Attributes:
         dataset_id: The dataset checked.
+        dataset_title: Its title (the catalog's metadata), shown instead of the id when known.
         success: True when no error was found.
         rows: Number of data rows.
         errors: Stored errors (capped per field and type; see `error_count`).
@@ -66,11 +96,14 @@ class QualityReport:
         counts: Errors per field, type and rule.
         normalised: Per column, the cells rewritten from a form Table Schema refuses (French dates, numbers).
         schema: Name, version and source of the Table Schema, if any.
+        table_schema: The Table Schema itself: field titles, descriptions and examples for the HTML page.
         expectations: One summary line per Great Expectations result.
+        points: The points the geography checks flagged, for the HTML page's map.
         lang: Language of the titles and headings of the Markdown and HTML pages (messages are already in it).
     """
 
     dataset_id: str | None = None
+    dataset_title: str | None = None
     success: bool
     rows: int
     errors: list[QualityIssue] = field(default_factory=list)
@@ -80,7 +113,9 @@ class QualityReport:
     counts: list[IssueCount] = field(default_factory=list)
     normalised: list[Normalised] = field(default_factory=list)
     schema: dict[str, str | None] | None = None
+    table_schema: dict[str, Any] | None = None
     expectations: list[dict[str, Any]] = field(default_factory=list)
+    points: PointMap | None = None
     lang: Lang = DEFAULT_LANG
 
     @property
@@ -113,14 +148,19 @@ class QualityReport:
         }
 
     @property
+    def name(self) -> str:
+        """How the dataset is named to people: its title, else its id."""
+        return self.dataset_title or self.dataset_id or self.say("report.table")
+
+    @property
     def title(self) -> str:
         """One-line verdict."""
-        name = self.dataset_id or self.say("report.table")
         if self.success and self.normalised:
-            return self.say("report.no-error-normalised", name=name, rows=self.rows, count=self.normalised_cells)
+            return self.say("report.no-error-normalised", name=self.name, rows=self.rows,
+                            count=self.normalised_cells)
         if self.success:
-            return self.say("report.no-error", name=name, rows=self.rows)
-        return self.say("report.errors", name=name, count=self.error_count, rows=self.rows)
+            return self.say("report.no-error", name=self.name, rows=self.rows)
+        return self.say("report.errors", name=self.name, count=self.error_count, rows=self.rows)
 
     def say(self, key: str, **values: object) -> str:
         """The sentence `key` of `moisson.quality.messages` in the report's language."""
@@ -130,7 +170,8 @@ class QualityReport:
         """A short summary and the first `limit` errors, for a Prefect artifact."""
         lines = [f"## {'✅' if self.success else '❌'} {_md(self.title)}", ""]
         if self.schema:
-            lines += [_md(self.say("report.schema", schema=self._schema_label())), ""]
+            label, page = self._schema_label(), self._schema_page()
+            lines += [_md(self.say("report.schema", schema=f"[{label}]({page})" if page else label)), ""]
         if self.counts:
             lines += self._md_header("field", "error", "rule", "count")
             lines += [f"| {_md(c.field or '—')} | {c.type} | {c.rule or ''} | {c.count} |" for c in self.counts]
@@ -156,51 +197,154 @@ class QualityReport:
         return "\n".join(lines)
 
     def to_html(self, limit: int = 200) -> str:
-        """A plain self-contained page: summary, counts per field, first failing rows, GX results."""
+        """The page a data officer reads: verdict, schema, errors (the first `limit`), map, notes, GX details."""
         e = html.escape
-        parts = [
-            f"<!doctype html><html lang='{self.lang}'><head><meta charset='utf-8'>",
-            f"<title>{e(self.title)}</title><style>{CSS}</style></head><body>",
-            f"<h1 class='{'ok' if self.success else 'ko'}'>{e(self.title)}</h1>",
-        ]
-        if self.schema:
-            parts.append(f"<p>{e(self.say('report.schema', schema=self._schema_label()))}</p>")
+        css, verdict = self._verdict()
+        sections = [f"<h1>{e(self.name)}</h1>",
+                    f'<div class="etat {css}" role="note"><p><strong>{e(self.say("report.verdict"))}</strong> '
+                    f"{e(verdict)}</p></div>", self._html_facts()]
         if self.counts:
-            parts.append(f"<h2>{e(self.say('report.per-field'))}</h2>")
-            parts.append(_table(self._headers("field", "error", "rule", "count"),
-                                [[c.field or "—", c.type, c.rule or "", str(c.count)] for c in self.counts]))
-        if self.normalised:
-            parts.append(f"<h2>{e(self.say('report.normalised'))}</h2>")
-            parts.append(_table(self._headers("field", "count", "from", "to"),
-                                [[n.field or "—", str(n.count), n.example_from, n.example_to]
-                                 for n in self.normalised]))
+            sections.append(f"<section><h2>{e(self.say('report.per-field'))}</h2>" + _table(
+                self._headers("field", "problem", "count"),
+                [[self._field_html(c.field), e(self._problem(c.type, c.rule)), str(c.count)] for c in self.counts])
+                + "</section>")
         if self.errors:
-            shown = self.errors[:limit]
-            parts.append(f"<h2>{e(self.say('report.first-errors', count=len(shown)))}</h2>")
-            parts.append(_table(self._headers("row", "key", "field", "value", "message"),
-                                [[str(i.row or ""), i.key or "", i.field or "", i.value or "", i.message]
-                                 for i in shown]))
+            sections.append(self._html_errors(self.errors[:limit]))
+        if self.points is not None:
+            sections.append(f"<section><h2>{e(self.say('report.map'))}</h2>{map_figure(self.points, self.lang)}"
+                            "</section>")
+        if self.normalised:
+            sections.append(f"<section><h2>{e(self.say('report.normalised'))}</h2>" + _table(
+                self._headers("field", "count", "how", "from", "to"),
+                [[self._field_html(n.field), str(n.count), e(self.say(n.how)), e(n.example_from), e(n.example_to)]
+                 for n in self.normalised]) + "</section>")
+        told = {n.note(self.lang) for n in self.normalised}
+        notes = [n for n in self.notes if n not in told]
+        if notes:
+            sections.append(f"<section><h2>{e(self.say('report.notes'))}</h2><ul>"
+                            + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul></section>")
         if self.warnings:
-            parts.append(f"<h2>{e(self.say('report.warnings'))}</h2><ul>"
-                         + "".join(f"<li>{e(w.message)}</li>" for w in self.warnings) + "</ul>")
-        if self.notes:
-            parts.append(f"<h2>{e(self.say('report.notes'))}</h2><ul>"
-                         + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
-        if self.expectations:
-            parts.append(f"<h2>{e(self.say('report.gx'))}</h2>")
-            parts.append(_table(
-                self._headers("expectation", "column", "source", "result", "unexpected", "examples"),
-                [[x["expectation"], x.get("column") or "", x.get("source") or "",
-                  self.say("report.passed" if x["success"] else "report.failed"),
-                  "" if x.get("unexpected") is None else str(x["unexpected"]),
-                  ", ".join(map(str, x.get("examples") or []))] for x in self.expectations]))
-        parts.append("</body></html>")
-        return "\n".join(parts)
+            sections.append(f"<section><h2>{e(self.say('report.warnings'))}</h2><ul>"
+                            + "".join(f"<li>{e(w.message)}</li>" for w in self.warnings[:limit]) + "</ul></section>")
+        if self.expectations or self.counts:
+            sections.append(self._html_technical())
+        return (f'<!DOCTYPE html>\n<html lang="{self.lang}">\n<head>\n<meta charset="utf-8">\n'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                f"<title>{e(self.say('report.page-title', title=self.title))}</title>\n<style>{CSS}</style>\n"
+                f'</head>\n<body>\n<a class="evitement" href="#contenu">{e(self.say("report.skip"))}</a>\n'
+                f'<div class="page">\n<header class="bandeau"><p>{e(self.say("report.banner"))}</p></header>\n'
+                f'<main id="contenu" tabindex="-1">\n' + "\n".join(sections) + "\n</main>\n"
+                f"<footer><p>{e(self.say('report.footer'))}</p></footer>\n</div>\n</body>\n</html>\n")
 
     def write_html(self, path: Path) -> Path:
         """Write `to_html()` to `path` and return it."""
         path.write_text(self.to_html(), encoding="utf-8")
         return path
+
+    def _invalid(self) -> tuple[str, str]:
+        """CSS class and message key of a failed table (the gate's result says whether it was published)."""
+        return "bloque", "report.verdict-invalid"
+
+    def _verdict(self) -> tuple[str, str]:
+        if self.verdict == "valid":
+            return "valide", self.say("report.verdict-is-valid", rows=self.rows)
+        if self.verdict == "valid_after_normalisation":
+            return "normalise", self.say("report.verdict-is-normalised", rows=self.rows, count=self.normalised_cells)
+        css, key = self._invalid()
+        return css, self.say(key, rows=self.rows, count=self.error_count)
+
+    def _html_facts(self) -> str:
+        e = html.escape
+        facts = []
+        if self.dataset_id and self.dataset_id != self.name:
+            facts.append((self.say("report.fact-dataset"), f"<code>{e(self.dataset_id)}</code>"))
+        if self.schema:
+            page, label = self._schema_page(), e(self._schema_label())
+            facts.append((self.say("report.fact-schema"), f'<a href="{e(page)}">{label}</a>' if page else label))
+        else:
+            facts.append((self.say("report.fact-schema"), e(self.say("report.fact-no-schema"))))
+        facts += [(self.say("report.fact-rows"), _number(self.rows, self.lang)),
+                  (self.say("report.fact-errors"), _number(self.error_count, self.lang)),
+                  (self.say("report.fact-warnings"), _number(len(self.warnings), self.lang))]
+        if self.normalised:
+            facts.append((self.say("report.fact-normalised"), _number(self.normalised_cells, self.lang)))
+        return '<dl class="fiche">' + "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>"
+
+    def _html_errors(self, shown: Sequence[QualityIssue]) -> str:
+        keyed = any(i.key for i in shown)
+        columns = ["row", *(["key"] if keyed else []), "field", "value", "message"]
+        rows = [[str(i.row or ""), *([html.escape(i.key or "")] if keyed else []), self._field_html(i.field),
+                 html.escape(i.value or ""), self._message_html(i)] for i in shown]
+        return (f"<section><h2>{html.escape(self.say('report.first-errors', count=len(shown)))}</h2>"
+                f'<div class="defilement" role="region" tabindex="0" '
+                f'aria-label="{html.escape(self.say("report.first-errors", count=len(shown)))}">'
+                f"{_table(self._headers(*columns), rows)}</div></section>")
+
+    def _html_technical(self) -> str:
+        """Great Expectations results and the error codes (as frictionless and Validata name them), folded."""
+        e = html.escape
+        parts = [f'<details class="technique"><summary>{e(self.say("report.technical"))}</summary>',
+                 f"<p>{e(self.say('report.technical-intro'))}</p>"]
+        if self.counts:
+            parts.append(_table(self._headers("field", "error", "rule", "count"),
+                                [[e(c.field or "—"), f"<code>{e(c.type)}</code>", f"<code>{e(c.rule or '')}</code>",
+                                  str(c.count)] for c in self.counts], caption=self.say("report.codes")))
+        if self.expectations:
+            parts.append(_table(
+                self._headers("expectation", "column", "source", "result", "unexpected", "examples"),
+                [[self._expectation_html(x["expectation"]), e(x.get("column") or ""),
+                  e(self.say(f"report.source-{x['source']}") if f"report.source-{x.get('source')}" in CATALOG
+                    else x.get("source") or ""),
+                  e(self.say("report.passed" if x["success"] else "report.failed")),
+                  "" if x.get("unexpected") is None else str(x["unexpected"]),
+                  e(", ".join(map(str, x.get("examples") or [])))] for x in self.expectations],
+                caption=self.say("report.gx")))
+        return "".join(parts) + "</details>"
+
+    def _expectation_html(self, name: str) -> str:
+        key = f"report.gx-{name}"
+        code = f"<code>{html.escape(name)}</code>"
+        return f"{html.escape(self.say(key))} ({code})" if key in CATALOG else code
+
+    def _message_html(self, issue: QualityIssue) -> str:
+        """The issue's message; a broken `pattern` told with the field's description and example, not its regex."""
+        e = html.escape
+        spec = self._fields().get(issue.field or "")
+        if issue.rule != "pattern" or spec is None or issue.value is None:
+            return e(issue.detail(self.lang))
+        field_spec = FieldSpec.of(spec)
+        description = spec.get("description")
+        if not description and not field_spec.example:
+            return e(issue.detail(self.lang))
+        array = field_spec.type == "array"
+        text = e(self.say("report.pattern-item" if array else "report.pattern", value=issue.value))
+        if description:
+            text += " " + _MARKDOWN.renderInline(str(description))
+        if field_spec.example:
+            text += " " + e(self.say("report.example", example=field_spec.example))
+        pattern = field_spec.constraints.get("pattern")
+        hint = None if array or not isinstance(pattern, str) else code_hint(issue.value, re.compile(pattern),
+                                                                              self.lang)
+        return text + (" " + e(self.say("report.hint", hint=hint)) if hint else "")
+
+    def _fields(self) -> dict[str, Mapping[str, Any]]:
+        return {f["name"]: f for f in (self.table_schema or {}).get("fields", []) if isinstance(f, Mapping)}
+
+    def _field_html(self, name: str | None) -> str:
+        if not name:
+            return "—"
+        title = self._fields().get(name, {}).get("title")
+        help_ = f'<span class="aide">{html.escape(str(title))}</span>' if title and title != name else ""
+        return f"<code>{html.escape(name)}</code>{help_}"
+
+    def _problem(self, type_: str, rule: str | None) -> str:
+        """A kind of error in words: its rule's, else its type's (with the rule's code), else the codes."""
+        if rule and f"report.rule-{rule}" in CATALOG:
+            return self.say(f"report.rule-{rule}")
+        if f"report.type-{type_}" in CATALOG:
+            label = self.say(f"report.type-{type_}")
+            return f"{label} ({rule})" if rule else label
+        return " / ".join(filter(None, (type_, rule)))
 
     def _headers(self, *columns: str) -> list[str]:
         return [self.say(f"column.{c}") for c in columns]
@@ -209,10 +353,22 @@ class QualityReport:
         return [f"| {' | '.join(self._headers(*columns))} |", f"|{'---|' * len(columns)}"]
 
     def _schema_label(self) -> str:
+        """The schema by its title, name and version: never where its file lies."""
         schema = self.schema or {}
-        name = schema.get("name") or self.say("report.unnamed-schema")
-        version = f" {schema['version']}" if schema.get("version") else ""
-        return f"{name}{version} ({schema.get('source')})"
+        name, version = schema.get("name"), schema.get("version")
+        title = (self.table_schema or {}).get("title")
+        label = str(title or name or self.say("report.unnamed-schema"))
+        details = [str(name)] if title and name and name != title else []
+        details += [self.say("report.version", version=version)] if version else []
+        return f"{label} ({', '.join(details)})" if details else label
+
+    def _schema_page(self) -> str | None:
+        """schema.data.gouv.fr's page of a registry schema, the URL it was read from, or None for a local file."""
+        schema = self.schema or {}
+        name, version, source = schema.get("name"), schema.get("version"), schema.get("source") or ""
+        if name and REGISTRY_NAME.fullmatch(name) and (source.startswith(REGISTRY) or not source.startswith("http")):
+            return f"{SCHEMA_SITE}/{name}/" + (f"{version}/" if version and version != "latest" else "")
+        return source if source.startswith("https://") else None
 
 
 @dataclass(kw_only=True)
@@ -225,7 +381,6 @@ class QualityResult(QualityReport):
         report_json: The report as JSON.
         report_html: The report as an HTML page.
         gx_results: Great Expectations validation result (JSON), when a suite ran.
-        table_schema: The Table Schema checked against, published beside the data.
     """
 
     blocked: bool
@@ -233,7 +388,6 @@ class QualityResult(QualityReport):
     report_json: Path
     report_html: Path
     gx_results: Path | None = None
-    table_schema: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary, with the verdict and the paths of the files written."""
@@ -245,19 +399,43 @@ class QualityResult(QualityReport):
             "gx_results": str(self.gx_results) if self.gx_results else None,
         }
 
+    def _invalid(self) -> tuple[str, str]:
+        return ("bloque", "report.verdict-blocked") if self.blocked else ("normalise", "report.verdict-warned")
 
+
+# The portal's look (same palette, fonts and banners), inline so the page stands alone; contrast ≥ 4.5:1.
 CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}h1.ok{color:#1a7f37}h1.ko{color:#b42318}"
-    "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;"
-    "text-align:left;vertical-align:top}th{background:#f3f3f3}td{max-width:40em;overflow-wrap:anywhere}"
+    ":root{--bleu:#000091;--texte:#1e1e1e;--gris:#595959;--fond:#f6f6f6}*{box-sizing:border-box}"
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;line-height:1.5;margin:0;"
+    "color:var(--texte);background:#fff}.page{max-width:72rem;margin:0 auto;padding:0 1rem 2rem}"
+    "a{color:var(--bleu)}a:focus,summary:focus,[tabindex]:focus{outline:3px solid #0a76f6;outline-offset:2px}"
+    ".evitement{position:absolute;left:-999rem}.evitement:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}"
+    "header.bandeau{border-bottom:3px solid var(--bleu);margin-bottom:1rem}header.bandeau p{margin:0 0 .5rem}"
+    ".etat{padding:.75rem 1rem;border-left:6px solid;margin:1rem 0;background:var(--fond)}"
+    ".etat.valide{border-color:#18753c}.etat.normalise{border-color:#695240}.etat.bloque{border-color:#ce0500}"
+    "dl.fiche{display:grid;grid-template-columns:minmax(10rem,max-content) 1fr;gap:.25rem 1rem}"
+    "dl.fiche dt{font-weight:bold}dl.fiche dd{margin:0}.defilement{overflow-x:auto;max-width:100%}"
+    "table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}caption{text-align:left;font-weight:bold;"
+    "padding:.5rem 0}th,td{border:1px solid #bbb;padding:.25rem .5rem;vertical-align:top;text-align:left}"
+    "th{background:#eee}td{max-width:40rem;overflow-wrap:anywhere}.aide{display:block;color:var(--gris);"
+    "font-size:.8rem}details{margin:1rem 0}summary{cursor:pointer;font-weight:bold}"
+    "figure{margin:1rem 0}svg.carte{max-width:100%;height:auto;border:1px solid #bbb}"
+    "footer{border-top:1px solid #ccc;margin-top:2rem;padding-top:1rem;color:var(--gris)}"
 )
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str | None = None) -> str:
+    """A table of cells already written as HTML; headers are text."""
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    head = "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    title = f"<caption>{e(caption)}</caption>" if caption else ""
+    return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _number(value: int, lang: Lang) -> str:
+    """Thousands apart as each language writes them (a narrow no-break space in French)."""
+    return f"{value:,}".replace(",", "\u202f" if lang == "fr" else ",")
 
 
 def _md(text: str) -> str:
