@@ -5,7 +5,9 @@
   var box = document.getElementById("carte");
   if (!box || !window.L || !window.moissonCarte) { return; }
   // No fade: a popup half faded in has too little contrast (and motion helps nobody here).
-  var map = L.map(box, {keyboard: true, fadeAnimation: false});
+  var map = L.map(box, {keyboard: true, fadeAnimation: false, zoomControl: false});
+  // Leaflet's own zoom buttons say "Zoom in"/"Zoom out" (title and aria-label): the page is in French.
+  L.control.zoom({zoomInTitle: "Zoom avant", zoomOutTitle: "Zoom arrière"}).addTo(map);
   L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
     maxZoom: 19,
     attribution: "© contributeurs <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a>"
