@@ -39,7 +39,7 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
             if p.field in named}
     if geometry in named and geometry in table.columns:
         sets[geometry] = _geometry_points(table[geometry])
-    flagged = [i for i in flagged if i.field in sets]
+    flagged = sorted((i for i in flagged if i.field in sets), key=lambda i: i.row or 0)
     if not flagged:
         return None
     positions = issues.positions([i.row for i in flagged])
