@@ -7,11 +7,13 @@ import csv
 import io
 import json
 import math
+import shutil
 import textwrap
 from collections.abc import Iterator
 
 import pytest
 
+from moisson.catalog.model import BUNDLED, load_catalog
 from moisson.flows.harvest import run_datasets
 from tests.fakes.overpass import running_overpass
 from tests.peers import addok_peer
@@ -115,3 +117,29 @@ def test_three_sources_geocoded_merged_and_published(addok, tmp_path, moisson_ho
         assert row["acces"] == ("24h/24" if i < 3 else "accueil")
     assert by_name["DAE 1"]["source"] == "commune,national,osm"
     assert by_name["DAE stade"]["source"] == "osm" and "osm:node/902" in by_name["DAE stade"]["source_id"]
+
+
+def test_the_demo_merges_its_three_offline_sources_and_blocks_only_the_broken_csv(tmp_path, moisson_home):
+    shutil.copytree(BUNDLED.parent / "demo", tmp_path / "deployments" / "demo")
+    catalog = tmp_path / "deployments" / "catalog.yaml"
+    shutil.copy(BUNDLED, catalog)
+    every = list(load_catalog(catalog).datasets)  # what `moisson run --all` runs
+    outcomes = {o.id: o for o in run_datasets(every, catalog=str(catalog))}
+    assert {i: o.status for i, o in outcomes.items() if o.status != "published"} == {"salles-a-louer": "blocked"}
+    dae = outcomes["defibrillateurs"]
+    assert dae.quality.errors == 0, dae
+    portal = tmp_path / "var" / "portal" / "defibrillateurs"
+    rows = list(csv.DictReader((portal / "defibrillateurs.csv").open(encoding="utf-8")))
+    # Six of the commune (three also in GéoDAE, two also in OpenStreetMap), one of each other source alone.
+    assert len(rows) == 8
+    by_name = {r["nom"]: r for r in rows}
+    town_hall = by_name["Hôtel de ville"]
+    assert town_hall["source"] == "commune,national" and town_hall["com_insee"] == "59999"
+    assert (float(town_hall["lat_coor1"]), float(town_hall["long_coor1"])) == (50.69214, 2.98752), "corrections file"
+    assert by_name["Halte ferroviaire"]["source"] == "commune,national,osm"
+    assert by_name["Halte ferroviaire"]["disp_h"] == "heures ouvrables|heures de nuit", "disp_h: national first"
+    assert by_name["Pharmacie du Centre"]["source"] == "national"
+    park = by_name["DAE parc du Moulin"]
+    assert park["source"] == "osm" and "osm:node/11000000023" in park["source_id"] and park["acc"] == "Extérieur"
+    report = json.loads(next(tmp_path.glob("**/reports/defibrillateurs/*/quality.json")).read_text())
+    assert any("pas de contrôle de la commune des points" in note for note in report["notes"]), report["notes"]

@@ -64,6 +64,9 @@ def test_the_wheel_installs_one_name_with_schemas_and_demo_data(wheel: Path):
     assert "moisson/deployments/catalog.yaml" in names
     assert {"moisson/deployments/demo/equipements-publics.xlsx", "moisson/deployments/demo/salles-a-louer.csv",
             "moisson/deployments/demo/stationnements-velos.gpkg"} <= set(names)
+    assert {f"moisson/deployments/demo/{name}" for name in (
+        "defibrillateurs-commune.xlsx", "defibrillateurs-geodae.csv", "defibrillateurs-osm.csv",
+        "geocodage-corrections.csv", "defibrillateurs.schema.json")} <= set(names)
 
 
 def test_installed_commands_run_offline_outside_the_checkout(installed: Path, tmp_path: Path):

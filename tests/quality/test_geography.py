@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 
 from moisson.quality.checks import Issues
-from moisson.quality.geography import check_geography, coordinate_pairs, near_duplicates
+from moisson.quality.geography import (
+    Communes,
+    check_communes,
+    check_geography,
+    coordinate_pairs,
+    near_duplicates,
+    point_sets,
+)
 from moisson.quality.schema import FieldSpec
 from tests.data import text_frame
 
@@ -71,3 +78,28 @@ def test_near_duplicates_on_a_million_points_with_a_default_coordinate():
     partner = near_duplicates(lon, lat, np.ones(n, bool), 5.0)
     assert (partner[1:1000] == 0).all() and partner[0] == -1
     assert partner[-1] == 5000
+
+
+def test_points_in_another_commune_are_warned_with_the_commune_found_and_the_one_expected():
+    text = text_frame({"latitude": ["50.63", "50.67", "50.64", "50.65"], "longitude": ["3.06", "3.12", "3.07", "3.0"]})
+    issues = Issues(text, first_row=2, lang="fr")
+    [points] = point_sets(text, {})
+    communes = Communes("defibrillateurs", points=points, expected=["59350", "59350", "59350", None],
+                        found=[("59350", "Moisson-sur-Lys"), ("59352", "Val-de-Moisson"), None, None])
+    [note] = check_communes(communes, issues)
+    assert rules(issues, warnings=True) == [("commune", 3)] and not issues.errors
+    message = issues.warnings[0].message
+    for part in ("defibrillateurs", "ligne 3", "(3.12, 50.67)", "Val-de-Moisson (59352)", "attendue (59350)",
+                 "corrigez"):
+        assert part in message, message
+    # Row 4 had no address near it: not counted as checked; row 5 was not asked (no expected commune).
+    assert note == ("contrôle des communes : 2 points situés par le géocodeur (adresse la plus proche), "
+                    "1 hors de la commune attendue, 1 sans adresse connue à proximité (non vérifiés)")
+
+
+def test_no_geocoder_or_no_commune_is_said_in_a_note_and_warns_nothing():
+    issues = Issues(text_frame({"lat": ["50.63"], "lon": ["3.06"]}), first_row=2, lang="en")
+    [note] = check_communes(Communes("salles", skipped="geocoder"), issues)
+    assert "configures no geocoder" in note and not issues.warnings
+    [note] = check_communes(Communes("salles", skipped="commune"), issues)
+    assert "organization.insee" in note and not issues.warnings
