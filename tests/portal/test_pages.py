@@ -141,6 +141,16 @@ def test_dataset_page_shows_preview_map_and_charts(served, browser, dataset_id):
     assert axe_violations(browser) == []
 
 
+def test_map_zoom_buttons_speak_french(served, browser):
+    _, url = served
+    visit(browser, url + "stationnements-velos/index.html")
+    browser.wait_for("!!window.moissonCouche")
+    buttons = browser.evaluate("Array.from(document.querySelectorAll('.leaflet-control-zoom a'))"
+                               ".map(a => [a.title, a.getAttribute('aria-label')])")
+    assert buttons == [["Zoom avant", "Zoom avant"], ["Zoom arrière", "Zoom arrière"]]
+    assert "Zoom in" not in browser.evaluate("document.getElementById('carte').innerHTML")
+
+
 def test_index_has_no_serious_accessibility_violation(served, browser):
     _, url = served
     visit(browser, url + "index.html")
