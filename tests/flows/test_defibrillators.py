@@ -10,6 +10,7 @@ import math
 import shutil
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -117,6 +118,49 @@ def test_three_sources_geocoded_merged_and_published(addok, tmp_path, moisson_ho
         assert row["acces"] == ("24h/24" if i < 3 else "accueil")
     assert by_name["DAE 1"]["source"] == "commune,national,osm"
     assert by_name["DAE stade"]["source"] == "osm" and "osm:node/902" in by_name["DAE stade"]["source_id"]
+
+
+def test_a_point_in_another_commune_is_warned_and_its_commune_comes_from_the_cache_next_time(tmp_path,
+                                                                                              moisson_home):
+    inside = MAIN[10]
+    outside = next(a for a in ADDRESSES if a["citycode"] == addok_peer.OTHER_CITYCODE)
+    (tmp_path / "dae.csv").write_text("nom,latitude,longitude\n" + "".join(
+        f"{name},{a['lat']},{a['lon']}\n" for name, a in (("DAE mairie", inside), ("DAE gare", outside))),
+        encoding="utf-8")
+    (tmp_path / "dae.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
+
+    def run(url: str) -> dict:
+        catalog = tmp_path / "catalog.yaml"
+        catalog.write_text(textwrap.dedent(f"""\
+            version: 1
+            defaults:
+              targets: [portail]
+              metadata: {{license: lov2, title: Défibrillateurs, description: Les DAE de la commune}}
+              organization: {{name: Moisson-sur-Lys, insee: "{addok_peer.MAIN_CITYCODE}"}}
+            geocoder: {{url: "{url}", timeout: 5}}
+            sources:
+              tableurs: {{connector: spreadsheet, config: {{root: .}}}}
+            targets:
+              portail: {{connector: local, config: {{path: ./portal, harvestable: false}}}}
+            datasets:
+              - {{id: dae, source: tableurs, locator: {{path: dae.csv}}, schema: dae.schema.json}}
+            """), encoding="utf-8")
+        [outcome] = run_datasets(["dae"], catalog=str(catalog), force=True)
+        assert outcome.status == "published", outcome  # a warning: the nearest address may lie across a boundary
+        return json.loads(Path(outcome.quality.report).with_name("quality.json").read_text(encoding="utf-8"))
+
+    with addok_peer.running_or_skip(tmp_path / "addok", ADDRESSES) as url:
+        first = run(url)
+    [warning] = [w for w in first["warnings"] if w["rule"] == "commune"]
+    assert warning["row"] == 3 and warning["field"] == "latitude"
+    for part in ("jeu dae", "Val-de-Moisson (59352)", f"attendue ({addok_peer.MAIN_CITYCODE})",
+                 f"({outside['lon']}, {outside['lat']})"):
+        assert part in warning["message"], warning["message"]
+    assert any("2 points situés par le géocodeur" in n and "1 hors de la commune attendue" in n
+               for n in first["notes"]), first["notes"]
+    # addok is gone: the same points are answered from the cache, so the run still checks them.
+    again = run(url)
+    assert [w["message"] for w in again["warnings"] if w["rule"] == "commune"] == [warning["message"]]
 
 
 def test_the_demo_merges_its_three_offline_sources_and_blocks_only_the_broken_csv(tmp_path, moisson_home):

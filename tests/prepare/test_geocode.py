@@ -8,8 +8,11 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from moisson.connectors.geocoder import Geocoder, GeocoderConfig
+from moisson.connectors.geocoder import Geocoder, GeocoderConfig, Place
+from moisson.core.errors import RejectedError
+from moisson.core.http import HttpClient
 from moisson.prepare.geocode import GeocodeCache, GeocodeStep, geocode
+from tests.fakes.proxy import Proxy
 from tests.peers import addok_peer
 
 ADDRESSES = addok_peer.imaginary_commune_addresses(300)
@@ -81,3 +84,35 @@ def test_existing_coordinates_are_kept_and_overrides_win(addok, tmp_path):
     assert (report.kept, report.overridden, report.sent) == (1, 1, 1)
     assert list(out.loc[0, ["EQUIP_LAT", "EQUIP_LONG"]]) == ["50.1", "3.1"]
     assert list(out.loc[1, ["EQUIP_LAT", "EQUIP_LONG"]]) == ["50.500000", "3.200000"]
+
+
+def test_reverse_gives_each_point_its_commune_in_batches_cut_to_the_size_limit(addok, tmp_path):
+    points = [(a["lat"], a["lon"]) for a in (MAIN[0], OTHER[0], MAIN[40])] + [(48.85, 2.35)]  # Paris: no address
+    geocoder = Geocoder(GeocoderConfig(url=addok, max_upload_mb=0.00005))  # 50 bytes: two points a request
+    places = geocoder.reverse(points)
+    assert geocoder.requests == 2
+    assert [(p.citycode, p.city) if p else None for p in places] == [
+        ("59350", "Moisson-sur-Lys"), ("59352", "Val-de-Moisson"), ("59350", "Moisson-sur-Lys"), None]
+    assert places[1].label.startswith("1 Rue de la Gare 59100") and places[1].distance == 0
+    cache = GeocodeCache(tmp_path / "c.sqlite", table="reverse", kind=Place)
+    cache.put({"a": places[0], "b": None})
+    assert cache.get(["a", "b", "c"]) == {"a": places[0], "b": None}
+
+
+def test_reverse_retries_a_server_error_and_refuses_a_cut_answer(addok):
+    proxy = Proxy(addok, paths=True)
+    try:
+        geocoder = Geocoder(client=HttpClient(proxy.url, timeout=10, backoff=0.01, connector="geocoder"))
+        remaining = [503]
+
+        def once_busy(seen, status, body):
+            return (remaining.pop(), b"busy") if remaining else None
+
+        proxy.fault = once_busy
+        [place] = geocoder.reverse([(MAIN[0]["lat"], MAIN[0]["lon"])])
+        assert place.citycode == "59350" and len(proxy.seen) == 2 and all(s.path == "/reverse/csv/" for s in proxy.seen)
+        proxy.fault = lambda seen, status, body: (status, body.splitlines(keepends=True)[0])  # header only
+        with pytest.raises(RejectedError, match="answered 0 rows for 1"):
+            geocoder.reverse([(MAIN[0]["lat"], MAIN[0]["lon"])])
+    finally:
+        proxy.close()
