@@ -71,7 +71,8 @@ def test_blocked_report_names_the_dataset_and_its_schema_never_a_path(tmp_path: 
     page = lxml_html.fromstring(text)
     assert page.get("lang") == "fr"
     assert page.xpath("string(//h1)") == TITLE
-    assert [h.tag for h in page.xpath("//h1|//h2")][0] == "h1", "one h1, then h2s"
+    headings = [h.tag for h in page.xpath("//h1|//h2|//h3|//h4|//h5|//h6")]
+    assert headings[0] == "h1" and set(headings[1:]) == {"h2"}, "one h1, then h2s: headings in order"
     assert "bloqué" in page.xpath("string(//div[contains(@class, 'etat')])")
     # The schema by name and version, linked to its schema.data.gouv.fr page; its file appears nowhere.
     schema = page.xpath("//dl[@class='fiche']//a")[0]
