@@ -78,13 +78,12 @@ def _others(sets: dict[str, Points], flagged: list[QualityIssue], positions: np.
 
 
 def _geometry_points(column: pd.Series) -> Points:
-    """The positions of the point geometries of a GeoJSON column (NaN for other shapes and empty cells)."""
+    """Where each geometry of a GeoJSON column lies: a point itself, another shape its centroid (NaN if unreadable)."""
     import shapely  # deferred: only tables with geometries need GEOS
 
-    texts = column.astype("string").reset_index(drop=True)
-    codes, uniques = pd.factorize(texts)
-    parsed = shapely.from_geojson(np.asarray(uniques, dtype=object), on_invalid="ignore")
-    geoms = np.where(codes >= 0, parsed[np.maximum(codes, 0)], None)
-    point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
-    return Points(str(column.name), "point", np.where(point, shapely.get_x(geoms), np.nan),
-                  np.where(point, shapely.get_y(geoms), np.nan))
+    codes, uniques = pd.factorize(column.astype("string").reset_index(drop=True))
+    # Each distinct geometry is parsed once, as the geography checks do.
+    centres = shapely.centroid(shapely.from_geojson(np.asarray(uniques, dtype=object), on_invalid="ignore"))
+    lon = np.append(shapely.get_x(centres), np.nan)[codes]  # code -1 (empty cell) takes the appended NaN
+    lat = np.append(shapely.get_y(centres), np.nan)[codes]
+    return Points(str(column.name), "point", lon, lat)

@@ -94,6 +94,8 @@ def map_figure(points: PointMap, lang: Lang, *, figure_id: str = "carte") -> str
     """The `<figure>` of the map (SVG and caption), then the flagged points as a table in a disclosure."""
     e = html.escape
     placed = [p for p in points.flagged if p.placed]
+    if not placed and not points.others:
+        return f"<p>{e(say('report.map-unplaced', lang, count=len(points.flagged)))}</p>" + _table(points.flagged, lang)
     frame = _frame([*placed, *points.others])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="carte" viewBox="0 0 {WIDTH} {frame.height:.0f}" '
              f'width="{WIDTH}" height="{frame.height:.0f}" role="img" aria-labelledby="{figure_id}-legende">',

@@ -195,3 +195,24 @@ def test_local_schema_is_named_not_located_and_a_bare_pattern_stays(tmp_path: Pa
     assert "Codes de la commune (codes)" in page.xpath("string(//dl[@class='fiche'])")
     # Without a description or an example, the regex is all the schema says: it stays.
     assert re.search(r"n'a pas la forme attendue \^\[0-9\]\{5\}\$", html.unescape(text))
+
+
+def test_flagged_geometries_are_drawn_at_their_centre_and_unreadable_ones_listed(tmp_path: Path) -> None:
+    from tests.data import write_extract
+
+    bowtie = '{"type":"Polygon","coordinates":[[[3,50],[3.1,50.1],[3.1,50],[3,50.1],[3,50]]]}'
+    data = write_extract(tmp_path / "extract.parquet", {
+        "nom": ["a", "b", "c", "d", "e"],
+        "geometry": ['{"type":"Point","coordinates":[3.06,50.63]}', bowtie, "not json",
+                     '{"type":"Point","coordinates":[50.63,3.06]}', None]})
+    result = check_table(data, dataset_id="lieux", schema=None, policy=QualityPolicy(), out_dir=tmp_path / "out",
+                         geometry="geometry", metadata=DatasetMetadata(title="Lieux", license="lov2"))
+    assert [(p.row, p.rule, p.placed) for p in result.points.flagged] == [
+        (3, "invalid-geometry", True), (4, "geometry", False), (5, "swapped", True)]
+    bowtie_centre = result.points.flagged[0]
+    assert (bowtie_centre.lon, bowtie_centre.lat) == pytest.approx((3.05, 50.05))
+    page = page_of(result)
+    assert len(page.xpath("//figure//svg//circle")) == 2
+    assert "Points signalés sans coordonnées à placer : 1" in page.xpath("string(//figcaption)")
+    rows = page.xpath("//section[h2='Carte des points signalés']/details//tbody/tr")
+    assert [[c.text_content() for c in r.xpath("td")][:4] for r in rows][1] == ["4", "geometry", "—", "—"]
