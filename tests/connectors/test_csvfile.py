@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import random
 
 import pandas as pd
+import pytest
 
+from moisson.connectors import csvfile
 from moisson.connectors.csvfile import published_csv, render_csv, write_csv
 from tests.data import write_extract
 
@@ -36,3 +41,32 @@ def test_a_target_copies_the_csv_made_for_the_publication(tmp_path):
     write_csv(data, tmp_path / "sent.csv")
     assert (tmp_path / "sent.csv").read_bytes() == b"a\n1\n"
     assert published_csv(data).stat().st_mtime_ns == before.st_mtime_ns
+
+
+def _python_csv(columns: dict[str, list[str | None]]) -> bytes:
+    """What csv.writer (the writer these bytes were first made with) writes for these text columns."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*[["" if v is None else v for v in values] for values in columns.values()], strict=True))
+    return out.getvalue().encode("utf-8")
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_the_arrow_writer_writes_the_bytes_of_csv_writer(tmp_path, monkeypatch, width):
+    monkeypatch.setattr(csvfile, "BATCH_ROWS", 7)  # several batches, one of them short
+    rng = random.Random(width)
+    alphabet = ['a', 'é', ' ', ',', '"', '\n', '\r', '\t', ';', "'", '#', '€', '']
+    columns = {f"c,{i}" if i else "col": [None if rng.random() < 0.1 else
+                                          "".join(rng.choices(alphabet, k=rng.randrange(0, 5))) for _ in range(40)]
+               for i in range(width)}
+    columns[next(iter(columns))][:3] = ["", None, '""']
+    data = write_extract(tmp_path / "clean.parquet", columns)
+    render_csv(data, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_bytes() == _python_csv(columns)
+
+
+def test_an_empty_table_is_its_header(tmp_path):
+    data = write_extract(tmp_path / "clean.parquet", {"a": [], "b": []})
+    render_csv(data, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_bytes() == b"a,b\n"
