@@ -186,7 +186,7 @@ class QualityReport:
             shown = self.errors[:limit]
             lines += [f"### {self.say('report.first-errors', count=len(shown))}", ""]
             lines += self._md_header("row", "key", "field", "message")
-            lines += [f"| {i.row or ''} | {_md(i.key or '')} | {_md(i.field or '')} | {_md(i.message)} |"
+            lines += [f"| {i.row or ''} | {_md(i.key or '')} | {_md(i.field or '')} | {self._message_md(i)} |"
                       for i in shown]
             lines.append("")
         if self.warnings:
@@ -293,8 +293,7 @@ class QualityReport:
             parts.append(_table(
                 self._headers("expectation", "column", "source", "result", "unexpected", "examples"),
                 [[self._expectation_html(x["expectation"]), e(x.get("column") or ""),
-                  e(self.say(f"report.source-{x['source']}") if f"report.source-{x.get('source')}" in CATALOG
-                    else x.get("source") or ""),
+                  e(self._words(f"report.source-{x.get('source')}", x.get("source") or "")),
                   e(self.say("report.passed" if x["success"] else "report.failed")),
                   "" if x.get("unexpected") is None else str(x["unexpected"]),
                   e(", ".join(map(str, x.get("examples") or [])))] for x in self.expectations],
@@ -302,30 +301,49 @@ class QualityReport:
         return "".join(parts) + "</details>"
 
     def _expectation_html(self, name: str) -> str:
-        key = f"report.gx-{name}"
         code = f"<code>{html.escape(name)}</code>"
-        return f"{html.escape(self.say(key))} ({code})" if key in CATALOG else code
+        words = self._words(f"report.gx-{name}", "")
+        return f"{html.escape(words)} ({code})" if words else code
+
+    def _words(self, key: str, otherwise: str) -> str:
+        """The sentence `key` when the catalog has it (labels of codes), else `otherwise`."""
+        return self.say(key) if key in CATALOG else otherwise
 
     def _message_html(self, issue: QualityIssue) -> str:
-        """The issue's message; a broken `pattern` told with the field's description and example, not its regex."""
-        e = html.escape
+        """The issue's message without its place; a broken `pattern` told by the field's description and example."""
+        told = self._pattern_told(issue)
+        if told is None:
+            return html.escape(issue.detail(self.lang))
+        lead, description, tail = told
+        return " ".join(filter(None, (html.escape(lead), _MARKDOWN.renderInline(description) if description else "",
+                                      html.escape(tail))))
+
+    def _message_md(self, issue: QualityIssue) -> str:
+        told = self._pattern_told(issue)
+        if told is None:
+            return _md(issue.message)
+        return _md(" ".join(filter(None, told)))
+
+    def _pattern_told(self, issue: QualityIssue) -> tuple[str, str, str] | None:
+        """A broken `pattern` in words: the sentence, the field's description (Markdown), the example and hint.
+
+        None when the issue is no pattern's, or when the schema says nothing of the field but its regex.
+        """
         spec = self._fields().get(issue.field or "")
         if issue.rule != "pattern" or spec is None or issue.value is None:
-            return e(issue.detail(self.lang))
+            return None
         field_spec = FieldSpec.of(spec)
-        description = spec.get("description")
+        description = str(spec.get("description") or "")
         if not description and not field_spec.example:
-            return e(issue.detail(self.lang))
+            return None
         array = field_spec.type == "array"
-        text = e(self.say("report.pattern-item" if array else "report.pattern", value=issue.value))
-        if description:
-            text += " " + _MARKDOWN.renderInline(str(description))
-        if field_spec.example:
-            text += " " + e(self.say("report.example", example=field_spec.example))
+        tail = [self.say("report.example", example=field_spec.example)] if field_spec.example else []
         pattern = field_spec.constraints.get("pattern")
         hint = None if array or not isinstance(pattern, str) else code_hint(issue.value, re.compile(pattern),
                                                                               self.lang)
-        return text + (" " + e(self.say("report.hint", hint=hint)) if hint else "")
+        tail += [self.say("report.hint", hint=hint)] if hint else []
+        return (self.say("report.pattern-item" if array else "report.pattern", value=issue.value), description,
+                " ".join(tail))
 
     def _fields(self) -> dict[str, Mapping[str, Any]]:
         return {f["name"]: f for f in (self.table_schema or {}).get("fields", []) if isinstance(f, Mapping)}
@@ -339,11 +357,10 @@ class QualityReport:
 
     def _problem(self, type_: str, rule: str | None) -> str:
         """A kind of error in words: its rule's, else its type's (with the rule's code), else the codes."""
-        if rule and f"report.rule-{rule}" in CATALOG:
-            return self.say(f"report.rule-{rule}")
-        if f"report.type-{type_}" in CATALOG:
-            label = self.say(f"report.type-{type_}")
-            return f"{label} ({rule})" if rule else label
+        if rule and (words := self._words(f"report.rule-{rule}", "")):
+            return words
+        if words := self._words(f"report.type-{type_}", ""):
+            return f"{words} ({rule})" if rule else words
         return " / ".join(filter(None, (type_, rule)))
 
     def _headers(self, *columns: str) -> list[str]:

@@ -100,8 +100,10 @@ def test_pattern_errors_are_told_by_the_field_description_and_example(tmp_path: 
     assert {i.field for i in result.errors if i.rule == "pattern"} == {"COLL_SIRET", "EQUIP_UID"}
     # The JSON keeps the message the checks wrote (with the regex); the page never shows a regex.
     assert any(patterns["EQUIP_UID"] in i.message for i in result.errors)
+    markdown = result.to_markdown()
     for pattern in patterns.values():
-        assert pattern not in text and html.escape(pattern) not in text
+        assert pattern not in text and html.escape(pattern) not in text and pattern not in markdown
+    assert "'MSL-salle-4' n'a pas la forme attendue. Cet identifiant unique est constitué du [code INSEE" in markdown
     listed = page.xpath("//section[h2[starts-with(., 'Les ')]]//tbody/tr")
     rows = {(r.xpath("string(td[1])"), r.xpath("string(td[2]/code)")): r for r in listed
             if "forme attendue" in r.xpath("string(td[4])")}
