@@ -30,13 +30,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from moisson.core.errors import ConfigError
 from moisson.core.metadata import DatasetMetadata
@@ -114,6 +116,8 @@ NAMED = re.compile(rf"{_EDGE_BEFORE}(?:(?P<given>{_GIVEN})[ \t]+(?P<surname>{_SU
 #: In a column of people, any `Prénom Nom` / `NOM Prénom` shape, two or three words.
 PERSON_SHAPE = re.compile(rf"{_EDGE_BEFORE}(?:{_CAPITALISED}[ \t]+(?:{_SURNAME}|{_CAPS_SURNAME})"
                           rf"|{_CAPS_SURNAME}[ \t]+{_CAPITALISED})(?={_EDGE_AFTER})")
+#: What every `PERSON_SHAPE` match holds: a capitalised word, blanks, a letter.
+_TWO_WORDS = rf"[{_UPPER}][{_LOWER}{_UPPER}]+[ \t]+[{_LOWER}{_UPPER}]"
 ALONE_FIRST_NAME = re.compile(rf"^[ \t]*{_GIVEN}[ \t]*$")
 # A name right after one of these words names a place, a building or a body, after a public figure.
 NAMED_AFTER = re.compile(
@@ -326,11 +330,10 @@ def _scan(cells: pd.Series, role: str | None, own_domains: set[str]) -> list[tup
         found.append(("phone", _mask(cells.str.contains(MOBILE, regex=True)), True))
     else:
         found.append(("phone", phone, False))
-    nir = cells.str.extract(NIR)
-    found.append(("nir", _mask(nir[0].notna()) & nir_key_valid(nir[0].fillna(""), nir[1]), False))
-    iban = cells.str.extract(IBAN)[0]
-    candidate = _mask(iban.notna())
-    found.append(("iban", candidate & iban_valid(iban.fillna("")), False))
+    found.append(("nir", _where(cells, NIR, lambda nir: _mask(nir[0].notna()) & nir_key_valid(
+        nir[0].fillna(""), nir[1])), False))
+    found.append(("iban", _where(cells, IBAN, lambda iban: _mask(iban[0].notna()) & iban_valid(
+        iban[0].fillna(""))), False))
     unplaced = cells.str.replace(PLACE_CIVILITY, " ", regex=True)
     found.append(("person-name", _mask(unplaced.str.contains(PERSON, regex=True)), False))
     return found
@@ -341,9 +344,17 @@ def named_persons(cells: pd.Series, column: str = "") -> np.ndarray:
     name = column.lower()
     people = bool(PEOPLE_COLUMN.search(name))
     first_names = bool(FIRST_NAME_COLUMN.search(name))
-    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-    verdicts = np.array([_names_a_person(str(text), people, first_names) for text in uniques] + [False], dtype=bool)
-    return verdicts[codes]
+    # Python's `re` reads only the cells RE2 finds a known first name in (or, in a column of people, two
+    # words the first capitalised): every text the patterns below accept holds one.
+    candidates = _contains(cells, _FIRST)
+    if people:
+        candidates |= _contains(cells, _TWO_WORDS)
+    verdicts = np.zeros(len(cells), dtype=bool)
+    if candidates.any():
+        codes, uniques = pd.factorize(cells[candidates], use_na_sentinel=True)
+        found = np.array([_names_a_person(str(text), people, first_names) for text in uniques] + [False], dtype=bool)
+        verdicts[candidates] = found[codes]
+    return verdicts
 
 
 def _names_a_person(text: str, people: bool, first_names: bool) -> bool:
@@ -428,6 +439,21 @@ def _salt(salt: Secret | None) -> str:
     if not value:
         raise ConfigError("quality.hash_salt is empty: set it to a long random string")
     return value
+
+
+def _where(cells: pd.Series, pattern: str, verdict: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
+    """`verdict` of the groups Python's `re` extracts with `pattern`, run only on the cells RE2 finds it in."""
+    rows = _contains(cells, pattern)
+    found = np.zeros(len(cells), dtype=bool)
+    if rows.any():
+        found[rows] = verdict(cells[rows].str.extract(pattern))
+    return found
+
+
+def _contains(cells: pd.Series, pattern: str) -> np.ndarray:
+    """Cells in which RE2 finds `pattern` (groups allowed, unlike `Series.str.contains`)."""
+    found = pc.match_substring_regex(pa.array(cells, from_pandas=True), pattern)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def _mask(values: pd.Series) -> np.ndarray:
