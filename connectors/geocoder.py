@@ -2,20 +2,24 @@
 
 The national address API or any addok with addok-csv. One CSV per batch (`POST /search/csv/`, the
 address columns joined in order; `POST /reverse/csv/`, `lat` and `lon`), cut so that no upload
-exceeds the service's size limit and no more requests leave per second than its rate limit; 429
-and 5xx are retried by the HTTP client. The national service filters on a
-`citycode=<column>` field; an addok with addok-csv 1.1 answers 500 to that field, so the
-filter is dropped for that server and applied after the fact on `result_citycode` — which the
-caller does in any case, so a point is never placed in another commune.
+exceeds the service's size limit nor holds more than `batch_rows` rows; the parts go `parallel` at a
+time (addok answers a file row by row in one thread: parts in parallel use the server's other workers),
+no more requests leaving per second than its rate limit; 429 and 5xx are retried by the HTTP client.
+The national service filters on a `citycode=<column>` field; an addok with addok-csv 1.1 answers
+500 to that field, so the filter is dropped for that server and applied after the fact on
+`result_citycode` — which the caller does in any case, so a point is never placed in another commune.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +28,7 @@ from moisson.core.http import HttpClient
 
 #: The national address API (Base Adresse Nationale).
 NATIONAL = "https://api-adresse.data.gouv.fr"
+T = TypeVar("T")
 
 
 class GeocoderConfig(BaseModel):
@@ -34,6 +39,8 @@ class GeocoderConfig(BaseModel):
         timeout: Seconds one batch may take, upload to last byte.
         max_upload_mb: Largest CSV sent at once (the national service refuses more than 50 MB).
         max_per_second: Requests per second at most (the national service allows 50).
+        batch_rows: Rows per request at most.
+        parallel: Requests in flight at once.
         send_filters: Send `citycode=<column>` as the national service accepts; turned off for a
             server that refuses it (addok-csv 1.1 answers 500), whatever this says.
     """
@@ -44,6 +51,8 @@ class GeocoderConfig(BaseModel):
     timeout: float = Field(120, gt=0)
     max_upload_mb: float = Field(45, gt=0, le=50)
     max_per_second: float = Field(40, gt=0, le=50)
+    batch_rows: int = Field(1000, ge=1)
+    parallel: int = Field(4, ge=1, le=8)  # at most the HTTP client's connection pool (10)
     send_filters: bool = True
 
 
@@ -58,6 +67,7 @@ class Candidate:
     citycode: str
     lat: float | None
     lon: float | None
+    city: str = ""  # after the coordinates: results cached before it was kept still read
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ class Geocoder:
         self.requests = 0
         self._filters = self.config.send_filters
         self._last = 0.0
+        self._pace = threading.Lock()
 
     def geocode(self, addresses: Sequence[str], citycodes: Sequence[str | None] | None = None,
                 ) -> list[Candidate | None]:
@@ -93,11 +104,15 @@ class Geocoder:
             RejectedError: It answered something that is not its CSV.
         """
         codes = list(citycodes) if citycodes is not None else [None] * len(addresses)
-        found: list[Candidate | None] = []
-        sizes = [len(a.encode()) + len((c or "").encode()) + 8 for a, c in zip(addresses, codes, strict=True)]
-        for start, stop in self._cuts(sizes):
-            found += self._batch(addresses[start:stop], codes[start:stop])
-        return found
+        cuts = self._cuts([len(a.encode()) + len((c or "").encode()) + 8
+                           for a, c in zip(addresses, codes, strict=True)])
+
+        def part(cut: tuple[int, int]) -> list[Candidate | None]:
+            return self._batch(addresses[cut[0]:cut[1]], codes[cut[0]:cut[1]])
+
+        # The first part goes alone: its answer tells whether the server takes filter columns.
+        answers = self._parallel(part, cuts[:1]) + self._parallel(part, cuts[1:])
+        return [candidate for candidates in answers for candidate in candidates]
 
     def reverse(self, points: Sequence[tuple[float, float]]) -> list[Place | None]:
         """The nearest address of each (lat, lon) point and its commune (None when the service found none).
@@ -107,20 +122,28 @@ class Geocoder:
             RejectedError: It answered something that is not its CSV.
         """
         rows = [f"{lat:.6f};{lon:.6f}\r\n" for lat, lon in points]
-        found: list[Place | None] = []
-        for start, stop in self._cuts([len(row) for row in rows]):
-            body = "lat;lon\r\n" + "".join(rows[start:stop])
-            response = self._post("/reverse/csv/", body, [("delimiter", ";")], ok=())
-            found += [_place(row) for row in self._rows(response.content.decode("utf-8-sig"), stop - start,
-                                                         "result_label")]
-        return found
+
+        def part(cut: tuple[int, int]) -> list[Place | None]:
+            response = self._post("/reverse/csv/", "lat;lon\r\n" + "".join(rows[cut[0]:cut[1]]),
+                                  [("delimiter", ";")], ok=())
+            return [_place(row) for row in self._rows(response.content.decode("utf-8-sig"), cut[1] - cut[0],
+                                                       "result_label")]
+
+        return [place for places in self._parallel(part, self._cuts([len(row) for row in rows])) for place in places]
+
+    def _parallel(self, send: Callable[[tuple[int, int]], list[T]], cuts: list[tuple[int, int]]) -> list[list[T]]:
+        """`send` applied to each row range, `parallel` at a time; the answers in order."""
+        if len(cuts) <= 1:
+            return [send(cut) for cut in cuts]
+        with ThreadPoolExecutor(min(self.config.parallel, len(cuts)), thread_name_prefix="geocoder") as pool:
+            return list(pool.map(send, cuts))
 
     def _cuts(self, sizes: Sequence[int]) -> list[tuple[int, int]]:
-        """Row ranges whose uploads stay under the size limit (a single larger row is sent alone)."""
+        """Row ranges of at most `batch_rows` rows whose uploads stay under the size limit (a larger row goes alone)."""
         limit = int(self.config.max_upload_mb * 1_000_000)
         cuts, start, size = [], 0, 0
         for i, row in enumerate(sizes):
-            if size + row > limit and i > start:
+            if (size + row > limit or i - start >= self.config.batch_rows) and i > start:
                 cuts.append((start, i))
                 start, size = i, 0
             size += row
@@ -147,11 +170,12 @@ class Geocoder:
                                                       "result_score")]
 
     def _post(self, path: str, body: str, fields: list[tuple[str, str]], *, ok: tuple[int, ...]):
-        wait = self._last + 1 / self.config.max_per_second - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        self._last = time.monotonic()
-        self.requests += 1
+        with self._pace:  # parallel parts still leave at most `max_per_second` a second
+            wait = self._last + 1 / self.config.max_per_second - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last = time.monotonic()
+            self.requests += 1
         response = self.client.request("POST", path, ok=ok, data=fields,
                                        files={"data": ("points.csv", body.encode("utf-8"), "text/csv")})
         if response.status_code >= 400 and response.status_code not in ok:
@@ -185,7 +209,8 @@ def _candidate(row: dict[str, str]) -> Candidate | None:
     try:
         return Candidate(label=row.get("result_label", ""), score=float(row["result_score"]),
                          type=row.get("result_type", ""), id=row.get("result_id", ""),
-                         citycode=row.get("result_citycode", ""), lat=float(row["latitude"]),
+                         citycode=row.get("result_citycode", ""), city=row.get("result_city", ""),
+                         lat=float(row["latitude"]),
                          lon=float(row["longitude"]))
     except ValueError as exc:
         raise UnavailableError(f"the geocoder sent an unreadable result ({exc}); retry later",

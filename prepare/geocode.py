@@ -74,6 +74,8 @@ class GeocodeReport:
     sent: int = 0
     found: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
+    #: The commune of each point the geocoder gave (by `point_key`): the reverse check need not ask again.
+    places: dict[str, Place] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One French line with the counts."""
@@ -112,6 +114,11 @@ class GeocodeCache:
         with self.db:
             self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)",
                                 [(k, json.dumps(v.__dict__) if v else "null") for k, v in results.items()])
+
+
+def point_key(lat: float, lon: float) -> str:
+    """A point as the reverse cache keys it: latitude and longitude to six decimals (about 10 cm)."""
+    return f"{lat:.6f},{lon:.6f}"
 
 
 def normalise_address(address: str) -> str:
@@ -172,6 +179,8 @@ def geocode(frame: pd.DataFrame, step: GeocodeStep, geocoder: Geocoder, cache: G
             continue
         report.found += 1
         lat[index], lon[index] = f"{result.lat:.6f}", f"{result.lon:.6f}"
+        if result.citycode:  # a person's override says nothing of the commune
+            report.places[point_key(result.lat, result.lon)] = Place(result.citycode, result.city, result.label, 0.0)
         extra["result_label"][index], extra["result_score"][index] = result.label, f"{result.score:.2f}"
         extra["result_type"][index], extra["result_id"][index] = result.type, result.id
     out[step.into.lat], out[step.into.lon] = lat, lon

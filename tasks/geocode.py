@@ -19,7 +19,7 @@ from prefect import get_run_logger
 from moisson.catalog.model import Catalog, Dataset
 from moisson.connectors.geocoder import Geocoder, Place
 from moisson.core.settings import home
-from moisson.prepare.geocode import INSEE, GeocodeCache, GeocodeStep, geocode
+from moisson.prepare.geocode import INSEE, GeocodeCache, GeocodeStep, geocode, point_key
 from moisson.prepare.recipe import Recipe
 from moisson.quality.geography import FRANCE_BOXES, Communes, coordinate_pairs, in_boxes, point_sets
 from moisson.quality.schema import TableSchemaRef
@@ -27,6 +27,8 @@ from moisson.tasks.extract import Extracted
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\.(\w+)\}")
 CACHE = "geocode.sqlite"
+#: The cache's table of points → communes, fed by the reverse endpoint and by the geocode step's own results.
+REVERSE = "reverse"
 
 
 def geocoded(catalog: Catalog, dataset_id: str, step: GeocodeStep, source: Path, out: Path,
@@ -37,6 +39,7 @@ def geocoded(catalog: Catalog, dataset_id: str, step: GeocodeStep, source: Path,
     frame = pd.read_parquet(source, dtype_backend="pyarrow").astype("string")
     filled, report = geocode(frame, resolved, Geocoder(catalog.model.geocoder), GeocodeCache(home() / CACHE))
     filled.to_parquet(out, index=False)
+    GeocodeCache(home() / CACHE, table=REVERSE, kind=Place).put(report.places)
     logger = get_run_logger()
     logger.info("%s: %s", dataset_id, report.summary())
     notes = [report.summary()]
@@ -56,7 +59,8 @@ def communes_of(catalog: Catalog, dataset_id: str, extracted: Extracted, schema:
     The expected commune is the geocode step's `citycode` (a code, or a column the checked file kept),
     else `{organization.insee}`. None when the extract has no coordinate columns; a `Communes` saying
     why it was skipped when the catalog sets no `geocoder:` (the national API is never called unasked)
-    or no commune is expected.
+    or no commune is expected. Each distinct point is asked once ever: the cache keeps the answers, and
+    the points the geocode step placed are in it already.
     """
     extract = extracted.extract
     fields = {f.name: f for f in schema.fields} if schema else {}
@@ -79,8 +83,7 @@ def communes_of(catalog: Catalog, dataset_id: str, extracted: Extracted, schema:
     codes = text[citycode].fillna("").tolist() if by_row else [citycode] * len(text)
     ask = np.isfinite(points.lon) & np.isfinite(points.lat) & in_boxes(points.lon, points.lat, FRANCE_BOXES)
     ask &= np.array([bool(code) for code in codes], dtype=bool)
-    keys = [f"{lat:.6f},{lon:.6f}" if asked else "" for lat, lon, asked in zip(points.lat, points.lon, ask,
-                                                                                  strict=True)]
+    keys = [point_key(lat, lon) if asked else "" for lat, lon, asked in zip(points.lat, points.lon, ask, strict=True)]
     places, sent = _reverse(catalog, [k for k in dict.fromkeys(keys) if k])
     get_run_logger().info("%s: commune check of %d points: %d sent to the geocoder's reverse endpoint, "
                           "the others from its cache", dataset_id, len(places), sent)
@@ -90,7 +93,7 @@ def communes_of(catalog: Catalog, dataset_id: str, extracted: Extracted, schema:
 
 def _reverse(catalog: Catalog, keys: list[str]) -> tuple[dict[str, Place | None], int]:
     """Places by `lat,lon` key, from the cache or else the geocoder (then cached); and how many were sent."""
-    cache = GeocodeCache(home() / CACHE, table="reverse", kind=Place)
+    cache = GeocodeCache(home() / CACHE, table=REVERSE, kind=Place)
     places = cache.get(keys)
     unknown = [k for k in keys if k not in places]
     if unknown:

@@ -56,6 +56,9 @@ def test_addresses_get_their_coordinates_and_a_rerun_sends_nothing(addok, tmp_pa
         assert metres(row["lat"], row["lon"], float(got["EQUIP_LAT"]), float(got["EQUIP_LONG"])) < 5
         assert got["result_type"] == "housenumber" and got["result_id"] == row["id"]
     assert geocoder.requests >= 1 and not geocoder._filters, "addok-csv 1.1 refuses filter columns: dropped"
+    # The geocoder placed them: the reverse check will find their commune in the cache.
+    assert {(p.citycode, p.city) for p in report.places.values()} == {("59350", "Moisson-sur-Lys")}
+    assert len(report.places) == 60
     again, second = geocode(frame(rows), STEP, Geocoder(GeocoderConfig(url=addok)), cache)
     assert (second.sent, second.cached, second.found) == (0, 60, 60)
     assert again[["EQUIP_LAT", "EQUIP_LONG"]].equals(out[["EQUIP_LAT", "EQUIP_LONG"]])
@@ -84,6 +87,15 @@ def test_existing_coordinates_are_kept_and_overrides_win(addok, tmp_path):
     assert (report.kept, report.overridden, report.sent) == (1, 1, 1)
     assert list(out.loc[0, ["EQUIP_LAT", "EQUIP_LONG"]]) == ["50.1", "3.1"]
     assert list(out.loc[1, ["EQUIP_LAT", "EQUIP_LONG"]]) == ["50.500000", "3.200000"]
+
+
+def test_parts_sent_in_parallel_come_back_in_order(addok, tmp_path):
+    rows = MAIN[:60]
+    geocoder = Geocoder(GeocoderConfig(url=addok, batch_rows=7, parallel=3))
+    out, report = geocode(frame(rows), STEP, geocoder, GeocodeCache(tmp_path / "geocode.sqlite"))
+    assert report.found == 60
+    assert geocoder.requests == 10, "9 parts of at most 7 rows, the first sent again without the filter column"
+    assert out["result_id"].tolist() == [row["id"] for row in rows]
 
 
 def test_reverse_gives_each_point_its_commune_in_batches_cut_to_the_size_limit(addok, tmp_path):
