@@ -199,9 +199,15 @@ def find_personal(text: pd.DataFrame, fields: Sequence[Mapping[str, Any]] = (), 
         if not pd.api.types.is_string_dtype(cells) or not cells.notna().any():
             continue
         role = _declared_role(str(column), spec)
-        for kind, rows, warning in _scan_distinct(cells, role, domains):
+        # A cell's kinds depend on its text alone: most columns repeat a few texts, read each once.
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        distinct = len(uniques) <= len(cells) // 2
+        looked = pd.Series(uniques, dtype=cells.dtype) if distinct else cells
+        for kind, rows, warning in _scan(looked, role, domains):
             if kind == "person-name":
-                rows = rows | named_persons(cells, str(column))
+                rows = rows | named_persons(looked, str(column))
+            if distinct:
+                rows = np.append(rows, False)[codes]  # a null cell (code -1) takes the appended False
             if rows.any():
                 found.append(Finding(str(column), kind, rows, warning))
     return found
@@ -303,20 +309,6 @@ def iban_valid(candidates: pd.Series) -> np.ndarray:
         remainder = np.where(letter, (remainder * 100 + column - ord("A") + 10) % 97,
                              np.where(digit, (remainder * 10 + column - ord("0")) % 97, remainder))
     return valid & (remainder == 1)
-
-
-def _scan_distinct(cells: pd.Series, role: str | None,
-                   own_domains: set[str]) -> list[tuple[Kind, np.ndarray, bool]]:
-    """`_scan` once per distinct text, spread back to the rows (a cell's kinds depend on its text alone).
-
-    Most columns repeat a few values, and the extracting patterns run in Python on each cell.
-    """
-    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-    if len(uniques) > len(cells) // 2:
-        return _scan(cells, role, own_domains)
-    found = _scan(pd.Series(uniques, dtype=cells.dtype), role, own_domains)
-    # A null cell (code -1) takes the appended False.
-    return [(kind, np.append(rows, False)[codes], warning) for kind, rows, warning in found]
 
 
 def _scan(cells: pd.Series, role: str | None, own_domains: set[str]) -> list[tuple[Kind, np.ndarray, bool]]:
