@@ -260,8 +260,9 @@ class HttpClient:
         response.close = close_and_disarm  # type: ignore[method-assign]
         return response
 
-    def iter_body(self, response: requests.Response, chunk_size: int) -> Iterator[bytes]:
-        """The chunks of a streamed body, under the exchange's deadline.
+    def iter_body(self, response: requests.Response, chunk_size: int, *,
+                  dataset_id: str | None = None) -> Iterator[bytes]:
+        """The chunks of a streamed body, under the exchange's deadline (`dataset_id` for error messages).
 
         Raises:
             DeadlineError: The body was still coming when `timeout` ran out.
@@ -273,21 +274,21 @@ class HttpClient:
             yield from response.iter_content(chunk_size)
         except (requests.RequestException, OSError) as exc:
             if deadline is not None and deadline.expired:
-                raise self._too_slow(method, response.url) from None
+                raise self._too_slow(method, response.url, dataset_id) from None
             raise UnavailableError(f"{method} {redact_url(response.url)}: the answer was cut off "
                                    f"({type(exc).__name__}); moisson will retry later",
-                                   connector=self.connector) from None
+                                   dataset_id=dataset_id, connector=self.connector) from None
         finally:
             if deadline is not None:
                 deadline.cancel()
         if deadline is not None and deadline.expired:
-            raise self._too_slow(method, response.url)
+            raise self._too_slow(method, response.url, dataset_id)
 
-    def _too_slow(self, method: str, url: str) -> DeadlineError:
+    def _too_slow(self, method: str, url: str, dataset_id: str | None = None) -> DeadlineError:
         where = f" of the {self.connector} connector" if self.connector else ""
         return DeadlineError(f"{method} {redact_url(url)} did not send its whole answer within {self.timeout:g} s: "
                              f"the server is too slow or stalled; raise `timeout`{where} in the catalog if it is "
-                             "only slow", connector=self.connector)
+                             "only slow", dataset_id=dataset_id, connector=self.connector)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request` and decode the JSON body (None for 204)."""

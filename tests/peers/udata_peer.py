@@ -77,7 +77,8 @@ class Fault:
     Attributes:
         action: `429`, `500`, `502`… (answered without forwarding), `drop` (close without answering,
             not forwarded), `drop-after` (forwarded to udata, then the answer is lost), `slow` (forwarded
-            after `delay` seconds, longer than the client's timeout) or `call`.
+            after `delay` seconds, longer than the client's timeout), `dribble` (forwarded, the answer's
+            body then sent one byte every `delay` seconds) or `call`.
         headers: Extra headers of an injected status (e.g. `Retry-After`).
         callback: Run for `call`, before the connection is dropped.
     """
@@ -168,7 +169,7 @@ class FaultProxy:
         answer = requests.request(method, self.upstream + path, headers=headers, data=body, allow_redirects=False,
                                   timeout=60)
         self.log.append((method, path, answer.status_code if not fault else fault.action))
-        if fault:  # drop-after: udata did the work, the client never hears of it
+        if fault and fault.action != "dribble":  # drop-after: udata did the work, the client never hears of it
             handler.close_connection = True
             handler.connection.shutdown(2)
             return
@@ -178,4 +179,14 @@ class FaultProxy:
                 handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(answer.content)))
         handler.end_headers()
-        handler.wfile.write(answer.content)
+        if not fault:
+            handler.wfile.write(answer.content)
+            return
+        handler.close_connection = True
+        for i in range(len(answer.content)):
+            try:
+                handler.wfile.write(answer.content[i:i + 1])
+                handler.wfile.flush()
+            except OSError:  # the client shut the socket: stop dribbling
+                return
+            threading.Event().wait(fault.delay)

@@ -441,6 +441,19 @@ def test_an_answer_slower_than_the_timeout_fails_naming_the_setting(udata, proxy
     assert any(status == "slow" for _, _, status in proxy.log) and not delays
 
 
+def test_a_dribbling_file_download_fails_within_the_timeout(udata, proxy, delays, publication):
+    # The check after upload reads the served file under the same deadline as any answer: a file server
+    # sending a byte every half second (a per-read timeout never fires) fails the publication in time.
+    target = make_target(udata, proxy, delays, timeout=2)
+    proxy.faults.clear()
+    proxy.inject("GET", r"\.csv", "dribble", delay=0.5)
+    setting = r"127\.0\.0\.1.*within 2 s.*raise `timeout` of the datagouv connector"
+    with pytest.raises(DeadlineError, match=setting) as info:
+        target.publish(publication)
+    assert info.value.dataset_id == publication.dataset.id and not info.value.retryable
+    assert [status for _, _, status in proxy.log].count("dribble") == 1, "read once, not retried"
+
+
 def test_private_publication_is_hidden_from_outsiders(udata, proxy, delays, publication):
     target = make_target(udata, proxy, delays, private=True)
     result = target.publish(publication)
