@@ -1,12 +1,18 @@
-"""Waiting on processes the tests start: a free port, a condition polled until it holds."""
+"""Processes the tests start: a free port, a condition polled until it holds, the `moisson` command."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+from tests.data import REPO
 
 
 def free_port() -> int:
@@ -24,3 +30,24 @@ def wait_for(check, what: str, timeout: float, log: Path | None = None):
             return found
         time.sleep(1)
     pytest.fail(f"timed out waiting for {what}" + (f":\n{log.read_text()[-4000:]}" if log else ""))
+
+
+def run_moisson(*args: str, env: Mapping[str, str | None] | None = None, timeout: float = 600,
+                ) -> subprocess.CompletedProcess[str]:
+    """`moisson ARGS` in its own process, as users start it, against the Prefect API this process uses.
+
+    `env` is added to this process's environment; a None value removes that variable. Commands
+    that run flows never go through click's CliRunner: the first flow of a process sets Prefect's
+    logging up on the streams of that moment, CliRunner's are closed once it returns, and every
+    later test of the session would then log into a closed file.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    environment = {**os.environ, **({"PREFECT_API_URL": url} if (url := PREFECT_API_URL.value()) else {})}
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    return subprocess.run([sys.executable, "-m", "moisson.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          env=environment, timeout=timeout)

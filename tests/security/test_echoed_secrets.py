@@ -5,6 +5,7 @@ data.gouv.fr target (API key header) and Opendatasoft target (Authorization head
 an echoing server that refuses everything. Every place a message goes is then read: the CLI's
 stdout and stderr, its JSON, the reports folder, and the whole Prefect database (flow and task
 states, logs, artifacts, events), which must not hold any of the secret values.
+The command runs in its own process, as users start it (`run_moisson` says why not in this one).
 """
 
 from __future__ import annotations
@@ -17,11 +18,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from typer.testing import CliRunner
 
-from moisson.cli import app
-from moisson.core.redact import forget_all
-from tests.peers.process import wait_for
+from tests.peers.process import run_moisson, wait_for
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -93,23 +91,20 @@ def prefect_database_text() -> str:
         return "\n".join(str(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"'))
 
 
-def test_no_secret_leaves_moisson_through_an_echoing_server(echo, tmp_path, moisson_home, monkeypatch):
-    forget_all()  # only what this run resolves may be known
-    monkeypatch.setenv("TEST_CSW_URL", f"{echo}/ows/s/abc/c/{TOKEN}")
-    monkeypatch.setenv("TEST_DATAGOUV_KEY", DATAGOUV_KEY)
-    monkeypatch.setenv("TEST_ODS_KEY", ODS_KEY)
+def test_no_secret_leaves_moisson_through_an_echoing_server(echo, tmp_path, moisson_home):
     catalog = write_catalog(tmp_path, echo)
-    result = CliRunner().invoke(app, ["run", "--all", "--json", "--catalog", str(catalog)])
-    assert result.exit_code == 1, result.output
+    result = run_moisson("run", "--all", "--json", "--catalog", str(catalog), env={
+        "TEST_CSW_URL": f"{echo}/ows/s/abc/c/{TOKEN}", "TEST_DATAGOUV_KEY": DATAGOUV_KEY, "TEST_ODS_KEY": ODS_KEY})
+    assert result.returncode == 1, result.stderr[-3000:]
     assert any(TOKEN in path for path in Echo.seen), "the CSW was really asked, token in the path"
-    assert "forbidden" in result.output, "the server's words are still quoted, once scrubbed"
+    assert "forbidden" in result.stdout, "the server's words are still quoted, once scrubbed"
     # Logs and events reach the server in batches: wait on what the run wrote (its failure events and logs).
     database = wait_for(lambda: (text := prefect_database_text()).count("moisson.dataset.failed") >= 2 and
                         "forbidden" in text and text, "the run's events and logs in the Prefect database", 60)
     reports = "\n".join(p.read_text(encoding="utf-8", errors="replace")
                         for p in moisson_home.rglob("*") if p.is_file() and p.suffix in (".json", ".html", ".md"))
     for secret in SECRETS:
-        assert secret not in result.output, secret
-        assert secret not in (result.stderr if result.stderr_bytes is not None else ""), secret
+        assert secret not in result.stdout, secret
+        assert secret not in result.stderr, secret
         assert secret not in reports, secret
         assert secret not in database, secret

@@ -75,7 +75,10 @@ def _drain_workers() -> None:
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
     """Start the server, wait for /api/health, point this process at it; stop and clean up after."""
+    from prefect.logging.configuration import ensure_logging_setup
     from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    ensure_logging_setup()  # on pytest's streams, as in tests/conftest.py's prefect_server
 
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()

@@ -9,8 +9,6 @@ block through the `prefect.collections` entry point.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 import threading
 from email import message_from_bytes
@@ -27,8 +25,7 @@ from typer.testing import CliRunner
 
 from moisson.cli import app
 from moisson.notifications import SmtpEmail
-from tests.data import REPO
-from tests.peers.process import free_port, wait_for
+from tests.peers.process import free_port, run_moisson, wait_for
 
 ALERT_TIMEOUT = 90
 
@@ -124,11 +121,9 @@ def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_hom
     assert names.count("moisson · run failed") == 1
 
     # The runs come from `moisson run` in its own process, as a cron job or an operator would start them.
-    env = {**prefect_api.env, "MOISSON_HOME": str(moisson_home)}
-    env.pop("MOISSON_ALERT_TEST_TOKEN", None)
-    env.pop("MOISSON_STATE_URL", None)
-    run = subprocess.run([sys.executable, "-m", "moisson.cli", "run", "verrouille", "mauvais", "--catalog",
-                          str(catalog), "--json"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    run = run_moisson("run", "verrouille", "mauvais", "--catalog", str(catalog), "--json", timeout=300, env={
+        **prefect_api.env, "MOISSON_HOME": str(moisson_home), "MOISSON_ALERT_TEST_TOKEN": None,
+        "MOISSON_STATE_URL": None})
     assert run.returncode == 1, run.stderr[-3000:]
     statuses = {o["id"]: o["status"] for o in json.loads(run.stdout)["datasets"]}
     assert statuses == {"verrouille": "failed", "mauvais": "blocked"}
