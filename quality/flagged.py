@@ -24,28 +24,43 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
               geometry: str | None = None) -> PointMap | None:
     """The map of the points flagged in `issues`, or None when no point was flagged.
 
+    Only the flagged rows and an even sample of the others are read again: a large table costs no more
+    than `MAX_DOTS` rows.
+
     Args:
         table: The checked text table (row positions as in `issues`).
         schema: Its Table Schema (geopoint fields), if any.
         issues: The issues found, geography's among them.
         geometry: The column of GeoJSON geometries, if any.
     """
-    flagged = [i for i in [*issues.errors, *issues.warnings]
-               if i.row is not None and i.field and (i.type == GEOGRAPHY or i.type in GPS_TYPES)]
+    flagged = sorted((i for i in [*issues.errors, *issues.warnings] if i.row is not None and i.field in table.columns
+                      and (i.type == GEOGRAPHY or i.type in GPS_TYPES)), key=lambda i: i.row or 0)
     if not flagged:
         return None
-    named = {i.field for i in flagged}
-    sets = {p.field: p for p in point_sets(table, {f.name: f for f in schema.fields} if schema else {})
-            if p.field in named}
-    if geometry in named and geometry in table.columns:
-        sets[geometry] = _geometry_points(table[geometry])
-    flagged = sorted((i for i in flagged if i.field in sets), key=lambda i: i.row or 0)
-    if not flagged:
-        return None
+    named = {str(i.field) for i in flagged}
     positions = issues.positions([i.row for i in flagged])
-    points = [_point(issue, sets[issue.field], int(pos), issues) for issue, pos in zip(flagged, positions, strict=True)]
-    return PointMap(flagged=points, others=_others(sets, flagged, positions, issues),
-                    total=sum(int((np.isfinite(p.lon) & np.isfinite(p.lat)).sum()) for p in sets.values()))
+    filled = np.flatnonzero(np.logical_or.reduce([_filled(table[name]) for name in named]))
+    sample = filled[np.linspace(0, len(filled) - 1, MAX_DOTS).astype(int)] if len(filled) > MAX_DOTS else filled
+    read = np.union1d(sample, positions)
+    subset = table.iloc[read].reset_index(drop=True)
+    sets = {p.field: p for p in point_sets(subset, {f.name: f for f in schema.fields} if schema else {})
+            if p.field in named}
+    if geometry in named:
+        sets[geometry] = _geometry_points(subset[geometry])
+    at = dict(zip(read.tolist(), range(len(read)), strict=True))
+    points = [_point(issue, sets[issue.field], at[int(pos)], issues) for issue, pos in zip(flagged, positions,
+                                                                                            strict=True)
+              if issue.field in sets]
+    if not points:
+        return None
+    skip = {(p.field, int(pos)) for p, pos in zip(flagged, positions, strict=True)}
+    others = [MapPoint(row=issues.row_number(int(pos)), field=name, lon=float(found.lon[at[pos]]),
+                       lat=float(found.lat[at[pos]]))
+              for name, found in sets.items() for pos in sample.tolist() if (name, pos) not in skip]
+    others = [p for p in others if p.placed]
+    if len(others) > MAX_DOTS:
+        others = [others[int(k)] for k in np.linspace(0, len(others) - 1, MAX_DOTS)]
+    return PointMap(flagged=points, others=others, total=len(filled))
 
 
 def _point(issue: QualityIssue, points: Points, pos: int, issues: Issues) -> MapPoint:
@@ -59,22 +74,9 @@ def _point(issue: QualityIssue, points: Points, pos: int, issues: Issues) -> Map
                     message=issue.detail(issues.lang))
 
 
-def _others(sets: dict[str, Points], flagged: list[QualityIssue], positions: np.ndarray,
-            issues: Issues) -> list[MapPoint]:
-    """The points that passed, in WGS84 degrees, evenly sampled down to `MAX_DOTS`."""
-    found: list[MapPoint] = []
-    for name, points in sets.items():
-        keep = (np.isfinite(points.lon) & np.isfinite(points.lat) & (np.abs(points.lon) <= 180)
-                & (np.abs(points.lat) <= 90))
-        keep[[int(p) for i, p in zip(flagged, positions, strict=True) if i.field == name]] = False
-        chosen = np.flatnonzero(keep)
-        if len(chosen) > MAX_DOTS:
-            chosen = chosen[np.linspace(0, len(chosen) - 1, MAX_DOTS).astype(int)]
-        found += [MapPoint(row=issues.row_number(int(pos)), field=name, lon=float(points.lon[pos]),
-                           lat=float(points.lat[pos])) for pos in chosen]
-    if len(found) > MAX_DOTS:
-        found = [found[int(k)] for k in np.linspace(0, len(found) - 1, MAX_DOTS)]
-    return found
+def _filled(column: pd.Series) -> np.ndarray:
+    """Cells with a value (the published table writes empty cells as the schema's missing value, often "")."""
+    return column.astype("string").str.strip().str.len().fillna(0).to_numpy(int) > 0
 
 
 def _geometry_points(column: pd.Series) -> Points:
