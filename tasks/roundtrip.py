@@ -103,7 +103,7 @@ def _first_difference(expected: pa.Table, read: pa.Table) -> str | None:
         else:
             texts = pa.chunked_array([pa.array([cell_text(v, False) for v in column.to_pylist()], pa.string())])
         same = pc.equal(texts, read[name])
-        if not pc.all(same).as_py():
+        if not pc.all(same, min_count=0).as_py():  # min_count=0: an empty column is all equal, not null
             row = pc.index(same, False).as_py()
             return f"row {row + 2}, column {name!r}"
     return None

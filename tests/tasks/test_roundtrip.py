@@ -52,3 +52,11 @@ def test_a_file_that_does_not_read_back_as_the_cells_is_refused(tmp_path, monkey
     with pytest.raises(RejectedError, match="row 2, column 'aide'") as caught:
         verified_csv(data, dataset_id="aides", schema=None, lang="en")
     assert "nothing was published" in str(caught.value)
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, None])
+def test_an_empty_table_reads_back_as_empty(tmp_path, schema):
+    # A dataset with no row, which `quality: {allow_shrink: 1}` accepts, is published as its header alone.
+    data = write_extract(tmp_path / "clean.parquet", {"code": [], "aide": []})
+    path = verified_csv(data, dataset_id="aides", schema=schema)
+    assert path.read_text(encoding="utf-8") == "code,aide\n"
