@@ -57,10 +57,11 @@ def communes_of(catalog: Catalog, dataset_id: str, extracted: Extracted, schema:
     """The commune the geocoder's reverse endpoint gives each point of the extract, for the quality gate.
 
     The expected commune is the geocode step's `citycode` (a code, or a column the checked file kept),
-    else `{organization.insee}`. None when the extract has no coordinate columns; a `Communes` saying
-    why it was skipped when the catalog sets no `geocoder:` (the national API is never called unasked)
-    or no commune is expected. Each distinct point is asked once ever: the cache keeps the answers, and
-    the points the geocode step placed are in it already.
+    else `{organization.insee}`; only the first set of points is looked at (most tables have one).
+    None when the extract has no coordinate columns; a `Communes` saying why it was skipped when the
+    catalog sets no `geocoder:` (the national API is never called unasked) or no commune is expected.
+    Each distinct point is asked once ever: the cache keeps the answers, and the points the geocode
+    step placed are in it already.
     """
     extract = extracted.extract
     fields = {f.name: f for f in schema.fields} if schema else {}
@@ -72,14 +73,17 @@ def communes_of(catalog: Catalog, dataset_id: str, extracted: Extracted, schema:
     if "geocoder" not in catalog.model.model_fields_set:
         return Communes(dataset_id, skipped="geocoder")
     organization = catalog.model.defaults.organization
-    citycode = _resolved(_step_citycode(catalog.dataset(dataset_id)), {"organization": organization.model_dump()})
-    citycode = citycode or organization.insee or ""
-    if not citycode or not (INSEE.match(citycode) or citycode in columns):
+    step = _resolved(_step_citycode(catalog.dataset(dataset_id)), {"organization": organization.model_dump()})
+    citycode = next((c for c in (step, organization.insee) if c and (INSEE.match(c) or c in columns)), None)
+    if citycode is None:
         return Communes(dataset_id, skipped="commune")
     by_row = citycode in columns
     text = pd.read_parquet(extract.path, columns=list(dict.fromkeys(wanted + ([citycode] if by_row else []))),
                            dtype_backend="pyarrow").astype("string")
-    points = point_sets(text, fields)[0]
+    sets = point_sets(text, fields)
+    if not sets:  # a latitude-named column the schema types otherwise (an integer code…)
+        return None
+    points = sets[0]
     codes = text[citycode].fillna("").tolist() if by_row else [citycode] * len(text)
     ask = np.isfinite(points.lon) & np.isfinite(points.lat) & in_boxes(points.lon, points.lat, FRANCE_BOXES)
     ask &= np.array([bool(code) for code in codes], dtype=bool)
