@@ -60,7 +60,7 @@ class Inspection:
 def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, policy: QualityPolicy,
                 out_dir: Path, geometry: str | None = None, first_row: int = 2, row_gaps: RowGaps = (),
                 metadata: DatasetMetadata | None = None, findings: Sequence[RowShape] = (),
-                communes: Communes | None = None) -> QualityResult:
+                communes: Communes | None = None, reading: Sequence[str] = ()) -> QualityResult:
     """Check an extracted table and write the typed table, the reports and the GX results.
 
     Args:
@@ -77,6 +77,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
             blank and repeated header rows it left out are warnings with their row numbers.
         communes: The commune the geocoder gives each point (`tasks.geocode.communes_of`): points in another
             commune than expected are warnings, and a note says what was checked or why not.
+        reading: How the source read the file (`Extract.notes`: encoding, delimiter, header row), for the report.
 
     Returns:
         The verdict, the issues and the paths written.
@@ -107,7 +108,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         normalised=found.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
         table_schema=schema.descriptor if schema else None, lang=policy.lang,
-        points=point_map(found.published, schema, issues, geometry=geometry))
+        points=point_map(found.published, schema, issues, geometry=geometry), reading=list(reading))
     result.report_json.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     result.write_html(result.report_html)
     return result

@@ -371,6 +371,7 @@ CATALOG: dict[str, dict[Lang, str]] = {
                             "en": "an item of '{value}' does not have the expected form."},
     "report.example": {"fr": "Exemple : {example}", "en": "Example: {example}"},
     "report.hint": {"fr": "({hint})", "en": "({hint})"},
+    "report.reading": {"fr": "Lecture du fichier source", "en": "How the source file was read"},
     "report.map": {"fr": "Carte des points signalés", "en": "Map of the flagged points"},
     "report.map-caption": {
         "fr": "Points signalés par les contrôles géographiques : {errors} en erreur (cercles rouges), {warnings} en "

@@ -99,6 +99,8 @@ class QualityReport:
         table_schema: The Table Schema itself: field titles, descriptions and examples for the HTML page.
         expectations: One summary line per Great Expectations result.
         points: The points the geography checks flagged, for the HTML page's map.
+        reading: How the source read the file (its `Extract.notes`: format, encoding, delimiter, header row, lines
+            skipped), written by the connectors in English.
         lang: Language of the titles and headings of the Markdown and HTML pages (messages are already in it).
     """
 
@@ -116,6 +118,7 @@ class QualityReport:
     table_schema: dict[str, Any] | None = None
     expectations: list[dict[str, Any]] = field(default_factory=list)
     points: PointMap | None = None
+    reading: list[str] = field(default_factory=list)
     lang: Lang = DEFAULT_LANG
 
     @property
@@ -223,6 +226,11 @@ class QualityReport:
         if notes:
             sections.append(f"<section><h2>{e(self.say('report.notes'))}</h2><ul>"
                             + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul></section>")
+        if self.reading:
+            # The connectors write these in English: said so to screen readers (RGAA 8.7, language of parts).
+            other = ' lang="en"' if self.lang != "en" else ""
+            sections.append(f"<section><h2>{e(self.say('report.reading'))}</h2><ul{other}>"
+                            + "".join(f"<li>{e(n)}</li>" for n in self.reading) + "</ul></section>")
         if self.warnings:
             sections.append(f"<section><h2>{e(self.say('report.warnings'))}</h2><ul>"
                             + "".join(f"<li>{e(w.message)}</li>" for w in self.warnings[:limit]) + "</ul></section>")

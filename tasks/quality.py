@@ -45,6 +45,7 @@ def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, repor
         metadata=extracted.dataset.metadata,
         findings=extracted.extract.findings,
         communes=communes_of(catalog, dataset_id, extracted, schema),
+        reading=extracted.extract.notes,
     )
     logger = get_run_logger()
     if result.success:

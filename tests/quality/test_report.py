@@ -39,7 +39,7 @@ def check_file(path: Path, out: Path, **policy: object) -> QualityResult:
     return check_table(extract.path, dataset_id="salles-a-louer", schema=schema,
                        policy=QualityPolicy.model_validate(policy), out_dir=out / "rapport",
                        first_row=extract.first_row, row_gaps=extract.row_gaps, findings=extract.findings,
-                       metadata=DatasetMetadata(title=TITLE, license="lov2"))
+                       metadata=DatasetMetadata(title=TITLE, license="lov2"), reading=extract.notes)
 
 
 def blocked_report(folder: Path, **policy: object) -> QualityResult:
@@ -130,6 +130,11 @@ def test_normalisations_and_structure_notes_are_listed_once(tmp_path: Path) -> N
     assert [[c.text_content() for c in r.xpath("td")] for r in normalised] == [
         ["EQUIP_LATLatitude", "3", "nombres à la française : espaces retirés, virgule décimale", "50,6921", "50.6921"],
         ["EQUIP_LONGLongitude", "4", "nombres à la française : espaces retirés, virgule décimale", "2,9874", "2.9874"]]
+    # How the source read the file (the connector's own notes, in English, marked as such).
+    reading = page.xpath("//section[h2='Lecture du fichier source']/ul")[0]
+    assert reading.get("lang") == "en"
+    assert reading.xpath("li/text()") == ["read as CSV", "encoding cp1252 (detected)", "delimiter ';' (detected)",
+                                          "header found on row 1"]
     notes = page.xpath("//section[h2='Remarques']//li/text()")
     assert notes == ["complétude des métadonnées : 20 % (2/10 champs)"], "normalisation sentences are in their table"
     facts = dict(zip(page.xpath("//dl[@class='fiche']/dt/text()"),
