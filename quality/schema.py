@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import importlib.metadata
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -12,10 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from frictionless import Field as FrictionlessField
-from frictionless import Schema
-
 from moisson import schemas
+from moisson.core import settings
 from moisson.core.errors import (
     ConnectorError,
     NotFoundError,
@@ -23,7 +24,6 @@ from moisson.core.errors import (
     UnavailableError,
     redact_url,
 )
-from moisson.core.http import HttpClient
 from moisson.quality.registry import check_registry_name
 
 REGISTRY = "https://schema.data.gouv.fr/schemas"
@@ -210,6 +210,8 @@ def _ref(descriptor: dict[str, Any], name: str | None, version: str | None, sour
 
 def _fetch(url: str, label: str) -> str:
     """Download a schema through moisson's HTTP client (its retries, deadline and error mapping)."""
+    from moisson.core.http import HttpClient  # requests and urllib3: only when a schema is downloaded
+
     client = HttpClient(timeout=TIMEOUT, retries=2, connector="schema")
     try:
         return client.request("GET", url, headers={"Accept": "application/json"}).text
@@ -237,6 +239,15 @@ def validate_descriptor(descriptor: Any, *, label: str) -> None:
     if not isinstance(descriptor, dict):
         raise RejectedError(f"Table Schema {label} must be a JSON object with a 'fields' list.")
     fields = descriptor.get("fields")
+    for index, spec in enumerate(fields if isinstance(fields, list) else ()):
+        _check_patterns(spec, f"{label}: fields[{index}]")
+    # frictionless takes longer to import than `moisson validate` to check a small file: a descriptor it
+    # accepted once is remembered by its digest and not shown to it again.
+    marker = _validated_marker(descriptor)
+    if marker is not None and marker.is_file():
+        return
+    from frictionless import Schema
+
     if isinstance(fields, list):
         for index, spec in enumerate(fields):
             _validate_field(spec, f"{label}: fields[{index}]")
@@ -244,16 +255,46 @@ def validate_descriptor(descriptor: Any, *, label: str) -> None:
     if not report.valid:
         notes = "; ".join(dict.fromkeys(e.note for e in report.errors))
         raise RejectedError(f"Table Schema {label} is not a valid Table Schema: {notes}.")
+    if marker is not None:
+        with contextlib.suppress(OSError):  # a read-only home only costs the next run the import
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+
+
+def _validated_marker(descriptor: dict[str, Any]) -> Path | None:
+    """The file saying frictionless accepted this very descriptor, or None when it cannot be named."""
+    try:
+        text = json.dumps(descriptor, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    digest = hashlib.sha256(f"{_frictionless_version()}\n{text}".encode()).hexdigest()
+    try:
+        return settings.cache_dir() / "valid-schemas" / digest
+    except OSError:
+        return None
+
+
+@functools.cache
+def _frictionless_version() -> str:
+    """The installed frictionless (a newer one may judge a descriptor differently)."""
+    return importlib.metadata.version("frictionless")
 
 
 def _validate_field(spec: Any, where: str) -> None:
-    if not isinstance(spec, dict):
-        raise RejectedError(f"{where} must be an object with a 'name' and a 'type'.")
+    from frictionless import Field
+
     where = f"{where} ({spec['name']})" if isinstance(spec.get("name"), str) else where
-    report = FrictionlessField.validate_descriptor(spec)
+    report = Field.validate_descriptor(spec)
     if not report.valid:
         notes = "; ".join(dict.fromkeys(e.note for e in report.errors))
         raise RejectedError(f"Table Schema {where}: {notes}; fix this field of the schema.")
+
+
+def _check_patterns(spec: Any, where: str) -> None:
+    """A field is an object, and its patterns compile as Python regular expressions."""
+    if not isinstance(spec, dict):
+        raise RejectedError(f"{where} must be an object with a 'name' and a 'type'.")
+    where = f"{where} ({spec['name']})" if isinstance(spec.get("name"), str) else where
     for owner, constraints in (("constraints", spec.get("constraints")),
                                ("arrayItem.constraints", (spec.get("arrayItem") or {}).get("constraints"))):
         pattern = (constraints or {}).get("pattern")

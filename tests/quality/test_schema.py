@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +161,19 @@ def test_messages_do_not_show_url_paths(server: Server, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError) as caught:
         load_schema(f"{server.url}/secret-token-123/schema.json?key=abc", schemas_dir=tmp_path, cache_dir=tmp_path)
     assert "secret-token-123" not in str(caught.value) and "abc" not in str(caught.value)
+
+
+def test_a_schema_frictionless_accepted_once_is_loaded_without_it(tmp_path: Path) -> None:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    code = ("import sys; from pathlib import Path; from moisson.quality.schema import load_schema; "
+            f"load_schema({str(path)!r}, schemas_dir=Path('.'), cache_dir=Path({str(tmp_path)!r})); "
+            "print('frictionless' in sys.modules)")
+    env = {**os.environ, "MOISSON_HOME": str(tmp_path / "home")}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    assert [r.stdout.strip() for r in runs] == ["True", "False"]
+    # An edited descriptor is a new one: frictionless judges it again, and refuses it.
+    path.write_text(json.dumps({**SCHEMA, "primaryKey": ["absent"]}), encoding="utf-8")
+    refused = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "not a valid Table Schema" in refused.stderr
