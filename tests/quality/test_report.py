@@ -223,3 +223,29 @@ def test_flagged_geometries_are_drawn_at_their_centre_and_unreadable_ones_listed
     assert "Points signalés sans coordonnées à placer : 1" in page.xpath("string(//figcaption)")
     rows = page.xpath("//section[h2='Carte des points signalés']/details//tbody/tr")
     assert [[c.text_content() for c in r.xpath("td")][:4] for r in rows][1] == ["4", "geometry", "—", "—"]
+
+
+@pytest.mark.parametrize(("policy", "css", "words"), [
+    ({"on_failure": "warn"}, "etat normalise", "Contrôle qualité : non conforme, publié quand même "
+                                               "(quality.on_failure: warn). 6 erreurs sur 4 lignes."),
+    ({}, "etat bloque", "Contrôle qualité : bloqué. 6 erreurs sur 4 lignes : cette version n'est pas publiée."),
+])
+def test_verdict_says_whether_the_failing_version_is_published(tmp_path: Path, policy, css, words) -> None:
+    result = blocked_report(tmp_path, **policy)
+    banner = page_of(result).xpath("//div[@role='note']")[0]
+    assert banner.get("class") == css and banner.text_content().startswith(words)
+
+
+def test_verdict_valid_after_normalisation(tmp_path: Path) -> None:
+    from tests.data import make_schema, write_extract
+
+    schema = make_schema([{"name": "date", "type": "date", "title": "Date de la séance"}])
+    data = write_extract(tmp_path / "extract.parquet", {"date": ["05/12/2016", "2016-12-06"]})
+    result = check_table(data, dataset_id="seances", schema=schema, policy=QualityPolicy(), out_dir=tmp_path / "out",
+                         metadata=DatasetMetadata(title="Séances du conseil", license="lov2"))
+    page = page_of(result)
+    assert page.xpath("//div[@role='note']/@class") == ["etat normalise"]
+    assert page.xpath("string(//div[@role='note'])").startswith("Contrôle qualité : valide après normalisation. "
+                                                                "1 cellules ont été mises au format attendu")
+    assert page.xpath("string(//section[h2='Cellules normalisées']//tbody/tr/td[1])") == "dateDate de la séance"
+    assert not page.xpath("//section[h2[starts-with(., 'Les ')]]"), "no error, no error table"
