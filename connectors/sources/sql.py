@@ -362,11 +362,15 @@ class SqlSource:
                                 dataset_id=dataset_id, connector=self.kind)
 
     def _detail(self, exc: DBAPIError) -> str:
-        """The driver's first line of error, with the password cut out should a driver ever echo it."""
+        """The driver's first line of error, without the URL's password nor the user name the server quotes.
+
+        PostgreSQL quotes the user (`role "…" does not exist`): with user and password swapped in
+        the URL, a common typo, that is the password, which the run's scrubber does not know as one.
+        """
         lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
-        detail = lines[0]
-        password = self._url.password
-        return detail.replace(str(password), "***") if password else detail
+        url = self._url
+        detail = lines[0].replace(f'"{url.username}"', '"***"') if url.username else lines[0]
+        return detail.replace(str(url.password), "***") if url.password else detail
 
     def _query_error(self, exc: DBAPIError, dataset: DatasetDescriptor, locator: SqlLocator) -> ConnectorError:
         state = _sqlstate(exc)

@@ -10,7 +10,6 @@ The command runs in its own process, as users start it (`run_moisson` says why n
 
 from __future__ import annotations
 
-import sqlite3
 import textwrap
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from typing import ClassVar
 import pytest
 
 from tests.peers.process import run_moisson, wait_for
+from tests.security.prefect_db import prefect_database_text
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -80,15 +80,6 @@ def write_catalog(folder: Path, echo: str) -> Path:
               metadata: {{title: Voirie}}}}
         """), encoding="utf-8")
     return path
-
-
-def prefect_database_text() -> str:
-    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
-
-    path = PREFECT_API_DATABASE_CONNECTION_URL.value().split("///", 1)[1]
-    with sqlite3.connect(path) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return "\n".join(str(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"'))
 
 
 def test_no_secret_leaves_moisson_through_an_echoing_server(echo, tmp_path, moisson_home):
