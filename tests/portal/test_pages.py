@@ -141,14 +141,21 @@ def test_dataset_page_shows_preview_map_and_charts(served, browser, dataset_id):
     assert axe_violations(browser) == []
 
 
-def test_map_zoom_buttons_speak_french(served, browser):
+def test_map_controls_speak_french(served, browser):
     _, url = served
     visit(browser, url + "stationnements-velos/index.html")
     browser.wait_for("!!window.moissonCouche")
     buttons = browser.evaluate("Array.from(document.querySelectorAll('.leaflet-control-zoom a'))"
                                ".map(a => [a.title, a.getAttribute('aria-label')])")
     assert buttons == [["Zoom avant", "Zoom avant"], ["Zoom arrière", "Zoom arrière"]]
-    assert "Zoom in" not in browser.evaluate("document.getElementById('carte').innerHTML")
+    browser.evaluate("window.moissonCouche.getLayers()[0].openPopup() && true")
+    close = browser.wait_for("document.querySelector('.leaflet-popup-close-button') && "
+                             "document.querySelector('.leaflet-popup-close-button').getAttribute('aria-label')")
+    assert close == "Fermer la fiche"
+    assert browser.evaluate("document.querySelector('.leaflet-control-attribution a').title") == \
+        "Bibliothèque JavaScript de cartes interactives"
+    controls = browser.evaluate("document.getElementById('carte').innerHTML")
+    assert not any(english in controls for english in ("Zoom in", "Zoom out", "Close popup", "A JavaScript library"))
 
 
 def test_index_has_no_serious_accessibility_violation(served, browser):

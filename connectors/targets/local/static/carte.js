@@ -6,8 +6,15 @@
   if (!box || !window.L || !window.moissonCarte) { return; }
   // No fade: a popup half faded in has too little contrast (and motion helps nobody here).
   var map = L.map(box, {keyboard: true, fadeAnimation: false, zoomControl: false});
-  // Leaflet's own zoom buttons say "Zoom in"/"Zoom out" (title and aria-label): the page is in French.
+  // Leaflet's own controls speak English ("Zoom in", "Zoom out", its link's title): the page is in French.
   L.control.zoom({zoomInTitle: "Zoom avant", zoomOutTitle: "Zoom arrière"}).addTo(map);
+  map.attributionControl.setPrefix(
+    "<a href=\"https://leafletjs.com\" title=\"Bibliothèque JavaScript de cartes interactives\">Leaflet</a>");
+  // Same for the popup's close button ("Close popup").
+  map.on("popupopen", function (event) {
+    var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) { close.setAttribute("aria-label", "Fermer la fiche"); close.title = "Fermer la fiche"; }
+  });
   L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
     maxZoom: 19,
     attribution: "© contributeurs <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a>"
