@@ -19,7 +19,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from moisson.catalog.model import Catalog
-from moisson.connectors.csvfile import cell_text, published_csv, render_csv
+from moisson.connectors.csvfile import BATCH_ROWS, cell_text, published_csv, render_csv
 from moisson.core.errors import RejectedError
 from moisson.quality.cast import TEXT
 from moisson.quality.gate import report_frame
@@ -64,19 +64,14 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
     """
     path = published_csv(data)
     render_csv(data, path)
-    expected = pq.read_table(data)
-    names = expected.column_names
-    read = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                          convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                               strings_can_be_null=False,
-                                                               quoted_strings_can_be_null=False))
-    where = _first_difference(expected, read)
+    where = _first_difference(data, path)
     if where:
         path.unlink()
         raise RejectedError(MESSAGES["cells"][lang].format(where=where), dataset_id=dataset_id)
     if schema is None:
         return path
-    frame = read.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    # The file reads back as these very cells: they are checked from the Parquet file (no second copy).
+    frame = pq.read_table(data).to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
     report = report_frame(frame, schema, lang=lang, normalise=False)
     allowed = Counter({(c.field, c.type, c.rule): c.count for c in accepted})
     new = {(c.field, c.type, c.rule): c.count - allowed[(c.field, c.type, c.rule)] for c in report.counts
@@ -90,22 +85,48 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
     return path
 
 
-def _first_difference(expected: pa.Table, read: pa.Table) -> str | None:
-    """Where the CSV read back differs from the checked table (header, row count, first cell), or None."""
-    if read.column_names != expected.column_names:
-        return f"header {read.column_names[:5]}… instead of {expected.column_names[:5]}…"
-    if read.num_rows != expected.num_rows:
-        return f"{read.num_rows} rows instead of {expected.num_rows}"
+def _first_difference(data: Path, path: Path) -> str | None:
+    """Where the CSV `path` read back differs from the checked table `data` (header, row count, first cell), or None.
+
+    Both are read batch by batch, side by side: memory stays that of a few batches whatever the table's size.
+    """
+    parquet = pq.ParquetFile(data)
+    names = parquet.schema_arrow.names
+    reader = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                                 strings_can_be_null=False,
+                                                                 quoted_strings_can_be_null=False))
+    if reader.schema.names != names:
+        return f"header {reader.schema.names[:5]}… instead of {names[:5]}…"
+    expected = parquet.iter_batches(batch_size=BATCH_ROWS)
+    pending = pa.table({name: pa.array([], parquet.schema_arrow.field(name).type) for name in names})
+    done = 0
+    for got in reader:
+        while pending.num_rows < got.num_rows and (batch := next(expected, None)) is not None:
+            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
+        if pending.num_rows < got.num_rows:
+            read = done + got.num_rows + sum(b.num_rows for b in reader)
+            return f"{read} rows instead of {parquet.metadata.num_rows}"
+        if where := _differing_cell(pending.slice(0, got.num_rows), got):
+            row, name = where
+            return f"row {done + row + 2}, column {name!r}"
+        pending, done = pending.slice(got.num_rows), done + got.num_rows
+    if done != parquet.metadata.num_rows:
+        return f"{done} rows instead of {parquet.metadata.num_rows}"
+    return None
+
+
+def _differing_cell(expected: pa.Table, read: pa.RecordBatch) -> tuple[int, str] | None:
+    """The first (row, column) where the CSV's cells are not the checked ones' texts, or None."""
     for name in expected.column_names:
         column = expected[name]
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             texts = pc.fill_null(column.cast(pa.string()), "")
         else:
             texts = pa.chunked_array([pa.array([cell_text(v, False) for v in column.to_pylist()], pa.string())])
-        same = pc.equal(texts, read[name])
+        same = pc.equal(texts, read.column(name))
         if not pc.all(same, min_count=0).as_py():  # min_count=0: an empty column is all equal, not null
-            row = pc.index(same, False).as_py()
-            return f"row {row + 2}, column {name!r}"
+            return pc.index(same, False).as_py(), name
     return None
 
 

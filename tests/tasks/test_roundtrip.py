@@ -60,3 +60,25 @@ def test_an_empty_table_reads_back_as_empty(tmp_path, schema):
     data = write_extract(tmp_path / "clean.parquet", {"code": [], "aide": []})
     path = verified_csv(data, dataset_id="aides", schema=schema)
     assert path.read_text(encoding="utf-8") == "code,aide\n"
+
+
+def test_the_comparison_goes_batch_by_batch_and_counts_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(roundtrip, "BATCH_ROWS", 2)  # the Parquet side in batches smaller than the CSV's
+    codes = [f"{59000 + i}" for i in range(7)]
+    data = write_extract(tmp_path / "clean.parquet", {"code": codes, "aide": ["oui"] * 7})
+    assert verified_csv(data, dataset_id="aides", schema=SCHEMA).is_file()
+
+    def short(data, dest, dates=frozenset()):
+        dest.write_text("code,aide\n" + "".join(f"{c},oui\n" for c in codes[:-1]), encoding="utf-8")
+
+    monkeypatch.setattr(roundtrip, "render_csv", short)
+    with pytest.raises(RejectedError, match="6 rows instead of 7"):
+        verified_csv(data, dataset_id="aides", schema=None, lang="en")
+
+    def changed(data, dest, dates=frozenset()):
+        dest.write_text("code,aide\n" + "".join(f"{c},{'non' if i == 5 else 'oui'}\n" for i, c in enumerate(codes)),
+                        encoding="utf-8")
+
+    monkeypatch.setattr(roundtrip, "render_csv", changed)
+    with pytest.raises(RejectedError, match="row 7, column 'aide'"):
+        verified_csv(data, dataset_id="aides", schema=None, lang="en")
