@@ -35,7 +35,6 @@ from moisson.quality.layout import published_table
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
 from moisson.quality.normalise import Normalised
 from moisson.quality.normalise import normalise as _normalise
-from moisson.quality.personal import PERSONAL, producer_domains, protect
 from moisson.quality.policy import QualityPolicy
 from moisson.quality.report import QualityIssue, QualityReport, QualityResult
 from moisson.quality.schema import TableSchemaRef
@@ -98,6 +97,8 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     lines, gx_path = _expectations(found, schema, policy, out_dir, dataset_id)
     issues = found.issues
     success = issues.error_count == 0
+    from moisson.quality.personal import PERSONAL  # see _beyond_schema
+
     # Personal data and a missing title or licence block whatever `on_failure` says.
     always = any(kind in (PERSONAL, METADATA) for _, kind, _ in issues.totals)
     result = QualityResult(
@@ -206,6 +207,10 @@ def _beyond_schema(text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, sche
                     custom_checks=schema.custom_checks if schema else ())
     # The metadata score is a note, so the report and the Prefect artifact show it.
     notes = [check_metadata(metadata, issues).summary(issues)] if metadata is not None else []
+    # Its patterns (hundreds of first names) take longer to compile than `moisson validate` needs, which never
+    # runs it (no policy): imported here.
+    from moisson.quality.personal import producer_domains, protect
+
     clean, protected = protect(text, clean, issues, fields=schema.descriptor.get("fields", []) if schema else (),
                                actions=policy.personal_data, salt=policy.hash_salt,
                                own_domains=producer_domains(metadata))
