@@ -6,14 +6,21 @@ the flagged rows are those of the stored issues, so the map shows exactly what t
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from moisson.quality.checks import Issues
 from moisson.quality.geography import GEOGRAPHY, Points, point_sets
+from moisson.quality.messages import Lang
 from moisson.quality.report import QualityIssue
 from moisson.quality.report_map import MAX_DOTS, MapPoint, PointMap
 from moisson.quality.schema import TableSchemaRef
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 #: Validata's checks of French GPS coordinates flag points too (geography leaves those columns to them).
 GPS_TYPES = frozenset({"french-gps-coordinates", "reversed-french-gps-coordinates"})
@@ -33,12 +40,13 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
         issues: The issues found, geography's among them.
         geometry: The column of GeoJSON geometries, if any.
     """
-    flagged = sorted((i for i in [*issues.errors, *issues.warnings] if i.row is not None and i.field in table.columns
-                      and (i.type == GEOGRAPHY or i.type in GPS_TYPES)), key=lambda i: i.row or 0)
-    if not flagged:
+    kept = [(i, warning) for found, warning in ((issues.errors, False), (issues.warnings, True)) for i in found
+            if i.row is not None and i.field in table.columns and (i.type == GEOGRAPHY or i.type in GPS_TYPES)]
+    if not kept:
         return None
-    named = {str(i.field) for i in flagged}
-    positions = issues.positions([i.row for i in flagged])
+    kept.sort(key=lambda pair: pair[0].row or 0)
+    named = {str(i.field) for i, _ in kept}
+    positions = issues.positions([i.row for i, _ in kept]).tolist()
     filled = np.flatnonzero(np.logical_or.reduce([_filled(table[name]) for name in named]))
     sample = filled[np.linspace(0, len(filled) - 1, MAX_DOTS).astype(int)] if len(filled) > MAX_DOTS else filled
     read = np.union1d(sample, positions)
@@ -48,13 +56,12 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
     if geometry in named:
         sets[geometry] = _geometry_points(subset[geometry])
     at = dict(zip(read.tolist(), range(len(read)), strict=True))
-    points = [_point(issue, sets[issue.field], at[int(pos)], issues) for issue, pos in zip(flagged, positions,
-                                                                                            strict=True)
-              if issue.field in sets]
+    points = [_point(issue, warning, sets[str(issue.field)], at[pos], issues.lang)
+              for (issue, warning), pos in zip(kept, positions, strict=True) if issue.field in sets]
     if not points:
         return None
-    skip = {(p.field, int(pos)) for p, pos in zip(flagged, positions, strict=True)}
-    others = [MapPoint(row=issues.row_number(int(pos)), field=name, lon=float(found.lon[at[pos]]),
+    skip = {(issue.field, pos) for (issue, _), pos in zip(kept, positions, strict=True)}
+    others = [MapPoint(row=issues.row_number(pos), field=name, lon=float(found.lon[at[pos]]),
                        lat=float(found.lat[at[pos]]))
               for name, found in sets.items() for pos in sample.tolist() if (name, pos) not in skip]
     others = [p for p in others if p.placed]
@@ -63,15 +70,19 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
     return PointMap(flagged=points, others=others, total=len(filled))
 
 
-def _point(issue: QualityIssue, points: Points, pos: int, issues: Issues) -> MapPoint:
+def _point(issue: QualityIssue, warning: bool, points: Points, pos: int, lang: Lang) -> MapPoint:
     lon, lat = float(points.lon[pos]), float(points.lat[pos])
     if issue.rule == LAMBERT93:
-        from pyproj import Transformer  # deferred: only Lambert-93 coordinates need PROJ
-
-        lon, lat = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True).transform(lon, lat)
+        lon, lat = _from_lambert93().transform(lon, lat)
     return MapPoint(row=int(issue.row or 0), field=str(issue.field), lon=lon, lat=lat, rule=issue.rule,
-                    warning=issue.type == GEOGRAPHY and issue.rule == "duplicate-point",
-                    message=issue.detail(issues.lang))
+                    warning=warning, message=issue.detail(lang))
+
+
+@cache
+def _from_lambert93() -> Transformer:
+    from pyproj import Transformer  # deferred: only Lambert-93 coordinates need PROJ
+
+    return Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
 
 
 def _filled(column: pd.Series) -> np.ndarray:

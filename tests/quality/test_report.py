@@ -249,3 +249,18 @@ def test_verdict_valid_after_normalisation(tmp_path: Path) -> None:
                                                                 "1 cellules ont été mises au format attendu")
     assert page.xpath("string(//section[h2='Cellules normalisées']//tbody/tr/td[1])") == "dateDate de la séance"
     assert not page.xpath("//section[h2[starts-with(., 'Les ')]]"), "no error, no error table"
+
+
+def test_warnings_are_orange_circles_and_errors_red(tmp_path: Path) -> None:
+    from tests.data import write_extract
+
+    data = write_extract(tmp_path / "extract.parquet", {
+        "nom": ["mairie", "mairie bis", "stade", "école"],
+        "lat": ["50.6921", "50.69211", "2.9802", "50.6917"], "lon": ["2.9874", "2.9874", "50.6940", "2.9866"]})
+    result = check_table(data, dataset_id="lieux", schema=None, policy=QualityPolicy(), out_dir=tmp_path / "out")
+    assert [(p.row, p.rule, p.warning) for p in result.points.flagged] == [
+        (3, "duplicate-point", True), (4, "swapped", False)]
+    circles = page_of(result).xpath("//figure//svg//circle")
+    # Warnings are drawn first, so an error on the same spot stays on top.
+    assert [(c.get("class"), c.get("fill")) for c in circles] == [("avertissement", "#b34000"), ("erreur", "#ce0500")]
+    assert result.points.total == 4 and len(result.points.others) == 2
