@@ -27,8 +27,8 @@ GPS_TYPES = frozenset({"french-gps-coordinates", "reversed-french-gps-coordinate
 LAMBERT93 = "lambert93"
 
 
-def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues, *,
-              geometry: str | None = None) -> PointMap | None:
+def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues, *, geometry: str | None = None,
+              extent: tuple[float, float, float, float] | None = None) -> PointMap | None:
     """The map of the points flagged in `issues`, or None when no point was flagged.
 
     Only the flagged rows and an even sample of the others are read again: a large table costs no more
@@ -39,6 +39,7 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
         schema: Its Table Schema (geopoint fields), if any.
         issues: The issues found, geography's among them.
         geometry: The column of GeoJSON geometries, if any.
+        extent: The area the catalog declares (`quality.extent`), drawn on the map.
     """
     kept = [(i, warning) for found, warning in ((issues.errors, False), (issues.warnings, True)) for i in found
             if i.row is not None and i.field in table.columns and (i.type == GEOGRAPHY or i.type in GPS_TYPES)]
@@ -67,7 +68,7 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
     others = [p for p in others if p.placed]
     if len(others) > MAX_DOTS:
         others = [others[int(k)] for k in np.linspace(0, len(others) - 1, MAX_DOTS)]
-    return PointMap(flagged=points, others=others, total=len(filled))
+    return PointMap(flagged=points, others=others, total=len(filled), extent=extent)
 
 
 def _point(issue: QualityIssue, warning: bool, points: Points, pos: int, lang: Lang) -> MapPoint:

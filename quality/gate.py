@@ -109,7 +109,8 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         normalised=found.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
         table_schema=schema.descriptor if schema else None, lang=policy.lang,
-        points=point_map(found.published, schema, issues, geometry=geometry), reading=list(reading))
+        points=point_map(found.published, schema, issues, geometry=geometry, extent=policy.extent),
+        reading=list(reading))
     result.report_json.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     result.write_html(result.report_html)
     return result

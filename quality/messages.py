@@ -381,6 +381,8 @@ CATALOG: dict[str, dict[Lang, str]] = {
               "circles), among the {total} points of the table (grey dots), in WGS84 longitude and latitude."},
     "report.map-sampled": {"fr": "Seuls {count} des points sans problème sont dessinés.",
                            "en": "Only {count} of the points without a problem are drawn."},
+    "report.map-extent": {"fr": "Le cadre en tirets bleus est la zone attendue (quality.extent du catalogue).",
+                          "en": "The dashed blue frame is the expected area (the catalog's quality.extent)."},
     "report.map-reprojected": {"fr": "Les points en Lambert-93 sont placés après reprojection en WGS84.",
                                "en": "Lambert-93 points are placed after reprojection to WGS84."},
     "report.map-unplaced": {"fr": "Points signalés sans coordonnées à placer : {count} (voir le tableau).",

@@ -22,6 +22,7 @@ MARGIN = 28
 MAX_DOTS = 3000
 # Colours of the portal's verdict banners: red for errors, dark orange for warnings (white halo, black edge).
 ERROR_FILL, WARNING_FILL, DOT_COLOUR, TEXT_COLOUR = "#ce0500", "#b34000", "#6f6f6f", "#1e1e1e"
+AREA_COLOUR = "#000091"
 NICE_STEPS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 45, 90)
 NICE_METRES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000,
                1_000_000, 2_000_000, 5_000_000)
@@ -64,11 +65,13 @@ class PointMap:
         flagged: One point per issue of the geography checks, in row order.
         others: Points that passed, as drawn.
         total: Points the table has in all (flagged rows included).
+        extent: The area the catalog declares (west, south, east, north), drawn as a dashed frame.
     """
 
     flagged: list[MapPoint]
     others: list[MapPoint] = field(default_factory=list)
     total: int = 0
+    extent: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +99,21 @@ def map_figure(points: PointMap, lang: Lang, *, figure_id: str = "carte") -> str
     placed = [p for p in points.flagged if p.placed]
     if not placed and not points.others:
         return f"<p>{e(say('report.map-unplaced', lang, count=len(points.flagged)))}</p>" + _table(points.flagged, lang)
-    frame = _frame([*placed, *points.others])
+    corners = []
+    if points.extent:
+        west, south, east, north = points.extent
+        corners = [MapPoint(row=0, field="", lon=west, lat=south), MapPoint(row=0, field="", lon=east, lat=north)]
+    frame = _frame([*placed, *points.others, *corners])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="carte" viewBox="0 0 {WIDTH} {frame.height:.0f}" '
              f'width="{WIDTH}" height="{frame.height:.0f}" role="img" aria-labelledby="{figure_id}-legende">',
              f'<rect width="{WIDTH}" height="{frame.height:.0f}" fill="#fff"/>', _graticule(frame, lang),
              _scale_bar(frame, lang)]
+    if corners:
+        low, high = corners
+        left, top = frame.x(low.lon), frame.y(high.lat)
+        parts.append(f'<rect class="zone" x="{left:.1f}" y="{top:.1f}" width="{frame.x(high.lon) - left:.1f}" '
+                     f'height="{frame.y(low.lat) - top:.1f}" fill="none" stroke="{AREA_COLOUR}" stroke-width="2" '
+                     'stroke-dasharray="6 4"/>')
     if points.others:
         dots = "".join(f"M{frame.x(p.lon):.1f} {frame.y(p.lat):.1f}h0" for p in points.others)
         parts.append(f'<path class="autres" d="{dots}" stroke="{DOT_COLOUR}" stroke-width="5" '
@@ -117,6 +130,8 @@ def map_figure(points: PointMap, lang: Lang, *, figure_id: str = "carte") -> str
     caption = say("report.map-caption", lang, errors=errors, warnings=len(placed) - errors, total=points.total)
     if len(points.others) < points.total - len({p.row for p in points.flagged}):
         caption += " " + say("report.map-sampled", lang, count=len(points.others))
+    if points.extent:
+        caption += " " + say("report.map-extent", lang)
     if any(p.rule == "lambert93" for p in placed):
         caption += " " + say("report.map-reprojected", lang)
     if len(placed) < len(points.flagged):

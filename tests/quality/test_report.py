@@ -264,3 +264,18 @@ def test_warnings_are_orange_circles_and_errors_red(tmp_path: Path) -> None:
     # Warnings are drawn first, so an error on the same spot stays on top.
     assert [(c.get("class"), c.get("fill")) for c in circles] == [("avertissement", "#b34000"), ("erreur", "#ce0500")]
     assert result.points.total == 4 and len(result.points.others) == 2
+
+
+def test_declared_extent_is_drawn_around_the_points(tmp_path: Path) -> None:
+    from tests.data import write_extract
+
+    data = write_extract(tmp_path / "extract.parquet", {"lat": ["50.63", "50.9"], "lon": ["3.06", "2.3"]})
+    result = check_table(data, dataset_id="lieux", schema=None, policy=QualityPolicy(extent=(2.9, 50.55, 3.1, 50.72)),
+                         out_dir=tmp_path / "out")
+    assert [(p.row, p.rule) for p in result.points.flagged] == [(3, "extent")]
+    figure = page_of(result).xpath("//figure")[0]
+    zone = figure.xpath(".//svg/rect[@class='zone']")[0]
+    circle = figure.xpath(".//svg/circle")[0]
+    # The flagged point (west and north of the area) lies outside the dashed frame.
+    assert float(circle.get("cx")) < float(zone.get("x")) and float(circle.get("cy")) < float(zone.get("y"))
+    assert "zone attendue" in figure.xpath("string(figcaption)")
