@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import functools
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,7 +22,8 @@ from prefect.states import Completed, Failed, State
 
 from moisson.catalog.model import Catalog, load_catalog
 from moisson.catalog.resolve import due_datasets, with_stored_records
-from moisson.connectors.base import PublishResult
+from moisson.connectors import registry
+from moisson.connectors.base import IncrementalSource, PublishResult
 from moisson.core.errors import MoissonError
 from moisson.core.settings import home
 from moisson.core.state import RecordState, StateStore
@@ -33,7 +35,7 @@ from moisson.tasks.extract import extract_dataset, fingerprint_dataset
 from moisson.tasks.limits import ensure_limits
 from moisson.tasks.merge import merge_sources
 from moisson.tasks.prepare import prepare_dataset
-from moisson.tasks.publish import publication_for, publish_to_target
+from moisson.tasks.publish import publication_for, publish_to_target, settled_unchanged
 from moisson.tasks.quality import check_dataset
 from moisson.tasks.roundtrip import verify_publication
 from moisson.tasks.shrink import held_back
@@ -61,7 +63,7 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
         (blocked by quality, or an error) carrying it too.
     """
     store = StateStore()
-    cat = with_stored_records(load_catalog(catalog, text=catalog_text), store)
+    cat = with_stored_records(load_catalog(catalog) if catalog_text is None else _parsed(catalog, catalog_text), store)
     outcome = _harvest(cat, store, dataset_id, dry_run=dry_run, force=force, accept_shrink=accept_shrink)
     if not dry_run:
         store.record_run(dataset_id, outcome.status)
@@ -76,18 +78,31 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
     return Failed(message=f"{outcome.status}: {outcome.error or 'see the quality report'}", data=data)
 
 
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str | None, text: str) -> Catalog:
+    """A catalog's text validated once per process (catalogs are immutable).
+
+    Every run of `run_datasets` hands the same text; validating a catalog of hundreds of datasets in each of its
+    runs would cost more than an unchanged run itself.
+    """
+    return load_catalog(path, text=text)
+
+
 def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool, force: bool,
              accept_shrink: bool = False) -> DatasetOutcome:
     logger = get_run_logger()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     reports = home() / "reports" / dataset_id / stamp
-    source = cat.dataset(dataset_id).source
+    dataset = cat.dataset(dataset_id)
+    source = dataset.source
     with tempfile.TemporaryDirectory(prefix=f"{dataset_id}-", dir=home()) as tmp:
         try:
             # A source that can tell nothing changed (SQL `updated_at`) spares the export entirely.
-            several = cat.dataset(dataset_id).sources is not None
+            several = dataset.sources is not None
             budget = task_timeout(cat, "source", source)
-            mark = None if several else fingerprint_dataset.with_options(timeout_seconds=budget)(cat, dataset_id)
+            incremental = not several and issubclass(
+                registry.load("source", cat.model.sources[source].connector), IncrementalSource)
+            mark = fingerprint_dataset.with_options(timeout_seconds=budget)(cat, dataset_id) if incremental else None
             known = store.records(source).get(dataset_id) if mark else None
             if mark and known and known.datestamp == mark and not (force or dry_run):
                 logger.info("%s: no row changed in source %s since the last run; nothing exported", dataset_id,
@@ -95,7 +110,8 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
                 return DatasetOutcome(id=dataset_id, status="unchanged")
             extract = merge_sources if several else extract_dataset.with_options(timeout_seconds=budget)
             extracted = extract(cat, dataset_id, Path(tmp))
-            extracted = prepare_dataset(cat, dataset_id, extracted, Path(tmp))
+            if dataset.prepare is not None:
+                extracted = prepare_dataset(cat, dataset_id, extracted, Path(tmp))
             checked = check_dataset(cat, dataset_id, extracted, reports)
         except MoissonError as exc:
             logger.error("%s: %s", dataset_id, exc)
@@ -121,23 +137,31 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
         if held:
             logger.error("%s: %s", dataset_id, held)
             return DatasetOutcome(id=dataset_id, status="failed", rows=checked.rows, quality=summary, error=held)
-        try:  # a target receives only a file that reads back as what was checked
-            verify_publication(cat, dataset_id, checked)
-        except MoissonError as exc:
-            logger.error("%s: %s", dataset_id, exc)
-            return DatasetOutcome(id=dataset_id, status="failed", rows=checked.rows, quality=summary, error=str(exc))
-        schema = checked.table_schema
+        skipped = cat.skipped_targets(dataset)
+        for name, note in skipped.items():
+            logger.info("%s → %s: %s", dataset_id, name, note)
+        publications = {target: publication_for(cat, store, target, extracted.dataset, checked.clean_path,
+                                                checked.rows, extracted.extract.geometry, checked.table_schema,
+                                                force)
+                        for target in cat.targets_of(dataset) if target not in skipped}
+        targets: dict[str, PublishResult] = {}
+        for target, publication in publications.items():
+            if settled := settled_unchanged(cat, target, publication):
+                logger.info("%s → %s: unchanged %s", dataset_id, target, settled.url or "")
+                targets[target] = settled
         futures = {}
-        skipped = cat.skipped_targets(cat.dataset(dataset_id))
-        for target in cat.targets_of(cat.dataset(dataset_id)):
-            if target in skipped:
-                logger.info("%s → %s: %s", dataset_id, target, skipped[target])
-                continue
-            publication = publication_for(cat, store, target, extracted.dataset, checked.clean_path,
-                                          checked.rows, extracted.extract.geometry, schema, force)
-            publish = publish_to_target.with_options(timeout_seconds=task_timeout(cat, "target", target))
-            futures[target] = publish.submit(cat, store, target, publication, dry_run)
-        targets = {name: _target_report(name, future) for name, future in futures.items()}
+        if len(targets) < len(publications):
+            try:  # a target receives only a file that reads back as what was checked
+                verify_publication(cat, dataset_id, checked)
+            except MoissonError as exc:
+                logger.error("%s: %s", dataset_id, exc)
+                return DatasetOutcome(id=dataset_id, status="failed", rows=checked.rows, quality=summary,
+                                      error=str(exc))
+            for target, publication in publications.items():
+                if target not in targets:
+                    publish = publish_to_target.with_options(timeout_seconds=task_timeout(cat, "target", target))
+                    futures[target] = publish.submit(cat, store, target, publication, dry_run)
+        targets.update({name: _target_report(name, future) for name, future in futures.items()})
         targets.update({name: PublishResult("skip" if dry_run else "skipped", note=note)
                         for name, note in skipped.items()})
     outcome = DatasetOutcome(id=dataset_id, status=_status(targets.values(), dry_run), rows=checked.rows,

@@ -11,12 +11,18 @@ running: `ensure_limits` is called by `moisson serve`, `moisson deploy` and ever
 
 A slot is leased for `LEASE_SECONDS` and renewed while the task runs, so a killed process
 gives its slots back within about a minute instead of blocking every later run.
+
+Runs of one process (`moisson run --all` harvests 4 datasets at once) first queue on a local semaphore of the
+same size, and ask the server only once they hold it: the server answers a full limit with "retry in about
+2 seconds" (its guess of a slot's occupancy), so a task that would have waited 50 ms for its neighbour's
+slot slept 2 s or more. Other processes still count through the server's limit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -31,6 +37,11 @@ Role = Literal["source", "target"]
 DEFAULTS: dict[Role, int] = {"source": 2, "target": 4}
 #: The shortest lease the Prefect server accepts; Prefect renews it at three quarters of its length.
 LEASE_SECONDS = 60
+#: How long a wait on the local semaphore lasts before it looks again, so a task's time budget can end it.
+_WAKE_SECONDS = 1.0
+
+_gates: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_gates_lock = threading.Lock()
 
 
 def limit_name(catalog: Catalog, role: Role, name: str) -> str:
@@ -41,12 +52,18 @@ def limit_name(catalog: Catalog, role: Role, name: str) -> str:
     return f"moisson-{role}-{name}-{hashlib.sha256(what.encode()).hexdigest()[:10]}"
 
 
+def slots_of(catalog: Catalog, role: Role, name: str) -> int:
+    """Slots of a catalog source's or target's limit."""
+    ref = (catalog.model.sources if role == "source" else catalog.model.targets)[name]
+    return ref.concurrency or DEFAULTS[role]
+
+
 def limits_of(catalog: Catalog) -> dict[str, int]:
     """Every limit the catalog's sources and targets need, with its number of slots."""
     wanted: dict[str, int] = {}
     for role, refs in (("source", catalog.model.sources), ("target", catalog.model.targets)):
-        for name, ref in refs.items():
-            wanted[limit_name(catalog, role, name)] = ref.concurrency or DEFAULTS[role]
+        for name in refs:
+            wanted[limit_name(catalog, role, name)] = slots_of(catalog, role, name)
     return wanted
 
 
@@ -64,5 +81,14 @@ def ensure_limits(catalog: Catalog) -> dict[str, int]:
 @contextmanager
 def slot(catalog: Catalog, role: Role, name: str) -> Iterator[None]:
     """Hold one slot of a source's or target's limit, on a short lease renewed while inside."""
-    with concurrency(limit_name(catalog, role, name), occupy=1, lease_duration=LEASE_SECONDS):
-        yield
+    limit, slots = limit_name(catalog, role, name), slots_of(catalog, role, name)
+    with _gates_lock:
+        gate = _gates.setdefault((limit, slots), threading.BoundedSemaphore(slots))
+    # Woken at once by a release; the timeout only lets Prefect's task timeout interrupt a long wait.
+    while not gate.acquire(timeout=_WAKE_SECONDS):
+        pass
+    try:
+        with concurrency(limit, occupy=1, lease_duration=LEASE_SECONDS):
+            yield
+    finally:
+        gate.release()

@@ -1,4 +1,9 @@
-"""Publish task: one dataset to one target, or the plan of it under `--dry-run`."""
+"""Publish task: one dataset to one target, or the plan of it under `--dry-run`.
+
+A publication the local portal already holds is settled in the flow (`settled_unchanged`), with no task and
+no slot: its plan reads only the portal's files. A remote portal's plan asks its API, which only the task,
+holding a slot of the portal's limit, may do.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from prefect.cache_policies import NO_CACHE
 
 from moisson.catalog.model import Catalog
 from moisson.connectors.base import DatasetDescriptor, Publication, PublishResult
+from moisson.connectors.targets.local import LocalTarget
+from moisson.core.errors import MoissonError
 from moisson.core.records import RemoteState
 from moisson.core.state import StateStore
 from moisson.tasks.connect import build_target
@@ -55,6 +62,25 @@ def publication_for(catalog: Catalog, store: StateStore, target: str, dataset: D
     return Publication(dataset=dataset, data=data, rows=rows, content_hash=content_hash(data),
                        metadata_hash=metadata_hash(dataset, table_schema, options),
                        table_schema=table_schema, geometry=geometry, previous=previous, options=options)
+
+
+def settled_unchanged(catalog: Catalog, target: str, publication: Publication) -> PublishResult | None:
+    """`unchanged` when the state store and the target's offline plan both say the target holds this publication.
+
+    None when the publish task must decide: something changed, `--force` (its hashes are forgotten), or a target
+    whose plan needs its API. The local portal's plan compares its files, so a portal edited or left half-built
+    is still rewritten.
+    """
+    previous = publication.previous
+    if previous is None or not publication.unchanged:
+        return None
+    try:
+        connector = build_target(catalog, target)
+        if not isinstance(connector, LocalTarget) or connector.plan(publication).action != "unchanged":
+            return None
+    except (MoissonError, OSError):
+        return None  # the task meets the same error and reports it as the target's failure
+    return PublishResult("unchanged", previous.remote_id, previous.url)
 
 
 @task(name="publish", task_run_name="publish · {publication.dataset.id} → {target}", cache_policy=NO_CACHE,

@@ -83,3 +83,51 @@ def test_one_failing_dataset_does_not_stop_the_others(tmp_path, moisson_home, mo
     planned = harvest_catalog(catalog=str(catalog), dataset_ids=["fine"], due_only=False, dry_run=True)
     assert planned[0]["status"] == "planned" and planned[0]["targets"]["mem"]["status"] == "unchanged"
     assert [o["id"] for o in harvest_catalog(catalog=str(catalog), due_only=True)] == ["needs-token"]
+
+
+def _task_names(state) -> set[str]:
+    """Names (before ' · ') of the task runs of a finished flow run, as the Prefect server recorded them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[
+            state.state_details.flow_run_id])))
+    return {run.name.split(" ·")[0] for run in runs}
+
+
+def test_an_unchanged_dataset_skips_publish_and_round_trip_but_a_stale_portal_is_rebuilt(tmp_path, moisson_home):
+    from moisson.flows.harvest import harvest_dataset, outcome_of
+
+    (tmp_path / "salles.csv").write_text("nom,places\nSalle des fêtes,120\n", encoding="utf-8")
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(textwrap.dedent("""\
+        version: 1
+        defaults: {targets: [portail], metadata: {license: lov2, title: Salles, description: Les salles}}
+        sources: {tableurs: {connector: spreadsheet, config: {root: .}}}
+        targets: {portail: {connector: local, config: {path: ./portal, harvestable: false}}}
+        datasets:
+          - {id: salles, source: tableurs, locator: {path: salles.csv}}
+        """), encoding="utf-8")
+
+    def run():
+        state = harvest_dataset("salles", catalog=str(catalog), return_state=True)
+        return outcome_of("salles", state), _task_names(state)
+
+    first, tasks = run()
+    assert first.status == "published" and first.targets["portail"].status == "created", first
+    assert {"extract", "quality", "round trip", "publish"} <= tasks
+    assert not {"fingerprint", "prepare"} & tasks, "a file source has no fingerprint, the dataset no recipe"
+    again, tasks = run()
+    assert again.status == "unchanged" and again.targets["portail"].status == "unchanged", again
+    assert again.targets["portail"].url == first.targets["portail"].url
+    assert tasks == {"extract", "quality"}, "settled from the state store and the portal's files: no task, no slot"
+    # The portal's catalog disagrees with its files (a run killed before its rebuild): the next run rebuilds it.
+    jsonld = tmp_path / "portal" / "catalog.jsonld"
+    portal_catalog = json.loads(jsonld.read_text(encoding="utf-8"))
+    portal_catalog["dcat:dataset"] = []
+    jsonld.write_text(json.dumps(portal_catalog), encoding="utf-8")
+    rebuilt, tasks = run()
+    assert rebuilt.status == "published" and rebuilt.targets["portail"].changes == ("portal",), rebuilt
+    assert "publish" in tasks
+    assert json.loads(jsonld.read_text(encoding="utf-8"))["dcat:dataset"], "the catalog lists the dataset again"
