@@ -34,7 +34,7 @@ from moisson.connectors.sources.wfs.capabilities import (
     parse_schema,
 )
 from moisson.connectors.sources.wfs.gml import epsg_code, read_features
-from moisson.connectors.sources.wfs.pages import Page, PageWriter, PagingGuard, digest, geojson_page
+from moisson.connectors.sources.wfs.pages import Page, PageWriter, PagingGuard, digest, geojson_page, within
 from moisson.core.errors import ConnectorError, RejectedError, redact_url
 from moisson.core.http import HttpClient
 
@@ -187,7 +187,8 @@ def read_page(data: bytes, plan: _Plan, *, what: str, where: str) -> Page:
     """
     head = data[:64].lstrip()
     if head.startswith(b"{"):
-        return geojson_page(data, srs=plan.srs, counts=plan.version.startswith("2"), what=what)
+        return geojson_page(data, srs=plan.srs, counts=plan.version.startswith("2"), what=what,
+                            wgs84_bbox=plan.layer.wgs84_bbox)
     if not head.startswith(b"<"):
         shown = head[:40].decode("utf-8", "replace")
         raise RejectedError(f"{what} from {where} is neither GeoJSON nor GML (it starts with {shown!r})")
@@ -268,14 +269,8 @@ def _check_axes(bounds: list[float] | None, advertised: tuple[float, float, floa
     """
     if not bounds or not advertised:
         return
-    margin = 0.01 + 0.05 * max(advertised[2] - advertised[0], advertised[3] - advertised[1])
-
-    def inside(west: float, south: float, east: float, north: float) -> bool:
-        return (west >= advertised[0] - margin and east <= advertised[2] + margin
-                and south >= advertised[1] - margin and north <= advertised[3] + margin)
-
     west, south, east, north = bounds
-    if not inside(west, south, east, north) and inside(south, west, north, east):
+    if not within(bounds, advertised) and within([south, west, north, east], advertised):
         raise RejectedError(f"the {label} at {where} gave coordinates whose longitude and latitude look swapped "
                             f"(extent {bounds}, the server advertises {list(advertised)}): nothing is published; "
                             "report the server's axis order to its administrator", dataset_id=dataset_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 from pydantic import Field
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from moisson.connectors.base import ConnectorConfig
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
@@ -51,7 +54,16 @@ class Page:
 
 
 
-def geojson_page(data: bytes, *, srs: str | None, counts: bool, what: str) -> Page:
+def within(bounds: list[float] | tuple[float, ...], extent: tuple[float, float, float, float]) -> bool:
+    """Whether `[west, south, east, north]` lies in `extent`, give or take 5 % of its size (and 0.01)."""
+    margin = 0.01 + 0.05 * max(extent[2] - extent[0], extent[3] - extent[1])
+    west, south, east, north = bounds
+    return (west >= extent[0] - margin and east <= extent[2] + margin
+            and south >= extent[1] - margin and north <= extent[3] + margin)
+
+
+def geojson_page(data: bytes, *, srs: str | None, counts: bool, what: str,
+                 wgs84_bbox: tuple[float, float, float, float] | None = None) -> Page:
     """Read a GeoJSON FeatureCollection page (WFS GeoJSON output or OGC API Features items).
 
     Args:
@@ -59,6 +71,9 @@ def geojson_page(data: bytes, *, srs: str | None, counts: bool, what: str) -> Pa
         srs: CRS asked for, for a document that names none.
         counts: Whether its `numberMatched` is to be trusted (WFS 2.0, OGC API).
         what: How to name the answer in errors.
+        wgs84_bbox: The layer's advertised WGS84 extent. A document naming no CRS whose coordinates all
+            fall in it (or, without it, in the area of use of the projected CRS asked) is in WGS84 whatever
+            `srs` asked: QGIS Server writes its GeoJSON so (RFC 7946), and metres never fit such a degree extent.
 
     Raises:
         RejectedError: Not a GeoJSON FeatureCollection.
@@ -76,6 +91,11 @@ def geojson_page(data: bytes, *, srs: str | None, counts: bool, what: str) -> Pa
     geometries = shapely.from_geojson(texts, on_invalid="ignore") if len(texts) else texts
     if swap and len(geometries):
         geometries = shapely.transform(geometries, lambda c: c[:, ::-1])
+    area = None if crs_name else _projected_area(code)
+    if area and len(geometries):
+        bounds = shapely.total_bounds(geometries)
+        if np.all(np.isfinite(bounds)) and within(bounds.tolist(), wgs84_bbox or area):
+            code = 4326
     properties = [_texts(f.get("properties") or {}) for f in features]
     # A geometry GEOS cannot read becomes b"": counted as damaged, never as missing.
     wkb = [b"" if g is None and t is not None else w
@@ -88,6 +108,18 @@ def geojson_page(data: bytes, *, srs: str | None, counts: bool, what: str) -> Pa
            for f, p, w in zip(features, properties, wkb, strict=True)]
     return Page(matched=matched if isinstance(matched, int) else None, has_next=has_next, next_url=next_url, ids=ids,
                 properties=properties, wkb=wkb, crs=code)
+
+
+@cache
+def _projected_area(code: int) -> tuple[float, float, float, float] | None:
+    """The WGS84 area of use of a projected CRS; None for a geographic or unknown one."""
+    try:
+        crs = CRS.from_epsg(code)
+    except CRSError:
+        return None
+    if crs.is_geographic or crs.area_of_use is None:
+        return None
+    return crs.area_of_use.bounds
 
 
 def _texts(properties: dict[str, Any]) -> dict[str, str | None]:
