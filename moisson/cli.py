@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from rich.table import Table
 
-from moisson.connectors.base import ChecksDatasets, DatasetDescriptor, RecordSource
 from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, out
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError
 from moisson.core.settings import process_defaults
@@ -23,6 +22,7 @@ from moisson.prepare_cli import app as prepare_app
 
 if TYPE_CHECKING:
     from moisson.catalog.model import Catalog
+    from moisson.connectors.base import DatasetDescriptor
     from moisson.quality.messages import Lang
 
 app = typer.Typer(help="Harvest, check and publish the open data of a local government.",
@@ -61,6 +61,7 @@ def _dataset_problems(cat: Catalog) -> list[CatalogError]:
     """
     from moisson.catalog.load import dotted, line_of, read_yaml
     from moisson.connectors import registry
+    from moisson.connectors.base import ChecksDatasets, DatasetDescriptor
     from moisson.core.settings import cache_dir
     from moisson.quality.schema import load_schema
     from moisson.tasks.connect import build_source
@@ -234,6 +235,7 @@ def discover(source: Annotated[str, typer.Argument(help="Source id, as in the ca
              as_json: JsonOption = False, catalog: CatalogOption = None) -> None:
     """List the datasets a source offers (tables and views with their columns, records…) to write locators."""
     from moisson.catalog.model import load_catalog
+    from moisson.connectors.base import RecordSource
     from moisson.tasks.connect import build_source
 
     try:
