@@ -214,15 +214,17 @@ def _bbox(ft: etree._Element, wfs: str, version: str) -> tuple[float, float, flo
         if box is not None:
             west, south = (float(v) for v in box.findtext("{*}LowerCorner", "").split())
             east, north = (float(v) for v in box.findtext("{*}UpperCorner", "").split())
-            return west, south, east, north
-        box = ft.find(f"{{{wfs}}}LatLongBoundingBox")
-        if box is not None:
+            values: tuple[float, ...] = (west, south, east, north)
+        elif (box := ft.find(f"{{{wfs}}}LatLongBoundingBox")) is not None:
             values = tuple(float(box.get(k, "nan")) for k in ("minx", "miny", "maxx", "maxy"))
-            # MapServer writes it in the layer's CRS when that is projected: only degrees are kept.
-            if all(-180 <= v <= 180 for v in values[::2]) and all(-90 <= v <= 90 for v in values[1::2]):
-                return values  # type: ignore[return-value]
+        else:
+            return None
     except ValueError:
         return None
+    # MapServer (LatLongBoundingBox) and QGIS Server (WGS84BoundingBox, when its project's CRS is only an
+    # EPSG id) write it in the layer's projected CRS: only degrees are kept.
+    if all(-180 <= v <= 180 for v in values[::2]) and all(-90 <= v <= 90 for v in values[1::2]):
+        return values  # type: ignore[return-value]
     return None
 
 

@@ -144,3 +144,14 @@ def test_gml_in_the_urn_crs_comes_latitude_first_and_is_read_longitude_first(qgi
     assert page.crs == 4326
     point = shapely.from_wkb(page.wkb[0])
     assert abs(point.x - first.lon) <= TOLERANCE and abs(point.y - first.lat) <= TOLERANCE
+
+
+def test_a_project_whose_crs_is_only_an_epsg_id_still_lands_in_lille(layer, tmp_path_factory, tmp_path):
+    # QGIS 3.22 then transforms nothing: metres in its GeoJSON, and metres in its "WGS84" bounding box.
+    crs = '<spatialrefsys nativeFormat="Wkt"><authid>EPSG:2154</authid></spatialrefsys>'
+    with qgis_peer.running_qgis_server(tmp_path_factory.mktemp("qgis-authid"), layer, crs=crs) as url:
+        result = source(url).extract(dataset(), tmp_path)
+    assert "WFS 1.1.0, GeoJSON" in result.notes[0]
+    for row, point in zip(rows_of(result), layer.points, strict=True):
+        lon, lat = json.loads(row["geometry"])["coordinates"]
+        assert abs(lon - point.lon) <= TOLERANCE and abs(lat - point.lat) <= TOLERANCE, (row["code"], lon, lat)
