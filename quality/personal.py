@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from moisson.core.errors import ConfigError
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.secrets import Secret, reveal
+from moisson.quality.cast import SAMPLE_ROWS
 from moisson.quality.checks import Issues
 from moisson.quality.first_names import FIRST_NAMES
 
@@ -199,9 +200,11 @@ def find_personal(text: pd.DataFrame, fields: Sequence[Mapping[str, Any]] = (), 
         if not pd.api.types.is_string_dtype(cells) or not cells.notna().any():
             continue
         role = _declared_role(str(column), spec)
-        # A cell's kinds depend on its text alone: most columns repeat a few texts, read each once.
-        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-        distinct = len(uniques) <= len(cells) // 2
+        # A cell's kinds depend on its text alone: most columns repeat a few texts, read each once. A column
+        # whose first rows already all differ (references, identifiers) is not worth the factorising.
+        head = cells.iloc[:SAMPLE_ROWS]
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True) if head.nunique() <= len(head) // 2 else (None, ())
+        distinct = codes is not None and len(uniques) <= len(cells) // 2
         looked = pd.Series(uniques, dtype=cells.dtype) if distinct else cells
         for kind, rows, warning in _scan(looked, role, domains):
             if kind == "person-name":
