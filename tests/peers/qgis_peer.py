@@ -136,7 +136,11 @@ def running_qgis_server(workdir: Path, data: LayerData, *, crs: str = LAMBERT93)
         proc = subprocess.Popen([binary, "-l", "1", "-p", str(project), f"127.0.0.1:{port}"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_until_ready(url, timeout=STARTUP_TIMEOUT, probe="?SERVICE=WFS&REQUEST=GetCapabilities&VERSION=1.1.0")
+            try:
+                wait_until_ready(url, timeout=STARTUP_TIMEOUT,
+                                 probe="?SERVICE=WFS&REQUEST=GetCapabilities&VERSION=1.1.0")
+            except RuntimeError as exc:
+                raise RuntimeError(f"QGIS Server did not start ({exc}); see {workdir / 'qgis_server.log'}") from None
             yield url
         finally:
             proc.kill()
