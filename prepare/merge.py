@@ -1,8 +1,8 @@
 """One dataset from several sources: the same thing matched across them, each field from the source trusted for it.
 
 Rows are matched one to one, nearest first, within `distance_m` (a KD-tree over local metres,
-so 3 × 10,000 points merge in well under a second), blocked by commune when a commune field is
-given, names compared only to break ties; or on an identifier every source has (`key`). Each
+the candidate pairs as arrays), blocked by commune when a commune field is given, names compared
+only to break ties; or on an identifier every source has (`key`). Each
 field of a merged row comes from the first source of its precedence list that has a value, and
 the report lists the matched pairs, the conflicts (two sources disagree on a field) and the
 rows only one source knew. A row that cannot be matched at all (no key value, no coordinates)
@@ -11,7 +11,7 @@ is left out and counted; more than `max_drop_share` of any source left out refus
 
 from __future__ import annotations
 
-import difflib
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+from rapidfuzz.distance import Indel
 from scipy.spatial import cKDTree
 
 from moisson.core.errors import RejectedError
@@ -43,7 +44,7 @@ class MergeRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str | None = None
-    distance_m: float = Field(30, gt=0)
+    distance_m: float = Field(30, gt=0, le=10_000)  # metres; ties are found on decimetres packed in 20 bits
     precedence: dict[str, list[str]] = Field(default_factory=dict)
     max_drop_share: float = Field(0.2, ge=0, le=1)
     lat: str | None = None
@@ -107,7 +108,7 @@ def merge(frames: dict[str, pd.DataFrame], rule: MergeRule) -> tuple[pd.DataFram
         pairs = _pairs(seeds, seed_at, rows, positions, rule) if members else []
         taken_rows: set[int] = set()
         taken: set[int] = set()
-        for _, cluster, position in sorted(pairs):
+        for cluster, position in pairs:
             if cluster in taken or position in taken_rows:
                 continue
             taken.add(cluster)
@@ -138,30 +139,46 @@ def _arrays(rows: pd.DataFrame, rule: MergeRule) -> _Rows:
 
 
 def _pairs(seeds: list[_Rows], seed_at: list[tuple[int, int]], rows: _Rows, positions: np.ndarray,
-           rule: MergeRule) -> list[tuple[tuple[float, float], int, int]]:
-    """Candidate (merged row, row) pairs with their sort key: distance, then name unlikeness."""
+           rule: MergeRule) -> list[tuple[int, int]]:
+    """Candidate (merged row, row) pairs in the order they are tried: nearest first, then likest name.
+
+    Everything is array work but the names: they are compared (Indel distance, as difflib's ratio) only
+    for the pairs whose distance, to the decimetre, ties with another pair of the same merged row or the
+    same row; dense places make hundreds of thousands of candidates.
+    """
     if rule.key:
         by_key: dict[str, list[int]] = {}
         for cluster, (seed, at) in enumerate(seed_at):
             by_key.setdefault(str(seeds[seed].key[at]), []).append(cluster)
-        return [((0.0, 0.0), cluster, int(p)) for p in positions for cluster in by_key.get(str(rows.key[p]), [])]
-    lat = np.array([seeds[s].lat[a] for s, a in seed_at])
-    lon = np.array([seeds[s].lon[a] for s, a in seed_at])
+        return sorted((cluster, int(p)) for p in positions for cluster in by_key.get(str(rows.key[p]), []))
+
+    def of_seeds(attribute: str, dtype: type) -> np.ndarray:
+        return np.array([getattr(seeds[s], attribute)[a] for s, a in seed_at], dtype=dtype)
+
+    lat, lon = of_seeds("lat", float), of_seeds("lon", float)
     scale = 111_320 * math.cos(math.radians(float(np.nanmean(lat))))
     tree = cKDTree(np.column_stack([lon * scale, lat * 111_320]))
     here = np.column_stack([rows.lon[positions] * scale, rows.lat[positions] * 111_320])
-    found = []
-    for position, point, near in zip(positions, here, tree.query_ball_point(here, rule.distance_m), strict=True):
-        for cluster in near:
-            seed, at = seed_at[cluster]
-            theirs, mine = seeds[seed].commune[at], rows.commune[position]
-            if theirs is not None and mine is not None and theirs != mine:
-                continue
-            distance = float(np.hypot(*(tree.data[cluster] - point)))
-            unlike = 1 - difflib.SequenceMatcher(None, str(rows.name[position] or "").lower(),
-                                                 str(seeds[seed].name[at] or "").lower()).ratio()
-            found.append(((round(distance, 1), unlike), cluster, int(position)))
-    return found
+    near = tree.query_ball_point(here, rule.distance_m)
+    counts = np.fromiter(map(len, near), dtype=np.int64, count=len(near))
+    clusters = np.fromiter(itertools.chain.from_iterable(near), dtype=np.int64, count=int(counts.sum()))
+    mine = np.repeat(np.arange(len(positions)), counts)
+    theirs, ours = of_seeds("commune", object)[clusters], rows.commune[positions][mine]
+    same_place = (theirs == None) | (ours == None) | (theirs == ours)  # noqa: E711 (element-wise)
+    clusters, mine = clusters[same_place], mine[same_place]
+    decimetres = np.round(np.hypot(*(tree.data[clusters] - here[mine]).T) * 10).astype(np.int64)
+    unlike = np.zeros(len(clusters))
+    tied = np.zeros(len(clusters), dtype=bool)
+    for group in (clusters, mine):
+        # One integer per (group, distance): distances stay under 2**20 decimetres (100 km).
+        _, inverse, sizes = np.unique(group << 20 | decimetres, return_inverse=True, return_counts=True)
+        tied |= sizes[inverse] > 1
+    names = of_seeds("name", object)
+    for i in np.flatnonzero(tied):
+        unlike[i] = Indel.normalized_distance(str(rows.name[positions[mine[i]]] or "").lower(),
+                                              str(names[clusters[i]] or "").lower())
+    order = np.lexsort((positions[mine], clusters, unlike, decimetres))
+    return list(zip(clusters[order].tolist(), positions[mine][order].tolist(), strict=True))
 
 
 def _combine(frames: dict[str, pd.DataFrame], members: list[dict[str, int]], order: list[str], rule: MergeRule,
