@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -145,16 +146,17 @@ def geocode(frame: pd.DataFrame, step: GeocodeStep, geocoder: Geocoder, cache: G
     has_point = out[step.into.lat].notna() & out[step.into.lon].notna()
     todo = ~has_point if step.only_if_missing else pd.Series(True, index=out.index)
     report.kept = int((has_point & ~todo).sum())
-    parts = out.loc[todo, step.address].astype("string").fillna("")
-    addresses = parts.agg(" ".join, axis=1).str.split().str.join(" ") if len(parts) else pd.Series(dtype="string")
+    # Plain lists: setting Arrow-backed cells one by one costs ~0.3 ms each, 10,000 rows twenty seconds.
+    columns = [out.loc[todo, c].astype("string").fillna("").tolist() for c in step.address]
+    addresses = [" ".join(" ".join(parts).split()) for parts in zip(*columns, strict=True)]
     codes = _citycodes(out.loc[todo], step.citycode)
-    keys = [f"{normalise_address(a)}|{c or ''}" for a, c in zip(addresses, codes, strict=True)]
+    normalised = [normalise_address(a) for a in addresses]
+    keys = [f"{n}|{c or ''}" for n, c in zip(normalised, codes, strict=True)]
     overrides = _overrides(step.overrides)
-    results: dict[str, Candidate | None] = {}
-    for key, address in zip(keys, addresses, strict=True):
-        if normalise_address(address) in overrides:
-            results[key] = overrides[normalise_address(address)]
-    report.overridden = sum(1 for k in keys if k in results)
+    fixed = [n in overrides for n in normalised]
+    results: dict[str, Candidate | None] = {k: overrides[n] for k, n, f in zip(keys, normalised, fixed, strict=True)
+                                            if f}
+    report.overridden = sum(fixed)
     cached = cache.get([k for k in dict.fromkeys(keys) if k not in results])
     report.cached = sum(1 for k in keys if k in cached)
     results.update(cached)
@@ -166,27 +168,30 @@ def geocode(frame: pd.DataFrame, step: GeocodeStep, geocoder: Geocoder, cache: G
         cache.put(fresh)
         results.update(fresh)
         report.sent = len(unknown)
-    lat, lon = out[step.into.lat].astype("string"), out[step.into.lon].astype("string")
-    extra = {name: pd.Series(pd.NA, index=out.index, dtype="string")
-             for name in ("result_label", "result_score", "result_type", "result_id")}
-    for (index, address), key, code in zip(addresses.items(), keys, codes, strict=True):
+    lat, lon = out[step.into.lat].astype("string").tolist(), out[step.into.lon].astype("string").tolist()
+    extra: dict[str, list[str | None]] = {name: [None] * len(out)
+                                          for name in ("result_label", "result_score", "result_type", "result_id")}
+    rows = zip(np.flatnonzero(todo.to_numpy(bool)), out.index[todo.to_numpy(bool)], addresses, keys, codes, fixed,
+               strict=True)
+    for pos, label, address, key, code, overridden in rows:
         result = results.get(key)
-        reason = _refusal(result, step, code, overridden=normalise_address(address) in overrides)
+        reason = _refusal(result, step, code, overridden=overridden)
         if reason:
-            report.refused.append({"row": int(index) + 2, "address": address, "reason": reason,
+            report.refused.append({"row": int(label) + 2, "address": address, "reason": reason,
                                    "candidate": result.label if result else None,
                                    "score": result.score if result else None})
             continue
         report.found += 1
-        lat[index], lon[index] = f"{result.lat:.6f}", f"{result.lon:.6f}"
+        lat[pos], lon[pos] = f"{result.lat:.6f}", f"{result.lon:.6f}"
         if result.citycode:  # a person's override says nothing of the commune
             report.places[point_key(result.lat, result.lon)] = Place(result.citycode, result.city, result.label, 0.0)
-        extra["result_label"][index], extra["result_score"][index] = result.label, f"{result.score:.2f}"
-        extra["result_type"][index], extra["result_id"][index] = result.type, result.id
-    out[step.into.lat], out[step.into.lon] = lat, lon
+        extra["result_label"][pos], extra["result_score"][pos] = result.label, f"{result.score:.2f}"
+        extra["result_type"][pos], extra["result_id"][pos] = result.type, result.id
+    out[step.into.lat] = pd.Series(lat, index=out.index, dtype="string")
+    out[step.into.lon] = pd.Series(lon, index=out.index, dtype="string")
     if step.provenance:
         for name, values in extra.items():
-            out[name] = values
+            out[name] = pd.Series(values, index=out.index, dtype="string")
     return out, report
 
 
