@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.context import SyncClientContext
 from prefect.events import emit_event
 from prefect.states import Completed, Failed, State
 
@@ -208,8 +209,10 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
         return outcome_of(dataset_id, state)
 
     outcomes: dict[str, DatasetOutcome] = {}
-    # Each run gets its own copy of this thread's context, so inside `harvest_catalog` they stay its subflows.
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="harvest") as pool:
+    # Each run gets its own copy of this thread's context, so inside `harvest_catalog` they stay its subflows, and
+    # all share one Prefect client (alone, each run would open its own: a TLS context and a version check each).
+    with SyncClientContext.get_or_create(), \
+            ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="harvest") as pool:
         running = {pool.submit(contextvars.copy_context().run, one, i): i for i in ids}
         for done in as_completed(running):
             outcomes[running[done]] = done.result()
