@@ -81,6 +81,12 @@ def hits(url: str, layer: str = "lieux") -> int:
     return int(re.search(rb'numberOfFeatures="([0-9]+)"', answer.content)[1])
 
 
+def formats_asked(proxy: Proxy) -> set[str]:
+    """The OUTPUTFORMAT of the GetFeature requests that went through `proxy`."""
+    return {q.get("OUTPUTFORMAT", "") for s in proxy.seen if "GetFeature" in s.query
+            for q in [{k.upper(): v for k, v in urllib.parse.parse_qsl(s.query)}]}
+
+
 def test_qgis_server_offers_wfs_1_1_and_1_0_and_both_layers(qgis_url):
     wfs = source(qgis_url)
     assert wfs.client.version == "1.1.0"  # the highest it answers, asked for 2.0.0 first
@@ -97,8 +103,10 @@ def test_every_version_and_format_pages_the_whole_layer_with_lon_lat_right(proxy
         proxy.fault = without_geojson
     result = source(proxy.url, **({"version": version} if version else {})).extract(dataset(), tmp_path)
     assert result.rows == N_POINTS == hits(qgis_url)  # collected == matched
-    expected = f"WFS {version or '1.1.0'}, {'GeoJSON' if geojson else 'GML'}"
-    assert expected in result.notes[0], result.notes
+    assert result.metadata["extras"]["source"]["wfs"] == (version or "1.1.0")
+    # The names its capabilities give: MIME types in 1.1, element names in 1.0.
+    names = ("GeoJSON", "GML3") if version == "1.0.0" else ("application/vnd.geo+json", GML3)
+    assert formats_asked(proxy) == {names[0] if geojson else names[1]}
     rows = rows_of(result)
     assert [r["code"] for r in rows] == [p.code for p in layer.points]
     for row, point in zip(rows, layer.points, strict=True):
@@ -150,8 +158,12 @@ def test_a_project_whose_crs_is_only_an_epsg_id_still_lands_in_lille(layer, tmp_
     # QGIS 3.22 then transforms nothing: metres in its GeoJSON, and metres in its "WGS84" bounding box.
     crs = '<spatialrefsys nativeFormat="Wkt"><authid>EPSG:2154</authid></spatialrefsys>'
     with qgis_peer.running_qgis_server(tmp_path_factory.mktemp("qgis-authid"), layer, crs=crs) as url:
-        result = source(url).extract(dataset(), tmp_path)
-    assert "WFS 1.1.0, GeoJSON" in result.notes[0]
+        proxy = Proxy(url, prefix="/ows")
+        try:
+            result = source(proxy.url).extract(dataset(), tmp_path)
+        finally:
+            proxy.close()
+    assert formats_asked(proxy) == {"application/vnd.geo+json"}
     for row, point in zip(rows_of(result), layer.points, strict=True):
         lon, lat = json.loads(row["geometry"])["coordinates"]
         assert abs(lon - point.lon) <= TOLERANCE and abs(lat - point.lat) <= TOLERANCE, (row["code"], lon, lat)
