@@ -81,12 +81,18 @@ class _Deadline:
     """Shuts down the sockets an exchange holds once its time is up (a blocked read then fails at once)."""
 
     def __init__(self, seconds: float) -> None:
-        self.expired = False
+        self._fired = False
+        self._end = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._connections: set[Any] = set()
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
+
+    @property
+    def expired(self) -> bool:
+        """Whether the time is up, even when a busy machine has not run the timer yet (a read timeout can beat it)."""
+        return self._fired or time.monotonic() >= self._end
 
     def watch(self, connection: Any) -> None:
         with self._lock:
@@ -104,7 +110,7 @@ class _Deadline:
 
     def _expire(self) -> None:
         with self._lock:
-            self.expired = True
+            self._fired = True
             for connection in self._connections:
                 _shut(connection)
 
