@@ -15,10 +15,12 @@ import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import get_args
 
 from prefect import flow, get_run_logger
 from prefect.context import SyncClientContext
 from prefect.events import emit_event
+from prefect.exceptions import MissingResult
 from prefect.states import Completed, Failed, State
 
 from moisson.catalog.model import Catalog, load_catalog
@@ -29,7 +31,7 @@ from moisson.core.errors import MoissonError
 from moisson.core.settings import home
 from moisson.core.state import RecordState, StateStore
 from moisson.flows.artifacts import progress_artifact, publication_artifact, quality_artifacts
-from moisson.flows.outcome import DatasetOutcome, QualitySummary
+from moisson.flows.outcome import DatasetOutcome, DatasetStatus, QualitySummary
 from moisson.tasks.blocked import mark_blocked
 from moisson.tasks.deadlines import flow_timeout, task_timeout
 from moisson.tasks.extract import extract_dataset, fingerprint_dataset
@@ -223,10 +225,17 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
 
 def outcome_of(dataset_id: str, state: State) -> DatasetOutcome:
     """The `DatasetOutcome` a finished `harvest_dataset` run carries (or one built from its crash)."""
-    data = state.result(raise_on_failure=False)
+    try:
+        data = state.result(raise_on_failure=False)
+    except MissingResult:
+        # The server kept its own copy of the run's last state (a state change retried under load) and that copy
+        # carries no result; its message still says how the run ended (`harvest_dataset` puts the status there).
+        if state.is_completed() and state.message in get_args(DatasetStatus):
+            return DatasetOutcome(id=dataset_id, status=state.message)
+        data = None
     if isinstance(data, dict):
         return DatasetOutcome.model_validate(data)
-    return DatasetOutcome(id=dataset_id, status="failed", error=str(data) or state.message)
+    return DatasetOutcome(id=dataset_id, status="failed", error=str(data or "") or state.message)
 
 
 @flow(name="harvest-catalog", flow_run_name="harvest catalog")

@@ -131,3 +131,13 @@ def test_an_unchanged_dataset_skips_publish_and_round_trip_but_a_stale_portal_is
     assert rebuilt.status == "published" and rebuilt.targets["portail"].changes == ("portal",), rebuilt
     assert "publish" in tasks
     assert json.loads(jsonld.read_text(encoding="utf-8"))["dcat:dataset"], "the catalog lists the dataset again"
+
+
+def test_a_final_state_the_server_returned_without_its_result_still_says_how_the_run_ended():
+    from prefect.states import Completed, Failed
+
+    from moisson.flows.harvest import outcome_of
+
+    assert outcome_of("salles", Completed(message="unchanged")).status == "unchanged"
+    failed = outcome_of("salles", Failed(message="failed: la source est injoignable"))
+    assert failed.status == "failed" and "injoignable" in failed.error
