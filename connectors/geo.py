@@ -14,6 +14,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from moisson.core.errors import ConfigError
+from moisson.core.notes import Note
 
 #: Decimals kept in every coordinate written (7 decimals of a degree ≈ 1 cm).
 PRECISION = 7
@@ -157,24 +158,14 @@ class GeometryStats:
         Args:
             first_row: Number given to the first row, as in `Extract.first_row`.
         """
-        notes = []
-        if self.missing:
-            notes.append(f"{self.missing} row(s) have no geometry (left empty).")
-        if self.unreadable:
-            notes.append(f"{self.unreadable} geometry(ies) could not be decoded (damaged data) and were "
-                         "left empty: re-save the layer in your GIS to repair them.")
-        if self.unprojectable:
-            notes.append(f"{self.unprojectable} geometry(ies) could not be converted to WGS84 (outside "
-                         "the area of the layer's coordinate system?) and were left empty.")
-        if self.empty:
-            notes.append(f"{self.empty} geometry(ies) are empty (written with no coordinates).")
+        notes: list[str] = [Note(f"geometry.{kind}", count=count) for kind, count in (
+            ("missing", self.missing), ("unreadable", self.unreadable), ("unprojectable", self.unprojectable),
+            ("empty", self.empty)) if count]
         if self.invalid:
-            quoted = "; ".join(f"row {first_row + i}: {reason}" for i, reason in self.examples)
-            notes.append(f"{self.invalid} geometry(ies) are invalid and were kept as they are ({quoted}); "
-                         "the quality report lists them, repair them in your GIS.")
+            examples = [Note("geometry.invalid-at", row=first_row + i, reason=reason) for i, reason in self.examples]
+            notes.append(Note("geometry.invalid", count=self.invalid, examples=examples))
         if self.not_points:
-            notes.append(f"{self.not_points} geometry(ies) are not points: their longitude/latitude "
-                         "columns hold a point inside each shape.")
+            notes.append(Note("geometry.not-points", count=self.not_points))
         return notes
 
     def _add_bounds(self, geoms: np.ndarray) -> None:

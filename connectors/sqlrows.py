@@ -25,6 +25,7 @@ from sqlalchemy import CursorResult
 from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.core.errors import ConfigError
+from moisson.core.notes import Note
 
 #: Rows read, converted and written at a time: bounds memory whatever the table size (20,000 rows
 #: cost ~60 MiB of working memory in the benchmark, 50,000 ~120 MiB, for the same speed).
@@ -100,8 +101,7 @@ class ColumnPlan:
         """The sentence telling the data officer which columns were replaced, if any."""
         if not self.replaced:
             return []
-        return [f"Column(s) {', '.join(self.replaced)} of the layer replaced by the values computed from the "
-                "geometry."]
+        return [Note("geometry.replaced", columns=", ".join(self.replaced))]
 
 
 def plan_columns(available: Sequence[str], wanted: Sequence[str] | None, outputs: Sequence[str],

@@ -6,12 +6,9 @@ one more column here, and a French and an English report always say the same thi
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from moisson.core.notes import DEFAULT_LANG, LANGS, Lang
 
-Lang = Literal["fr", "en"]
-LANGS: tuple[str, ...] = get_args(Lang)
-# Data officers of French local governments read the reports: French unless asked otherwise.
-DEFAULT_LANG: Lang = "fr"
+__all__ = ["CATALOG", "DEFAULT_LANG", "LANGS", "Lang", "say"]
 
 CATALOG: dict[str, dict[Lang, str]] = {
     # Where an issue is.

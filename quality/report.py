@@ -18,11 +18,12 @@ from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 
+from moisson.core.notes import Note, said
 from moisson.quality.hints import code_hint
 from moisson.quality.messages import CATALOG, DEFAULT_LANG, Lang, say
 from moisson.quality.normalise import Normalised
 from moisson.quality.report_map import PointMap, map_figure
-from moisson.quality.schema import REGISTRY, REGISTRY_NAME, FieldSpec
+from moisson.quality.schema import BUNDLED, REGISTRY, REGISTRY_NAME, FieldSpec
 
 Verdict = Literal["valid", "valid_after_normalisation", "invalid"]
 #: schema.data.gouv.fr's page of a schema (`/<name>/<version>/`), beside its `/schemas/…/schema.json` files.
@@ -100,7 +101,7 @@ class QualityReport:
         expectations: One summary line per Great Expectations result.
         points: The points the geography checks flagged, for the HTML page's map.
         reading: How the source read the file (its `Extract.notes`: format, encoding, delimiter, header row, lines
-            skipped), written by the connectors in English.
+            skipped): connectors' `Note`s, said in `lang`, and the recipe's sentences, written in French.
         lang: Language of the titles and headings of the Markdown and HTML pages (messages are already in it).
     """
 
@@ -146,7 +147,7 @@ class QualityReport:
             "warnings": [i.to_dict() for i in self.warnings],
             "notes": list(self.notes),
             "counts": [asdict(c) for c in self.counts],
-            "schema": self.schema,
+            "schema": _public_schema(self.schema),
             "expectations": self.expectations,
         }
 
@@ -227,10 +228,8 @@ class QualityReport:
             sections.append(f"<section><h2>{e(self.say('report.notes'))}</h2><ul>"
                             + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul></section>")
         if self.reading:
-            # The connectors write these in English: said so to screen readers (RGAA 8.7, language of parts).
-            other = ' lang="en"' if self.lang != "en" else ""
-            sections.append(f"<section><h2>{e(self.say('report.reading'))}</h2><ul{other}>"
-                            + "".join(f"<li>{e(n)}</li>" for n in self.reading) + "</ul></section>")
+            sections.append(f"<section><h2>{e(self.say('report.reading'))}</h2><ul>"
+                            + "".join(self._reading_item(n) for n in self.reading) + "</ul></section>")
         if self.warnings:
             sections.append(f"<section><h2>{e(self.say('report.warnings'))}</h2><ul>"
                             + "".join(f"<li>{e(w.message)}</li>" for w in self.warnings[:limit]) + "</ul></section>")
@@ -248,6 +247,12 @@ class QualityReport:
         """Write `to_html()` to `path` and return it."""
         path.write_text(self.to_html(), encoding="utf-8")
         return path
+
+    def _reading_item(self, text: str) -> str:
+        """A reading note in the page's language; a sentence only written in French says so (RGAA 8.7)."""
+        if isinstance(text, Note) or self.lang == DEFAULT_LANG:
+            return f"<li>{html.escape(said(text, self.lang))}</li>"
+        return f'<li lang="{DEFAULT_LANG}">{html.escape(text)}</li>'
 
     def _invalid(self) -> tuple[str, str]:
         """CSS class and message key of a failed table (the gate's result says whether it was published)."""
@@ -456,6 +461,20 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str |
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     title = f"<caption>{e(caption)}</caption>" if caption else ""
     return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _public_schema(schema: dict[str, str | None] | None) -> dict[str, str | None] | None:
+    """The schema as `quality.json` tells it: a URL as is, a file by what names it, never where it lies.
+
+    A schema shipped with moisson is told by its `name@version`, another file by its file name.
+    """
+    source = (schema or {}).get("source")
+    if schema is None or not source or source.startswith(("https://", "http://")):
+        return schema
+    path = Path(source)
+    name, version = schema.get("name"), schema.get("version")
+    bundled = path.is_relative_to(BUNDLED) and name and version
+    return schema | {"source": f"{name}@{version}" if bundled else path.name}
 
 
 def _number(value: int, lang: Lang) -> str:

@@ -22,6 +22,7 @@ from moisson.connectors.sqlrows import ColumnPlan, GeometryRead, RowsLocator, pa
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
 from moisson.core.ids import unique_slugs
 from moisson.core.metadata import DatasetMetadata, Spatial
+from moisson.core.notes import Note
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG" in `PRAGMA application_id`
 #: srs_id values the GeoPackage standard reserves for "undefined" (cartesian, geographic).
@@ -296,14 +297,11 @@ class GeoPackageSource:
         except ConfigError as exc:
             raise self._error(ConfigError, dataset, f"layer {layer.table!r}: {exc.message}") from exc
         if locator.crs:
-            notes.append(f"Coordinates converted to WGS84 (longitude, latitude) from EPSG:{crs} ({name}), "
-                         "as the catalog's `crs` says.")
+            notes.append(Note("crs.from-catalog", crs=crs, name=name))
             if declared and declared != f"EPSG:{crs}":
-                notes.append(f"The file declares {_crs_label(declared)} for this layer; the catalog's "
-                             f"`crs: {crs}` was used instead.")
+                notes.append(Note("crs.file-declares", declared=_crs_label(declared), crs=crs))
         else:
-            notes.append(f"Coordinates converted to WGS84 (longitude, latitude) from {_crs_label(crs)} "
-                         f"({name}), as declared in the file.")
+            notes.append(Note("crs.from-file", crs=_crs_label(crs), name=name))
         return crs
 
     @staticmethod
@@ -339,7 +337,7 @@ def _quote(identifier: str) -> str:
 
 
 def _crs_label(crs: str) -> str:
-    return crs if crs.startswith("EPSG:") else "a custom coordinate reference system"
+    return crs if crs.startswith("EPSG:") else Note("crs.custom")
 
 
 def _wgs84_bbox(bbox: tuple[float | None, ...], crs: str | None) -> tuple[float, float, float, float] | None:

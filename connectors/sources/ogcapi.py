@@ -31,6 +31,7 @@ from moisson.core.errors import ConnectorError, NotFoundError, RejectedError, re
 from moisson.core.http import HttpClient
 from moisson.core.ids import unique_slugs
 from moisson.core.metadata import DatasetMetadata
+from moisson.core.notes import Note
 from moisson.core.secrets import reveal
 
 KIND = "ogcapi"
@@ -146,7 +147,7 @@ class OgcApiSource:
         except BaseException:
             writer.abort()
             raise
-        notes.insert(0, f"data from the OGC API {label} of {self.where} (GeoJSON, CRS84)")
+        notes.insert(0, Note("ogcapi.from", collection=locator.collection, where=self.where))
         notes += writer.notes()
         metadata = _metadata(collection)
         if writer.stats.bounds:
@@ -183,7 +184,7 @@ class OgcApiSource:
         try:
             doc = self._json(f"{path}/queryables", "the queryables")
         except (NotFoundError, RejectedError) as exc:
-            return {}, [f"attributes not typed: the server offers no queryables ({exc.message})"]
+            return {}, [Note("ogcapi.untyped", error=exc.message)]
         types: dict[str, str] = {}
         for name, spec in (doc.get("properties") or {}).items():
             if not isinstance(spec, dict) or str(spec.get("format", "")).startswith("geometry") \

@@ -28,6 +28,7 @@ from moisson.core.errors import RejectedError, UnavailableError
 from moisson.core.http import HttpClient
 from moisson.core.ids import unique_slugs
 from moisson.core.metadata import DatasetMetadata
+from moisson.core.notes import Note
 
 KIND = "osm"
 OVERPASS = "https://overpass-api.de/api/interpreter"
@@ -146,7 +147,7 @@ class OsmSource:
         except BaseException:
             writer.abort()
             raise
-        notes = [f"{len(elements) - len(features)} element(s) without position left out"] if (
+        notes: list[str] = [Note("osm.unplaced", count=len(elements) - len(features))] if (
             len(elements) > len(features)) else []
         metadata = DatasetMetadata(license="odc-odbl", attribution=ATTRIBUTION).model_dump(exclude_none=True,
                                                                                             exclude_defaults=True)

@@ -30,6 +30,7 @@ from moisson.connectors.sqlrows import GeometryRead, RowsLocator, parse_locator,
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
 from moisson.core.ids import unique_slugs
 from moisson.core.metadata import DatasetMetadata
+from moisson.core.notes import Note
 from moisson.core.secrets import Secret, reveal
 
 #: sqlglot dialect of each SQLAlchemy backend, to parse `query` as the database would.
@@ -265,8 +266,7 @@ class SqlSource:
             self._check_column(source, dataset, key, "id")
             self._check_column(source, dataset, locator.updated_at, "updated_at")
             if key is None:
-                notes.append("No `id` column: rows are written in the database's order, which may change "
-                             "between runs; set `id` in the locator for a stable file.")
+                notes.append(Note("sql.no-id"))
             selected = [_quote(conn, c) for c in plan.read] + ([_geometry_sql(conn, source, locator)] if read else [])
             sql = f"SELECT {', '.join(selected)} FROM {source.sql}{_where(locator)}"
             if key:
@@ -504,14 +504,13 @@ class SqlSource:
                               f"reference system ({where}), so they cannot be placed on a map: add their EPSG code "
                               "to the locator, e.g. `geometry: {column: geom, crs: 2154}` for Lambert-93")
         name = self._crs_name(crs, dataset) if crs else None
-        how = "by PostGIS" if postgis else "with PROJ"
-        said = ("as the catalog's `crs` says" if locator.geometry.crs
-                else "as each geometry declares" if crs is None else "as declared in the database")
-        shown = f"EPSG:{crs} ({name})" if crs else "their SRID"
-        notes.append(f"Coordinates converted to WGS84 (longitude, latitude) {how} from {shown}, {said}.")
+        how = Note("crs.by-postgis") if postgis else Note("crs.by-proj")
+        said = Note("crs.as-catalog" if locator.geometry.crs else "crs.as-geometry" if crs is None
+                    else "crs.as-database")
+        shown = f"EPSG:{crs} ({name})" if crs else Note("crs.srid")
+        notes.append(Note("crs.database", how=how, shown=shown, said=said))
         if locator.geometry.crs and source.srid and source.srid != locator.geometry.crs:
-            notes.append(f"The database declares EPSG:{source.srid} for this column; the catalog's "
-                         f"`crs: {locator.geometry.crs}` was used instead.")
+            notes.append(Note("crs.database-declares", srid=source.srid, crs=locator.geometry.crs))
         if postgis:
             return GeometryRead(_wkb_bytes, 4326, output)
         return GeometryRead(_any_wkb, crs or 4326, output)

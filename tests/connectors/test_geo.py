@@ -145,11 +145,13 @@ def test_problem_geometries_are_kept_and_counted():
         6, 1, 1, 1, 1, 2)
     assert stats.examples[0][0] == 3 and stats.examples[0][1].startswith("Self-intersection")
     notes = " ".join(stats.notes(first_row=2))
-    assert "1 row(s) have no geometry" in notes
-    assert "1 geometry(ies) could not be decoded" in notes
-    assert "1 geometry(ies) are empty" in notes
-    assert "1 geometry(ies) are invalid and were kept as they are (row 5: Self-intersection" in notes
-    assert "2 geometry(ies) are not points" in notes
+    assert "1 ligne(s) sans géométrie" in notes
+    assert "1 géométrie(s) illisible(s)" in notes
+    assert "1 géométrie(s) vide(s)" in notes
+    assert "1 géométrie(s) invalide(s), gardée(s) telle(s) quelle(s) (ligne 5 : Self-intersection" in notes
+    assert "1 geometry(ies) are invalid and were kept as they are (row 5: Self-intersection" in " ".join(
+        n.say("en") for n in stats.notes(first_row=2))
+    assert "2 géométrie(s) autre(s) que des points" in notes
 
 
 def test_stats_add_up_over_chunks():
@@ -171,4 +173,4 @@ def test_unprojectable_geometry_is_nulled_and_counted():
                                  GeometryOutput(), stats)
     assert frame["geometry"].isna().all()
     assert stats.unprojectable == 1 and stats.bounds is None
-    assert "could not be converted to WGS84" in stats.notes()[0]
+    assert "impossible(s) à convertir en WGS84" in stats.notes()[0]

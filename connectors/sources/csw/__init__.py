@@ -28,6 +28,7 @@ from moisson.connectors.sources.csw.iso19139 import IsoRecord, datestamp, file_i
 from moisson.core.errors import ConfigError, NotFoundError, RejectedError, redact_url, tagged
 from moisson.core.http import HttpClient
 from moisson.core.ids import record_dataset_id
+from moisson.core.notes import Note
 from moisson.core.records import RecordState
 from moisson.core.secrets import Secret, reveal
 
@@ -212,8 +213,7 @@ class CswSource:
         harvest.requests["GetRecords"] = paged.requests
         if paged.shortfall and not paged.failed:
             # Servers that lose records between pages: page again the other way, smaller pages.
-            paged.notes.append(f"{paged.shortfall} record(s) short of the {paged.matched} matched: paged again "
-                               "in reverse order with smaller pages")
+            paged.notes.append(Note("csw.paged-again", short=paged.shortfall, matched=paged.matched))
             before = len(seen)
             again = self.client.page_all(
                 "full", max(1, min(10, self.config.page_size // 2)), constraints, descending=True,
@@ -246,8 +246,7 @@ class CswSource:
         paged = recent
         notes = [*recent.notes]
         if matched != expected or recent.failed:
-            notes.append(f"the catalog matches {matched} records, {expected} expected from the last run and the "
-                         f"records changed since {since}: listing every identifier")
+            notes.append(Note("csw.listing-all", matched=matched, expected=expected, since=since))
             listed, listed_all = {}, True
             paged = self.client.page_all("summary", self.config.page_size, constraints,
                                          consume=lambda records: _list(records, listed))
@@ -312,8 +311,7 @@ class CswSource:
             name = failed.record_id or f"record at position {failed.position}"
             harvest.skipped.append(Skipped(name, f"the catalog fails on this record: {failed.reason}"))
         if paged.shortfall and not paged.failed:
-            harvest.notes.append(f"shortfall: the catalog matched {paged.matched} records but served "
-                                 f"{paged.received}; the run is incomplete, no record is marked missing")
+            harvest.notes.append(Note("csw.shortfall", matched=paged.matched, received=paged.received))
 
     # --- extraction -------------------------------------------------------------------------------
     def record(self, record_id: str, dataset_id: str | None = None) -> IsoRecord:
@@ -349,8 +347,8 @@ class CswSource:
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{dataset.id}.parquet"
         metadata = record.metadata.model_dump(exclude_unset=True, exclude_none=True)
-        notes = [f"record {locator.record}: {w}" for w in record.warnings]
-        notes.append(f"licence: {record.license_evidence}")
+        notes: list[str] = [Note("csw.record-warning", record=locator.record, warning=w) for w in record.warnings]
+        notes.append(Note("csw.licence", evidence=record.license_evidence))
         usable = [r for r in record.resources if r.kind in ("wfs", "download") or is_ogcapi(r)]
         if locator.resource:
             usable = [r for r in record.resources if locator.resource in (r.url, r.name)]
@@ -374,8 +372,8 @@ class CswSource:
                                 "publish besides its description; add a distribution link in the catalog record",
                                 dataset_id=dataset.id, connector=KIND)
         rows = write_links(record.resources, out)
-        why = "; ".join(problems) if problems else "no WFS layer nor CSV/XLSX/ODS/GeoJSON file among its links"
-        notes.append(f"published as metadata with its {rows} link(s): {why}")
+        why = "; ".join(problems) if problems else Note("csw.no-usable-link")
+        notes.append(Note("csw.links-only", rows=rows, why=why))
         return Extract(path=out, rows=rows, metadata=metadata, notes=notes)
 
     def _locator(self, dataset: DatasetDescriptor) -> CswLocator:

@@ -28,6 +28,7 @@ from moisson.connectors.sources.csw.iso19139 import NS as ISO_NS
 from moisson.connectors.sources.csw.iso19139 import file_identifier, find_records, parse_xml
 from moisson.core.errors import ConnectorError, NotFoundError, RejectedError, UnavailableError, redact_url
 from moisson.core.http import HttpClient
+from moisson.core.notes import Note
 
 CSW = "http://www.opengis.net/cat/csw/2.0.2"
 OWS = "http://www.opengis.net/ows"
@@ -213,7 +214,7 @@ class CswClient:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csw-prefetch") as pool:
             for pages in itertools.count():
                 if pages >= self.max_pages:
-                    out.notes.append(f"stopped after {self.max_pages} pages (max_pages)")
+                    out.notes.append(Note("csw.max-pages", pages=self.max_pages))
                     out.stopped_early = True
                     break
                 out.requests += 1
@@ -226,7 +227,7 @@ class CswClient:
                     if out.matched is None:  # the count is needed to know where the end is
                         out.requests += 1
                         out.matched = self.hits(constraints)
-                    out.notes.append(f"page at position {start} failed ({exc.message}); split to isolate the record")
+                    out.notes.append(Note("csw.page-failed", start=start, error=exc.message))
                     self._cover(start, min(start + page_size, out.matched + 1), element_set, constraints,
                                 descending, out)
                     start += page_size
@@ -236,10 +237,10 @@ class CswClient:
                 if out.matched is None:
                     out.matched = page.matched
                 elif page.matched != out.matched:
-                    out.notes.append(f"the catalog changed while paging: {out.matched} then {page.matched} matches")
+                    out.notes.append(Note("csw.changed", before=out.matched, after=page.matched))
                 ids = [file_identifier(r) for r in page.records]
                 if page.records and all(i in seen for i in ids):
-                    out.notes.append(f"the server sent the same records again at position {start}: paging stopped")
+                    out.notes.append(Note("csw.repeated", start=start))
                     out.stopped_early = True
                     break
                 seen.update(ids)
@@ -258,13 +259,12 @@ class CswClient:
         """Where the next page starts, or None when a stop rule applies."""
         if page.returned == 0:
             if start <= (out.matched or 0):
-                out.notes.append(f"the server returned no record at position {start} of {out.matched}")
+                out.notes.append(Note("csw.empty-page", start=start, matched=out.matched))
             return None
         if page.next_record == 0:
             return None
         if page.next_record is not None and page.next_record <= start:
-            out.notes.append(f"the server sent nextRecord={page.next_record} at position {start}: "
-                             "it restarts its list, paging stopped")
+            out.notes.append(Note("csw.restarts", next=page.next_record, start=start))
             out.stopped_early = True
             return None
         # Advance by what came back, never by the size asked for nor a nextRecord that jumps ahead.

@@ -30,6 +30,7 @@ from moisson.connectors.sources.csw.iso19139 import OnlineResource
 from moisson.connectors.tabular import ReadOptions, read_table
 from moisson.core.errors import RejectedError, redact_url
 from moisson.core.http import HttpClient
+from moisson.core.notes import Note
 
 TABLE_EXTENSIONS = (".csv", ".xlsx", ".xls", ".ods")
 GEOJSON_EXTENSIONS = (".geojson", ".json")
@@ -72,7 +73,7 @@ def write_resource(http: HttpClient, resource: OnlineResource, out: Path, *, dat
             local.write_bytes(_download(http, resource.url, dataset_id, max_bytes))
             result = read_table(local, out, ReadOptions(), name=name)
         return Written(rows=result.rows, first_row=result.first_row,
-                       notes=[f"data from the file {name} of {redact_url(resource.url)}", *result.notes])
+                       notes=[Note("csw.file", name=name, url=redact_url(resource.url)), *result.notes])
     raise RejectedError(f"the link {redact_url(resource.url)} ({resource.protocol or 'no protocol'}) is not a WFS "
                         f"layer, an OGC API collection nor a CSV, XLSX, ODS or GeoJSON file")
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from moisson.core.errors import RejectedError
 from moisson.core.metadata import Contact, DatasetMetadata, Spatial, Temporal
+from moisson.core.notes import Note
 
 NS = {
     "gmd": "http://www.isotc211.org/2005/gmd",
@@ -236,10 +237,10 @@ def detect_license(texts: list[str]) -> tuple[str | None, str]:
             continue
         for pattern, license_id in LICENSE_RULES:
             if pattern.search(text):
-                return license_id, f"{license_id} from “{_shorten(text)}”"
+                return license_id, Note("iso.licence-from", license=license_id, text=_shorten(text))
     if not texts:
-        return None, "no licence found: the record has no use constraints"
-    return None, "no licence found in the use constraints: " + "; ".join(f"“{_shorten(t)}”" for t in texts[:3])
+        return None, Note("iso.no-constraints")
+    return None, Note("iso.no-licence", texts=[Note("iso.quoted", text=_shorten(t)) for t in texts[:3]])
 
 
 def classify(url: str, protocol: str | None, function: str | None) -> ResourceKind:
@@ -302,7 +303,7 @@ class _Reader:
                         datestamp=_first_text(root, "gmd:dateStamp/*"),
                         scope=_first(root, "gmd:hierarchyLevel/gmd:MD_ScopeCode/@codeListValue") or "dataset")
         if ident is None:
-            self.warnings.append("no identification section (gmd:identificationInfo): title and abstract are empty")
+            self.warnings.append(Note("iso.no-identification"))
             rec.metadata = self._validated({"title": None})
             rec.warnings = self.warnings
             rec.resources = self._resources()
@@ -349,7 +350,7 @@ class _Reader:
             return DatasetMetadata.model_validate(fields)
         except ValidationError as exc:  # drop each field the model refuses, say which
             bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
-            self.warnings += [f"{name} ignored: {fields[name]!r} is not valid" for name in sorted(bad)]
+            self.warnings += [Note("iso.invalid-field", name=name, value=repr(fields[name])) for name in sorted(bad)]
             return DatasetMetadata.model_validate({k: v for k, v in fields.items() if k not in bad})
 
     def _aliases(self, citation: etree._Element | None) -> list[str]:
@@ -370,7 +371,7 @@ class _Reader:
         for ci in _xp("gmd:date/gmd:CI_Date")(citation):
             kind = _first(ci, "gmd:dateType/gmd:CI_DateTypeCode/@codeListValue") or ""
             value = _first_text(ci, "gmd:date/*")
-            if kind and value and kind not in dates and self._date(value, f"{kind} date") is not None:
+            if kind and value and kind not in dates and self._date(value, Note("iso.date-kind", kind=kind)) is not None:
                 dates[kind] = value
         return dates
 
@@ -380,7 +381,7 @@ class _Reader:
         if parsed is None:
             return None
         if self.today and parsed > self.today:
-            self.warnings.append(f"{what} {value} is in the future: ignored")
+            self.warnings.append(Note("iso.future", what=what, value=value))
             return None
         return value
 
@@ -442,7 +443,7 @@ class _Reader:
                 spatial["bbox"] = Spatial(bbox=tuple(values)).bbox  # validates the order and ranges
                 break
             except ValidationError:
-                self.warnings.append(f"bounding box {values} is not west, south, east, north in degrees: ignored")
+                self.warnings.append(Note("iso.bbox", values=str(values)))
         description = self.texts(ident, "gmd:extent/*/gmd:description|srv:extent/*/gmd:description") + self.texts(
             ident, "gmd:extent/*/gmd:geographicElement/gmd:EX_GeographicDescription/"
                    "gmd:geographicIdentifier/*/gmd:code")
@@ -462,7 +463,7 @@ class _Reader:
                 try:
                     return Temporal(start=begin, end=end).model_dump()
                 except ValidationError:
-                    self.warnings.append(f"temporal extent ends ({end}) before it starts ({begin}): ignored")
+                    self.warnings.append(Note("iso.temporal", begin=begin, end=end))
         return None
 
     def _frequency(self, ident: etree._Element) -> str | None:
@@ -473,17 +474,16 @@ class _Reader:
         if duration:
             mapped = frequency_from_duration(duration)
             if mapped == "other":
-                self.warnings.append(f"update period {duration} has no data.gouv.fr equivalent: frequency `other`")
+                self.warnings.append(Note("iso.period-other", duration=duration))
             if mapped:
                 return mapped
-            self.warnings.append(f"update period {duration!r} is not an ISO 8601 duration: ignored")
+            self.warnings.append(Note("iso.period-invalid", duration=repr(duration)))
         code = _first(info, "gmd:maintenanceAndUpdateFrequency/gmd:MD_MaintenanceFrequencyCode/@codeListValue")
         if code is None:
             return None
         mapped = frequency_from_code(code)
         if mapped is None:
-            self.warnings.append(f"maintenance frequency {code!r} is not an ISO code: frequency `unknown`; "
-                                 "set `frequency` for this dataset in the catalog")
+            self.warnings.append(Note("iso.frequency-code", code=repr(code)))
             return "unknown"
         return mapped
 

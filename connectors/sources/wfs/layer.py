@@ -37,6 +37,7 @@ from moisson.connectors.sources.wfs.gml import epsg_code, read_features
 from moisson.connectors.sources.wfs.pages import Page, PageWriter, PagingGuard, digest, geojson_page, within
 from moisson.core.errors import ConnectorError, RejectedError, redact_url
 from moisson.core.http import HttpClient
+from moisson.core.notes import Note
 
 #: Query keys moisson sets itself; any other key of the configured URL (an API key…) is kept.
 OGC_KEYS = frozenset({"service", "version", "request", "typename", "typenames", "outputformat", "srsname", "count",
@@ -228,13 +229,14 @@ def harvest_layer(client: WfsClient, name: str, out: Path, *, page_size: int = 1
     """
     plan = plan_layer(client, name, page_size)
     label = f"WFS layer {plan.layer.name}"
-    notes = [f"data from the {label} of {client.where} (WFS {plan.version}, "
-             f"{'GeoJSON' if plan.fmt and _is_geojson(plan.fmt) else 'GML'}, {plan.srs or 'default CRS'})"]
+    notes: list[str] = [Note("wfs.from", layer=plan.layer.name, where=client.where, version=plan.version,
+                             fmt="GeoJSON" if plan.fmt and _is_geojson(plan.fmt) else "GML",
+                             srs=plan.srs or Note("wfs.default-crs"))]
     try:
         schema = client.schema(plan.layer)
     except ConnectorError as exc:
         schema = Schema()
-        notes.append(f"attributes not typed: DescribeFeatureType failed ({exc.message})")
+        notes.append(Note("wfs.untyped", error=exc.message))
     writer = PageWriter(out, [f.name for f in schema.attributes], output or GeometryOutput(),
                          has_geometry=schema.geometry is not None or not schema.fields)
     try:
@@ -245,8 +247,7 @@ def harvest_layer(client: WfsClient, name: str, out: Path, *, page_size: int = 1
         writer.abort()
         raise
     if matched is None:
-        notes.append(f"the server does not count the layer's features (numberMatched unknown): paged until "
-                     f"an empty page, {rows} features")
+        notes.append(Note("wfs.uncounted", rows=rows))
     notes += writer.notes()
     metadata: dict[str, Any] = {k: v for k, v in (("title", plan.layer.title), ("description", plan.layer.abstract),
                                                   ("keywords", list(plan.layer.keywords))) if v}

@@ -27,6 +27,7 @@ from moisson.connectors.base import ConnectorConfig
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.connectors.sources.wfs.gml import epsg_code, lat_first
 from moisson.core.errors import RejectedError, UnavailableError
+from moisson.core.notes import Note
 from moisson.core.secrets import Secret
 
 
@@ -226,8 +227,7 @@ class PageWriter:
         """Geometry problems and late attributes, for the data officer."""
         notes = self.stats.notes(first_row=1)
         if self.late:
-            notes.append(f"attribute(s) {', '.join(self.late)} appear only on some features and are not in the "
-                         "layer's DescribeFeatureType")
+            notes.append(Note("wfs.late-attributes", names=", ".join(self.late)))
         return notes
 
 

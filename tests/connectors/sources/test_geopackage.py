@@ -149,8 +149,10 @@ def test_extract_writes_text_and_wgs84_geojson(gpkg: Path, tmp_path: Path):
     west, south, east, north = result.metadata["spatial"]["bbox"]
     assert west <= lon <= east and south <= lat <= north
     assert result.metadata["modified"] == "2025-03-14T09:30:00+00:00"
-    assert result.notes == ["Coordinates converted to WGS84 (longitude, latitude) from EPSG:2154 "
-                            "(RGF93 v1 / Lambert-93), as declared in the file."]
+    assert result.notes == ["coordonnées converties en WGS84 (longitude, latitude) depuis EPSG:2154 "
+                            "(RGF93 v1 / Lambert-93), comme le déclare le fichier."]
+    assert result.notes[0].say("en") == ("Coordinates converted to WGS84 (longitude, latitude) from EPSG:2154 "
+                                         "(RGF93 v1 / Lambert-93), as declared in the file.")
 
 
 def test_point_near_lille_round_trip(tmp_path: Path):
@@ -192,7 +194,7 @@ def test_geometry_output_replaces_a_stored_column_with_a_note(tmp_path: Path):
                 {"xy": "TEXT"})
     result = source_for(path).extract(dataset({"layer": "racks", "geometry": {"xy": "xy"}}), tmp_path)
     assert read(result)[0]["xy"] != "[0,0]"
-    assert any("xy of the layer replaced" in note for note in result.notes)
+    assert any("xy de la couche remplacée(s)" in note for note in result.notes)
 
 
 def test_where_filters_rows(gpkg: Path, tmp_path: Path):
@@ -247,9 +249,9 @@ def test_invalid_and_empty_geometries_are_kept_and_noted(tmp_path: Path):
     assert json.loads(rows[1]["geometry"])["type"] == "Polygon"
     assert shapely.from_geojson(rows[2]["geometry"]).is_empty
     notes = " ".join(result.notes)
-    assert "1 geometry(ies) are invalid and were kept as they are (row 3: Self-intersection" in notes
-    assert "1 geometry(ies) are empty" in notes and "1 geometry(ies) could not be decoded" in notes
-    assert "1 row(s) have no geometry" in notes
+    assert "1 géométrie(s) invalide(s), gardée(s) telle(s) quelle(s) (ligne 3 : Self-intersection" in notes
+    assert "1 géométrie(s) vide(s)" in notes and "1 géométrie(s) illisible(s)" in notes
+    assert "1 ligne(s) sans géométrie" in notes
 
 
 def test_reads_100000_rows_in_chunks(tmp_path: Path):
@@ -275,7 +277,7 @@ def test_layer_without_crs_is_rejected_unless_the_catalog_gives_one(tmp_path: Pa
     result = source_for(path).extract(dataset({"layer": "racks", "crs": 2154}), tmp_path)
     lon, lat = json.loads(read(result)[0]["geometry"])["coordinates"]
     assert (lon, lat) == pytest.approx(LILLE, abs=2e-7)
-    assert "from EPSG:2154 (RGF93 v1 / Lambert-93), as the catalog's `crs` says" in result.notes[0]
+    assert "depuis EPSG:2154 (RGF93 v1 / Lambert-93), comme l'indique le `crs` du catalogue" in result.notes[0]
 
 
 def test_catalog_crs_overrides_a_wrong_declared_one(tmp_path: Path):
@@ -283,7 +285,7 @@ def test_catalog_crs_overrides_a_wrong_declared_one(tmp_path: Path):
     write_layer(path, "racks", [{"geom": shapely.Point(*TO_L93.transform(*LILLE))}], {}, srs_id=4326)
     result = source_for(path).extract(dataset({"layer": "racks", "crs": 2154}), tmp_path)
     assert json.loads(read(result)[0]["geometry"])["coordinates"] == pytest.approx(LILLE, abs=2e-7)
-    assert "The file declares EPSG:4326 for this layer; the catalog's `crs: 2154` was used instead." in (
+    assert "le fichier déclare EPSG:4326 pour cette couche ; le `crs: 2154` du catalogue a été utilisé à la place." in (
         result.notes)
 
 

@@ -127,7 +127,7 @@ def test_lambert93_origin_is_3e_46_5n_in_wgs84(pg_schema: str, tmp_path: Path):
     assert (first["lon"], first["lat"]) == ("3.0", "46.5")
     assert first["wkt"] == "POINT (3 46.5)"
     assert result.geometry == "geometry"
-    assert any("by PostGIS from EPSG:2154 (RGF93 v1 / Lambert-93)" in note for note in result.notes)
+    assert any("par PostGIS depuis EPSG:2154 (RGF93 v1 / Lambert-93)" in note for note in result.notes)
 
 
 def test_second_point_matches_proj(pg_schema: str, tmp_path: Path):
@@ -149,8 +149,8 @@ def test_invalid_empty_and_missing_geometries_are_kept_and_noted(pg_schema: str,
     assert shapely.from_geojson(rows["vide"]["geometry"]).is_empty
     assert json.loads(rows["noeud"]["geometry"])["type"] == "Polygon"
     notes = " ".join(result.notes)
-    assert "1 geometry(ies) are invalid and were kept as they are (row 2: Self-intersection" in notes
-    assert "1 geometry(ies) are empty" in notes and "1 row(s) have no geometry" in notes
+    assert "1 géométrie(s) invalide(s), gardée(s) telle(s) quelle(s) (ligne 2 : Self-intersection" in notes
+    assert "1 géométrie(s) vide(s)" in notes and "1 ligne(s) sans géométrie" in notes
 
 
 def test_geometry_without_srid_needs_the_catalog_crs(pg_schema: str, tmp_path: Path):
@@ -159,7 +159,7 @@ def test_geometry_without_srid_needs_the_catalog_crs(pg_schema: str, tmp_path: P
         source.extract(ds({"table": "sans_srid"}, "sans-srid"), tmp_path)
     result = source.extract(ds({"table": "sans_srid", "geometry": {"column": "geom", "crs": 2154}}, "s"), tmp_path)
     assert json.loads(rows_of(result)[0]["geometry"])["coordinates"] == [3.0, 46.5]
-    assert "as the catalog's `crs` says" in result.notes[0]
+    assert "comme l'indique le `crs` du catalogue" in result.notes[0]
 
 
 # Values, columns, filters
@@ -386,7 +386,7 @@ def test_sqlite_wkt_column_needs_a_crs_and_is_read_only(tmp_path: Path):
     result = source.extract(ds({"table": "pts", "geometry": {"column": "wkt", "crs": 2154}}, "pts"), tmp_path)
     rows = rows_of(result)
     assert json.loads(rows[0]["geometry"])["coordinates"] == [3.0, 46.5] and rows[1]["geometry"] is None
-    assert "1 geometry(ies) could not be decoded" in " ".join(result.notes)
+    assert "1 géométrie(s) illisible(s)" in " ".join(result.notes)
     with pytest.raises(ConfigError, match="not a read-only SELECT"):
         source.extract(ds({"query": "DELETE FROM pts"}, "pts"), tmp_path)
 
@@ -410,4 +410,4 @@ def test_geography_column_is_read_as_wgs84(pg_schema: str, tmp_path: Path):
     finally:
         execute(f"DROP TABLE {pg_schema}.lieux")
     assert json.loads(rows_of(result)[0]["geometry"])["coordinates"] == [3.0635282, 50.6365654]
-    assert "from EPSG:4326 (WGS 84), as declared in the database" in result.notes[0]
+    assert "depuis EPSG:4326 (WGS 84), comme le déclare la base" in result.notes[0]

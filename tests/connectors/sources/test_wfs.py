@@ -189,7 +189,7 @@ def test_pages_never_ask_more_than_countdefault_and_capabilities_are_read_once(p
 def test_uncounted_layer_pages_until_an_empty_page(uncounted_url, layer, tmp_path):
     result = source(uncounted_url, page_size=400).extract(dataset(), tmp_path)
     assert_points(rows_of(result), layer)
-    assert any("numberMatched unknown" in n for n in result.notes)
+    assert any("numberMatched inconnu" in n for n in result.notes)
 
 
 def _json_fault(change):

@@ -64,7 +64,7 @@ def test_geobretagne_resource_frequency_not_metadata_and_no_licence_guess() -> N
     rec = _record("owslib/csw_geobretagne_mdmetadata.xml")
     assert rec.metadata.frequency == "annual"  # metadataMaintenance says continual: not the resource's
     assert rec.metadata.license is None
-    assert "no licence found" in rec.license_evidence and "Usage libre" in rec.license_evidence
+    assert "aucune licence trouvée" in rec.license_evidence and "Usage libre" in rec.license_evidence
     assert rec.metadata.title == "Cadastre 2018 en Bretagne"
     assert rec.metadata.contact.email == "bureau.gf3a@dgfip.finances.gouv.fr"
     west, south, east, north = rec.metadata.spatial.bbox
@@ -145,7 +145,7 @@ def test_user_defined_frequency_wins_over_the_code() -> None:
 def test_licence_detection_keeps_evidence(texts: list[str], expected: str | None) -> None:
     found, evidence = detect_license(texts)
     assert found == expected
-    assert (texts[0][:40] in evidence) if expected else evidence.startswith("no licence found")
+    assert (texts[0][:40] in evidence) if expected else evidence.startswith("aucune licence trouvée")
 
 
 @pytest.mark.parametrize(("url", "protocol", "function", "kind"), [
@@ -163,7 +163,8 @@ def test_future_dates_are_refused() -> None:
     xml = (ISO / "owslib/csw_geobretagne_mdmetadata.xml").read_bytes()
     rec = parse_record(find_records(parse_xml(xml, what="x"))[0], today=dt.date(2000, 1, 1))
     assert rec.metadata.modified is None
-    assert any("future" in w for w in rec.warnings)
+    assert any("date dans le futur" in w for w in rec.warnings)
+    assert any(w.say("en").endswith("is in the future: ignored") for w in rec.warnings)
 
 
 def test_hash_ignores_geonetwork_info_but_sees_content() -> None:

@@ -126,7 +126,7 @@ def test_deletion_waits_for_the_grace_period_and_a_small_share(generated):
     gone = source.harvest(known, now=now + dt.timedelta(days=1))
     assert gone.mode == "incremental" and gone.complete
     assert gone.changes.missing == [ids[0]] and gone.changes.archive == []
-    assert any("listing every identifier" in n for n in gone.notes)
+    assert any("liste de tous les identifiants" in n for n in gone.notes)
     later = source.harvest(states(gone), now=now + dt.timedelta(days=9))
     assert later.changes.archive == [ids[0]]
     server.delete(ids[1:len(ids) // 10 + 1])  # with ids[0], just over a tenth of the catalog
@@ -164,7 +164,7 @@ def test_a_bad_record_is_isolated_and_the_run_goes_on(proxy, kind):
     bad = [s for s in result.skipped if s.record == GEOBRETAGNE]
     assert bad and "the catalog fails on this record" in bad[0].reason
     assert not result.complete and result.changes.missing == []
-    assert any("split to isolate" in n for n in result.notes)
+    assert any("découpée pour isoler" in n for n in result.notes)
 
 
 def test_an_incomplete_run_never_marks_records_missing(proxy):
@@ -183,7 +183,7 @@ def test_a_shortfall_is_reported_not_read_as_deletions(proxy):
                                                                    b'numberOfRecordsMatched="30"'))
     result = source.harvest(known, full=True)
     assert not result.complete
-    assert any("shortfall" in n for n in result.notes)
+    assert any("fiches manquantes : le catalogue en trouve" in n for n in result.notes)
     assert result.changes.missing == []
 
 
@@ -198,7 +198,7 @@ def test_a_server_repeating_the_same_page_forever_is_stopped(proxy):
 
     proxy.fault = same_page
     result = csw(proxy.url, page_size=10).harvest({})
-    assert any("same records again" in n for n in result.notes)
+    assert any("mêmes fiches" in n for n in result.notes)
     assert not result.complete and result.collected == 10
     assert proxy.count("GetRecords") < 5
 
@@ -231,9 +231,9 @@ def test_record_without_usable_data_is_published_with_its_links(pycsw_url, tmp_p
     result = csw(pycsw_url).extract(DatasetDescriptor(id="cadastre", locator={"record": GEOBRETAGNE}), tmp_path)
     links = pq.read_table(result.path).to_pylist()
     assert result.rows == len(links) == 2 and all(link["url"].startswith("http") for link in links)
-    assert any("published as metadata with its 2 link(s)" in n for n in result.notes)
+    assert any("publié comme métadonnées avec ses 2 lien(s)" in n for n in result.notes)
     assert result.metadata["title"] == "Cadastre 2018 en Bretagne" and result.metadata["frequency"] == "annual"
-    assert any(n.startswith("licence: no licence found") for n in result.notes)
+    assert any(n.startswith("licence : aucune licence trouvée") for n in result.notes)
 
 
 def test_dataset_ids_are_stable_and_valid():
