@@ -7,6 +7,7 @@ reads (preparation recipes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
@@ -31,9 +32,10 @@ def read_text(path: Path, *, what: str, hint: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CatalogError(f"{what} file not found; {hint}", file=str(path)) from None
+        raise CatalogError(f"fichier {what} introuvable ; {hint}", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"cannot read the {what} ({exc}); save it as UTF-8 text", file=str(path)) from exc
+        raise CatalogError(f"impossible de lire le fichier {what} ({exc}) ; enregistrez-le en texte UTF-8",
+                           file=str(path)) from exc
 
 
 def read_yaml(path: Path, *, what: str, hint: str, text: str | None = None) -> tuple[Any, Lines]:
@@ -41,8 +43,8 @@ def read_yaml(path: Path, *, what: str, hint: str, text: str | None = None) -> t
 
     Args:
         path: The file.
-        what: What the file is, for messages ("catalog", "automations").
-        hint: What to do when it is missing ("give --catalog PATH or set MOISSON_CATALOG").
+        what: What the file is, for messages, after "fichier" ("catalogue", "automatisations").
+        hint: What to do when it is missing ("indiquez `--catalog CHEMIN` ou définissez `MOISSON_CATALOG`").
         text: The file's text as read before, to read that version again rather than the file now.
 
     Raises:
@@ -54,7 +56,8 @@ def read_yaml(path: Path, *, what: str, hint: str, text: str | None = None) -> t
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise CatalogError(f"not valid YAML: {getattr(exc, 'problem', exc)} (check indentation and colons)",
+        raise CatalogError(f"YAML invalide : {getattr(exc, 'problem', exc)} "
+                           "(vérifiez l'indentation et les deux-points)",
                            file=str(path), line=mark.line + 1 if mark else None) from exc
     return raw, line_index(node)
 
@@ -80,13 +83,13 @@ def validation_error(exc: ValidationError, path: Path, lines: Lines, prefix: tup
         line = line_of(lines, loc)
         if first_line is None:
             first_line, first_path = line, dotted(loc)
-        where = f"line {line}, " if line else ""
-        problems.append(f"{where}{dotted(loc) or 'catalog'}: {_explain(err)}")
+        where = f"ligne {line}, " if line else ""
+        problems.append(f"{where}{dotted(loc) or 'racine'} : {_explain(err)}")
     message = problems[0] if len(problems) == 1 else "\n  " + "\n  ".join(problems)
     if len(problems) == 1:
-        message = message.split(": ", 1)[1] if ": " in message else message
+        message = message.split(" : ", 1)[1] if " : " in message else message
         return CatalogError(message, file=str(path), line=first_line, path=first_path)
-    return CatalogError(f"{len(problems)} problems:{message}", file=str(path))
+    return CatalogError(f"{len(problems)} problèmes :{message}", file=str(path))
 
 
 def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
@@ -112,17 +115,57 @@ def _keys_at(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> list[
     return []
 
 
+#: pydantic's error types → French sentence; `{…}` are the error's `ctx` values.
+_EXPLAIN = {
+    "missing": "clé obligatoire absente : ajoutez-la",
+    "string_type": "texte attendu",
+    "int_type": "nombre entier attendu",
+    "int_parsing": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu, sans partie décimale",
+    "float_type": "nombre attendu",
+    "float_parsing": "nombre attendu",
+    "bool_type": "booléen attendu (`true` ou `false`)",
+    "bool_parsing": "booléen attendu (`true` ou `false`)",
+    "dict_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
+    "model_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
+    "model_attributes_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
+    "list_type": "liste attendue (des lignes `- valeur` en retrait)",
+    "none_required": "aucune valeur attendue",
+    "url_parsing": "adresse web invalide ({error})",
+    "url_scheme": "adresse web invalide : elle doit commencer par {expected_schemes}",
+    "greater_than": "la valeur doit être supérieure à {gt}",
+    "greater_than_equal": "la valeur doit être supérieure ou égale à {ge}",
+    "less_than": "la valeur doit être inférieure à {lt}",
+    "less_than_equal": "la valeur doit être inférieure ou égale à {le}",
+    "string_too_short": "texte trop court : au moins {min_length} caractère(s)",
+    "string_too_long": "texte trop long : au plus {max_length} caractères",
+    "too_short": "trop peu d'éléments : au moins {min_length}",
+    "too_long": "trop d'éléments : au plus {max_length}",
+    "string_pattern_mismatch": "la valeur n'a pas la forme attendue {pattern}",
+}
+
+
 def _explain(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         known = err.get("known") or []
         hint = did_you_mean(str(err["loc"][-1]), known) if err["loc"] else ""
-        allowed = f"; allowed: {', '.join(known)}" if known else ""
-        return f"unknown key{hint} (check its spelling{allowed}; see the catalog reference in the README)"
-    if kind == "missing":
-        return "required key is missing"
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
+        allowed = f" ; clés possibles : {', '.join(known)}" if known else ""
+        return f"clé inconnue{hint} (vérifiez son orthographe{allowed} ; voir la référence du catalogue dans le README)"
+    ctx = err.get("ctx") or {}
+    if kind in ("literal_error", "enum"):
+        # pydantic joins the choices as "'a', 'b' or 'c'": the quoted values are the choices.
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = did_you_mean(str(err.get("input")), choices) if choices else ""
+        listed = ", ".join(f"'{c}'" for c in choices) or str(ctx.get("expected", ""))
+        return f"valeur {err.get('input')!r} non admise{hint} ; valeurs possibles : {listed}"
+    if kind in _EXPLAIN:
+        try:
+            return _EXPLAIN[kind].format(**ctx)
+        except (KeyError, IndexError):
+            return _EXPLAIN[kind].split(" : ")[0]
+    # Our own validators raise French `ValueError`s; other pydantic wordings are passed on as they are.
+    return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:

@@ -115,8 +115,8 @@ class _DatasetSettings(_Strict):
 
 def _check_id(value: str, what: str) -> str:
     if not DATASET_ID.match(value):
-        raise ValueError(f"{what} {value!r} must use only lower-case letters, digits and "
-                         "single dashes, like equipements-sportifs")
+        raise ValueError(f"{what} {value!r} : n'utilisez que des minuscules sans accents, des chiffres et "
+                         "des tirets simples, comme equipements-sportifs")
     return value
 
 
@@ -164,16 +164,16 @@ class Dataset(_DatasetSettings):
     @model_validator(mode="after")
     def _merged(self) -> Dataset:
         if self.sources is not None and (len(self.sources) < 2 or self.merge is None):
-            raise ValueError("a dataset with `sources:` needs at least two of them and a `merge:` block "
-                             "(or give one `source:` and its `locator:`)")
+            raise ValueError("un jeu de données à `sources:` en demande au moins deux et un bloc `merge:` "
+                             "(ou indiquez une seule `source:` et son `locator:`)")
         if self.merge is not None and self.sources is None:
-            raise ValueError("`merge:` goes with `sources:` (several sources of one dataset)")
+            raise ValueError("`merge:` va avec `sources:` (plusieurs sources pour un même jeu de données)")
         return self
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        return _check_id(value, "dataset id")
+        return _check_id(value, "l'identifiant de jeu de données")
 
 
 class Collection(_DatasetSettings):
@@ -195,7 +195,7 @@ class Collection(_DatasetSettings):
     @field_validator("id_prefix")
     @classmethod
     def _prefix(cls, value: str | None) -> str | None:
-        return None if value is None else _check_id(value, "id_prefix")
+        return None if value is None else _check_id(value, "le préfixe `id_prefix`")
 
     @property
     def prefix(self) -> str:
@@ -218,7 +218,8 @@ class CatalogModel(_Strict):
     @classmethod
     def _version(cls, value: int) -> int:
         if value != 1:
-            raise ValueError(f"this moisson reads catalog version 1, not {value}")
+            raise ValueError(f"cette version de moisson lit la version 1 du catalogue, pas la {value} : "
+                             "écrivez `version: 1`")
         return value
 
     def check_references(self) -> None:
@@ -229,36 +230,38 @@ class CatalogModel(_Strict):
         seen: set[str] = set()
         for i, ds in enumerate(self.datasets):
             if ds.id in seen:
-                raise _AtPath(("datasets", i, "id"), f"dataset id {ds.id!r} is used twice")
+                raise _AtPath(("datasets", i, "id"), f"l'identifiant de jeu de données {ds.id!r} est utilisé "
+                                                     "deux fois : renommez l'un des deux")
             seen.add(ds.id)
             parts = {name: part.source for name, part in (ds.sources or {}).items()}
             for where, source in ([(("datasets", i, "sources", n, "source"), s) for n, s in parts.items()]
                                   or [(("datasets", i, "source"), ds.source)]):
                 if source not in self.sources:
-                    raise _AtPath(where, f"unknown source {source!r}; the catalog declares: "
-                                         f"{', '.join(self.sources) or 'no source'}")
+                    raise _AtPath(where, f"source inconnue {source!r} ; le catalogue déclare : "
+                                         f"{', '.join(self.sources) or 'aucune source'}")
             self._check_targets(ds, ("datasets", i, "targets"))
         prefixes: set[str] = set()
         for i, coll in enumerate(self.collections):
             if coll.source not in self.sources:
                 raise _AtPath(("collections", i, "source"),
-                              f"unknown source {coll.source!r}; the catalog declares: "
-                              f"{', '.join(self.sources) or 'no source'}")
+                              f"source inconnue {coll.source!r} ; le catalogue déclare : "
+                              f"{', '.join(self.sources) or 'aucune source'}")
             if coll.prefix in prefixes:
                 raise _AtPath(("collections", i, "id_prefix"),
-                              f"two collections make dataset ids starting with {coll.prefix!r}: give this one "
-                              "another id_prefix")
+                              f"deux collections font des identifiants de jeux de données commençant par "
+                              f"{coll.prefix!r} : donnez à celle-ci un autre `id_prefix`")
             prefixes.add(coll.prefix)
             self._check_targets(coll, ("collections", i, "targets"))
         for j, t in enumerate(self.defaults.targets):
             if t not in self.targets:
-                raise _AtPath(("defaults", "targets", j), f"unknown target {t!r}")
+                raise _AtPath(("defaults", "targets", j), f"cible inconnue {t!r} ; le catalogue déclare : "
+                                                           f"{', '.join(self.targets) or 'aucune cible'}")
 
     def _check_targets(self, entry: _DatasetSettings, where: tuple[str | int, ...]) -> None:
         for t in entry.targets if entry.targets is not None else self.defaults.targets:
             if t not in self.targets:
-                raise _AtPath(where, f"unknown target {t!r}; the catalog declares: "
-                                     f"{', '.join(self.targets) or 'no target'}")
+                raise _AtPath(where, f"cible inconnue {t!r} ; le catalogue déclare : "
+                                     f"{', '.join(self.targets) or 'aucune cible'}")
 
 
 class _AtPath(ValueError):
@@ -338,8 +341,8 @@ class Catalog:
         try:
             return self.datasets[dataset_id]
         except KeyError:
-            raise CatalogError(f"no dataset {dataset_id!r} in this catalog; known: "
-                               f"{', '.join(self.datasets) or 'none'}", file=str(self.path)) from None
+            raise CatalogError(f"pas de jeu de données {dataset_id!r} dans ce catalogue ; il contient : "
+                               f"{', '.join(self.datasets) or 'aucun'}", file=str(self.path)) from None
 
     def targets_of(self, dataset: Dataset) -> dict[str, dict[str, Any]]:
         """Target ids of a dataset with their per-dataset options."""
@@ -360,8 +363,8 @@ class Catalog:
         harvested = [t for t in chosen if refs[t].config.get("harvested_by_datagouv") is True]
         if not harvested:
             return {}
-        return {t: f"not published directly: data.gouv.fr already harvests {', '.join(harvested)}, where this "
-                   "dataset is published, so a direct publication would show it twice on data.gouv.fr"
+        return {t: f"pas de publication directe : data.gouv.fr moissonne déjà {', '.join(harvested)}, où ce "
+                   "jeu de données est publié ; une publication directe le montrerait deux fois sur data.gouv.fr"
                 for t in chosen if _harvests_flagged_portals(registry.load("target", refs[t].connector))}
 
     def quality_of(self, dataset: Dataset) -> QualityPolicy:
@@ -396,11 +399,11 @@ def load_catalog(path: Path | str | None = None, *, text: str | None = None) -> 
             names the file, the line and the key path.
     """
     path = Path(path) if path is not None else default_path()
-    hint = "give --catalog PATH or set MOISSON_CATALOG"
-    text = read_text(path, what="catalog", hint=hint) if text is None else text
-    raw, lines = read_yaml(path, what="catalog", hint=hint, text=text)
+    hint = "indiquez `--catalog CHEMIN` ou définissez `MOISSON_CATALOG`"
+    text = read_text(path, what="catalogue", hint=hint) if text is None else text
+    raw, lines = read_yaml(path, what="catalogue", hint=hint, text=text)
     if not isinstance(raw, dict):
-        raise CatalogError("the catalog must be a mapping with sources, targets and datasets",
+        raise CatalogError("le catalogue doit être un dictionnaire avec `sources`, `targets` et `datasets`",
                            file=str(path), line=1)
     try:
         model = CatalogModel.model_validate(raw)
@@ -446,7 +449,7 @@ def _validate_collection_sources(model: CatalogModel, path: Path, lines: Lines) 
         ref = model.sources[coll.source]
         if not issubclass(registry.load("source", ref.connector), RecordSource):
             key = ("collections", i, "source")
-            raise CatalogError(f"source {coll.source!r} is a {ref.connector} source: a collection takes every "
-                               "record of a source that lists records (csw); list this source's datasets under "
-                               "`datasets:` instead",
+            raise CatalogError(f"la source {coll.source!r} est de type {ref.connector} : une collection prend chaque "
+                               "fiche d'une source qui liste des fiches (csw) ; décrivez plutôt les jeux de données "
+                               "de cette source sous `datasets:`",
                                file=str(path), line=line_of(lines, key), path=dotted(key))

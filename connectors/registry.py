@@ -17,6 +17,8 @@ from moisson.core.errors import ConfigError
 
 Role = Literal["source", "target"]
 GROUPS: dict[Role, str] = {"source": "moisson.sources", "target": "moisson.targets"}
+#: The role as messages name it ("le connecteur de source 'x'").
+_OF: dict[Role, str] = {"source": "de source", "target": "de cible"}
 
 
 @cache
@@ -29,8 +31,8 @@ def available(role: Role) -> dict[str, str]:
     found: dict[str, str] = {}
     for ep in entry_points(group=GROUPS[role]):
         if ep.name in found and found[ep.name] != ep.value:
-            raise ConfigError(f"two packages declare the {role} connector {ep.name!r}: "
-                              f"{found[ep.name]} and {ep.value}; uninstall one")
+            raise ConfigError(f"deux paquets déclarent le connecteur {_OF[role]} {ep.name!r} : "
+                              f"{found[ep.name]} et {ep.value} ; désinstallez l'un des deux")
         found[ep.name] = ep.value
     return dict(sorted(found.items()))
 
@@ -44,16 +46,17 @@ def load(role: Role, name: str) -> type:
     target = available(role).get(name)
     if target is None:
         if ":" not in name:
-            known = ", ".join(available(role)) or "none"
-            raise ConfigError(f"unknown {role} connector {name!r}; installed: {known} "
-                              "(or give a dotted path package.module:Class)")
+            known = ", ".join(available(role)) or "aucun"
+            raise ConfigError(f"connecteur {_OF[role]} inconnu {name!r} ; installés : {known} "
+                              "(ou indiquez un chemin `paquet.module:Classe`)")
         target = name
     module_name, _, attr = target.partition(":")
     try:
         cls = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"{role} connector {name!r} cannot be loaded from {target}: {exc}") from exc
+        raise ConfigError(f"le connecteur {_OF[role]} {name!r} ne peut pas être chargé depuis {target} : "
+                          f"{exc}") from exc
     for required in ("kind", "Config"):
         if not hasattr(cls, required):
-            raise ConfigError(f"{target} is not a {role} connector: it has no {required!r} attribute")
+            raise ConfigError(f"{target} n'est pas un connecteur {_OF[role]} : il n'a pas d'attribut {required!r}")
     return cls

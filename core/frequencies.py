@@ -122,8 +122,9 @@ def check_frequency(value: str) -> str:
     value = ALIASES.get(value, value)
     if value not in FREQUENCIES:
         spellings = {f.id: f.id for f in TABLE} | {f.label: f.id for f in TABLE}
-        raise ValueError(f"unknown update frequency {value!r}{did_you_mean(value, spellings)}; use a data.gouv.fr "
-                         "id such as daily, weekly, monthly, quarterly, annual, punctual, irregular")
+        raise ValueError(f"fréquence de mise à jour inconnue {value!r}{did_you_mean(value, spellings)} ; "
+                         "utilisez un identifiant data.gouv.fr comme daily, weekly, monthly, quarterly, annual, "
+                         "punctual, irregular")
     return value
 
 
@@ -142,8 +143,8 @@ def check_schedule(value: str) -> str:
         else:
             cronsim.CronSim(value, dt.datetime(2024, 1, 1))
     except (ValueError, cronsim.CronSimError) as exc:
-        raise ValueError(f"schedule {value!r} is not a cron expression (like '30 6 * * 1-5'), an RRULE "
-                         f"(like 'FREQ=WEEKLY;INTERVAL=2;BYDAY=TU') or 'manual': {exc}") from None
+        raise ValueError(f"le calendrier `schedule` {value!r} n'est ni une expression cron (comme '30 6 * * 1-5'), "
+                         f"ni une RRULE (comme 'FREQ=WEEKLY;INTERVAL=2;BYDAY=TU'), ni 'manual' : {exc}") from None
     return value
 
 

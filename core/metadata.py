@@ -80,15 +80,15 @@ class Spatial(_Model):
     def _zones(cls, zones: list[str]) -> list[str]:
         bad = [z for z in zones if not _ZONE.match(z)]
         if bad:
-            raise ValueError(f"unknown zone id(s) {bad}: write them like fr:commune:59350, "
-                             "fr:departement:59, fr:region:32 or country:fr")
+            raise ValueError(f"identifiant(s) de zone inconnu(s) {bad} : écrivez-les comme fr:commune:59350, "
+                             "fr:departement:59, fr:region:32 ou country:fr")
         return zones
 
     @field_validator("granularity")
     @classmethod
     def _granularity(cls, value: str | None) -> str | None:
         if value is not None and value not in GRANULARITIES:
-            raise ValueError(f"unknown granularity {value!r}; one of: {', '.join(GRANULARITIES)}")
+            raise ValueError(f"granularité inconnue {value!r} ; valeurs possibles : {', '.join(GRANULARITIES)}")
         return value
 
     @field_validator("bbox")
@@ -97,7 +97,7 @@ class Spatial(_Model):
         if bbox is not None:
             west, south, east, north = bbox
             if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
-                raise ValueError("bbox must be [west, south, east, north] in WGS84 degrees")
+                raise ValueError("`bbox` s'écrit [ouest, sud, est, nord] en degrés WGS84")
         return bbox
 
 
@@ -110,7 +110,8 @@ class Temporal(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> Temporal:
         if self.start and self.end and self.end < self.start:
-            raise ValueError(f"temporal coverage ends ({self.end}) before it starts ({self.start})")
+            raise ValueError(f"la couverture temporelle finit ({self.end}) avant de commencer ({self.start}) : "
+                             "vérifiez `start` et `end`")
         return self
 
 
@@ -154,8 +155,9 @@ class DatasetMetadata(_Model):
         if value not in LICENSES:
             spellings = {**{lid: lid for lid in LICENSES}, **{title: lid for lid, (title, _) in LICENSES.items()},
                          **LICENSE_ALIASES}
-            raise ValueError(f"unknown licence {value!r}{did_you_mean(value, spellings)}; use a data.gouv.fr id: "
-                             f"lov2 (Licence Ouverte 2.0), odc-odbl (ODbL), or one of {', '.join(LICENSES)}")
+            raise ValueError(f"licence inconnue {value!r}{did_you_mean(value, spellings)} ; utilisez un identifiant "
+                             f"data.gouv.fr : lov2 (Licence Ouverte 2.0), odc-odbl (ODbL) ou l'un de "
+                             f"{', '.join(LICENSES)}")
         return value
 
     @field_validator("keywords")

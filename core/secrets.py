@@ -23,9 +23,9 @@ class SecretRef(BaseModel):
     @model_validator(mode="after")
     def _one_of(self) -> SecretRef:
         if (self.env is None) == (self.block is None):
-            raise ValueError('write a credential as {env: NAME} or {block: "secret/NAME"}, exactly one')
+            raise ValueError('écrivez un secret sous la forme {env: NOM} ou {block: "secret/NOM"}, une seule des deux')
         if self.block is not None and not self.block.startswith("secret/"):
-            raise ValueError(f'block reference {self.block!r} must look like "secret/<block name>"')
+            raise ValueError(f'la référence de bloc {self.block!r} doit avoir la forme "secret/<nom du bloc>"')
         return self
 
     def __str__(self) -> str:
@@ -43,8 +43,8 @@ def reveal(value: Secret, *, what: str) -> str:
         ConfigError: The reference was not resolved (a connector used outside moisson's tasks).
     """
     if isinstance(value, SecretRef):
-        raise ConfigError(f"{what} is still the reference {value}: resolve it before use "
-                          "(moisson's tasks do; in a script call tasks.secrets.resolve_secrets)")
+        raise ConfigError(f"{what} est encore la référence {value} : résolvez-la avant usage "
+                          "(les tâches de moisson le font ; dans un script, appelez tasks.secrets.resolve_secrets)")
     secret = value.get_secret_value()
     redact.remember(secret)
     return secret

@@ -1,4 +1,4 @@
-""""Did you mean …?": the closest known word to a typo, compared without accents, case or punctuation."""
+""""Vouliez-vous dire … ?": the closest known word to a typo, compared without accents, case or punctuation."""
 
 from __future__ import annotations
 
@@ -30,6 +30,6 @@ def closest(value: str, known: Iterable[str] | Mapping[str, str], *, cutoff: flo
 
 
 def did_you_mean(value: str, known: Iterable[str] | Mapping[str, str]) -> str:
-    """` (did you mean 'x'?)` for a close known word, else an empty string."""
+    """` (vouliez-vous dire 'x' ?)` for a close known word, else an empty string."""
     word = closest(value, known)
-    return f" (did you mean {word!r}?)" if word and word != value else ""
+    return f" (vouliez-vous dire {word!r} ?)" if word and word != value else ""

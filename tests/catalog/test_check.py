@@ -34,17 +34,17 @@ def test_the_bundled_catalog_checks_ok():
 def test_unknown_keys_are_errors_with_a_suggestion(tmp_path):
     code, out = check(tmp_path, "  - {id: salles, source: tableurs, locator: {path: s.csv, sheeet: 1}}\n")
     assert code == 2
-    assert "catalog.yaml:7: datasets[0].locator.sheeet: unknown key (did you mean 'sheet'?)" in out
+    assert "catalog.yaml:7: datasets[0].locator.sheeet: clé inconnue (vouliez-vous dire 'sheet' ?)" in out
     code, out = check(tmp_path, "  - {id: salles, source: tableurs, locator: {path: s.csv}, frequence: monthly}\n")
-    assert "datasets[0].frequence: unknown key (did you mean 'frequency'?)" in out
+    assert "datasets[0].frequence: clé inconnue (vouliez-vous dire 'frequency' ?)" in out
 
 
 def test_vocabulary_typos_get_the_id_they_stand_for(tmp_path):
     code, out = check(tmp_path, "  - {id: salles, source: tableurs, locator: {path: s.csv}, frequency: mensuel}\n")
-    assert code == 2 and "unknown update frequency 'mensuel' (did you mean 'monthly'?)" in out
+    assert code == 2 and "fréquence de mise à jour inconnue 'mensuel' (vouliez-vous dire 'monthly' ?)" in out
     code, out = check(tmp_path, "  - {id: salles, source: tableurs, locator: {path: s.csv},\n"
                                 "     metadata: {license: Licence Ouverte}}\n")
-    assert code == 2 and "unknown licence 'Licence Ouverte' (did you mean 'lov2'?)" in out
+    assert code == 2 and "licence inconnue 'Licence Ouverte' (vouliez-vous dire 'lov2' ?)" in out
 
 
 def test_missing_files_sheets_and_misspelt_schemas_are_all_reported(tmp_path):

@@ -33,7 +33,7 @@ def test_datagouv_is_skipped_when_it_harvests_the_portal(tmp_path):
     cat = catalog(tmp_path, harvested=True)
     skipped = cat.skipped_targets(cat.dataset("velos"))
     assert list(skipped) == ["datagouv"]
-    assert "already harvests ods" in skipped["datagouv"]
+    assert "moissonne déjà ods" in skipped["datagouv"]
 
 
 @pytest.mark.parametrize(("harvested", "dataset"), [(True, "salles"), (False, "velos")])

@@ -58,15 +58,15 @@ def test_good_catalog_merges_defaults(tmp_path):
 
 
 @pytest.mark.parametrize(("change", "line", "path", "words"), [
-    (("    source: mem\n    frequency", "    source: mem\n    frequncy"), 17, "datasets[0].frequncy", "unknown key"),
-    (("id: second", "id: Second_One"), 20, "datasets[1].id", "lower-case"),
-    (("source: mem\n    targets", "source: nowhere\n    targets"), 21, "datasets[1].source", "unknown source"),
-    (("frequency: monthly", "frequency: sometimes"), 17, "datasets[0].frequency", "unknown update frequency"),
-    (("license: lov2", "license: free"), 4, "defaults.metadata.license", "unknown licence"),
+    (("    source: mem\n    frequency", "    source: mem\n    frequncy"), 17, "datasets[0].frequncy", "clé inconnue"),
+    (("id: second", "id: Second_One"), 20, "datasets[1].id", "minuscules"),
+    (("source: mem\n    targets", "source: nowhere\n    targets"), 21, "datasets[1].source", "source inconnue"),
+    (("frequency: monthly", "frequency: sometimes"), 17, "datasets[0].frequency", "fréquence de mise à jour inconnue"),
+    (("license: lov2", "license: free"), 4, "defaults.metadata.license", "licence inconnue"),
     (("connector: tests.fakes.connectors:MemoryTarget", "connector: ftp"), 12, "targets.portal.connector",
-     "unknown target connector"),
-    (("config: {name: out}", "config: {nme: out}"), 13, "targets.portal.config.nme", "unknown key"),
-    (("{env: MOISSON_TEST_TOKEN}", "{env: A, block: b}"), 9, "sources.mem.config.token", "exactly one"),
+     "connecteur de cible inconnu"),
+    (("config: {name: out}", "config: {nme: out}"), 13, "targets.portal.config.nme", "clé inconnue"),
+    (("{env: MOISSON_TEST_TOKEN}", "{env: A, block: b}"), 9, "sources.mem.config.token", "une seule des deux"),
     (("on_failure: warn", "on_failure: maybe"), 19, "datasets[0].quality.on_failure", "block"),
 ])
 def test_errors_name_file_line_and_key_path(tmp_path, change, line, path, words):
@@ -81,13 +81,13 @@ def test_errors_name_file_line_and_key_path(tmp_path, change, line, path, words)
 
 
 def test_duplicate_dataset_id(tmp_path):
-    with pytest.raises(CatalogError, match="used twice") as info:
+    with pytest.raises(CatalogError, match="utilisé deux fois") as info:
         load_catalog(write(tmp_path, GOOD.replace("id: second", "id: first-dataset")))
     assert info.value.line == 20
 
 
 def test_yaml_syntax_error_gives_line(tmp_path):
-    with pytest.raises(CatalogError, match="not valid YAML") as info:
+    with pytest.raises(CatalogError, match="YAML invalide") as info:
         load_catalog(write(tmp_path, GOOD.replace("    source: mem\n    frequency", "    source: [mem\n    frequency")))
     assert info.value.line is not None
 

@@ -49,7 +49,7 @@ def test_the_issue_example_loads(tmp_path):
 
 @pytest.mark.parametrize(("old", "new", "line", "path", "words"), [
     ('{from: Date, parse: {date: "%d/%m/%Y"}}', '{from: Date, rename: Date}', 15,
-     "datasets[0].prepare.fields.dateConvention.rename", "unknown key"),
+     "datasets[0].prepare.fields.dateConvention.rename", "clé inconnue"),
     ('parse: {date: "%d/%m/%Y"}', 'parse: {date: "dd/mm/yyyy"}', 15,
      "datasets[0].prepare.fields.dateConvention.parse.date", "strptime"),
     ('parse: {date: "%d/%m/%Y"}', 'parse: {date: "%d/%q/%Y"}', 15,

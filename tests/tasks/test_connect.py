@@ -27,7 +27,7 @@ def test_missing_env_secret_names_variable_not_value(monkeypatch):
 
 def test_unresolved_reference_is_refused():
     config = MemorySource.Config.model_validate({"token": {"env": "X"}})
-    with pytest.raises(ConfigError, match="still the reference env:X"):
+    with pytest.raises(ConfigError, match="encore la référence env:X"):
         reveal(config.token, what="token")
 
 

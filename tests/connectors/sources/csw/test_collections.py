@@ -141,12 +141,12 @@ def test_check_works_with_an_empty_state(tmp_path, moisson_home):
 
 
 @pytest.mark.parametrize(("collection", "line", "words"), [
-    ("  - source: inconnue\n", 22, "unknown source 'inconnue'"),
-    ("  - source: tableurs\n", 22, "is a spreadsheet source"),
-    ("  - source: geocatalogue\n    id_prefix: Géo\n", 23, "id_prefix 'Géo' must use only"),
-    ("  - source: geocatalogue\n  - source: geocatalogue\n", 23, "give this one another id_prefix"),
-    ("  - source: geocatalogue\n    targets: [ailleurs]\n", 23, "unknown target 'ailleurs'"),
-    ("  - source: geocatalogue\n    locator: {record: x}\n", 23, "unknown key"),
+    ("  - source: inconnue\n", 22, "source inconnue 'inconnue'"),
+    ("  - source: tableurs\n", 22, "est de type spreadsheet"),
+    ("  - source: geocatalogue\n    id_prefix: Géo\n", 23, "le préfixe `id_prefix` 'Géo' : n'utilisez que"),
+    ("  - source: geocatalogue\n  - source: geocatalogue\n", 23, "donnez à celle-ci un autre `id_prefix`"),
+    ("  - source: geocatalogue\n    targets: [ailleurs]\n", 23, "cible inconnue 'ailleurs'"),
+    ("  - source: geocatalogue\n    locator: {record: x}\n", 23, "clé inconnue"),
 ])
 def test_bad_collection_names_file_and_line(tmp_path, moisson_home, collection, line, words):
     path = _catalog(tmp_path, "http://127.0.0.1:9/csw", collection)
