@@ -98,6 +98,8 @@ def _geometry_points(column: pd.Series) -> Points:
     codes, uniques = pd.factorize(column.astype("string").reset_index(drop=True))
     # Each distinct geometry is parsed once, as the geography checks do.
     centres = shapely.centroid(shapely.from_geojson(np.asarray(uniques, dtype=object), on_invalid="ignore"))
+    # GEOS refuses the x of an empty point (an empty shape's centroid); a missing geometry gives NaN.
+    centres = np.where(shapely.is_empty(centres), None, centres)
     lon = np.append(shapely.get_x(centres), np.nan)[codes]  # code -1 (empty cell) takes the appended NaN
     lat = np.append(shapely.get_y(centres), np.nan)[codes]
     return Points(str(column.name), "point", lon, lat)
