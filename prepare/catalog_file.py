@@ -37,7 +37,7 @@ def recipe_error(catalog: Path, dataset_id: str, problem: Problem) -> CatalogErr
     document = _yaml().load(catalog.read_text(encoding="utf-8"))
     found = _entry(document, dataset_id)
     if found is None:  # a collection's dataset: its recipe is the collection's
-        return CatalogError(f"dataset {dataset_id}: {problem.message}", file=str(catalog),
+        return CatalogError(f"jeu de données {dataset_id} : {problem.message}", file=str(catalog),
                             path=_dotted(("prepare", *problem.path)))
     where, node = found
     line, path = node.lc.line + 1, (*where, "prepare")
@@ -66,7 +66,8 @@ def write_recipe(catalog: Path, dataset_id: str, recipe: Mapping[str, Any], plac
     document = yaml.load(catalog.read_text(encoding="utf-8"))
     found = _entry(document, dataset_id)
     if found is None:
-        raise CatalogError(f"dataset {dataset_id!r} has no entry under `datasets:` to write a recipe in",
+        raise CatalogError(f"le jeu de données {dataset_id!r} n'a pas d'entrée à lui sous `datasets:` où écrire "
+                           "une recette : ajoutez-en une (une collection ne peut pas recevoir de recette par jeu)",
                            file=str(catalog))
     _, entry = found
     block = CommentedMap()

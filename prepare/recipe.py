@@ -76,8 +76,8 @@ class Parse(_Strict):
         directives = re.findall(r"%(.)", value)
         unknown = sorted(set(directives) - DATE_DIRECTIVES)
         if not directives or unknown:
-            raise ValueError(f"date format {value!r} is not a strptime format such as '%d/%m/%Y'"
-                             + (f" (unknown directive %{unknown[0]})" if unknown else ""))
+            raise ValueError(f"le format de date {value!r} n'est pas un format strptime comme '%d/%m/%Y'"
+                             + (f" (directive inconnue %{unknown[0]})" if unknown else ""))
         return value
 
 
@@ -121,9 +121,9 @@ class FieldRule(_Strict):
     def _one_source(self) -> FieldRule:
         given = [k for k in ("from", "const", "concat") if getattr(self, "from_" if k == "from" else k) is not None]
         if len(given) > 1:
-            raise ValueError(f"a field takes one source, not {' and '.join(given)}")
+            raise ValueError(f"un champ a une seule origine, pas {' et '.join(given)} : gardez-en une")
         if not given and self.default is None:
-            raise ValueError("say where the field comes from: from, const or concat (or give a default)")
+            raise ValueError("indiquez d'où vient le champ : `from`, `const` ou `concat` (ou donnez un `default`)")
         return self
 
     @field_validator("extract")
@@ -133,7 +133,8 @@ class FieldRule(_Strict):
             try:
                 re2.compile(value)
             except re2.error as exc:
-                raise ValueError(f"regular expression {value!r} is not valid RE2 ({exc})") from None
+                raise ValueError(f"l'expression régulière {value!r} n'est pas une expression RE2 valide "
+                                 f"({exc})") from None
         return value
 
     @field_validator("map", mode="before")
@@ -162,7 +163,7 @@ class Filter(_Strict):
     @model_validator(mode="after")
     def _one_test(self) -> Filter:
         if (self.in_ is None) == (self.not_in is None):
-            raise ValueError("a filter says either `in` or `not_in`")
+            raise ValueError("un filtre indique soit `in`, soit `not_in` : un seul des deux")
         return self
 
     @field_validator("in_", "not_in", mode="before")
@@ -223,14 +224,15 @@ def header_fingerprint(columns: Sequence[str]) -> str:
 def check_recipe(recipe: Recipe, fields: Sequence[str], columns: Sequence[str] | None = None) -> list[Problem]:
     """Problems of a recipe against its schema's field names and, when known, the source header."""
     known = set(fields)
-    problems = [Problem(("fields", name), f"{name!r} is not a field of the schema; its fields: {', '.join(fields)}")
+    problems = [Problem(("fields", name), f"{name!r} n'est pas un champ du schéma ; ses champs : "
+                        f"{', '.join(fields)}")
                 for name in recipe.fields if name not in known]
     for key in ("drop_if_empty", "unique"):
-        problems += [Problem(("rows", key, i), f"{name!r} is not a field of the schema")
+        problems += [Problem(("rows", key, i), f"{name!r} n'est pas un champ du schéma")
                      for i, name in enumerate(getattr(recipe.rows, key)) if name not in known]
     for name, rule in recipe.fields.items():
         if rule.const is not None:
-            problems += [Problem(("fields", name, "const"), f"unknown placeholder {{{m.group(1)}.{m.group(2)}}}")
+            problems += [Problem(("fields", name, "const"), f"variable inconnue {{{m.group(1)}.{m.group(2)}}}")
                          for m in PLACEHOLDER.finditer(rule.const) if m.group(2) not in PLACEHOLDER_KEYS[m.group(1)]]
     if columns is not None:
         problems += [Problem(path, message) for path, message in missing_columns(recipe, columns)]
@@ -256,11 +258,12 @@ def _present(column: Column, columns: Sequence[str]) -> bool:
 
 def _absent(column: Column, columns: Sequence[str]) -> str:
     if isinstance(column, int):
-        return f"the source has {len(columns)} columns, no column at position {column}"
-    return f"the source has no column {column!r}; its columns: {', '.join(columns)}"
+        return f"la source a {len(columns)} colonnes, aucune à la position {column}"
+    return f"la source n'a pas de colonne {column!r} ; ses colonnes : {', '.join(columns)}"
 
 
 def _yaml_text(value: object) -> object:
     if isinstance(value, bool):
-        raise ValueError(f"YAML read {value} as a boolean (from yes/no/true/false): put the text in quotes")
+        raise ValueError(f"YAML a lu {value} comme un booléen (yes/no/true/false/on/off) : "
+                         "mettez le texte entre guillemets")
     return str(value) if isinstance(value, int | float) else value

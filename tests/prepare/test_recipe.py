@@ -55,12 +55,12 @@ def test_the_issue_example_loads(tmp_path):
     ('parse: {date: "%d/%m/%Y"}', 'parse: {date: "%d/%q/%Y"}', 15,
      "datasets[0].prepare.fields.dateConvention.parse.date", "%q"),
     ('{const: "{organization.name}"}', '{const: x, from: y}', 13,
-     "datasets[0].prepare.fields.nomAttribuant", "one source"),
+     "datasets[0].prepare.fields.nomAttribuant", "une seule origine"),
     ('unmapped: error', 'unmapped: drop', 16, "datasets[0].prepare.fields.notificationUE.unmapped", "error"),
     ('{from: Date, parse: {date: "%d/%m/%Y"}}', '{from: Date, extract: "(unclosed"}', 15,
      "datasets[0].prepare.fields.dateConvention.extract", "RE2"),
     ('{Oui: oui, Non: non}', '{yes: oui, no: non}', 16, "datasets[0].prepare.fields.notificationUE.map",
-     "quotes"),
+     "guillemets"),
 ])
 def test_static_recipe_errors_name_line_and_key(tmp_path, old, new, line, path, words):
     bad = write(tmp_path, CATALOG.replace(old, new))
@@ -79,7 +79,7 @@ def test_unknown_schema_field_names_its_line(tmp_path):
         checked_recipe(recipe, ["nomAttribuant", "montant", "dateConvention", "notificationUE", "nomBeneficiaire",
                                 "referenceDecision"], catalog=path, dataset_id="subventions")
     assert (caught.value.line, caught.value.path) == (14, "datasets[0].prepare.fields.montantTotal")
-    assert "'montantTotal' is not a field of the schema" in caught.value.message
+    assert "'montantTotal' n'est pas un champ du schéma" in caught.value.message
 
 
 def test_unknown_source_column_and_row_fields_and_placeholders():
@@ -89,5 +89,5 @@ def test_unknown_source_column_and_row_fields_and_placeholders():
     problems = {p.path: p.message for p in check_recipe(recipe, ["a", "b", "c"], columns=["Nom", "X"])}
     assert set(problems) == {("fields", "b", "concat"), ("fields", "c", "const"), ("rows", "unique", 0),
                              ("rows", "filter", 0, "column")}
-    assert "no column at position 4" in problems[("fields", "b", "concat")]
+    assert "aucune à la position 4" in problems[("fields", "b", "concat")]
     assert "'Etat'" in problems[("rows", "filter", 0, "column")]
