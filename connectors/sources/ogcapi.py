@@ -86,7 +86,7 @@ class OgcApiSource:
 
     def __init__(self, config: OgcApiConfig, *, http: HttpClient | None = None) -> None:
         self.config = config
-        url = reveal(config.url, what="the OGC API url")
+        url = reveal(config.url, what="l'URL de l'OGC API")
         parts = urlsplit(url)
         self.base, self.query = url.split("?", 1)[0].rstrip("/"), parts.query
         self.where = redact_url(url)
@@ -131,16 +131,17 @@ class OgcApiSource:
     def _extract(self, locator: OgcApiLocator, dataset_id: str, dest: Path) -> Extract:
         path = f"collections/{quote(locator.collection, safe='')}"
         try:
-            collection = self._json(path, "the collection")
+            collection = self._json(path, "la collection")
         except NotFoundError:
-            known = ", ".join(str(c.get("id")) for c in self._collections()) or "none"
-            raise NotFoundError(f"the OGC API at {self.where} has no collection {locator.collection!r}; its "
-                                f"collections: {known}. Fix `collection` in the dataset's locator") from None
+            known = ", ".join(str(c.get("id")) for c in self._collections()) or "aucune"
+            raise NotFoundError(f"l'OGC API {self.where} n'a pas de collection {locator.collection!r} ; ses "
+                                f"collections : {known}. Corrigez `collection` dans le `locator` du jeu de "
+                                "données") from None
         types, notes = self._queryables(path)
         dest.mkdir(parents=True, exist_ok=True)
         out = dest / f"{dataset_id}.parquet"
         writer = PageWriter(out, list(types), locator.geometry, has_geometry=True)
-        label = f"collection {locator.collection}"
+        label = f"la collection {locator.collection}"
         try:
             matched = self._page_all(f"{path}/items", locator, writer, label)
             rows = writer.close()
@@ -161,14 +162,14 @@ class OgcApiSource:
     def _page_all(self, path: str, locator: OgcApiLocator, writer: PageWriter, label: str) -> int | None:
         url: str | None = self._url(path)
         params: list[tuple[str, str]] | None = locator.query(self.config.page_size)
-        guard = PagingGuard(label, self.where, repeated="its `next` link does not advance, the collection cannot "
-                                                        "be paged")
+        guard = PagingGuard(label, self.where, repeated="son lien `next` n'avance pas, la collection ne peut "
+                                                        "pas être paginée")
         for pages in range(self.config.max_pages + 1):
             if url is None:
                 break
             if pages == self.config.max_pages:
                 raise guard.too_many_pages(pages, writer.rows)
-            what = f"items page of the {label} from {self.where}"
+            what = f"la page d'objets de {label} de {self.where}"
             data = read_capped(self.http, "GET", url, max_bytes=self.config.max_response_bytes, what=what,
                                params=params)
             page = geojson_page(data, srs=None, counts=True, what=what)
@@ -176,13 +177,13 @@ class OgcApiSource:
                 break
             writer.write(page)
             url, params = page.next_url, None  # the next link carries the whole query
-        guard.finish(writer.rows, limits="the server's paging")
+        guard.finish(writer.rows, limits="la pagination du serveur")
         return guard.matched
 
     def _queryables(self, path: str) -> tuple[dict[str, str], list[str]]:
         """Attribute types from the queryables (geometry left out), and a note when the server has none."""
         try:
-            doc = self._json(f"{path}/queryables", "the queryables")
+            doc = self._json(f"{path}/queryables", "les queryables")
         except (NotFoundError, RejectedError) as exc:
             return {}, [Note("ogcapi.untyped", error=exc.message)]
         types: dict[str, str] = {}
@@ -195,20 +196,20 @@ class OgcApiSource:
         return types, []
 
     def _collections(self) -> list[dict[str, Any]]:
-        doc = self._json("collections", "the collections")
+        doc = self._json("collections", "la liste des collections")
         collections = doc.get("collections") if isinstance(doc, dict) else None
         if not isinstance(collections, list):
-            raise RejectedError(f"{self.where} answered /collections without a `collections` list: it is not an "
-                                "OGC API - Features service", connector=KIND)
+            raise RejectedError(f"{self.where} a répondu à /collections sans liste `collections` : ce n'est pas un "
+                                "service OGC API - Features", connector=KIND)
         return [c for c in collections if isinstance(c, dict) and c.get("id")]
 
     def _json(self, path: str, what: str) -> Any:
         data = read_capped(self.http, "GET", self._url(path), max_bytes=self.config.max_response_bytes,
-                           what=f"{what} from {self.where}", params=[("f", "json")])
+                           what=f"{what} de {self.where}", params=[("f", "json")])
         try:
             return json.loads(data)
         except ValueError:
-            raise RejectedError(f"{what} from {self.where} is not JSON", connector=KIND) from None
+            raise RejectedError(f"{what} de {self.where} n'est pas du JSON", connector=KIND) from None
 
     def _url(self, path: str) -> str:
         return f"{self.base}/{path}" + (f"?{self.query}" if self.query else "")

@@ -73,7 +73,7 @@ class OsmLocator(BaseModel):
     @classmethod
     def _box(cls, value: tuple[float, float, float, float] | None) -> tuple[float, float, float, float] | None:
         if value is not None and not (value[0] < value[2] and value[1] < value[3]):
-            raise ValueError("bbox is [south, west, north, east]: south < north and west < east")
+            raise ValueError("`bbox` s'écrit [sud, ouest, nord, est] : sud < nord et ouest < est")
         return value
 
     def query(self, timeout: int) -> str:
@@ -86,7 +86,7 @@ class OsmLocator(BaseModel):
         elif self.bbox:
             head, where = "", "(" + ",".join(str(c) for c in self.bbox) + ")"
         else:
-            raise ValueError("say where: `area` (an INSEE code) or `bbox`")
+            raise ValueError("indiquez où chercher : `area` (un code INSEE) ou `bbox`")
         return (f"[out:json][timeout:{timeout}];{head}(node{filters}{where};way{filters}{where};);"
                 "out center tags;")
 
@@ -142,7 +142,7 @@ class OsmSource:
         writer = PageWriter(out, ["id", *tags], locator.geometry, has_geometry=True)
         try:
             writer.write(geojson_page(json.dumps({"type": "FeatureCollection", "features": features}).encode(),
-                                      srs="EPSG:4326", counts=False, what=f"Overpass {self.config.url}"))
+                                      srs="EPSG:4326", counts=False, what=f"la réponse d'Overpass {self.config.url}"))
             rows = writer.close()
         except BaseException:
             writer.abort()
@@ -158,12 +158,13 @@ class OsmSource:
         try:
             answer = response.json()
         except ValueError:
-            raise UnavailableError(f"Overpass {self.client.url(self.config.url)} did not answer JSON; retry later",
+            raise UnavailableError(f"Overpass {self.client.url(self.config.url)} n'a pas répondu en JSON ; "
+                                   "relancez plus tard",
                                    dataset_id=dataset_id, connector=KIND) from None
         remark = str(answer.get("remark") or "")
         if "runtime error" in remark.lower():
-            raise UnavailableError(f"Overpass could not finish the query ({remark[:200]}); it will be retried — "
-                                   "raise `timeout` in the source's config if it keeps failing",
+            raise UnavailableError(f"Overpass n'a pas pu terminer la requête ({remark[:200]}) ; elle sera relancée — "
+                                   "relevez `timeout` dans la configuration de la source si l'échec persiste",
                                    dataset_id=dataset_id, connector=KIND)
         return list(answer.get("elements") or [])
 

@@ -140,12 +140,13 @@ class CswSource:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        url = reveal(config.url, what="the CSW url")
+        url = reveal(config.url, what="l'URL du catalogue CSW")
         self.where = redact_url(url)
         headers: dict[str, str] = {}
         auth = None
         if config.username:
-            auth = (config.username, reveal(config.password, what="the CSW password") if config.password else "")
+            password = reveal(config.password, what="le mot de passe du catalogue CSW") if config.password else ""
+            auth = (config.username, password)
         self.http = HttpClient(headers=headers, timeout=config.timeout, retries=config.retries, connector=KIND)
         probe = HttpClient(headers=headers, timeout=config.timeout, retries=min(1, config.retries), connector=KIND)
         for client in (self.http, probe):
@@ -260,7 +261,7 @@ class CswSource:
         for ids, answer in self.client.iter_by_id(stale, self.config.page_size):
             requests["GetRecordById"] += 1
             if isinstance(answer, str):
-                harvest.skipped += [Skipped(i, f"full record could not be fetched: {answer}") for i in ids]
+                harvest.skipped += [Skipped(i, f"fiche complète impossible à obtenir : {answer}") for i in ids]
             else:
                 fetched += answer
         seen = {r: Seen(r, stamp) for r, stamp in listed.items() if r not in stale}
@@ -285,31 +286,32 @@ class CswSource:
         for element in elements:
             record_id = file_identifier(element)
             if not record_id:
-                harvest.skipped.append(Skipped(f"record #{len(seen) + len(harvest.skipped) + 1} of the listing",
-                                               "no gmd:fileIdentifier: it cannot be followed from run to run"))
+                harvest.skipped.append(Skipped(f"fiche n° {len(seen) + len(harvest.skipped) + 1} de la liste",
+                                               "pas de gmd:fileIdentifier : elle ne peut pas être suivie "
+                                               "d'un passage à l'autre"))
                 continue
             if record_id in seen:
-                harvest.skipped.append(Skipped(record_id, "duplicate: another record has the same "
-                                                          "fileIdentifier (the first one is kept)"))
+                harvest.skipped.append(Skipped(record_id, "doublon : une autre fiche a le même "
+                                                          "fileIdentifier (la première est gardée)"))
                 continue
             try:
                 record = parse_record(element)
                 digest = record_hash(element)
             except Exception as exc:  # per-record isolation: any surprise in one record skips that record only
-                harvest.skipped.append(Skipped(record_id, f"cannot be read: {type(exc).__name__}: {exc}"))
+                harvest.skipped.append(Skipped(record_id, f"illisible : {type(exc).__name__} : {exc}"))
                 continue
             seen[record_id] = Seen(record_id, datestamp(element), digest)
             harvest.collected = len(seen)
             if record.is_service and self.config.services == "skip":
-                harvest.skipped.append(Skipped(record_id, "service record (WMS/WFS description): skipped by "
-                                                          "`services: skip`"))
+                harvest.skipped.append(Skipped(record_id, "fiche de service (description WMS/WFS) : ignorée "
+                                                          "(`services: skip`)"))
                 continue
             harvest.records[record_id] = record
 
     def _report_failures(self, paged: Paged, harvest: Harvest) -> None:
         for failed in paged.failed:
-            name = failed.record_id or f"record at position {failed.position}"
-            harvest.skipped.append(Skipped(name, f"the catalog fails on this record: {failed.reason}"))
+            name = failed.record_id or f"fiche à la position {failed.position}"
+            harvest.skipped.append(Skipped(name, f"le catalogue échoue sur cette fiche : {failed.reason}"))
         if paged.shortfall and not paged.failed:
             harvest.notes.append(Note("csw.shortfall", matched=paged.matched, received=paged.received))
 
@@ -324,8 +326,9 @@ class CswSource:
         for element in elements:
             if file_identifier(element) == record_id:
                 return parse_record(element)
-        raise NotFoundError(f"record {record_id!r} is not in the catalog at {self.where}: it was deleted or its "
-                            "identifier changed; fix `locator.record` in the catalog", dataset_id=dataset_id,
+        raise NotFoundError(f"la fiche {record_id!r} n'est pas dans le catalogue {self.where} : elle a été "
+                            "supprimée ou son identifiant a changé ; corrigez `locator.record` dans le "
+                            "catalogue", dataset_id=dataset_id,
                             connector=KIND)
 
     def extract(self, dataset: DatasetDescriptor, dest: Path) -> Extract:
@@ -353,9 +356,10 @@ class CswSource:
         if locator.resource:
             usable = [r for r in record.resources if locator.resource in (r.url, r.name)]
             if not usable:
-                links = ", ".join(r.name or r.kind for r in record.resources) or "none"
-                raise NotFoundError(f"record {locator.record} has no link named or pointing to "
-                                    f"{locator.resource!r}; its links: {links}", dataset_id=dataset.id, connector=KIND)
+                links = ", ".join(r.name or r.kind for r in record.resources) or "aucun"
+                raise NotFoundError(f"la fiche {locator.record} n'a aucun lien dont le nom ou l'adresse "
+                                    f"est {locator.resource!r} ; ses liens : {links}", dataset_id=dataset.id,
+                                    connector=KIND)
         problems = []
         for resource in usable:
             try:
@@ -368,8 +372,9 @@ class CswSource:
             return Extract(path=out, rows=written.rows, metadata=metadata, geometry=written.geometry,
                            notes=notes, first_row=written.first_row)
         if not record.resources:
-            raise RejectedError(f"record {locator.record} links to no data, page nor service: there is nothing to "
-                                "publish besides its description; add a distribution link in the catalog record",
+            raise RejectedError(f"la fiche {locator.record} ne renvoie vers aucune donnée, page ni service : il n'y a "
+                                "rien à publier hormis sa description ; ajoutez un lien de distribution à la fiche "
+                                "du catalogue",
                                 dataset_id=dataset.id, connector=KIND)
         rows = write_links(record.resources, out)
         why = "; ".join(problems) if problems else Note("csw.no-usable-link")
@@ -380,8 +385,8 @@ class CswSource:
         try:
             return CswLocator.model_validate(dict(dataset.locator))
         except ValidationError as exc:
-            raise ConfigError(f"the locator of this dataset is wrong ({exc.errors()[0]['msg']}): a CSW dataset "
-                              "is written `locator: {record: <fileIdentifier>}`", dataset_id=dataset.id,
+            raise ConfigError(f"le `locator` de ce jeu de données est incorrect ({exc.errors()[0]['msg']}) : un jeu "
+                              "de données CSW s'écrit `locator: {record: <fileIdentifier>}`", dataset_id=dataset.id,
                               connector=KIND) from None
 
 

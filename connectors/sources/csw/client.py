@@ -140,8 +140,8 @@ class CswClient:
         operations = {op.get("name") for op in root.iter(f"{{{OWS}}}Operation")}
         missing = {"GetRecords", "GetRecordById"} - operations
         if missing:
-            raise RejectedError(f"the catalog at {self.where} does not offer {', '.join(sorted(missing))}: "
-                                "it is not a CSW 2.0.2 catalog moisson can harvest")
+            raise RejectedError(f"le catalogue {self.where} n'offre pas {', '.join(sorted(missing))} : ce "
+                                "n'est pas un catalogue CSW 2.0.2 que moisson sait moissonner")
         return root
 
     def hits(self, constraints: Sequence[fes.OgcExpression] = ()) -> int:
@@ -172,14 +172,15 @@ class CswClient:
         root = self._parse(data, "GetRecords")
         results = root.find(f"{{{CSW}}}SearchResults")
         if results is None:
-            raise RejectedError(f"GetRecords answer from {self.where} has no csw:SearchResults")
+            raise RejectedError(f"la réponse GetRecords de {self.where} n'a pas de csw:SearchResults")
         records = find_records(results)
         try:
             matched = int(results.get("numberOfRecordsMatched", "0"))
             nxt = results.get("nextRecord")
             next_record = int(nxt) if nxt not in (None, "") else None
         except ValueError as exc:
-            raise RejectedError(f"GetRecords answer from {self.where} has a non-numeric count ({exc})") from None
+            raise RejectedError(f"la réponse GetRecords de {self.where} donne un nombre non numérique "
+                                f"({exc})") from None
         return Page(matched=matched, returned=len(records), next_record=next_record, records=records)
 
     def get_record_by_id(self, ids: Sequence[str]) -> list[etree._Element]:
@@ -340,14 +341,15 @@ class CswClient:
 
     def _read(self, method: str, what: str, *, probe: bool = False, **kwargs: Any) -> bytes:
         return read_capped(self.probe if probe else self.http, method, self.endpoint, max_bytes=self.max_bytes,
-                           what=f"{what} answer from {self.where}", **kwargs)
+                           what=f"la réponse {what} de {self.where}", **kwargs)
 
     def _parse(self, data: bytes, what: str) -> etree._Element:
-        root = parse_xml(data, what=f"{what} answer from {self.where}")
+        root = parse_xml(data, what=f"la réponse {what} de {self.where}")
         if etree.QName(root).localname == "ExceptionReport":  # CSW servers send it with HTTP 200
             text = " ".join(t.strip() for t in root.itertext() if t.strip())[:300]
             code = next((e.get("exceptionCode") for e in root.iter(f"{{{OWS}}}Exception")), None)
-            raise RejectedError(f"{what} refused by {self.where}: {code or 'exception'} {text}".strip())
+            raise RejectedError(f"la requête {what} a été refusée par {self.where} : "
+                                f"{code or 'exception'} {text}".strip())
         return root
 
 
@@ -373,8 +375,10 @@ def read_capped(http: HttpClient, method: str, url: str, *, max_bytes: int, what
         for chunk in http.iter_body(response, 65_536):  # under the exchange's deadline
             size += len(chunk)
             if size > max_bytes:
-                raise RejectedError(f"{what} is larger than {max_bytes:,} bytes (max_response_bytes): ask for less "
-                                    "(a smaller page_size) or raise the limit", dataset_id=kwargs.get("dataset_id"))
+                limit = f"{max_bytes:,}".replace(",", "\u202f")  # French thousands separator
+                raise RejectedError(f"{what} dépasse {limit} octets (`max_response_bytes`) : demandez "
+                                    "moins (un `page_size` plus petit) ou relevez la limite",
+                                    dataset_id=kwargs.get("dataset_id"))
             chunks.append(chunk)
     except UnavailableError as exc:
         exc.dataset_id = exc.dataset_id or kwargs.get("dataset_id")

@@ -74,8 +74,8 @@ def write_resource(http: HttpClient, resource: OnlineResource, out: Path, *, dat
             result = read_table(local, out, ReadOptions(), name=name)
         return Written(rows=result.rows, first_row=result.first_row,
                        notes=[Note("csw.file", name=name, url=redact_url(resource.url)), *result.notes])
-    raise RejectedError(f"the link {redact_url(resource.url)} ({resource.protocol or 'no protocol'}) is not a WFS "
-                        f"layer, an OGC API collection nor a CSV, XLSX, ODS or GeoJSON file")
+    raise RejectedError(f"le lien {redact_url(resource.url)} ({resource.protocol or 'sans protocole'}) n'est ni "
+                        f"une couche WFS, ni une collection OGC API, ni un fichier CSV, XLSX, ODS ou GeoJSON")
 
 
 def write_links(resources: Sequence[OnlineResource], out: Path) -> int:
@@ -93,7 +93,7 @@ def _write_wfs(http: HttpClient, resource: OnlineResource, out: Path, *, dataset
     from moisson.connectors.sources.wfs.layer import WfsClient, harvest_layer
 
     if not resource.name:
-        raise RejectedError(f"the WFS link of {redact_url(resource.url)} names no layer (gmd:name is empty)")
+        raise RejectedError(f"le lien WFS vers {redact_url(resource.url)} ne nomme aucune couche (gmd:name est vide)")
     layer = harvest_layer(WfsClient(resource.url, http, max_bytes=max_bytes), resource.name, out,
                           dataset_id=dataset_id)
     return Written(rows=layer.rows, geometry=layer.geometry, first_row=1, notes=layer.notes)
@@ -106,8 +106,8 @@ def _write_ogcapi(http: HttpClient, resource: OnlineResource, out: Path, *, data
     base, _, rest = resource.url.partition("/collections/")
     collection = rest.split("/", 1)[0].split("?", 1)[0] if rest else resource.name
     if not collection:
-        raise RejectedError(f"the OGC API link of {redact_url(resource.url)} names no collection (neither a "
-                            "/collections/<id> URL nor gmd:name)")
+        raise RejectedError(f"le lien OGC API vers {redact_url(resource.url)} ne nomme aucune collection (ni "
+                            "adresse /collections/<id>, ni gmd:name)")
     source = OgcApiSource(OgcApiSource.Config(url=SecretStr(base), max_response_bytes=max_bytes), http=http)
     extract = source.extract(DatasetDescriptor(id=out.stem, locator={"collection": collection}), out.parent)
     return Written(rows=extract.rows, geometry=extract.geometry, first_row=1, notes=extract.notes)
@@ -122,11 +122,11 @@ def _write_geojson(body: bytes, out: Path, what: str) -> Written:
         document = json.loads(body)
     except ValueError:
         start = body[:200].decode("utf-8", "replace").strip()
-        hint = " (the server answered with an XML exception)" if start.startswith("<") else ""
-        raise RejectedError(f"{what} is not GeoJSON{hint}") from None
+        hint = " (le serveur a répondu par une exception XML)" if start.startswith("<") else ""
+        raise RejectedError(f"{what} n'est pas du GeoJSON{hint}") from None
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list):
-        raise RejectedError(f"{what} is JSON but not a GeoJSON FeatureCollection")
+        raise RejectedError(f"{what} est du JSON mais pas une FeatureCollection GeoJSON")
     frame = pd.DataFrame([_text_properties(f.get("properties") or {}) for f in features]).astype("string")
     if frame.columns.empty:
         frame = pd.DataFrame(index=range(len(features)))

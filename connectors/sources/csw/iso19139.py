@@ -159,10 +159,10 @@ def parse_xml(data: bytes, *, what: str) -> etree._Element:
     try:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise RejectedError(f"{what} is not well-formed XML ({exc.msg}, line {exc.lineno})") from None
+        raise RejectedError(f"{what} n'est pas du XML bien formé ({exc.msg}, ligne {exc.lineno})") from None
     doctype = root.getroottree().docinfo.internalDTD
     if doctype is not None and any(True for _ in doctype.iterentities()):
-        raise RejectedError(f"{what} declares XML entities, refused for safety (XXE / entity expansion)")
+        raise RejectedError(f"{what} déclare des entités XML, refusées par sécurité (XXE, expansion d'entités)")
     return root
 
 

@@ -81,7 +81,7 @@ class WfsSource:
 
     def __init__(self, config: WfsConfig) -> None:
         self.config = config
-        url = reveal(config.url, what="the WFS url")
+        url = reveal(config.url, what="l'URL du WFS")
         self.http = HttpClient(timeout=config.timeout, retries=config.retries, connector=KIND)
         self.client = WfsClient(url, self.http, max_bytes=config.max_response_bytes, version=config.version)
 
@@ -96,7 +96,7 @@ class WfsSource:
         """
         caps = tagged(KIND, self.client.capabilities)
         if not caps.layers:
-            raise RejectedError(f"the WFS at {self.client.where} lists no layer", connector=KIND)
+            raise RejectedError(f"le WFS {self.client.where} ne liste aucune couche", connector=KIND)
 
     def discover(self) -> Iterator[DatasetDescriptor]:
         """Yield one dataset per layer, with the title, description and keywords of the capabilities."""
@@ -149,7 +149,7 @@ class WfsSource:
             return None  # SORTBY and numberMatched are WFS 2.0
         attribute = locator.updated_at or ""
         params = {**plan.params(0, 1), "SORTBY": f"{attribute} DESC"}
-        page = read_page(self.client.get_feature(params, dataset_id=dataset_id), plan, what="GetFeature answer",
+        page = read_page(self.client.get_feature(params, dataset_id=dataset_id), plan, what="la réponse GetFeature",
                          where=self.client.where)
         if page.matched is None:
             return None
@@ -157,14 +157,14 @@ class WfsSource:
             return f"|{page.matched}"
         newest = page.properties[0].get(attribute)
         if newest is None:
-            raise RejectedError(f"the WFS layer {plan.layer.name} has no attribute {attribute!r} (`updated_at`); "
-                                f"its attributes: {', '.join(page.properties[0])}", dataset_id=dataset_id,
+            raise RejectedError(f"la couche WFS {plan.layer.name} n'a pas d'attribut {attribute!r} (`updated_at`) ; "
+                                f"ses attributs : {', '.join(page.properties[0])}", dataset_id=dataset_id,
                                 connector=KIND)
         fes = ('<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0"><fes:PropertyIsGreaterThan>'
                f"<fes:ValueReference>{escape(attribute)}</fes:ValueReference><fes:Literal>{escape(newest)}"
                "</fes:Literal></fes:PropertyIsGreaterThan></fes:Filter>")
         newer = read_page(self.client.get_feature({**plan.params(0, 1), "FILTER": fes}, dataset_id=dataset_id),
-                          plan, what="GetFeature answer", where=self.client.where)
+                          plan, what="la réponse GetFeature", where=self.client.where)
         if newer.matched != 0:  # the server did not sort: its first feature is not the newest
             return None
         return f"{newest}|{page.matched}"
@@ -174,14 +174,14 @@ class WfsSource:
         plan = plan_layer(self.client, locator.layer, CHECKSUM_FEATURES)
         digest = hashlib.sha256()
         first = read_page(self.client.get_feature(plan.params(0, plan.page), dataset_id=dataset_id), plan,
-                          what="GetFeature answer", where=self.client.where)
+                          what="la réponse GetFeature", where=self.client.where)
         if first.matched is None:
             return None
         pages = [first]
         if first.matched > plan.page:
             start = first.matched - plan.page
             pages.append(read_page(self.client.get_feature(plan.params(start, plan.page), dataset_id=dataset_id),
-                                   plan, what="GetFeature answer", where=self.client.where))
+                                   plan, what="la réponse GetFeature", where=self.client.where))
         for page in pages:
             for props, wkb in zip(page.properties, page.wkb, strict=True):
                 digest.update(repr(sorted(props.items())).encode() + (wkb or b""))

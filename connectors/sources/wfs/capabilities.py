@@ -83,9 +83,9 @@ class Capabilities:
             found = [ft for ft in self.layers if ft.name == candidate or ft.name.rpartition(":")[2] == candidate]
             if len(found) == 1:
                 return found[0]
-        names = ", ".join(ft.name for ft in self.layers) or "none"
-        raise NotFoundError(f"the WFS at {where} has no layer {name!r}; its layers: {names}. Fix `layer` in the "
-                            "dataset's locator (or `gmd:name` of the catalog record)")
+        names = ", ".join(ft.name for ft in self.layers) or "aucune"
+        raise NotFoundError(f"le WFS {where} n'a pas de couche {name!r} ; ses couches : {names}. Corrigez `layer` "
+                            "dans le `locator` du jeu de données (ou `gmd:name` de la fiche du catalogue)")
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,10 @@ def parse_capabilities(data: bytes, *, where: str) -> Capabilities:
     Raises:
         RejectedError: Not XML, an exception report, or not WFS capabilities.
     """
-    root = parse_answer(data, what=f"GetCapabilities answer from {where}", where=where)
+    root = parse_answer(data, what=f"la réponse GetCapabilities de {where}", where=where)
     if etree.QName(root).localname != "WFS_Capabilities":
-        raise RejectedError(f"the server at {where} answered GetCapabilities with <{etree.QName(root).localname}>, "
-                            "not WFS capabilities: check that the URL is a WFS endpoint")
+        raise RejectedError(f"le serveur {where} a répondu à GetCapabilities par <{etree.QName(root).localname}> "
+                            "et non par des capacités WFS : vérifiez que l'URL est celle d'un service WFS")
     version = root.get("version") or "1.0.0"
     wfs = etree.QName(root).namespace
     layers = tuple(_feature_type(ft, wfs, version) for ft in root.iter(f"{{{wfs}}}FeatureType"))
@@ -150,7 +150,7 @@ def parse_schema(data: bytes, layer: FeatureType, *, where: str) -> Schema:
     Raises:
         RejectedError: Not XML or an exception report.
     """
-    root = parse_answer(data, what=f"DescribeFeatureType answer from {where}", where=where)
+    root = parse_answer(data, what=f"la réponse DescribeFeatureType de {where}", where=where)
     bare = layer.name.rpartition(":")[2]
     element = next((e for e in root.iterfind(f"{{{XSD}}}element") if e.get("name") in (bare, layer.name)), None)
     type_name = (element.get("type") or "").rpartition(":")[2] if element is not None else f"{bare}Type"
@@ -190,8 +190,8 @@ def exception_error(root: etree._Element, *, what: str, where: str) -> RejectedE
     code = first.get("exceptionCode") or first.get("code") if first is not None else None
     locator = first.get("locator") if first is not None else None
     text = " ".join(t.strip() for t in root.itertext() if t.strip())[:300]
-    at = f" (parameter {locator})" if locator else ""
-    return RejectedError(f"{what}: the WFS at {where} refused the request: {code or 'exception'}{at}: {text}")
+    at = f" (paramètre {locator})" if locator else ""
+    return RejectedError(f"{what} : le WFS {where} a refusé la requête : {code or 'exception'}{at} : {text}")
 
 
 def _feature_type(ft: etree._Element, wfs: str, version: str) -> FeatureType:

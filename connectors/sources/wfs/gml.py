@@ -166,7 +166,7 @@ def _coords(element: etree._Element, swap: bool) -> tuple[int, list[tuple[float,
         points = [(p[1], p[0], *p[2:]) for p in points]
     size = max((len(p) for p in points), default=2)
     if size not in (2, 3):
-        raise ValueError(f"coordinates of dimension {size}")
+        raise ValueError(f"coordonnées de dimension {size}")
     return size, points
 
 
@@ -215,7 +215,7 @@ def _polygon(element: etree._Element, swap: bool) -> tuple[int, int, bytes]:
     if etree.QName(element).localname == "Surface":
         patch = next(element.iter("{*}PolygonPatch"), None)
         if patch is None:
-            raise ValueError("a gml:Surface without a PolygonPatch")
+            raise ValueError("un gml:Surface sans PolygonPatch")
         element = patch
     rings = []
     for child in element:

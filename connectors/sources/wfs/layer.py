@@ -126,7 +126,7 @@ class WfsClient:
             ConnectorError: Other HTTP failures, per `HttpClient`.
         """
         return read_capped(self.http, "GET", self.endpoint, max_bytes=self.max_bytes,
-                           what=f"{what} answer from {self.where}", params=self.params + list(params.items()),
+                           what=f"la réponse {what} de {self.where}", params=self.params + list(params.items()),
                            ok=(400,), dataset_id=dataset_id)
 
 
@@ -192,14 +192,15 @@ def read_page(data: bytes, plan: _Plan, *, what: str, where: str) -> Page:
                             wgs84_bbox=plan.layer.wgs84_bbox)
     if not head.startswith(b"<"):
         shown = head[:40].decode("utf-8", "replace")
-        raise RejectedError(f"{what} from {where} is neither GeoJSON nor GML (it starts with {shown!r})")
+        raise RejectedError(f"{what} de {where} n'est ni du GeoJSON ni du GML (elle commence par {shown!r})")
     root = parse_answer(data, what=what, where=where)
     if etree.QName(root).localname != "FeatureCollection":
-        raise RejectedError(f"{what} from {where} is <{etree.QName(root).localname}>, not a FeatureCollection")
+        raise RejectedError(f"{what} de {where} est un <{etree.QName(root).localname}> et non une FeatureCollection")
     features = list(read_features(root, version=plan.version, default_srs=plan.srs))
     codes = {epsg_code(f.srs) for f in features if f.wkb is not None}
     if len(codes) > 1:
-        raise RejectedError(f"{what} from {where} mixes coordinate systems ({sorted(map(str, codes))}) in one page")
+        raise RejectedError(f"{what} de {where} mêle plusieurs systèmes de coordonnées "
+                            f"({sorted(map(str, codes))}) dans une même page")
     matched = root.get("numberMatched") or root.get("numberOfFeatures")
     two = plan.version.startswith("2")
     return Page(matched=int(matched) if matched and matched.isdigit() and two else None,
@@ -228,7 +229,7 @@ def harvest_layer(client: WfsClient, name: str, out: Path, *, page_size: int = 1
         UnavailableError: The server failed after retries, or the layer changed while paging.
     """
     plan = plan_layer(client, name, page_size)
-    label = f"WFS layer {plan.layer.name}"
+    label = f"la couche WFS {plan.layer.name}"
     notes: list[str] = [Note("wfs.from", layer=plan.layer.name, where=client.where, version=plan.version,
                              fmt="GeoJSON" if plan.fmt and _is_geojson(plan.fmt) else "GML",
                              srs=plan.srs or Note("wfs.default-crs"))]
@@ -272,18 +273,18 @@ def _check_axes(bounds: list[float] | None, advertised: tuple[float, float, floa
         return
     west, south, east, north = bounds
     if not within(bounds, advertised) and within([south, west, north, east], advertised):
-        raise RejectedError(f"the {label} at {where} gave coordinates whose longitude and latitude look swapped "
-                            f"(extent {bounds}, the server advertises {list(advertised)}): nothing is published; "
-                            "report the server's axis order to its administrator", dataset_id=dataset_id)
+        raise RejectedError(f"{label} de {where} a donné des coordonnées dont la longitude et la latitude semblent "
+                            f"inversées (emprise {bounds}, le serveur annonce {list(advertised)}) : rien n'est "
+                            "publié ; signalez l'ordre des axes du serveur à son administrateur", dataset_id=dataset_id)
 
 
 def _page_all(client: WfsClient, plan: _Plan, writer: PageWriter, *, max_pages: int, label: str,
               dataset_id: str | None) -> tuple[int | None, int]:
     """Fetch pages (the next one ahead, in a thread) and write them; returns (numberMatched, requests)."""
-    what = f"GetFeature answer of the {label}"
+    what = f"la réponse GetFeature de {label}"
     guard = PagingGuard(label, client.where, dataset_id=dataset_id,
-                        repeated="the server ignores STARTINDEX, so it cannot be paged; use WFS 2.0 (`version`) "
-                                 "or raise the server's maximum features")
+                        repeated="le serveur ignore STARTINDEX et ne peut donc pas être paginé ; passez en "
+                                 "WFS 2.0 (`version`) ou relevez le nombre maximal d'objets du serveur")
     start, requests, seen_next = 0, 0, False
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfs-prefetch") as pool:
         ahead: tuple[int, Future[bytes]] | None = None
@@ -314,5 +315,5 @@ def _page_all(client: WfsClient, plan: _Plan, writer: PageWriter, *, max_pages: 
                 break
         if ahead is not None:
             ahead[1].cancel()
-    guard.finish(writer.rows, limits="the server's limits (wfs_maxfeatures, paging)")
+    guard.finish(writer.rows, limits="les limites du serveur (wfs_maxfeatures, pagination)")
     return guard.matched, requests

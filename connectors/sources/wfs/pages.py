@@ -83,7 +83,7 @@ def geojson_page(data: bytes, *, srs: str | None, counts: bool, what: str,
         doc = json.loads(data)
         features = doc["features"]
     except (ValueError, KeyError, TypeError):
-        raise RejectedError(f"{what} is JSON but not a GeoJSON FeatureCollection") from None
+        raise RejectedError(f"{what} est du JSON mais pas une FeatureCollection GeoJSON") from None
     crs_name = ((doc.get("crs") or {}).get("properties") or {}).get("name")
     # GeoJSON is x/y unless it names its CRS in the URN form, which then orders the axes (GeoServer does).
     code = epsg_code(crs_name) or epsg_code(srs) or 4326
@@ -259,14 +259,14 @@ class PagingGuard:
         """
         if page.matched is not None:
             if self.matched is not None and page.matched != self.matched:
-                raise UnavailableError(f"the {self.label} at {self.where} changed while it was paged "
-                                       f"({self.matched} then {page.matched} features matched); moisson will retry",
+                raise UnavailableError(f"{self.label} de {self.where} a changé pendant la pagination "
+                                       f"({self.matched} puis {page.matched} objets trouvés) ; moisson réessaiera",
                                        dataset_id=self.dataset_id)
             self.matched = page.matched
         if not page.ids:
             return False
         if page.ids == self._last:
-            raise RejectedError(f"the {self.label} at {self.where} sent the same {len(page.ids)} features again: "
+            raise RejectedError(f"{self.label} de {self.where} a renvoyé les mêmes {len(page.ids)} objets : "
                                 f"{self.repeated}", dataset_id=self.dataset_id)
         self._last = page.ids
         return True
@@ -283,15 +283,15 @@ class PagingGuard:
         """
         if self.matched is None or rows == self.matched:
             return
-        gap = f"{self.matched - rows} missing" if rows < self.matched else f"{rows - self.matched} too many"
-        raise RejectedError(f"the {self.label} at {self.where} matched {self.matched} features but served {rows} "
-                            f"({gap}): nothing is published from an incomplete harvest; check {limits} or retry",
+        gap = f"{self.matched - rows} manquant(s)" if rows < self.matched else f"{rows - self.matched} en trop"
+        raise RejectedError(f"{self.label} de {self.where} annonçait {self.matched} objets mais en a servi {rows} "
+                            f"({gap}) : rien n'est publié d'une moisson incomplète ; vérifiez {limits} ou relancez",
                             dataset_id=self.dataset_id)
 
     def too_many_pages(self, pages: int, rows: int) -> RejectedError:
         """The error for a paging still going after `max_pages`."""
-        return RejectedError(f"the {self.label} at {self.where} was still sending features after {pages} pages "
-                             f"({rows} features): raise `max_pages` or `page_size`", dataset_id=self.dataset_id)
+        return RejectedError(f"{self.label} de {self.where} envoyait encore des objets après {pages} pages "
+                             f"({rows} objets) : relevez `max_pages` ou `page_size`", dataset_id=self.dataset_id)
 
 
 class FeatureServiceConfig(ConnectorConfig):

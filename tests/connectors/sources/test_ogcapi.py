@@ -123,7 +123,7 @@ def test_a_short_collection_fails_naming_the_gap(proxy, tmp_path):
     proxy.fault = drop
     with pytest.raises(RejectedError) as info:
         source(proxy.url).extract(dataset(), tmp_path)
-    assert "matched 1200 features but served 500 (700 missing)" in info.value.message
+    assert "annonçait 1200 objets mais en a servi 500 (700 manquant(s))" in info.value.message
     assert list(tmp_path.iterdir()) == []
 
 
@@ -137,7 +137,7 @@ def test_a_next_link_that_does_not_advance_is_refused(proxy, tmp_path):
         return None
 
     proxy.fault = loop
-    with pytest.raises(RejectedError, match="does not advance"):
+    with pytest.raises(RejectedError, match="n'avance pas"):
         source(proxy.url, page_size=500).extract(dataset(), tmp_path)
 
 

@@ -72,7 +72,7 @@ def test_rate_limits_and_runtime_errors_are_waited_out_then_reported(overpass, t
     state.faults = ["429", "504"]
     assert source.extract(DAE, tmp_path).rows == 3
     state.faults = ["runtime-error"]
-    with pytest.raises(UnavailableError, match=r"Overpass could not finish the query.*raise `timeout`"):
+    with pytest.raises(UnavailableError, match=r"Overpass n'a pas pu terminer la requête.*relevez `timeout`"):
         source.extract(DAE, tmp_path)
 
 

@@ -220,7 +220,7 @@ def test_a_server_that_stops_early_fails_the_dataset_naming_the_shortfall(proxy,
     proxy.fault = _json_fault(stop)
     with pytest.raises(RejectedError) as info:
         source(proxy.url).extract(dataset(), tmp_path)
-    assert "matched 1200 features but served 1000 (200 missing)" in info.value.message
+    assert "annonçait 1200 objets mais en a servi 1000 (200 manquant(s))" in info.value.message
     assert "127.0.0.1" in info.value.message and info.value.dataset_id == "lieux-lille"
     assert list(tmp_path.iterdir()) == []  # nothing half-written is left
 
@@ -233,7 +233,7 @@ def test_a_server_ignoring_startindex_is_refused(proxy, tmp_path):
         return status, first[0]
 
     proxy.fault = _json_fault(same)
-    with pytest.raises(RejectedError, match="ignores STARTINDEX"):
+    with pytest.raises(RejectedError, match="ignore STARTINDEX"):
         source(proxy.url).extract(dataset(), tmp_path)
 
 
@@ -282,8 +282,8 @@ def test_the_servers_own_400_exception_is_quoted(ms_url):
     plan.srs = "CRS:84"
     data = wfs.client.get_feature(plan.params(0, 10))
     with pytest.raises(RejectedError) as info:
-        read_page(data, plan, what="GetFeature answer", where=wfs.client.where)
-    assert "InvalidParameterValue (parameter srsname)" in info.value.message and "127.0.0.1" in info.value.message
+        read_page(data, plan, what="la réponse GetFeature", where=wfs.client.where)
+    assert "InvalidParameterValue (paramètre srsname)" in info.value.message and "127.0.0.1" in info.value.message
 
 
 def test_slow_answers_fail_within_the_timeout(proxy, tmp_path):

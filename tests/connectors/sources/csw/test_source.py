@@ -50,7 +50,7 @@ def test_full_harvest_collects_every_record_despite_the_server_page_cap(proxy):
     assert proxy.count("GetRecords") == 3  # 50 asked, pycsw caps at 10: 10 + 10 + 7
     assert set(result.records) | SERVICES == set(states(result)) and len(result.records) == 25
     assert {s.record for s in result.skipped} == SERVICES
-    assert all("service record" in s.reason for s in result.skipped)
+    assert all("fiche de service" in s.reason for s in result.skipped)
     assert sorted(result.changes.new) == sorted(states(result))
 
 
@@ -162,7 +162,7 @@ def test_a_bad_record_is_isolated_and_the_run_goes_on(proxy, kind):
     result = csw(proxy.url, page_size=10).harvest({})
     assert result.collected == 26 and GEOBRETAGNE not in result.records
     bad = [s for s in result.skipped if s.record == GEOBRETAGNE]
-    assert bad and "the catalog fails on this record" in bad[0].reason
+    assert bad and "le catalogue échoue sur cette fiche" in bad[0].reason
     assert not result.complete and result.changes.missing == []
     assert any("découpée pour isoler" in n for n in result.notes)
 
@@ -206,13 +206,13 @@ def test_a_server_repeating_the_same_page_forever_is_stopped(proxy):
 def test_xxe_from_the_server_is_refused(proxy):
     proxy.fault = lambda seen, status, body: (200, b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM '
                                                    b'"file:///etc/passwd">]><r>&x;</r>')
-    with pytest.raises(RejectedError, match="entities") as info:
+    with pytest.raises(RejectedError, match="entités XML") as info:
         csw(proxy.url).harvest({})
     assert "root:" not in str(info.value)
 
 
 def test_oversized_answers_are_refused(proxy):
-    with pytest.raises(RejectedError, match="larger than"):
+    with pytest.raises(RejectedError, match=r"dépasse 2\u202f000 octets .*`page_size`"):
         csw(proxy.url, max_response_bytes=2_000).check()
 
 
