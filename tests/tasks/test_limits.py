@@ -17,13 +17,13 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 @pytest.fixture
 def catalog(tmp_path):
     path = tmp_path / "catalog.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(textwrap.dedent("""\
         version: 1
-        defaults: {{targets: [portail], metadata: {{license: lov2}}}}
-        sources: {{base: {{connector: spreadsheet, concurrency: 2, config: {{root: .}}}}}}
-        targets: {{portail: {{connector: local, config: {{path: portal, harvestable: false}}}}}}
+        defaults: {targets: [portail], metadata: {license: lov2}}
+        sources: {base: {connector: spreadsheet, concurrency: 2, config: {root: .}}}
+        targets: {portail: {connector: local, config: {path: portal, harvestable: false}}}
         datasets:
-          - {{id: salles, source: base, locator: {{path: salles.csv}}}}
+          - {id: salles, source: base, locator: {path: salles.csv}}
         """), encoding="utf-8")
     cat = load_catalog(path)
     ensure_limits(cat)
