@@ -82,7 +82,7 @@ class OpendatasoftTarget:
         @classmethod
         def _domain(cls, value: str) -> str:
             if not value.startswith(("https://", "http://")):
-                raise ValueError("domain must be the portal URL, like https://data.example-metropole.fr")
+                raise ValueError("`domain` doit être l'adresse du portail, comme https://data.example-metropole.fr")
             return value.rstrip("/")
 
         @field_validator("metadata_templates")
@@ -94,7 +94,7 @@ class OpendatasoftTarget:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.sleep, self.clock = sleep, clock
-        key = reveal(config.api_key, what="the Opendatasoft api_key")
+        key = reveal(config.api_key, what="la clé `api_key` Opendatasoft")
         common = {"timeout": config.timeout, "connector": self.kind, "sleep": sleep}
         self.api = HttpClient(config.domain + AUTOMATION, headers={"Authorization": f"Apikey {key}"}, **common)
         # Anonymous on purpose: the check is that the public sees the dataset.
@@ -115,7 +115,8 @@ class OpendatasoftTarget:
         """
         dataset = self._find(publication)
         if dataset is None:
-            return Plan("create", ("dataset", "data", "metadata"), note=f"new dataset {self._slug(publication)}")
+            return Plan("create", ("dataset", "data", "metadata"),
+                        note=f"nouveau jeu de données {self._slug(publication)}")
         if publication.unchanged and dataset.get("is_published"):
             return Plan("unchanged")
         changes = self._metadata_changes(dataset["uid"], self._values(publication))
@@ -175,7 +176,7 @@ class OpendatasoftTarget:
             NotFoundError: The portal has no such dataset any more.
         """
         if not previous.remote_id:
-            raise NotFoundError("nothing to archive: moisson never published this dataset on the portal",
+            raise NotFoundError("rien à archiver : moisson n'a jamais publié ce jeu de données sur le portail",
                                 dataset_id=dataset.id, connector=self.kind)
         deadline = self.clock() + self.config.publish_timeout
         current = self.api.json("GET", f"/datasets/{previous.remote_id}/", dataset_id=dataset.id)
@@ -215,9 +216,9 @@ class OpendatasoftTarget:
                                             params={"limit": 1000})
                 if response.status_code == 404:
                     if template in self.config.metadata_templates:
-                        raise RejectedError(f"the portal has no {template!r} metadata template switched on; "
-                                            f"remove it from metadata_templates or ask the portal's "
-                                            f"administrator to enable it", connector=self.kind)
+                        raise RejectedError(f"le portail n'a pas de modèle de métadonnées {template!r} activé : "
+                                            "retirez-le de `metadata_templates` ou demandez à l'administrateur "
+                                            "du portail de l'activer", connector=self.kind)
                     continue
                 fields[template] = {f["name"]: TemplateField.from_api(template, f)
                                     for f in response.json().get("results") or []}
@@ -230,7 +231,7 @@ class OpendatasoftTarget:
                                    options=publication.options, has_geometry=publication.geometry is not None,
                                    licenses=self.config.licenses, fallback_title=publication.dataset.id)
         except RejectedError as exc:
-            raise RejectedError(f"{exc.message} (portal {self.config.domain})",
+            raise RejectedError(f"{exc.message} (portail {self.config.domain})",
                                 dataset_id=publication.dataset.id, connector=self.kind) from None
 
     def _metadata_changes(self, uid: str, values: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -269,8 +270,8 @@ class OpendatasoftTarget:
         reads = itertools.count()
         return self._poll(uid, deadline, dataset_id,
                           lambda status: (next(reads) > 0 or not busy) and status.get("status") not in BUSY,
-                          late="the portal stayed busy with this dataset (status {status}) for {seconds:.0f} s; "
-                               "moisson will try again at the next run")
+                          late="le portail est resté occupé avec ce jeu de données (statut {status}) pendant "
+                               "{seconds:.0f} s ; moisson réessaiera au prochain passage")
 
     def _poll(self, uid: str, deadline: float, dataset_id: str, settled: Callable[[dict[str, Any]], bool], *,
               late: str) -> dict[str, Any]:
@@ -326,8 +327,8 @@ class OpendatasoftTarget:
             return state == "idle" and bool(status.get("is_published")) and moved
 
         self._poll(uid, deadline, dataset_id, published,
-                   late="the portal is still processing the dataset (status {status}) after {seconds:.0f} s; "
-                        "it will be checked again at the next run")
+                   late="le portail traite encore le jeu de données (statut {status}) après {seconds:.0f} s ; "
+                        "il sera vérifié de nouveau au prochain passage")
 
     def _status(self, uid: str, dataset_id: str) -> dict[str, Any]:
         return self.api.json("GET", f"/datasets/{uid}/status/", dataset_id=dataset_id)
@@ -344,9 +345,10 @@ class OpendatasoftTarget:
                 if count == rows:
                     return
             if self.clock() + delay > deadline:
-                seen = "is not visible to the public" if count is None else f"shows {count} records"
-                raise RejectedError(f"after publication the portal's Explore API {seen} but {rows} rows were "
-                                    f"sent; check the dataset's processing errors on {self._page(slug)}",
+                seen = "ne le montre pas au public" if count is None else f"montre {count} enregistrements"
+                raise RejectedError(f"après publication, l'API Explore du portail {seen}, mais {rows} lignes ont été "
+                                    f"envoyées : consultez les erreurs de traitement du jeu de données sur "
+                                    f"{self._page(slug)}",
                                     dataset_id=dataset_id, connector=self.kind)
             self.sleep(delay)
             delay = min(delay * 1.5, self.config.max_poll_interval)
@@ -376,12 +378,12 @@ def _failure(status: Mapping[str, Any]) -> str:
     params = status.get("params") or {}
     if status.get("status") == "limit_reached":
         limit = params.get("error") or {}
-        detail = (f" ({limit.get('limit_type')}: {limit.get('value')} over the limit {limit.get('limit')})"
+        detail = (f" ({limit.get('limit_type')} : {limit.get('value')} pour une limite de {limit.get('limit')})"
                   if limit else "")
-        return (f"the portal refused to process the dataset: a quota of the portal is reached{detail}; "
-                f"{status.get('message') or 'ask the portal administrator to raise it'}")
+        return (f"le portail a refusé de traiter le jeu de données : un quota du portail est atteint{detail} ; "
+                f"{status.get('message') or 'demandez à son administrateur de le relever'}")
     errors = status.get("records_errors") or []
-    shown = "; ".join(f"record {e.get('record_id', '?')}: {e.get('message', '')}" for e in errors[:5])
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return (f"the portal could not process the data: {status.get('message') or 'no message'}"
-            f"{'; ' + shown + more if shown else ''}. Fix the data at the source and run again")
+    shown = " ; ".join(f"enregistrement {e.get('record_id', '?')} : {e.get('message', '')}" for e in errors[:5])
+    more = f" (et {len(errors) - 5} autres)" if len(errors) > 5 else ""
+    return (f"le portail n'a pas pu traiter les données : {status.get('message') or 'sans message'}"
+            f"{' ; ' + shown + more if shown else ''}. Corrigez les données à la source et relancez")

@@ -93,19 +93,19 @@ def find_license(license_id: str, field_: TemplateField, mapping: Mapping[str, s
     Raises:
         RejectedError: The portal knows no such licence (the message lists the ones it knows).
     """
-    known = ", ".join(f"{field_.names_of(c)[0]} ({c})" for c in field_.choices) or "none"
+    known = ", ".join(f"{field_.names_of(c)[0]} ({c})" for c in field_.choices) or "aucune"
     if license_id in mapping:
         if mapping[license_id] in field_.choices:
             return mapping[license_id]
-        raise RejectedError(f"the target config maps licence {license_id!r} to {mapping[license_id]!r}, "
-                            f"which this portal does not know; its licences are: {known}")
+        raise RejectedError(f"la configuration de la cible associe la licence {license_id!r} à "
+                            f"{mapping[license_id]!r}, que ce portail ne connaît pas ; ses licences : {known}")
     wanted = {_words(name) for name in (license_id, LICENSES[license_id][0], *LICENSE_SYNONYMS.get(license_id, ()))}
     for choice in field_.choices:
         if any(_words(name) in wanted for name in field_.names_of(choice)):
             return choice
-    raise RejectedError(f"this portal has no licence matching {license_id!r} ({LICENSES[license_id][0]}); "
-                        f"its licences are: {known}. Choose one of them in the catalog, or map it in the "
-                        f"target config: licenses: {{{license_id}: <portal licence id>}}")
+    raise RejectedError(f"ce portail n'a aucune licence correspondant à {license_id!r} ({LICENSES[license_id][0]}) ; "
+                        f"ses licences : {known}. Choisissez-en une dans le catalogue, ou faites la correspondance "
+                        f"dans la configuration de la cible : licenses: {{{license_id}: <id de licence du portail>}}")
 
 
 def find_themes(themes: Iterable[str], field_: TemplateField) -> list[str]:
@@ -119,8 +119,8 @@ def find_themes(themes: Iterable[str], field_: TemplateField) -> list[str]:
         match = next((c for c in field_.choices
                       if any(_words(name) == _words(theme) for name in field_.names_of(c))), None)
         if match is None:
-            known = ", ".join(field_.names_of(c)[0] for c in field_.choices) or "none"
-            raise RejectedError(f"this portal has no theme {theme!r}; its themes are: {known}")
+            known = ", ".join(field_.names_of(c)[0] for c in field_.choices) or "aucun"
+            raise RejectedError(f"ce portail n'a pas de thème {theme!r} ; ses thèmes : {known}")
         found.append(match)
     return found
 
@@ -243,8 +243,9 @@ def metadata_values(metadata: DatasetMetadata, fields: Fields, *, options: Mappi
             continue
         template = next((t for t in ("internal", "default") if name in fields.get(t, {})), None)
         if template is None:
-            raise RejectedError(f"this portal declares no {name} metadata field, so moisson cannot set "
-                                f"the {'licence' if name == 'license_id' else 'themes'}; check the API key's rights")
+            raise RejectedError(f"ce portail ne déclare pas de champ de métadonnées {name} : moisson ne peut pas "
+                                f"renseigner {'la licence' if name == 'license_id' else 'les thèmes'} ; "
+                                "vérifiez les droits de la clé d'API")
         declared = fields[template][name]
         ids: Any = (find_license(wanted, declared, licenses) if name == "license_id"
                     else find_themes(wanted, declared))

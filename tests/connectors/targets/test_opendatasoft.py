@@ -184,14 +184,14 @@ def test_explicit_licence_mapping_wins(portal, clock, tmp_path):
 
 
 def test_unknown_theme_is_refused(target, portal, tmp_path):
-    with pytest.raises(RejectedError, match=r"no theme 'Santé'.*Mobilité"):
+    with pytest.raises(RejectedError, match=r"pas de thème 'Santé'.*Mobilité"):
         target.publish(make_publication(tmp_path, themes=["Santé"]))
     assert portal.writes() == []
 
 
 def test_template_not_enabled_is_a_clear_error(portal, clock, publication):
     del portal.templates["inspire"]
-    with pytest.raises(RejectedError, match="no 'inspire' metadata template"):
+    with pytest.raises(RejectedError, match="pas de modèle de métadonnées 'inspire'"):
         make_target(portal, clock).publish(publication)
 
 
@@ -289,21 +289,21 @@ def test_busy_portal_is_waited_for(target, portal, clock, publication):
 
 def test_processing_error_shows_the_portal_message(target, portal, publication):
     portal.fail_next_processing(message="Invalid date '31/02/2024'")
-    with pytest.raises(RejectedError, match=r"could not process the data: Invalid date '31/02/2024'.*record r1"):
+    with pytest.raises(RejectedError, match=r"pas pu traiter les données : Invalid date '31/02/2024'.*enregistrement r1"):
         target.publish(publication)
 
 
 def test_limit_reached_is_a_clear_failure(target, portal, publication):
     portal.fail_next_processing("limit_reached", "Records quota reached", limit_type="records", limit=1000,
                                 value=1200)
-    with pytest.raises(RejectedError, match=r"quota.*records: 1200 over the limit 1000"):
+    with pytest.raises(RejectedError, match=r"quota.*records : 1200 pour une limite de 1000"):
         target.publish(publication)
 
 
 def test_time_limit_per_dataset(portal, clock, publication):
     portal.extra_busy_polls = 10_000
     target = make_target(portal, clock, publish_timeout=60)
-    with pytest.raises(UnavailableError, match="still processing") as info:
+    with pytest.raises(UnavailableError, match="traite encore") as info:
         target.publish(publication)
     assert info.value.retryable
     assert clock.now <= 60
@@ -311,7 +311,7 @@ def test_time_limit_per_dataset(portal, clock, publication):
 
 def test_record_count_mismatch_fails(target, portal, publication):
     short = dataclasses.replace(publication, rows=publication.rows + 1)
-    with pytest.raises(RejectedError, match="shows 3 records but 4 rows were sent"):
+    with pytest.raises(RejectedError, match="montre 3 enregistrements, mais 4 lignes ont été envoyées"):
         target.publish(short)
 
 
@@ -379,7 +379,7 @@ def test_unresolved_key_reference_is_a_config_error(portal):
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="portal URL"):
+    with pytest.raises(ValueError, match="adresse du portail"):
         OpendatasoftTarget.Config.model_validate({"domain": "data.example.fr", "api_key": "k"})
     config = OpendatasoftTarget.Config.model_validate(
         {"domain": "https://data.example.fr/", "api_key": "k", "metadata_templates": ["dcat"]})
