@@ -289,7 +289,8 @@ def test_busy_portal_is_waited_for(target, portal, clock, publication):
 
 def test_processing_error_shows_the_portal_message(target, portal, publication):
     portal.fail_next_processing(message="Invalid date '31/02/2024'")
-    with pytest.raises(RejectedError, match=r"pas pu traiter les données : Invalid date '31/02/2024'.*enregistrement r1"):
+    with pytest.raises(RejectedError, match=r"n'a pas pu traiter les données : Invalid date '31/02/2024'"
+                                            r".*enregistrement r1"):
         target.publish(publication)
 
 
