@@ -147,7 +147,7 @@ class DataGouvTarget:
         self.config = config
         self.sleep = sleep
         common = {"timeout": config.timeout, "connector": self.kind, "sleep": sleep}
-        key = {"X-API-KEY": reveal(config.api_key, what=f"the {self.kind} api_key")}
+        key = {"X-API-KEY": reveal(config.api_key, what=f"la clé `api_key` de la cible {self.kind}")}
         self.http = HttpClient(config.api, headers=key, retries=config.retries, **common)
         # Uploads retry in `_upload`, which reopens the file and first checks whether the lost attempt landed.
         self._once = HttpClient(config.api, headers=key, retries=0, **common)
@@ -189,11 +189,11 @@ class DataGouvTarget:
         dataset_id = publication.dataset.id
         survey = self._survey(publication)
         if survey.action == "skip":
-            raise NotFoundError(survey.note or "deleted on the platform", dataset_id=dataset_id, connector=self.kind)
+            raise NotFoundError(survey.note or "supprimé sur la plateforme", dataset_id=dataset_id, connector=self.kind)
         if survey.action == "unchanged":
             return self._result("unchanged", survey.remote or {}, survey.resource, ())
         if not publication.data.is_file():
-            raise NotFoundError(f"the checked data file {publication.data} is missing; run the harvest again",
+            raise NotFoundError(f"le fichier de données contrôlé {publication.data} est absent ; relancez la moisson",
                                 dataset_id=dataset_id, connector=self.kind)
         if "license" in survey.payload and (survey.action == "create" or "license" in survey.changes):
             self._check_license(survey.payload["license"], dataset_id)
@@ -228,8 +228,8 @@ class DataGouvTarget:
         remote_id = previous.remote_id or self._find_by_extras(dataset.id)  # never by slug: not ours for sure
         remote = self._dataset(remote_id, dataset.id) if remote_id else None
         if remote is None or remote.get("deleted"):
-            raise NotFoundError(f"no dataset to archive on {redact_url(self.config.api)}: it was never published "
-                                "there or was deleted", dataset_id=dataset.id, connector=self.kind)
+            raise NotFoundError(f"aucun jeu de données à archiver sur {redact_url(self.config.api)} : il n'y a "
+                                "jamais été publié ou il a été supprimé", dataset_id=dataset.id, connector=self.kind)
         if remote.get("archived"):
             return self._result("archived", remote, None, ())
         body = {"archived": dt.datetime.now(dt.UTC).isoformat(), "private": remote.get("private", self.config.private),
@@ -253,10 +253,11 @@ class DataGouvTarget:
         if gone and remote is None:
             if not options.recreate:
                 return _Survey("skip", payload, resource_payload, note=(
-                    f"the dataset {known} was deleted on {redact_url(self.config.api)}; restore it there, "
-                    f"or write `recreate: true` under this dataset's target options to publish it anew"))
+                    f"le jeu de données {known} a été supprimé sur {redact_url(self.config.api)} ; "
+                    f"restaurez-le sur la plateforme, ou écrivez `recreate: true` dans les options de cette cible "
+                    f"pour ce jeu de données afin de le publier à nouveau"))
             return _Survey("create", payload, resource_payload, changes=("dataset", "file"),
-                           note="deleted on the platform; published again (recreate: true)")
+                           note="supprimé sur la plateforme ; publié à nouveau (recreate: true)")
         if remote is None:
             return _Survey("create", payload, resource_payload, changes=("dataset", "file"))
         payload["extras"] = {**(remote.get("extras") or {}), **payload["extras"]}
@@ -309,8 +310,9 @@ class DataGouvTarget:
             if not _OBJECT_ID.match(org):
                 response = self._request("GET", f"organizations/{org}/", dataset_id, ok=(404, 410))
                 if response.status_code != 200:
-                    raise ConfigError(f"organization {org!r} does not exist on {redact_url(self.config.api)}: "
-                                      "copy its id from its page on the platform into the target's config",
+                    raise ConfigError(f"l'organisation {org!r} n'existe pas sur {redact_url(self.config.api)} : "
+                                      "copiez son identifiant depuis sa page sur la plateforme dans la "
+                                      "configuration de la cible",
                                       dataset_id=dataset_id, connector=self.kind)
                 org = response.json()["id"]
             self._org_id = org
@@ -322,8 +324,9 @@ class DataGouvTarget:
             self._licenses = frozenset(item["id"] for item in self._call("GET", "datasets/licenses/", dataset_id))
         if license_id not in self._licenses:
             known = ", ".join(sorted(self._licenses))
-            raise RejectedError(f"licence {license_id!r} is not offered by {redact_url(self.config.api)} (it would "
-                                f"be stored as 'notspecified'); use one of: {known} in metadata.license",
+            raise RejectedError(f"la licence {license_id!r} n'est pas proposée par {redact_url(self.config.api)} "
+                                f"(elle serait enregistrée comme 'notspecified') ; indiquez dans "
+                                f"`metadata.license` l'une de : {known}",
                                 dataset_id=dataset_id, connector=self.kind)
 
     # -- building what is sent --------------------------------------------------------------------------------
@@ -332,16 +335,17 @@ class DataGouvTarget:
         try:
             return DataGouvOptions.model_validate(dict(publication.options))
         except ValueError as exc:
-            raise ConfigError(f"bad options for target {self.kind} in the catalog's dataset entry: {exc}; "
-                              f"allowed: {', '.join(DataGouvOptions.model_fields)}",
+            raise ConfigError(f"options incorrectes pour la cible {self.kind} dans l'entrée du jeu de données "
+                              f"du catalogue : {exc} ; options possibles : {', '.join(DataGouvOptions.model_fields)}",
                               dataset_id=publication.dataset.id, connector=self.kind) from None
 
     def _payloads(self, publication: Publication) -> tuple[dict[str, Any], dict[str, Any]]:
         """The dataset body (API v1 `DatasetForm`) and the resource metadata body."""
         dataset, meta = publication.dataset, publication.dataset.metadata
         if not (meta.description or "").strip():
-            raise RejectedError("data.gouv.fr requires a description: add metadata.description (Markdown) "
-                                "to this dataset in the catalog", dataset_id=dataset.id, connector=self.kind)
+            raise RejectedError("data.gouv.fr exige une description : ajoutez `metadata.description` "
+                                "(Markdown) à ce jeu de données dans le catalogue",
+                                dataset_id=dataset.id, connector=self.kind)
         payload: dict[str, Any] = {"title": dataset.title, "description": meta.description,
                                    "tags": _tags(meta.keywords, dataset.id), "private": self.config.private}
         if meta.license:
@@ -411,20 +415,21 @@ class DataGouvTarget:
         """Re-read the dataset and download the served file; a difference fails the publication."""
         remote = self._dataset(run.remote["id"], run.dataset_id)
         if remote is None:
-            raise UnavailableError("the dataset vanished right after publishing; moisson will retry",
+            raise UnavailableError("le jeu de données a disparu juste après sa publication ; moisson réessaiera",
                                    dataset_id=run.dataset_id, connector=self.kind)
         run.remote = remote
         wrong = [name for name in _FIELDS if name in run.survey.payload
                  and _differs(name, remote.get(name), run.survey.payload[name])]
         if wrong:
-            shown = "; ".join(f"{n}: sent {run.survey.payload[n]!r}, stored {remote.get(n)!r}" for n in wrong)
-            raise RejectedError(f"data.gouv.fr stored other metadata than sent ({shown}); check these values "
-                                "against the platform's vocabularies", dataset_id=run.dataset_id, connector=self.kind)
+            shown = "; ".join(f"{n} : envoyé {run.survey.payload[n]!r}, enregistré {remote.get(n)!r}" for n in wrong)
+            raise RejectedError(f"data.gouv.fr a enregistré d'autres métadonnées que celles envoyées ({shown}) ; "
+                                "vérifiez ces valeurs par rapport aux vocabulaires de la plateforme",
+                                dataset_id=run.dataset_id, connector=self.kind)
         resource = next((r for r in remote.get("resources", []) if run.resource and r["id"] == run.resource["id"]),
                         None)
         if resource is None:
-            raise UnavailableError("the CSV resource is missing from the dataset after publishing; moisson will "
-                                   "retry", dataset_id=run.dataset_id, connector=self.kind)
+            raise UnavailableError("la ressource CSV manque au jeu de données après sa publication ; moisson "
+                                   "réessaiera", dataset_id=run.dataset_id, connector=self.kind)
         run.resource = resource
         if sent is None:
             return
@@ -436,9 +441,9 @@ class DataGouvTarget:
                 size += len(block)
         served = (digest.hexdigest(), size)
         if served != (sent.sha1, sent.size) or (_checksum(resource), resource.get("filesize")) != served:
-            raise UnavailableError(f"the file served by data.gouv.fr differs from the one sent (sha1 {served[0]}, "
-                                   f"{served[1]} bytes; sent {sent.sha1}, {sent.size} bytes); moisson will send "
-                                   "it again", dataset_id=run.dataset_id, connector=self.kind)
+            raise UnavailableError(f"le fichier servi par data.gouv.fr diffère de celui envoyé (sha1 {served[0]}, "
+                                   f"{served[1]} octets ; envoyé : {sent.sha1}, {sent.size} octets) ; moisson va "
+                                   "le renvoyer", dataset_id=run.dataset_id, connector=self.kind)
 
     # -- HTTP -------------------------------------------------------------------------------------------------
 
@@ -449,13 +454,14 @@ class DataGouvTarget:
             response = (client or self.http).request(method, path, ok=(400, *ok), dataset_id=dataset_id, **kwargs)
         except ConfigError as exc:
             raise ConfigError(
-                f"{exc.message}. The API key was refused, or its account may not publish for organization "
-                f"{self.config.organization!r}: check the key on {redact_url(self.config.api)} (profile → API; "
-                "keys expire) and that the account is an admin or editor member of that organization",
+                f"{exc.message}. La clé d'API a été refusée, ou son compte ne peut pas publier pour l'organisation "
+                f"{self.config.organization!r} : vérifiez la clé sur {redact_url(self.config.api)} (profil → API ; "
+                "les clés expirent) et que le compte est membre administrateur ou éditeur de cette organisation",
                 dataset_id=dataset_id, connector=self.kind) from None
         if response.status_code == 400 and 400 not in ok:
-            raise RejectedError(f"{method} {redact_url(response.url)} refused the dataset: {_field_errors(response)}; "
-                                "fix these values in the catalog", dataset_id=dataset_id, connector=self.kind)
+            raise RejectedError(f"{method} {redact_url(response.url)} a refusé le jeu de données : "
+                                f"{_field_errors(response)} ; corrigez ces valeurs dans le catalogue",
+                                dataset_id=dataset_id, connector=self.kind)
         return response
 
     def _call(self, method: str, path: str, dataset_id: str, **kwargs: Any) -> Any:
@@ -480,8 +486,9 @@ def _tags(keywords: list[str], dataset_id: str) -> list[str]:
     low, high = TAG_LENGTH
     bad = [word for word in keywords if not low <= len(slugify(word, default="")) <= high]
     if bad:
-        raise RejectedError(f"data.gouv.fr keywords must be {low} to {high} characters long: {bad}; lengthen or "
-                            "remove them in metadata.keywords", dataset_id=dataset_id, connector="datagouv")
+        raise RejectedError(f"les mots-clés de data.gouv.fr doivent compter de {low} à {high} caractères : {bad} ; "
+                            "allongez-les ou retirez-les dans `metadata.keywords`",
+                            dataset_id=dataset_id, connector="datagouv")
     return list(dict.fromkeys(slugify(word) for word in keywords))
 
 
@@ -552,7 +559,7 @@ def _field_errors(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200] or "no detail given"
+        return response.text[:200] or "sans détail"
     lines: list[str] = []
 
     def walk(node: Any, at: str) -> None:
@@ -560,12 +567,12 @@ def _field_errors(response: requests.Response) -> str:
             for key, value in node.items():
                 walk(value, f"{at}.{key}" if at else str(key))
         elif isinstance(node, list) and all(isinstance(x, str) for x in node):
-            lines.append(f"{at}: {' '.join(node)}")
+            lines.append(f"{at} : {' '.join(node)}")
         else:
-            lines.append(f"{at}: {node}" if at else str(node))
+            lines.append(f"{at} : {node}" if at else str(node))
 
     walk(body.get("errors") or {}, "") if isinstance(body, dict) else walk(body, "")
     if isinstance(body, dict) and body.get("message") and not lines:
         lines.append(str(body["message"]))
-    return "; ".join(lines) or "no detail given"
+    return "; ".join(lines) or "sans détail"
 

@@ -88,11 +88,12 @@ class LocalTarget:
         @model_validator(mode="after")
         def _public_url(self) -> LocalTarget.Config:
             if self.harvestable and not self.base_url:
-                raise ValueError("base_url is required: give the public address where the portal folder is "
-                                 "served (e.g. https://www.commune.fr/opendata/), so that data.gouv.fr can "
-                                 "harvest its catalog; or write `harvestable: false` if no one harvests it")
+                raise ValueError("`base_url` est obligatoire : donnez l'adresse publique où le dossier du "
+                                 "portail est servi (par exemple https://www.commune.fr/opendata/), pour que "
+                                 "data.gouv.fr puisse moissonner son catalogue ; ou écrivez `harvestable: false` si "
+                                 "personne ne le moissonne")
             if self.base_url and not self.base_url.startswith(("http://", "https://")):
-                raise ValueError(f"base_url {self.base_url!r} must be an absolute http(s) address")
+                raise ValueError(f"`base_url` {self.base_url!r} doit être une adresse http(s) absolue")
             return self
 
     def __init__(self, config: LocalTarget.Config) -> None:
@@ -114,7 +115,7 @@ class LocalTarget:
         extras = current.get("moisson", {})
         previous = publication.previous
         if previous is not None and previous.content_hash is None and previous.metadata_hash is None:
-            return Plan("update", ("data", "metadata"), note="republished in full (--force)")
+            return Plan("update", ("data", "metadata"), note="republié en entier (--force)")
         changes = tuple(name for name, key, value in (
             ("data", "content_hash", publication.content_hash),
             ("metadata", "metadata_hash", publication.metadata_hash)) if extras.get(key) != value)
@@ -165,8 +166,9 @@ class LocalTarget:
         """
         dataset_id = self._checked_id(dataset.id)
         if self._current(dataset_id) is None:
-            raise NotFoundError(f"the portal {self.config.path} has no dataset {dataset_id!r}: its first version "
-                                "was blocked, so there is no good version to keep online",
+            raise NotFoundError(f"le portail {self.config.path} n'a pas de jeu de données {dataset_id!r} : sa "
+                                "première version a été bloquée, il n'y a donc pas de bonne version à garder en "
+                                "ligne",
                                 dataset_id=dataset_id, connector=self.kind)
         with self._locked(dataset_id):
             descriptor = self.config.path / dataset_id / PACKAGE
@@ -189,8 +191,8 @@ class LocalTarget:
         """
         dataset_id = self._checked_id(dataset.id)
         if self._current(dataset_id) is None:
-            raise NotFoundError(f"the portal {self.config.path} has no dataset {dataset_id!r} to archive: "
-                                "it was never published there or its folder was removed",
+            raise NotFoundError(f"le portail {self.config.path} n'a pas de jeu de données {dataset_id!r} à "
+                                "archiver : il n'y a jamais été publié ou son dossier a été supprimé",
                                 dataset_id=dataset_id, connector=self.kind)
         with self._locked(dataset_id):
             descriptor = self.config.path / dataset_id / PACKAGE
@@ -213,8 +215,8 @@ class LocalTarget:
     def _write_and_swap(self, publication: Publication) -> None:
         dataset_id = publication.dataset.id
         if not publication.data.is_file():
-            raise NotFoundError(f"the checked data file {publication.data} is missing; run the harvest "
-                                "again", dataset_id=dataset_id, connector=self.kind)
+            raise NotFoundError(f"le fichier de données contrôlé {publication.data} est absent ; relancez la "
+                                "moisson", dataset_id=dataset_id, connector=self.kind)
         # Not mkdtemp: its 0700 mode would hide the files from the web server.
         staging = self.config.path / f".{dataset_id}{_STAGING}{uuid.uuid4().hex}"
         staging.mkdir()
@@ -397,9 +399,9 @@ class LocalTarget:
 
     def _checked_id(self, dataset_id: str) -> str:
         if not DATASET_ID.match(dataset_id):
-            raise RejectedError(f"the dataset id {dataset_id!r} cannot name a folder of the portal: use "
-                                "lowercase letters, digits and hyphens", dataset_id=dataset_id,
-                                connector=self.kind)
+            raise RejectedError(f"l'identifiant de jeu de données {dataset_id!r} ne peut pas nommer un dossier du "
+                                "portail : utilisez des lettres minuscules, des chiffres et des tirets",
+                                dataset_id=dataset_id, connector=self.kind)
         return dataset_id
 
     def _url(self, dataset_id: str) -> str:
@@ -409,11 +411,12 @@ class LocalTarget:
     def _io_error(self, err: OSError, dataset_id: str | None) -> ConnectorError:
         where = err.filename or self.config.path
         if isinstance(err, PermissionError):
-            return ConfigError(f"moisson may not write in {where}: give the account that runs moisson "
-                               "write access to the portal folder, or set another `path`",
+            return ConfigError(f"moisson n'a pas le droit d'écrire dans {where} : donnez au compte qui exécute "
+                               "moisson l'accès en écriture au dossier du portail, ou indiquez un autre `path`",
                                dataset_id=dataset_id, connector=self.kind)
-        return UnavailableError(f"could not write the portal in {where} ({err.strerror or err}); check "
-                                "the disk has free space and the folder is reachable, then run again",
+        return UnavailableError(f"impossible d'écrire le portail dans {where} ({err.strerror or err}) ; "
+                                "vérifiez que le disque a de la place libre et que le dossier est accessible, "
+                                "puis relancez",
                                 dataset_id=dataset_id, connector=self.kind)
 
 
@@ -439,8 +442,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
-        raise RejectedError(f"{path} is not valid JSON ({err}); fix the file by hand or publish the dataset "
-                            "again", dataset_id=path.parent.name, connector=LocalTarget.kind) from err
+        raise RejectedError(f"{path} n'est pas un JSON valide ({err}) ; corrigez le fichier à la main ou "
+                            "publiez à nouveau le jeu de données",
+                            dataset_id=path.parent.name, connector=LocalTarget.kind) from err
 
 
 def _write_text(path: Path, text: str) -> None:

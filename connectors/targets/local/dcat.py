@@ -111,9 +111,10 @@ def package_metadata(package: Mapping[str, Any], where: str) -> DatasetMetadata:
     try:
         return DatasetMetadata.model_validate(fields)
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise RejectedError(f"{where} holds invalid metadata ({problems}); fix the file or publish "
-                            "the dataset again", dataset_id=package.get("name"), connector="local") from err
+        problems = " ; ".join(f"{'.'.join(map(str, e['loc']))} : {e['msg']}" for e in err.errors())
+        raise RejectedError(f"{where} contient des métadonnées invalides ({problems}) ; corrigez le fichier ou "
+                            "publiez à nouveau le jeu de données",
+                            dataset_id=package.get("name"), connector="local") from err
 
 
 def build_catalog(packages: Iterable[tuple[Mapping[str, Any], DatasetMetadata]], *, title: str,

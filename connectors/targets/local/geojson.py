@@ -33,8 +33,8 @@ def write_geojson(data: Path, dest: Path, geometry: str, dates: frozenset[str],
     parquet = pq.ParquetFile(data)
     names = parquet.schema_arrow.names
     if geometry not in names:
-        raise RejectedError(f"the geometry column {geometry!r} is not in the data (columns: "
-                            f"{', '.join(names)}); fix `geometry` in the catalog", dataset_id=dataset_id,
+        raise RejectedError(f"la colonne de géométrie {geometry!r} n'est pas dans les données (colonnes : "
+                            f"{', '.join(names)}) ; corrigez `geometry` dans le catalogue", dataset_id=dataset_id,
                             connector=KIND)
     properties = [name for name in names if name != geometry]
     extent = [math.inf, math.inf, -math.inf, -math.inf]
@@ -64,17 +64,17 @@ def _geometry(value: Any, column: str, row: int, dataset_id: str) -> dict[str, A
     """Parse one GeoJSON geometry and check its positions are longitude/latitude degrees."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    where = f"row {row}, column {column!r}"
+    where = f"ligne {row}, colonne {column!r}"
     try:
         geometry = json.loads(value) if isinstance(value, str) else value
         positions = list(_positions(geometry))
     except (ValueError, TypeError, AttributeError, KeyError) as err:
-        raise RejectedError(f"{where}: {str(value)[:60]!r} is not a GeoJSON geometry; the source must give "
-                            "GeoJSON text in WGS84", dataset_id=dataset_id, connector=KIND) from err
+        raise RejectedError(f"{where} : {str(value)[:60]!r} n'est pas une géométrie GeoJSON ; la source doit "
+                            "fournir du texte GeoJSON en WGS84", dataset_id=dataset_id, connector=KIND) from err
     for position in positions:
         if len(position) < 2 or not (-180 <= position[0] <= 180 and -90 <= position[1] <= 90):
-            raise RejectedError(f"{where}: the coordinates {position} are not longitude/latitude degrees; "
-                                "reproject the source to WGS84 (EPSG:4326)", dataset_id=dataset_id,
+            raise RejectedError(f"{where} : les coordonnées {position} ne sont pas des degrés de longitude et "
+                                "latitude ; reprojetez la source en WGS84 (EPSG:4326)", dataset_id=dataset_id,
                                 connector=KIND)
     return geometry
 
@@ -88,7 +88,7 @@ def _positions(geometry: Mapping[str, Any]) -> Iterator[list[float]]:
     while stack:
         item = stack.pop()
         if not isinstance(item, list):
-            raise TypeError(f"coordinates must be arrays, not {item!r}")
+            raise TypeError(f"les coordonnées doivent être des tableaux, pas {item!r}")
         if item and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item):
             yield item
         else:

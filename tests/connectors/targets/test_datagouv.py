@@ -250,7 +250,7 @@ def test_catalog_option_names_the_dataset_to_update(target, publication, udata):
 
 def test_unknown_licence_is_refused_before_writing(target, publication, proxy):
     start = len(proxy.log)
-    with pytest.raises(RejectedError, match=r"licence 'cc-by' is not offered.*lov2"):
+    with pytest.raises(RejectedError, match=r"la licence 'cc-by' n'est pas proposée.*lov2"):
         target.publish(with_metadata(publication, license="cc-by"))  # valid id, absent from this platform
     assert proxy.writes(start) == []
 
@@ -260,11 +260,11 @@ def test_field_errors_from_udata_are_shown_per_field(target, publication):
     with pytest.raises(RejectedError) as info:
         target.publish(bad)
     message = str(info.value)
-    assert "spatial.zones:" in message and "99999" in message and publication.dataset.id in message
+    assert "spatial.zones :" in message and "99999" in message and publication.dataset.id in message
 
 
 def test_short_keyword_is_refused_clearly(target, publication):
-    with pytest.raises(RejectedError, match=r"3 to 96 characters.*'BD'"):
+    with pytest.raises(RejectedError, match=r"de 3 à 96 caractères.*'BD'"):
         target.plan(with_metadata(publication, keywords=["BD", "sport"]))
 
 
@@ -278,7 +278,7 @@ def test_bad_key_names_the_organization(udata, proxy, delays, publication):
 def test_non_member_gets_a_permission_message(udata, proxy, delays, target, publication):
     first = target.publish(publication)
     outsider = make_target(udata, proxy, delays, api_key=SecretStr(udata.outsider_key))
-    with pytest.raises(ConfigError, match=r"403.*admin or editor member"):
+    with pytest.raises(ConfigError, match=r"403.*membre administrateur ou éditeur"):
         outsider.publish(with_metadata(republish(publication, first), frequency="annual"))
 
 
@@ -484,7 +484,7 @@ def test_archive_without_state_finds_ours_only(target, publication, udata, tmp_p
     made = requests.post(f"{udata.base_url}/api/1/datasets/", headers={"X-API-KEY": udata.api_key}, timeout=30,
                          json={"title": stranger.dataset.title, "description": "by hand",
                                "organization": udata.org_id}).json()
-    with pytest.raises(NotFoundError, match="never published"):
+    with pytest.raises(NotFoundError, match="jamais été publié"):
         target.archive(stranger.dataset, RemoteState())  # same title, but not a moisson dataset: left alone
     assert remote(udata, made["id"])["archived"] is None
 

@@ -222,9 +222,9 @@ def test_catalog_lists_every_dataset_as_dcat_ap(target, tmp_path, portal):
 
 
 def test_base_url_is_required_unless_the_portal_is_not_harvestable():
-    with pytest.raises(ValueError, match=r"base_url is required.*harvestable: false"):
+    with pytest.raises(ValueError, match=r"`base_url` est obligatoire.*harvestable: false"):
         LocalTarget.Config(path=Path("portal"))
-    with pytest.raises(ValueError, match="absolute http"):
+    with pytest.raises(ValueError, match=r"adresse http\(s\) absolue"):
         LocalTarget.Config(path=Path("portal"), base_url="opendata/")
 
 
@@ -290,7 +290,7 @@ def test_publishing_an_archived_dataset_brings_it_back(target, publication, port
 
 
 def test_archiving_an_unknown_dataset_is_not_found(target):
-    with pytest.raises(NotFoundError, match="no dataset 'ghost'") as info:
+    with pytest.raises(NotFoundError, match="n'a pas de jeu de données 'ghost'") as info:
         target.archive(DatasetDescriptor(id="ghost", locator={}), RemoteState(remote_id="ghost"))
     assert not info.value.retryable and info.value.dataset_id == "ghost"
 
@@ -364,7 +364,7 @@ def test_write_errors_tell_what_to_do(target, publication, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(local, "write_csv", full)
-    with pytest.raises(UnavailableError, match="free space") as info:
+    with pytest.raises(UnavailableError, match="place libre") as info:
         target.publish(publication)
     assert info.value.retryable and info.value.dataset_id == "equipements-sportifs"
 
@@ -386,7 +386,7 @@ def test_a_crash_between_the_two_renames_is_recovered(target, tmp_path, publicat
 def test_geometry_that_is_not_wgs84_is_rejected_with_its_row(target, tmp_path, portal):
     frame = equipements()
     frame.loc[2, "geom"] = '{"type": "Point", "coordinates": [704000.0, 7059000.0]}'
-    with pytest.raises(RejectedError, match=r"row 3, column 'geom'.*WGS84") as info:
+    with pytest.raises(RejectedError, match=r"ligne 3, colonne 'geom'.*WGS84") as info:
         target.publish(make_publication(tmp_path / "run", frame=frame))
     assert info.value.dataset_id == "equipements-sportifs"
     assert not (portal / "equipements-sportifs").exists()
@@ -395,18 +395,18 @@ def test_geometry_that_is_not_wgs84_is_rejected_with_its_row(target, tmp_path, p
 def test_geometry_that_is_not_geojson_is_rejected(target, tmp_path):
     frame = equipements()
     frame.loc[0, "geom"] = "POINT (3.05 50.62)"
-    with pytest.raises(RejectedError, match=r"row 1, column 'geom'.*not a GeoJSON geometry"):
+    with pytest.raises(RejectedError, match=r"ligne 1, colonne 'geom'.*n'est pas une géométrie GeoJSON"):
         target.publish(make_publication(tmp_path / "run", frame=frame))
 
 
 def test_missing_geometry_column_is_rejected(target, tmp_path):
-    with pytest.raises(RejectedError, match="geometry column 'the_geom' is not in the data"):
+    with pytest.raises(RejectedError, match="la colonne de géométrie 'the_geom' n'est pas dans les données"):
         target.publish(make_publication(tmp_path / "run", geometry="the_geom"))
 
 
 def test_an_id_that_is_not_a_folder_name_is_rejected(target, publication):
     escaping = dataclasses.replace(publication, dataset=dataclasses.replace(publication.dataset, id="../www"))
-    with pytest.raises(RejectedError, match="cannot name a folder"):
+    with pytest.raises(RejectedError, match="ne peut pas nommer un dossier"):
         target.publish(escaping)
 
 
@@ -479,7 +479,7 @@ def test_a_broken_datapackage_is_named_in_the_error(target, tmp_path, portal):
     target.publish(make_publication(tmp_path / "a"))
     broken = portal / "equipements-sportifs" / "datapackage.json"
     broken.write_text('{"name": "equipements-sportifs",', encoding="utf-8")
-    with pytest.raises(RejectedError, match=r"equipements-sportifs/datapackage.json is not valid JSON") as info:
+    with pytest.raises(RejectedError, match=r"equipements-sportifs/datapackage.json n'est pas un JSON valide") as info:
         target.publish(make_publication(tmp_path / "b", "bancs-publics"))
     assert info.value.dataset_id == "equipements-sportifs"
 
@@ -489,7 +489,7 @@ def test_moisson_check_names_the_line_of_a_portal_without_base_url(tmp_path):
     catalog.write_text("sources:\n  tableurs: {connector: spreadsheet, config: {root: .}}\n"
                        "targets:\n  portail:\n    connector: local\n    config:\n      path: portal\n"
                        "datasets: []\n", encoding="utf-8")
-    with pytest.raises(CatalogError, match="base_url is required") as info:
+    with pytest.raises(CatalogError, match="`base_url` est obligatoire") as info:
         load_catalog(catalog)
     assert (info.value.file, info.value.line) == (str(catalog), 6), "the line of the portal's config"
     assert "targets.portail.config" in str(info.value)
@@ -514,5 +514,5 @@ def test_a_blocked_dataset_keeps_its_files_says_since_when_until_a_version_passe
     assert target.plan(again).changes == ("unblocked",)
     assert target.publish(again).status == "updated"
     assert "blocked" not in read_json(portal / "equipements-sportifs" / "datapackage.json")["moisson"]
-    with pytest.raises(NotFoundError, match="first version was blocked"):
+    with pytest.raises(NotFoundError, match="première version a été bloquée"):
         target.block(DatasetDescriptor(id="jamais-publie", locator={}), reason="erreurs")
