@@ -130,6 +130,13 @@ _EXPLAIN = {
     "model_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
     "model_attributes_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
     "list_type": "liste attendue (des lignes `- valeur` en retrait)",
+    "tuple_type": "liste attendue (comme `[1, 2]`)",
+    "date_type": "date attendue (AAAA-MM-JJ)",
+    "date_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_from_datetime_parsing": "date attendue (AAAA-MM-JJ)",
+    "datetime_type": "date et heure attendues (AAAA-MM-JJTHH:MM:SS)",
+    "datetime_parsing": "date et heure attendues (AAAA-MM-JJTHH:MM:SS)",
+    "datetime_from_date_parsing": "date et heure attendues (AAAA-MM-JJTHH:MM:SS)",
     "none_required": "aucune valeur attendue",
     "url_parsing": "adresse web invalide ({error})",
     "url_scheme": "adresse web invalide : elle doit commencer par {expected_schemes}",
@@ -159,11 +166,20 @@ def _explain(err: Mapping[str, Any]) -> str:
         hint = did_you_mean(str(err.get("input")), choices) if choices else ""
         listed = ", ".join(f"'{c}'" for c in choices) or str(ctx.get("expected", ""))
         return f"valeur {err.get('input')!r} non admise{hint} ; valeurs possibles : {listed}"
+    if kind == "missing" and err["loc"] and isinstance(err["loc"][-1], int):
+        return "valeur manquante à cette position de la liste"
     if kind in _EXPLAIN:
         try:
-            return _EXPLAIN[kind].format(**ctx)
+            text = _EXPLAIN[kind].format(**ctx)
         except (KeyError, IndexError):
-            return _EXPLAIN[kind].split(" : ")[0]
+            text = _EXPLAIN[kind].split(" : ")[0]
+        value = err.get("input")
+        # A wrong scalar is quoted back, so the reader sees what was read ("deux", "oui").
+        shown = isinstance(value, str | int | float | bool) and kind.endswith(("_type", "_parsing"))
+        if not shown:
+            return text
+        head, paren, tail = text.partition(" (")
+        return f"{head}, pas {value!r}{paren}{tail}"
     # Our own validators raise French `ValueError`s; other pydantic wordings are passed on as they are.
     return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 

@@ -80,6 +80,22 @@ def test_errors_name_file_line_and_key_path(tmp_path, change, line, path, words)
     assert words in str(err)
 
 
+@pytest.mark.parametrize(("change", "path", "words"), [
+    (("on_failure: warn", "on_failure: blok"), "datasets[0].quality.on_failure",
+     "valeur 'blok' non admise (vouliez-vous dire 'block' ?) ; valeurs possibles : 'block', 'warn'"),
+    (("version: 1", "version: un"), "version", "nombre entier attendu, pas 'un'"),
+    (("  - id: second\n    source: mem\n", "  - id: second\n"), "datasets[1].source",
+     "clé obligatoire absente : ajoutez-la"),
+    (("metadata: {title: Premier}", "metadata: {title: Premier, issued: hier}"), "datasets[0].metadata.issued",
+     "date attendue, pas 'hier' (AAAA-MM-JJ)"),
+])
+def test_pydantic_errors_are_told_in_french(tmp_path, change, path, words):
+    with pytest.raises(CatalogError) as info:
+        load_catalog(write(tmp_path, GOOD.replace(*change)))
+    assert info.value.path == path, str(info.value)
+    assert info.value.message == words
+
+
 def test_duplicate_dataset_id(tmp_path):
     with pytest.raises(CatalogError, match="utilisé deux fois") as info:
         load_catalog(write(tmp_path, GOOD.replace("id: second", "id: first-dataset")))
