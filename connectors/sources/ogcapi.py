@@ -39,7 +39,7 @@ ACCEPT = "application/geo+json, application/json;q=0.9"
 #: JSON Schema types of the queryables → Table Schema types (a `format` refines strings).
 JSON_TYPES = {"integer": "integer", "number": "number", "boolean": "boolean", "string": "string"}
 STRING_FORMATS = {"date": "date", "date-time": "datetime", "time": "time"}
-_KEYS = "`collection`, then `bbox`, `datetime`, `properties` and `geometry`"
+_KEYS = "`collection`, puis `bbox`, `datetime`, `properties` et `geometry`"
 
 
 class OgcApiLocator(BaseModel):

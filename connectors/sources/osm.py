@@ -33,7 +33,7 @@ from moisson.core.notes import Note
 KIND = "osm"
 OVERPASS = "https://overpass-api.de/api/interpreter"
 ATTRIBUTION = "© les contributrices et contributeurs d'OpenStreetMap (ODbL)"
-_KEYS = "`tags` and `area` (an INSEE code) or `bbox`, then `geometry`"
+_KEYS = "`tags` et `area` (un code INSEE) ou `bbox`, puis `geometry`"
 
 
 class OsmConfig(ConnectorConfig):

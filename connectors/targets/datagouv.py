@@ -421,7 +421,7 @@ class DataGouvTarget:
         wrong = [name for name in _FIELDS if name in run.survey.payload
                  and _differs(name, remote.get(name), run.survey.payload[name])]
         if wrong:
-            shown = "; ".join(f"{n} : envoyé {run.survey.payload[n]!r}, enregistré {remote.get(n)!r}" for n in wrong)
+            shown = " ; ".join(f"{n} : envoyé {run.survey.payload[n]!r}, enregistré {remote.get(n)!r}" for n in wrong)
             raise RejectedError(f"data.gouv.fr a enregistré d'autres métadonnées que celles envoyées ({shown}) ; "
                                 "vérifiez ces valeurs par rapport aux vocabulaires de la plateforme",
                                 dataset_id=run.dataset_id, connector=self.kind)
@@ -574,5 +574,5 @@ def _field_errors(response: requests.Response) -> str:
     walk(body.get("errors") or {}, "") if isinstance(body, dict) else walk(body, "")
     if isinstance(body, dict) and body.get("message") and not lines:
         lines.append(str(body["message"]))
-    return "; ".join(lines) or "sans détail"
+    return " ; ".join(lines) or "sans détail"
 

@@ -377,7 +377,7 @@ class CswSource:
                                 "du catalogue",
                                 dataset_id=dataset.id, connector=KIND)
         rows = write_links(record.resources, out)
-        why = "; ".join(problems) if problems else Note("csw.no-usable-link")
+        why = " ; ".join(problems) if problems else Note("csw.no-usable-link")
         notes.append(Note("csw.links-only", rows=rows, why=why))
         return Extract(path=out, rows=rows, metadata=metadata, notes=notes)
 

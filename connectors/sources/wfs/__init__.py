@@ -37,7 +37,7 @@ from moisson.core.secrets import reveal
 KIND = "wfs"
 #: Features hashed at each end of the layer by the `checksum` fingerprint.
 CHECKSUM_FEATURES = 100
-_KEYS = "`layer`, then `geometry`, `updated_at` and `checksum`"
+_KEYS = "`layer`, puis `geometry`, `updated_at` et `checksum`"
 
 
 class WfsLocator(BaseModel):
