@@ -77,4 +77,4 @@ def test_catalog_refuses_a_bad_schedule_with_its_line(tmp_path):
     with pytest.raises(CatalogError) as caught:
         load_catalog(path)
     message = str(caught.value)
-    assert ":6" in message and "datasets[0].schedule" in message and "cron expression" in message
+    assert ":6" in message and "datasets[0].schedule" in message and "expression cron" in message
