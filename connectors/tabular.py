@@ -38,6 +38,7 @@ import python_calamine
 from moisson.connectors.base import FindingKind, RowFinding
 from moisson.core.errors import RejectedError
 from moisson.core.ids import fold_accents
+from moisson.core.notes import Note, rows_note
 
 Kind = Literal["csv", "xlsx", "xls", "ods"]
 Row = list[str | None]
@@ -78,9 +79,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _GZIP_MAGIC = b"\x1f\x8b"
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "utf-8 with BOM"),
-         (codecs.BOM_UTF16_LE, "utf-16", "utf-16 with BOM"),
-         (codecs.BOM_UTF16_BE, "utf-16", "utf-16 with BOM"))
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "utf-8"), (codecs.BOM_UTF16_LE, "utf-16", "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16", "utf-16"))
 _NOT_TABULAR = ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"))
 _MARKUP = re.compile(rb"^\s*<(\?xml|!doctype html|html|table)", re.IGNORECASE)
 _XML_ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)")
@@ -104,6 +104,12 @@ class Sniffed:
     def label(self) -> str:
         """Human name of the format, for notes and messages."""
         return ("gzip-compressed " if self.gzipped else "") + _KIND_LABELS[self.kind]
+
+    @property
+    def note(self) -> Note:
+        """The format's name in a note, said in the report's language."""
+        kind = Note(f"format.{self.kind}")
+        return Note("format.gzip", format=kind) if self.gzipped else kind
 
 
 @dataclass(frozen=True)
@@ -257,7 +263,7 @@ def read_table(path: Path, out: Path, options: ReadOptions, *, name: str,
             a structure that cannot be told (the message names the evidence and the locator key to set).
     """
     sniffed = sniffed or sniff(path, name)
-    notes: list[str] = [f"read as {sniffed.label}"]
+    notes: list[str] = [Note("read.as", format=sniffed.note)]
     tmp = out.with_name(f".{out.name}.part")
     try:
         if sniffed.kind == "csv":
@@ -267,7 +273,7 @@ def read_table(path: Path, out: Path, options: ReadOptions, *, name: str,
             result = _read_workbook(path, sniffed, options, name, notes, tmp)
             ignored = [key for key in ("encoding", "delimiter") if getattr(options, key) is not None]
         if ignored:
-            result.notes.append(f"{', '.join(ignored)} from the catalog ignored: {name} is {sniffed.label}")
+            result.notes.append(Note("read.ignored", keys=", ".join(ignored), name=name, format=sniffed.note))
         tmp.replace(out)
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wide")):
@@ -326,20 +332,18 @@ def _detect_encoding(path: Path, gzipped: bool, head: bytes, name: str, *, whole
     """
     for bom, codec, description in _BOMS:
         if head.startswith(bom):
-            return codec, f"encoding {description} (detected)"
+            return codec, Note("encoding.bom", encoding=description)
     if not whole_file and len(head) >= SAMPLE_BYTES:
         with suppress(UnicodeDecodeError):
             _sample_text(head, "utf-8")
-            return "utf-8", "encoding utf-8 (detected)"
+            return "utf-8", Note("encoding.detected", encoding="utf-8")
     for codec in ("utf-8", "cp1252"):
         if _first_bad_byte(path, gzipped, codec, name) is None:
-            return codec, f"encoding {codec} (detected)"
+            return codec, Note("encoding.detected", encoding=codec)
     guess = charset_normalizer.from_bytes(head, cp_isolation=list(LEGACY_ENCODINGS)).best()
     if guess is not None and _first_bad_byte(path, gzipped, guess.encoding, name) is None:
-        return guess.encoding, (f"encoding {guess.encoding} (guessed: check the accents, and set "
-                                "`encoding` in the catalog if they look wrong)")
-    return "latin-1", ("encoding latin-1 (fallback: the file is neither utf-8 nor cp1252; check the "
-                       "accents and set `encoding` in the catalog if they look wrong)")
+        return guess.encoding, Note("encoding.guessed", encoding=guess.encoding)
+    return "latin-1", Note("encoding.fallback")
 
 
 def _is_binary_text(sample: str) -> bool:
@@ -373,7 +377,7 @@ def _read_csv(path: Path, gzipped: bool, options: ReadOptions, name: str, notes:
             raise RejectedError(f"{name} cannot be read as {options.encoding}: byte 0x{bad[1]:02X} on line "
                                 f"{bad[0]} is not valid in it; remove `encoding` from the catalog to let "
                                 "moisson detect it, or save the file again as UTF-8")
-        notes.append(f"encoding {options.encoding} (from the catalog)")
+        notes.append(Note("encoding.catalog", encoding=options.encoding))
     else:
         encoding, note = _detect_encoding(path, gzipped, head, name, whole_file=False)
         notes.append(note)
@@ -383,12 +387,11 @@ def _read_csv(path: Path, gzipped: bool, options: ReadOptions, name: str, notes:
                             "check the file, or export the data again as .xlsx, .ods or .csv")
     delimiter = options.delimiter
     if delimiter:
-        notes.append(f"delimiter {delimiter!r} (from the catalog)")
+        notes.append(Note("delimiter.catalog", delimiter=repr(delimiter)))
     else:
         found = sniff_delimiter(sample)
         delimiter = found[0] if found else ","
-        notes.append(f"delimiter {delimiter!r} (detected)" if found
-                     else "no delimiter found (; , tab |): read as a single column")
+        notes.append(Note("delimiter.detected", delimiter=repr(delimiter)) if found else Note("delimiter.none"))
     records = list(_records(sample, delimiter))
     if not complete and records:
         records.pop()  # may be cut by the end of the sample
@@ -495,7 +498,7 @@ def _open_quote_at_end(path: Path, encoding: str) -> str | None:
         tail = tail[tail.index("\n") + 1:]
     lines = tail.rstrip("\r\n").splitlines()
     if lines and lines[-1].count('"') % 2 and tail.count('"') % 2:
-        return f"a quote is left open on the last line ({lines[-1][-60:]!r})"
+        return Note("cut.open-quote", tail=repr(lines[-1][-60:]))
     return None
 
 
@@ -507,7 +510,7 @@ def _refuse_unclear(records: list[tuple[int, Row, int]], layout: _Layout, name: 
         raise RejectedError(
             f"structure de {name} incertaine : avec le séparateur {delimiter!r} et l'en-tête trouvé ligne "
             f"{layout.header} ({len(layout.names)} colonnes), {len(longer)} des {len(data)} premières lignes de "
-            f"données ont plus de valeurs que l'en-tête (lignes {_rows_text(longer[:5], len(longer))}) : "
+            f"données ont plus de valeurs que l'en-tête (lignes {rows_note(longer[:5], len(longer))}) : "
             "indiquez dans le catalogue `header_row` (la ligne des noms de colonnes) et `delimiter`")
 
 
@@ -628,7 +631,7 @@ def _document_title(data: bytes, kind: Kind, notes: list[str]) -> str | None:
     except (KeyError, zipfile.BadZipFile, zlib.error):
         return None
     if len(text) > MAX_METADATA_BYTES:
-        notes.append(f"document properties ({member}) larger than {MAX_METADATA_BYTES >> 20} MiB: title not read")
+        notes.append(Note("properties.too-large", member=member, mib=MAX_METADATA_BYTES >> 20))
         return None
     try:
         root = ElementTree.fromstring(text)
@@ -657,9 +660,9 @@ def _workbook_rows(data: bytes, kind: Kind, sheet: int | str | None, name: str,
         raise RejectedError(f"{name} cannot be read as an {label}: it is damaged or password-protected; "
                             "open it in Excel or LibreOffice, save it again and replace the file") from exc
     others = [n for n in names if n != chosen]
-    how = "from the catalog" if sheet is not None else "first sheet with data"
-    notes.append(f"sheet {chosen!r} used ({how})"
-                 + (f"; other sheets: {', '.join(map(repr, others))}" if others else ""))
+    how = Note("sheet.catalog") if sheet is not None else Note("sheet.first")
+    notes.append(Note("sheet.used-others", sheet=repr(chosen), how=how, others=", ".join(map(repr, others)))
+                 if others else Note("sheet.used", sheet=repr(chosen), how=how))
     # calamine starts iter_rows at the sheet's first row even when it is empty: numbers are Excel's.
     return enumerate(rows, start=1), f"sheet {chosen!r} of {name}"
 
@@ -772,12 +775,12 @@ def _find_layout(scanned: list[tuple[int, Row]], header_row: int | None, where: 
     above = [(n, cells) for n, cells in scanned if n < number]
     if above:
         skipped = [" ".join(c.strip() for c in cells if c) for _, cells in above if not _is_blank(cells)]
-        shown = f": {skipped[0][:80]!r}" if skipped else ""
-        span = f"row {above[0][0]}" if len(above) == 1 else f"rows {above[0][0]}–{above[-1][0]}"
-        notes.append(f"header found on row {number}; {span} above it skipped{shown} "
-                     "(set `header_row` in the catalog if this is wrong)")
+        shown = Note("header.skipped", text=repr(skipped[0][:80])) if skipped else ""
+        span = (Note("header.span-one", row=above[0][0]) if len(above) == 1
+                else Note("header.span", first=above[0][0], last=above[-1][0]))
+        notes.append(Note("header.found-below", row=number, span=span, shown=shown))
     else:
-        notes.append(f"header found on row {number}")
+        notes.append(Note("header.found", row=number))
     block = filled[at:at + 5]
     if header_row is None and (layout := _multi_row_header(block, where, notes)):
         return layout
@@ -831,10 +834,10 @@ def _multi_row_header(block: list[tuple[int, Row]], where: str, notes: list[str]
                "declared_type": cell(typed)}
         fields[column] = {key: value for key, value in doc.items() if value}
     roles = [(block[i][0], "labels") for i in ([label] if label is not None else [])]
-    roles += [(block[typed][0], "types"), *((block[i][0], "units") for i in units), (block[at][0], "column names")]
-    described = ", ".join(f"{role} on row {row}" for row, role in sorted(roles))
-    notes.append(f"header on {end + 1} rows ({block[0][0]}–{block[end][0]}): {described}; the column names of "
-                 f"row {block[at][0]} are used, labels and units kept as the fields' titles and descriptions")
+    roles += [(block[typed][0], "types"), *((block[i][0], "units") for i in units), (block[at][0], "column-names")]
+    described = [Note("header.role", role=Note(f"header.role-{role}"), row=row) for row, role in sorted(roles)]
+    notes.append(Note("header.multi-row", count=end + 1, first=block[0][0], last=block[end][0],
+                      described=described, names=block[at][0]))
     return _Layout(header=block[at][0], end=block[end][0], names=names, raw=raw, fields=fields)
 
 
@@ -850,8 +853,8 @@ def _labels(header: Row, notes: list[str]) -> tuple[list[str], list[str]]:
             unnamed.append(position)
         names.append(label or f"column_{position}")
     if unnamed:
-        notes.append(f"column(s) {', '.join(map(str, unnamed))} have no label in the header: named "
-                     f"{', '.join(f'column_{p}' for p in unnamed)}")
+        notes.append(Note("labels.unnamed", positions=", ".join(map(str, unnamed)),
+                          names=", ".join(f"column_{p}" for p in unnamed)))
     names = _unique(names, notes)
     return names, raw
 
@@ -871,14 +874,8 @@ def _unique(names: list[str], notes: list[str]) -> list[str]:
         renamed = f"{label}.{copy}"
         taken.add(renamed)
         result.append(renamed)
-        notes.append(f"duplicate column label {label!r}: the copy in column {len(result)} is renamed "
-                     f"{renamed!r} (both are kept; the header must have unique labels)")
+        notes.append(Note("labels.duplicate", label=repr(label), position=len(result), renamed=repr(renamed)))
     return result
-
-
-def _rows_text(numbers: list[int], count: int) -> str:
-    shown = ", ".join(map(str, numbers))
-    return f"{shown} and {count - len(numbers)} more" if count > len(numbers) else shown
 
 
 # --- Table -----------------------------------------------------------------------------------------------
@@ -1053,28 +1050,25 @@ class _TableWriter:
         found = self.found
         if found["extra-cell"].count:
             rows = found["extra-cell"]
-            self.notes.append(f"row(s) {_rows_text(rows.numbers[:5], rows.count)} have more values than the header "
-                              f"has columns: the extra values are kept in {', '.join(columns[self.width:])} (an "
-                              "extra-cell error each; check for a missing label or a delimiter inside an unquoted "
-                              "value)")
+            self.notes.append(Note("rows.extra-cells", rows=rows_note(rows.numbers[:5], rows.count),
+                                   columns=", ".join(columns[self.width:])))
         if found["missing-cell"].count:
             rows = found["missing-cell"]
-            self.notes.append(f"row(s) {_rows_text(rows.numbers[:5], rows.count)} have fewer values than the header "
-                              "has columns: the missing cells are left empty (a missing-cell error each)")
+            self.notes.append(Note("rows.missing-cells", rows=rows_note(rows.numbers[:5], rows.count)))
         if found["repeated-header"].count:
             rows = found["repeated-header"]
-            self.notes.append(f"header repeated on row(s) {_rows_text(rows.numbers[:5], rows.count)}: "
-                              f"{rows.count} row(s) dropped")
+            self.notes.append(Note("rows.repeated-header", rows=rows_note(rows.numbers[:5], rows.count),
+                                   count=rows.count))
         if found["blank-row"].count:
             rows = found["blank-row"]
-            self.notes.append(f"{rows.count} blank row(s) dropped: row(s) {_rows_text(rows.numbers[:5], rows.count)}")
+            self.notes.append(Note("rows.blank", count=rows.count, rows=rows_note(rows.numbers[:5], rows.count)))
         findings = [RowFinding(kind=kind, rows=tuple(rows.numbers), count=rows.count,
                                columns=tuple(columns[self.width:]) if kind == "extra-cell" else ())
                     for kind, rows in found.items() if rows.count]
         if self.last_seen and self.last_seen[1] and self.last_seen[0] == self.last_kept:
-            self.cut = self.cut or f"row {self.last_seen[0]} has fewer values than the header has columns"
+            self.cut = self.cut or Note("cut.short-row", row=self.last_seen[0])
         if self.cut:
-            self.notes.append(f"the last row looks cut: {self.cut} (the file may have been truncated)")
+            self.notes.append(Note("rows.cut", evidence=self.cut))
             last = self.last_kept or self.layout.end
             findings.append(RowFinding(kind="cut-last-row", rows=(last,), count=1, detail=self.cut))
         return TableResult(rows=self.rows, first_row=self.first_row or self.layout.end + 1, columns=columns,

@@ -7,6 +7,7 @@ that breaks the schema's pattern) is read by the spreadsheet source and checked 
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -16,12 +17,13 @@ from lxml import html as lxml_html
 from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.sources.spreadsheet import SpreadsheetSource
 from moisson.core.metadata import DatasetMetadata
+from moisson.core.notes import Note
 from moisson.quality.gate import check_table
 from moisson.quality.geography import GEOGRAPHY
 from moisson.quality.policy import QualityPolicy
 from moisson.quality.report import QualityResult
 from moisson.quality.schema import load_schema
-from tests.data import REPO
+from tests.data import REFERENCE, REPO, reference
 
 DEMO = REPO / "deployments" / "demo" / "salles-a-louer.csv"
 TITLE = "Salles municipales à louer"
@@ -82,6 +84,10 @@ def test_blocked_report_names_the_dataset_and_its_schema_never_a_path(tmp_path: 
     assert source.startswith("/") and source not in text
     for path in (str(REPO), str(tmp_path), "site-packages", "/schemas/"):
         assert path not in text
+    # quality.json names the schema as the catalog does, not by the file shipped with moisson.
+    saved = result.report_json.read_text(encoding="utf-8")
+    assert json.loads(saved)["schema"]["source"] == SCHEMA
+    assert source not in saved and "site-packages" not in saved and str(REPO) not in saved
     # Great Expectations folded, with French headings.
     summary = page.xpath("//details[@class='technique']/summary")[0]
     assert summary.text_content() == "Détails techniques (Great Expectations)"
@@ -130,11 +136,11 @@ def test_normalisations_and_structure_notes_are_listed_once(tmp_path: Path) -> N
     assert [[c.text_content() for c in r.xpath("td")] for r in normalised] == [
         ["EQUIP_LATLatitude", "3", "nombres à la française : espaces retirés, virgule décimale", "50,6921", "50.6921"],
         ["EQUIP_LONGLongitude", "4", "nombres à la française : espaces retirés, virgule décimale", "2,9874", "2.9874"]]
-    # How the source read the file (the connector's own notes, in English, marked as such).
+    # How the source read the file: the connector's own notes, in the page's language.
     reading = page.xpath("//section[h2='Lecture du fichier source']/ul")[0]
-    assert reading.get("lang") == "en"
-    assert reading.xpath("li/text()") == ["read as CSV", "encoding cp1252 (detected)", "delimiter ';' (detected)",
-                                          "header found on row 1"]
+    assert reading.xpath("li/text()") == ["lu comme CSV", "encodage cp1252 (détecté)", "séparateur ';' (détecté)",
+                                          "en-tête trouvé ligne 1"]
+    assert not page.xpath("//*[@lang][not(self::html)]"), "everything on the page is in French"
     notes = page.xpath("//section[h2='Remarques']//li/text()")
     assert notes == ["complétude des métadonnées : 20 % (2/10 champs)"], "normalisation sentences are in their table"
     facts = dict(zip(page.xpath("//dl[@class='fiche']/dt/text()"),
@@ -185,6 +191,21 @@ def test_english_report(tmp_path: Path) -> None:
                    == "MSL-salle-4")
     assert message.startswith("'MSL-salle-4' does not have the expected form. Cet identifiant"), \
         "the schema's description is quoted as the schema writes it"
+    reading = page.xpath("//section[h2='How the source file was read']/ul")[0]
+    assert reading.xpath("li/text()") == ["read as CSV", "encoding cp1252 (detected)", "delimiter ';' (detected)",
+                                          "header found on row 1"]
+    assert not reading.xpath(".//@lang")
+
+
+def test_english_report_marks_the_sentences_only_written_in_french(tmp_path: Path) -> None:
+    from tests.data import write_extract
+
+    data = write_extract(tmp_path / "extract.parquet", {"code": ["59350"]})
+    recipe = "géocodage : 1 coordonnées gardées"  # a recipe's sentence, as tasks/prepare.py adds them
+    result = check_table(data, dataset_id="codes", schema=None, policy=QualityPolicy(lang="en"),
+                         out_dir=tmp_path / "out", reading=[Note("read.as", format=Note("format.csv")), recipe])
+    items = page_of(result).xpath("//section[h2='How the source file was read']/ul/li")
+    assert [(li.text, li.get("lang")) for li in items] == [("read as CSV", None), (recipe, "fr")]
 
 
 def test_local_schema_is_named_not_located_and_a_bare_pattern_stays(tmp_path: Path) -> None:
@@ -199,6 +220,7 @@ def test_local_schema_is_named_not_located_and_a_bare_pattern_stays(tmp_path: Pa
     page = lxml_html.fromstring(text)
     assert page.xpath("string(//h1)") == "codes", "no title in the metadata: the id"
     assert str(tmp_path) not in text and not page.xpath("//dl[@class='fiche']//a")
+    assert json.loads(result.report_json.read_text(encoding="utf-8"))["schema"]["source"] == "s.json"
     assert "Codes de la commune (codes)" in page.xpath("string(//dl[@class='fiche'])")
     # Without a description or an example, the regex is all the schema says: it stays.
     assert re.search(r"n'a pas la forme attendue \^\[0-9\]\{5\}\$", html.unescape(text))
@@ -279,3 +301,33 @@ def test_declared_extent_is_drawn_around_the_points(tmp_path: Path) -> None:
     # The flagged point (west and north of the area) lies outside the dashed frame.
     assert float(circle.get("cx")) < float(zone.get("x")) and float(circle.get("cy")) < float(zone.get("y"))
     assert "zone attendue" in figure.xpath("string(figcaption)")
+
+
+# Words of the connectors' English notes that French never uses (quoted cell values and `catalog keys` aside).
+ENGLISH = re.compile(r"\b(the|of|and|on|as|is|has|have|with|from|read|row|rows|found|skipped|dropped|used|other|more|"
+                     r"sheet|sheets|header|delimiter|encoding|detected|column|columns|values|label|renamed|kept)\b",
+                     re.IGNORECASE)
+
+
+@pytest.mark.parametrize("folder, name", [
+    (REFERENCE / "messy" / "csv-detective", "c_test_file.csv"),  # a row longer than the header
+    (REFERENCE / "messy" / "csv-detective", "file.xlsx"),  # data on the second sheet, below a title row
+    (REFERENCE / "messy" / "csv-detective", "file.xls"),  # an OpenDocument file named .xls
+    (REFERENCE / "messy" / "csv-detective", "file.csv.gz"),
+    (REFERENCE / "scdl" / "subventions", "exemple-duplicate-column.csv"),  # cp1252, a label twice
+])
+def test_french_report_reads_the_source_notes_in_french(tmp_path: Path, folder: Path, name: str) -> None:
+    source = SpreadsheetSource(SpreadsheetSource.Config(root=reference(folder)))
+    extract = source.extract(DatasetDescriptor(id="messy", locator={"path": name}), tmp_path)
+    result = check_table(extract.path, dataset_id="messy", schema=None, policy=QualityPolicy(),
+                         out_dir=tmp_path / "rapport", first_row=extract.first_row, row_gaps=extract.row_gaps,
+                         findings=extract.findings, reading=extract.notes)
+    page = page_of(result)
+    items = [li.text_content() for li in page.xpath("//section[h2='Lecture du fichier source']/ul/li")]
+    assert len(items) == len(extract.notes) >= 3
+    for item in items:
+        words = re.sub(r"'[^']*'|`[^`]*`", "", item)
+        assert not ENGLISH.search(words), f"English in the French report: {item!r}"
+    assert not page.xpath("//*[@lang][not(self::html)]")
+    english = [note.say("en") for note in extract.notes]
+    assert english != items and all(ENGLISH.search(sentence) for sentence in english[:3])

@@ -101,9 +101,9 @@ def test_cp1252_csv_with_title_row(tmp_path: Path) -> None:
     assert rows[0] == {"beneficiaire": "Association d’œuvres sociales", "montant": "1 500 €",
                        "code_insee": "01001", "objet": "Fête de l'été"}
     assert rows[1]["objet"] == "Tournoi ; juniors"
-    assert "encoding cp1252 (detected)" in result.notes
-    assert "delimiter ';' (detected)" in result.notes
-    assert any("header found on row 3; rows 1–2 above it skipped: 'Commune de Saint-Étienne" in n
+    assert "encodage cp1252 (détecté)" in result.notes
+    assert "séparateur ';' (détecté)" in result.notes
+    assert any("en-tête trouvé ligne 3 ; lignes 1–2 au-dessus ignorées : 'Commune de Saint-Étienne" in n
                for n in result.notes)
     assert result.metadata["modified"] == dt.datetime.fromtimestamp(
         (tmp_path / "subventions.csv").stat().st_mtime, tz=dt.UTC)
@@ -123,18 +123,18 @@ def test_latin1_and_utf8_bom_and_utf16(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "odd.csv").write_bytes(b"nom,code\nSt\xe9phane \x81,01\n")
     result, rows = extract(tmp_path, tmp_path / "out", path="odd.csv")
     assert rows[0] == {"nom": "Stéphane \x81", "code": "01"}
-    assert any(n.startswith("encoding latin-1 (fallback") for n in result.notes)
+    assert any(n.startswith("encodage latin-1 (par défaut") for n in result.notes)
 
     (tmp_path / "bom.csv").write_bytes("\ufeffcode;libellé\n01;Ain\n".encode())
     result, rows = extract(tmp_path, tmp_path / "out", path="bom.csv")
     assert rows == [{"code": "01", "libellé": "Ain"}]
-    assert "encoding utf-8 with BOM (detected)" in result.notes
+    assert "encodage utf-8 avec BOM (détecté)" in result.notes
 
     # Excel's "Unicode text" export: UTF-16 with BOM, tab-delimited.
     (tmp_path / "unicode.txt").write_bytes("code\tcommune\r\n07186\tPrivas\r\n".encode("utf-16"))
     result, rows = extract(tmp_path, tmp_path / "out", path="unicode.txt")
     assert rows == [{"code": "07186", "commune": "Privas"}]
-    assert "delimiter '\\t' (detected)" in result.notes
+    assert "séparateur '\\t' (détecté)" in result.notes
 
 
 def test_mac_roman_is_guessed(tmp_path: Path) -> None:
@@ -142,16 +142,16 @@ def test_mac_roman_is_guessed(tmp_path: Path) -> None:
     (tmp_path / "mac.csv").write_bytes(text.encode("mac_roman"))
     result, rows = extract(tmp_path, tmp_path / "out", path="mac.csv")
     assert rows[1] == {"nom": "François Chère", "ville": "Rhône"}
-    assert any(n.startswith("encoding mac_roman (guessed") for n in result.notes)
+    assert any(n.startswith("encodage mac_roman (deviné") for n in result.notes)
 
 
 def test_explicit_encoding_and_delimiter(tmp_path: Path) -> None:
     (tmp_path / "f.csv").write_bytes("a|b\n€|œ\n".encode("cp1252"))
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", encoding="cp1252", delimiter="|")
     assert rows == [{"a": "€", "b": "œ"}]
-    assert "encoding cp1252 (from the catalog)" in result.notes
+    assert "encodage cp1252 (indiqué par le catalogue)" in result.notes
     result, _ = extract(tmp_path, tmp_path / "out", path="f.csv", sheet="Feuil1")
-    assert "sheet from the catalog ignored: f.csv is CSV" in result.notes
+    assert "sheet du catalogue ignoré(s) : f.csv est un CSV" in result.notes
     with pytest.raises(RejectedError, match=r"cannot be read as utf-8: byte 0x80 on line 2"):
         extract(tmp_path, tmp_path / "out", path="f.csv", encoding="utf-8")
 
@@ -161,7 +161,8 @@ def test_xlsx_title_row_second_sheet_and_cell_text(tmp_path: Path) -> None:
     result, rows = extract(tmp_path, tmp_path / "out", path="subv.xlsx")
     assert result.rows == 2 and result.first_row == 4
     assert result.metadata["title"] == "Subventions 2023"
-    assert "sheet 'Données' used (first sheet with data); other sheets: 'Lisez-moi'" in result.notes
+    assert ("feuille 'Données' utilisée (première feuille avec des données) ; autres feuilles : 'Lisez-moi'"
+            in result.notes)
     assert rows[0] == {"bénéficiaire": "Association d’œuvres", "siret": "32402138500000", "montant": "1500.5",
                        "taux": "0.1", "date": "2023-12-31", "horodatage": "2023-12-31T10:00:00",
                        "versé": "true", "code": "01001", "note": None}
@@ -174,7 +175,7 @@ def test_xlsx_title_row_second_sheet_and_cell_text(tmp_path: Path) -> None:
 def test_xlsx_empty_first_sheet_and_hidden_sheet(tmp_path: Path) -> None:
     write_subventions_xlsx(tmp_path / "a.xlsx", first_sheet=None)
     result, _ = extract(tmp_path, tmp_path / "out", path="a.xlsx")
-    assert any(n.startswith("sheet 'Données' used") for n in result.notes)
+    assert any(n.startswith("feuille 'Données' utilisée") for n in result.notes)
 
     book = openpyxl.Workbook()
     book.active.title = "listes"
@@ -193,7 +194,7 @@ def test_sheet_by_name_index_and_year_number(tmp_path: Path) -> None:
     assert rows[0] == {"Ce classeur liste les subventions versées en 2023.": "Contact : service finances"}
     result, rows = extract(tmp_path, tmp_path / "out", path="subv.xlsx", sheet="Données", header_row=3)
     assert result.rows == 2 and rows[0]["code"] == "01001"
-    assert "sheet 'Données' used (from the catalog); other sheets: 'Lisez-moi'" in result.notes
+    assert "feuille 'Données' utilisée (indiquée par le catalogue) ; autres feuilles : 'Lisez-moi'" in result.notes
 
     book = openpyxl.Workbook()
     book.active.title = "2022"
@@ -208,7 +209,7 @@ def test_explicit_header_row(tmp_path: Path) -> None:
     (tmp_path / "f.csv").write_text("a;b\nc;d\n1;2\n", encoding="utf-8")
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", header_row=2)
     assert rows == [{"c": "1", "d": "2"}] and result.first_row == 3
-    assert any("row 1 above it skipped: 'a b'" in n for n in result.notes)
+    assert any("ligne 1 au-dessus ignorée : 'a b'" in n for n in result.notes)
     with pytest.raises(RejectedError, match="has only 3 rows, but `header_row` is 9"):
         extract(tmp_path, tmp_path / "out", path="f.csv", header_row=9)
 
@@ -218,7 +219,7 @@ def test_ods(tmp_path: Path) -> None:
     result, rows = extract(tmp_path, tmp_path / "out", path="laureats.ods")
     assert rows == [{"Année": "2012", "Date": "29/05/2012", "Code": "01001"},
                     {"Année": "2013", "Date": "04/06/2013", "Code": "2B033"}]
-    assert result.notes[0] == "read as OpenDocument spreadsheet (ods)"
+    assert result.notes[0] == "lu comme tableur OpenDocument (ods)"
 
 
 def test_blank_rows_repeated_header_ragged_rows(tmp_path: Path) -> None:
@@ -237,11 +238,11 @@ def test_blank_rows_repeated_header_ragged_rows(tmp_path: Path) -> None:
         {"code": "02", "nom": None, "column_3": None, "column_4": None, "column_5": None},
         {"code": "03", "nom": "Aisne", "column_3": "extra", "column_4": None, "column_5": "plus"},
     ]
-    assert "3 blank row(s) dropped: row(s) 3, 7, 8" in result.notes
-    assert "header repeated on row(s) 4: 1 row(s) dropped" in result.notes
-    assert any(n.startswith("row(s) 6 have more values than the header") and "column_3, column_4, column_5" in n
+    assert "3 ligne(s) vide(s) retirée(s) : ligne(s) 3, 7, 8" in result.notes
+    assert "en-tête répété ligne(s) 4 : 1 ligne(s) retirée(s)" in result.notes
+    assert any(n.startswith("ligne(s) 6 : plus de valeurs que l'en-tête") and "column_3, column_4, column_5" in n
                for n in result.notes)
-    assert any(n.startswith("row(s) 5 have fewer values than the header") for n in result.notes)
+    assert any(n.startswith("ligne(s) 5 : moins de valeurs que l'en-tête") for n in result.notes)
     found = {f.kind: f for f in result.findings}
     assert found["blank-row"] == RowFinding("blank-row", (3, 7, 8), 3)
     assert found["repeated-header"] == RowFinding("repeated-header", (4,), 1)
@@ -266,8 +267,8 @@ def test_duplicate_and_missing_labels(tmp_path: Path) -> None:
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
     assert list(rows[0]) == ["id", "column_2", "id.3", "id.2"]
     assert list(rows[0].values()) == ["1", "2", "3", "4"]
-    assert any("column(s) 2 have no label" in n for n in result.notes)
-    assert any("duplicate column label 'id'" in n and "'id.3'" in n for n in result.notes)
+    assert any("colonne(s) 2 sans libellé" in n for n in result.notes)
+    assert any("libellé de colonne 'id' en double" in n and "'id.3'" in n for n in result.notes)
 
 
 def test_header_only_gives_zero_rows(tmp_path: Path) -> None:
@@ -280,7 +281,8 @@ def test_header_only_gives_zero_rows(tmp_path: Path) -> None:
 def test_gzip_of_cp1252_csv_and_of_workbook(tmp_path: Path) -> None:
     (tmp_path / "f.csv.gz").write_bytes(gzip.compress(SUBVENTIONS_CP1252.encode("cp1252")))
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv.gz")
-    assert result.notes[:2] == ["read as gzip-compressed CSV", "encoding cp1252 (detected)"]
+    assert result.notes[:2] == ["lu comme CSV compressé (gzip)", "encodage cp1252 (détecté)"]
+    assert [n.say("en") for n in result.notes[:2]] == ["read as gzip-compressed CSV", "encoding cp1252 (detected)"]
     assert rows[0]["montant"] == "1 500 €"
     write_ods(tmp_path / "l.ods")
     (tmp_path / "l.ods.gz").write_bytes(gzip.compress((tmp_path / "l.ods").read_bytes()))
@@ -301,10 +303,11 @@ def test_documentation_lines_do_not_choose_the_delimiter(tmp_path: Path) -> None
         "Amicale;200,00;1\n"
         "Chorale;30,25;0,25\n", encoding="utf-8")
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
-    assert "delimiter ';' (detected)" in result.notes
+    assert "séparateur ';' (détecté)" in result.notes
     assert rows[0] == {"beneficiaire": "Club de foot", "montant": "1500,50", "taux": "0,5"}
     assert result.rows == 3 and result.first_row == 4
-    assert any(n.startswith("header found on row 3; rows 1–2 above it skipped: 'Source : mairie") for n in result.notes)
+    assert any(n.startswith("en-tête trouvé ligne 3 ; lignes 1–2 au-dessus ignorées : 'Source : mairie")
+               for n in result.notes)
 
 
 DIDO = (
@@ -330,8 +333,10 @@ def test_multi_row_header_uses_the_names_row(tmp_path: Path) -> None:
     assert result.fields["NB_LOGEMENTS"] == {"title": "Nombre de logements", "description": "logements",
                                              "declared_type": "entier"}
     assert result.fields["CODE_COMMUNE"] == {"title": "Code de la commune", "declared_type": "texte"}
-    assert any(n.startswith("header on 4 rows (1–4): labels on row 1, types on row 2, units on row 3, column "
-                            "names on row 4") for n in result.notes)
+    assert any(n.startswith("en-tête sur 4 lignes (1–4) : libellés ligne 1, types ligne 2, unités ligne 3, noms de "
+                            "colonnes ligne 4 ; ") for n in result.notes)
+    assert any(n.say("en").startswith("header on 4 rows (1–4): labels on row 1, types on row 2, units on row 3, "
+                                      "column names on row 4; ") for n in result.notes)
     # The same in a workbook, under a title row.
     book = openpyxl.Workbook()
     book.active.append(["Parc de logements 2023 (source : ministère)"])
@@ -365,7 +370,7 @@ def test_data_rows_longer_than_the_header_are_refused_as_unclear(tmp_path: Path)
     lines = ["Subventions 2023;versées"] + [f"asso {i};{i};0{i}001;oui" for i in range(6)]
     (tmp_path / "f.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(RejectedError, match=r"structure de f\.csv incertaine.*en-tête trouvé ligne 1 \(2 colonnes\)"
-                                            r".*6 des 6 premières lignes.*lignes 2, 3, 4, 5, 6 and 1 more.*"
+                                            r".*6 des 6 premières lignes.*lignes 2, 3, 4, 5, 6 et 1 autre\).*"
                                             r"`header_row`.*`delimiter`"):
         extract(tmp_path, tmp_path / "out", path="f.csv")
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", delimiter=";")
@@ -401,10 +406,10 @@ def test_cut_last_row_is_flagged(tmp_path: Path) -> None:
     result, rows = extract(tmp_path, tmp_path / "out", path="cut.csv")
     assert rows[-1] == {"id": "2", "site": "https:/", "ville": None}
     assert result.cut_last_row == RowFinding("cut-last-row", (3,), 1,
-                                             detail="row 3 has fewer values than the header has columns")
+                                             detail="la ligne 3 a moins de valeurs que l'en-tête n'a de colonnes")
     (tmp_path / "quote.csv").write_text('id;site;ville\n1;a;Lyon\n2;b;"Saint-Ét', encoding="utf-8")
     result, _ = extract(tmp_path, tmp_path / "out", path="quote.csv")
-    assert result.cut_last_row is not None and "quote is left open" in result.cut_last_row.detail
+    assert result.cut_last_row is not None and "guillemet reste ouvert" in result.cut_last_row.detail
     (tmp_path / "whole.csv").write_text('id;ville\n1;"Lyon\n(69)"\n2;Paris', encoding="utf-8")
     result, _ = extract(tmp_path, tmp_path / "out", path="whole.csv")
     assert result.cut_last_row is None
@@ -424,7 +429,7 @@ def test_cp1252_past_the_sample_is_read_as_cp1252(tmp_path: Path) -> None:
     (tmp_path / "f.csv").write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv")
     assert rows[-1] == {"id": "20000", "nom": "Œuvre d’art"} and result.rows == 20_001
-    assert "encoding cp1252 (detected)" in result.notes and "encoding utf-8 (detected)" not in result.notes
+    assert "encodage cp1252 (détecté)" in result.notes and "encodage utf-8 (détecté)" not in result.notes
 
 
 def _rezip(source: Path, target: Path, replace: dict[str, bytes]) -> None:
@@ -461,7 +466,7 @@ def test_big_document_properties_are_not_parsed(tmp_path: Path) -> None:
     _rezip(tmp_path / "ok.xlsx", tmp_path / "meta.xlsx", {"docProps/core.xml": padded})
     result, rows = extract(tmp_path, tmp_path / "out", path="meta.xlsx")
     assert "title" not in result.metadata and rows[0]["code"] == "01001"
-    assert any(n.startswith("document properties (docProps/core.xml) larger than 1 MiB") for n in result.notes)
+    assert any(n.startswith("propriétés du document (docProps/core.xml) de plus de 1 Mio") for n in result.notes)
 
 
 def test_xml_entities_in_a_workbook_are_refused_as_such(tmp_path: Path) -> None:
@@ -636,8 +641,8 @@ def test_reference_a_test_file(messy: SpreadsheetSource, tmp_path: Path) -> None
     assert rows[0]["NUMCOM"] == "01001" and rows[0]["NOMCOM"] == "L'ABERGEMENT-CLEMENCIAT"
     assert json.loads(rows[0]["GEO_INFO"]) == {"type": "Point", "coordinates": [12.5, 2.8]}
     assert rows[-1]["NUMCOM"] == "01170"
-    assert {"encoding utf-8 (detected)", "delimiter ';' (detected)", "header found on row 1",
-            "header repeated on row(s) 2, 3: 2 row(s) dropped"} <= set(result.notes)
+    assert {"encodage utf-8 (détecté)", "séparateur ';' (détecté)", "en-tête trouvé ligne 1",
+            "en-tête répété ligne(s) 2, 3 : 2 ligne(s) retirée(s)"} <= set(result.notes)
     assert result.findings == (RowFinding("repeated-header", (2, 3), 2),) and result.row_gaps == ()
 
 
@@ -649,21 +654,21 @@ def test_reference_b_and_csv_file(messy: SpreadsheetSource, tmp_path: Path) -> N
     assert rows[3]["partly_empty"] is None
     result, rows = read_reference(messy, "csv_file", tmp_path)
     assert result.rows == 6 and rows[-1] == {"code_departement": "59", "code_region": "24"}
-    assert "delimiter ',' (detected)" in result.notes
+    assert "séparateur ',' (détecté)" in result.notes
 
 
 @needs_reference
 def test_reference_ragged(messy: SpreadsheetSource, tmp_path: Path) -> None:
     result, rows = read_reference(messy, "c_test_file.csv", tmp_path)
     assert rows == [{"colmmun A": "row A", "columnB": "row B", "column_3": "row C"}]
-    assert any("extra values are kept in column_3" in n for n in result.notes)
+    assert any("valeurs en trop sont gardées dans column_3" in n for n in result.notes)
     assert result.findings == (RowFinding("extra-cell", (2,), 1, ("column_3",)),)
 
 
 @needs_reference
 def test_reference_gzip(messy: SpreadsheetSource, tmp_path: Path) -> None:
     result, rows = read_reference(messy, "file.csv.gz", tmp_path)
-    assert result.notes[0] == "read as gzip-compressed CSV"
+    assert result.notes[0] == "lu comme CSV compressé (gzip)"
     assert result.rows == 6 and rows[1] == {"code_departement": "23", "code_region": "84", "partly_empty": "100"}
 
 
@@ -678,7 +683,7 @@ def test_reference_ods(messy: SpreadsheetSource, tmp_path: Path) -> None:
 @needs_reference
 def test_reference_ods_disguised_as_xls(messy: SpreadsheetSource, tmp_path: Path) -> None:
     result, rows = read_reference(messy, "file.xls", tmp_path)
-    assert result.notes[0] == "read as OpenDocument spreadsheet (ods)"
+    assert result.notes[0] == "lu comme tableur OpenDocument (ods)"
     assert result.rows == 5
     first = rows[0]
     assert first["CP"] == "75005" and first["VILLE"] == "PARIS" and first["CEDEX"] is None
@@ -689,8 +694,9 @@ def test_reference_ods_disguised_as_xls(messy: SpreadsheetSource, tmp_path: Path
 @needs_reference
 def test_reference_xlsx_data_on_second_sheet(messy: SpreadsheetSource, tmp_path: Path) -> None:
     result, rows = read_reference(messy, "file.xlsx", tmp_path)
-    assert "sheet 'REI_1987' used (first sheet with data); other sheets: 'Notice'" in result.notes
-    assert any(n.startswith("header found on row 2; row 1 above it skipped") for n in result.notes)
+    assert ("feuille 'REI_1987' utilisée (première feuille avec des données) ; autres feuilles : 'Notice'"
+            in result.notes)
+    assert any(n.startswith("en-tête trouvé ligne 2 ; ligne 1 au-dessus ignorée") for n in result.notes)
     assert result.rows == 5 and result.first_row == 3
     assert "title" not in result.metadata  # dc:title is empty in this file
     first = rows[0]
@@ -712,8 +718,8 @@ def test_reference_scdl_duplicate_column_cp1252(tmp_path: Path) -> None:
     assert rows[0]["referenceDecision"] == "CONV N° 2074-15 2015-06-19"
     assert rows[0]["nature"] == "aide en numéraire" and rows[0]["idRAE"] is None
     assert rows[0]["idAttribuant"] == "21060004500392"
-    assert "encoding cp1252 (detected)" in result.notes
-    assert any("duplicate column label 'notificationUE'" in n for n in result.notes)
+    assert "encodage cp1252 (détecté)" in result.notes
+    assert any("libellé de colonne 'notificationUE' en double" in n for n in result.notes)
 
 
 @needs_reference
