@@ -33,8 +33,8 @@ class CatalogError(MoissonError):
                  path: str | None = None) -> None:
         self.message, self.file, self.line, self.path = message, file, line, path
         where = ":".join(str(p) for p in (file, line) if p is not None)
-        prefix = f"{where}: " if where else ""
-        at = f"{path}: " if path else ""
+        prefix = f"{where} : " if where else ""
+        at = f"{path} : " if path else ""
         super().__init__(f"{prefix}{at}{message}")
 
 

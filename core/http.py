@@ -213,14 +213,14 @@ class HttpClient:
                 exc.dataset_id = dataset_id
                 raise
             except requests.TooManyRedirects:
-                raise RejectedError(f"{method} {redact_url(url)} redirects in a loop: the server sends the request "
-                                    "from address to address without end; check the URL in the catalog or ask "
-                                    "the server's administrator", dataset_id=dataset_id,
+                raise RejectedError(f"{method} {redact_url(url)} redirige en boucle : le serveur renvoie la requête "
+                                    "d'adresse en adresse sans fin ; vérifiez l'URL dans le catalogue ou "
+                                    "contactez l'administrateur du serveur", dataset_id=dataset_id,
                                     connector=self.connector) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error: ConnectorError = UnavailableError(
-                    f"{method} {redact_url(url)} failed: {type(exc).__name__}; the server is unreachable or slow, "
-                    "moisson will retry later", dataset_id=dataset_id, connector=self.connector)
+                    f"{method} {redact_url(url)} a échoué ({type(exc).__name__}) : le serveur est injoignable ou "
+                    "trop lent ; moisson réessaiera plus tard", dataset_id=dataset_id, connector=self.connector)
                 delay = None
             else:
                 busy = retry_on is not None and retry_on(response)
@@ -281,8 +281,8 @@ class HttpClient:
         except (requests.RequestException, OSError) as exc:
             if deadline is not None and deadline.expired:
                 raise self._too_slow(method, response.url, dataset_id) from None
-            raise UnavailableError(f"{method} {redact_url(response.url)}: the answer was cut off "
-                                   f"({type(exc).__name__}); moisson will retry later",
+            raise UnavailableError(f"{method} {redact_url(response.url)} : la réponse a été coupée "
+                                   f"({type(exc).__name__}) ; moisson réessaiera plus tard",
                                    dataset_id=dataset_id, connector=self.connector) from None
         finally:
             if deadline is not None:
@@ -291,10 +291,10 @@ class HttpClient:
             raise self._too_slow(method, response.url, dataset_id)
 
     def _too_slow(self, method: str, url: str, dataset_id: str | None = None) -> DeadlineError:
-        where = f" of the {self.connector} connector" if self.connector else ""
-        return DeadlineError(f"{method} {redact_url(url)} did not send its whole answer within {self.timeout:g} s: "
-                             f"the server is too slow or stalled; raise `timeout`{where} in the catalog if it is "
-                             "only slow", dataset_id=dataset_id, connector=self.connector)
+        where = f" du connecteur {self.connector}" if self.connector else ""
+        return DeadlineError(f"{method} {redact_url(url)} n'a pas envoyé toute sa réponse en {self.timeout:g} s : "
+                             f"le serveur est trop lent ou bloqué ; s'il n'est que lent, relevez `timeout`{where} "
+                             "dans le catalogue", dataset_id=dataset_id, connector=self.connector)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request` and decode the JSON body (None for 204)."""
@@ -304,8 +304,8 @@ class HttpClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise UnavailableError(f"{method} {redact_url(response.url)} answered {response.status_code} "
-                                   "with a body that is not JSON", connector=self.connector) from exc
+            raise UnavailableError(f"{method} {redact_url(response.url)} a répondu {response.status_code} "
+                                   "avec un contenu qui n'est pas du JSON", connector=self.connector) from exc
 
     def error_for(self, response: requests.Response, *, dataset_id: str | None = None) -> ConnectorError:
         """The error of our hierarchy for an HTTP error response."""
@@ -314,15 +314,15 @@ class HttpClient:
         detail = _detail(response)
         kw = {"dataset_id": dataset_id, "connector": self.connector}
         if status == 429:
-            return RateLimitedError(f"{where}: too many requests{detail}", retry_after=retry_after(response), **kw)
+            return RateLimitedError(f"{where} : trop de requêtes{detail}", retry_after=retry_after(response), **kw)
         if status >= 500:
-            return UnavailableError(f"{where}: server error{detail}", **kw)
+            return UnavailableError(f"{where} : erreur du serveur{detail}", **kw)
         if status in (401, 403):
-            return ConfigError(f"{where}: credentials refused or not allowed{detail}; check the API key "
-                               "and that its account may publish for this organisation", **kw)
+            return ConfigError(f"{where} : identifiants refusés ou non autorisés{detail} ; vérifiez la clé d'API "
+                               "et que son compte peut publier pour cette organisation", **kw)
         if status in (404, 410):
-            return NotFoundError(f"{where}: not found{detail}", **kw)
-        return RejectedError(f"{where}: request refused{detail}", **kw)
+            return NotFoundError(f"{where} : introuvable{detail}", **kw)
+        return RejectedError(f"{where} : requête refusée{detail}", **kw)
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -34,9 +34,9 @@ def test_the_bundled_catalog_checks_ok():
 def test_unknown_keys_are_errors_with_a_suggestion(tmp_path):
     code, out = check(tmp_path, "  - {id: salles, source: tableurs, locator: {path: s.csv, sheeet: 1}}\n")
     assert code == 2
-    assert "catalog.yaml:7: datasets[0].locator.sheeet: clé inconnue (vouliez-vous dire 'sheet' ?)" in out
+    assert "catalog.yaml:7 : datasets[0].locator.sheeet : clé inconnue (vouliez-vous dire 'sheet' ?)" in out
     code, out = check(tmp_path, "  - {id: salles, source: tableurs, locator: {path: s.csv}, frequence: monthly}\n")
-    assert "datasets[0].frequence: clé inconnue (vouliez-vous dire 'frequency' ?)" in out
+    assert "datasets[0].frequence : clé inconnue (vouliez-vous dire 'frequency' ?)" in out
 
 
 def test_vocabulary_typos_get_the_id_they_stand_for(tmp_path):
@@ -53,7 +53,7 @@ def test_missing_files_sheets_and_misspelt_schemas_are_all_reported(tmp_path):
                                 "  - id: equip\n    source: tableurs\n    locator: {path: equip.xlsx, sheet: Feuil9}\n"
                                 "    schema: scdl/equipement@0.1.5\n")
     assert code == 2
-    assert "catalog.yaml:7: datasets[0].locator: salles.csv does not exist" in out
-    assert "catalog.yaml:10: datasets[1].locator: equip.xlsx has no sheet 'Feuil9'" in out
-    assert "catalog.yaml:11: datasets[1].schema:" in out and "did you mean 'scdl/equipements'?" in out
+    assert "catalog.yaml:7 : datasets[0].locator : salles.csv does not exist" in out
+    assert "catalog.yaml:10 : datasets[1].locator : equip.xlsx has no sheet 'Feuil9'" in out
+    assert "catalog.yaml:11 : datasets[1].schema :" in out and "did you mean 'scdl/equipements'?" in out
     assert "could not be downloaded" not in out

@@ -174,7 +174,7 @@ def test_a_redirect_loop_is_one_clear_refusal_naming_the_host(hostile):
     seen = []
     with pytest.raises(RejectedError) as info:
         HttpClient(hostile, retries=3, sleep=seen.append).request("GET", "/loop/s/SECRETTOKEN123")
-    assert "redirects in a loop" in str(info.value) and "127.0.0.1" in str(info.value)
+    assert "redirige en boucle" in str(info.value) and "127.0.0.1" in str(info.value)
     assert "SECRETTOKEN123" not in str(info.value)
     assert seen == [], "a redirect loop is not retried"
 

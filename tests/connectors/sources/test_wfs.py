@@ -296,7 +296,7 @@ def test_slow_answers_fail_within_the_timeout(proxy, tmp_path):
 
     proxy.fault = stall
     try:
-        with pytest.raises(UnavailableError, match="did not send its whole answer within"):
+        with pytest.raises(UnavailableError, match="n'a pas envoyé toute sa réponse en"):
             source(proxy.url, timeout=10).extract(dataset(), tmp_path)
     finally:
         release.set()

@@ -436,7 +436,7 @@ def test_an_answer_slower_than_the_timeout_fails_naming_the_setting(udata, proxy
     target = make_target(udata, proxy, delays, timeout=1)
     proxy.faults.clear()
     proxy.inject("GET", r"/organizations/", "slow", delay=2.5)
-    with pytest.raises(DeadlineError, match=r"within 1 s.*raise `timeout` of the datagouv connector"):
+    with pytest.raises(DeadlineError, match=r"en 1 s.*relevez `timeout` du connecteur datagouv"):
         target.publish(publication)
     assert any(status == "slow" for _, _, status in proxy.log) and not delays
 
