@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from moisson.catalog.model import Catalog
 from moisson.connectors.base import Extract
+from moisson.core.notes import said
 from moisson.core.state import StateStore
 from moisson.quality.messages import Lang
 
@@ -102,7 +103,7 @@ def shrink_refusal(dataset_id: str, new: Shape, published: Shape | None, *, allo
     """
     say = MESSAGES[lang]
     if cut:
-        detail = cut if isinstance(cut, str) else "?"
+        detail = said(cut, lang) if isinstance(cut, str) else "?"
         return say["held-cut"].format(reasons=say["cut"].format(detail=detail), dataset=dataset_id)
     reasons, needed = [], 0.0
     if new.rows == 0 and allowed < 1:
