@@ -249,6 +249,17 @@ class PortalHarvester(Protocol):
 
 
 @runtime_checkable
+class PlansOffline(Protocol):
+    """A target whose `plan` reads only what is on this machine (a portal folder), never an API.
+
+    The flow may then settle an unchanged publication itself, without a publish task or a slot of the
+    target's limit: holding a slot is what lets a remote target's plan call its API.
+    """
+
+    plans_offline: ClassVar[bool]
+
+
+@runtime_checkable
 class TargetConnector(Protocol):
     """Publishes checked datasets to a portal."""
 

@@ -20,12 +20,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from moisson.catalog.model import Catalog
-from moisson.connectors.base import DatasetDescriptor, Publication, PublishResult
-from moisson.connectors.targets.local import LocalTarget
+from moisson.connectors.base import DatasetDescriptor, PlansOffline, Publication, PublishResult
 from moisson.core.errors import MoissonError
 from moisson.core.records import RemoteState
 from moisson.core.state import StateStore
 from moisson.tasks.connect import build_target
+from moisson.tasks.labels import changes_label, status_label
 from moisson.tasks.limits import slot
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 from moisson.tasks.shrink import shape_of
@@ -68,15 +68,15 @@ def settled_unchanged(catalog: Catalog, target: str, publication: Publication) -
     """`unchanged` when the state store and the target's offline plan both say the target holds this publication.
 
     None when the publish task must decide: something changed, `--force` (its hashes are forgotten), or a target
-    whose plan needs its API. The local portal's plan compares its files, so a portal edited or left half-built
-    is still rewritten.
+    whose plan needs its API (not `PlansOffline`). The local portal's plan compares its files, so a portal
+    edited or left half-built is still rewritten.
     """
     previous = publication.previous
     if previous is None or not publication.unchanged:
         return None
     try:
         connector = build_target(catalog, target)
-        if not isinstance(connector, LocalTarget) or connector.plan(publication).action != "unchanged":
+        if not isinstance(connector, PlansOffline) or connector.plan(publication).action != "unchanged":
             return None
     except (MoissonError, OSError):
         return None  # the task meets the same error and reports it as the target's failure
@@ -93,7 +93,8 @@ def publish_to_target(catalog: Catalog, store: StateStore, target: str, publicat
     dataset_id = publication.dataset.id
     if dry_run:
         plan = connector.plan(publication)
-        logger.info("%s → %s: would %s %s", dataset_id, target, plan.action, ", ".join(plan.changes))
+        logger.info("%s → %s : prévu : %s %s", dataset_id, target, status_label(plan.action),
+                    changes_label(plan.changes))
         return PublishResult(plan.action, changes=plan.changes, note=plan.note)
     with slot(catalog, "target", target):
         result: PublishResult = connector.publish(publication)
@@ -101,5 +102,5 @@ def publish_to_target(catalog: Catalog, store: StateStore, target: str, publicat
         store.save_remote(dataset_id, target, RemoteState(
             remote_id=result.remote_id, url=result.url, content_hash=publication.content_hash,
             metadata_hash=publication.metadata_hash, extra={**result.extra, **shape_of(publication.data).as_extra()}))
-    logger.info("%s → %s: %s %s", dataset_id, target, result.status, result.url or "")
+    logger.info("%s → %s : %s %s", dataset_id, target, status_label(result.status), result.url or "")
     return result

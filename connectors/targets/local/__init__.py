@@ -66,6 +66,7 @@ class LocalTarget:
     """
 
     kind: ClassVar[str] = "local"
+    plans_offline: ClassVar[bool] = True
 
     class Config(ConnectorConfig):
         """Settings of a local portal.
