@@ -427,7 +427,7 @@ def test_catalog_declares_the_target_with_a_key_reference(tmp_path, monkeypatch)
     assert target.config.api_key.get_secret_value() == "udata_from-the-environment"
     assert "udata_from-the-environment" not in repr(target) + repr(target.config)
     monkeypatch.delenv("DATAGOUV_TEST_KEY")
-    with pytest.raises(ConfigError, match="DATAGOUV_TEST_KEY is not set"):
+    with pytest.raises(ConfigError, match="DATAGOUV_TEST_KEY n'est pas définie"):
         build_target(load_catalog(path), "datagouv")
 
 
@@ -447,7 +447,7 @@ def test_a_dribbling_file_download_fails_within_the_timeout(udata, proxy, delays
     target = make_target(udata, proxy, delays, timeout=2)
     proxy.faults.clear()
     proxy.inject("GET", r"\.csv", "dribble", delay=0.5)
-    setting = r"127\.0\.0\.1.*within 2 s.*raise `timeout` of the datagouv connector"
+    setting = r"127\.0\.0\.1.*en 2 s.*relevez `timeout` du connecteur datagouv"
     with pytest.raises(DeadlineError, match=setting) as info:
         target.publish(publication)
     assert info.value.dataset_id == publication.dataset.id and not info.value.retryable
