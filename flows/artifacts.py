@@ -17,6 +17,7 @@ from prefect.artifacts import (
 
 from moisson.flows.outcome import DatasetOutcome
 from moisson.quality.gate import QualityResult
+from moisson.tasks.labels import changes_label, status_label
 
 
 def quality_artifacts(dataset_id: str, result: QualityResult) -> None:
@@ -25,25 +26,25 @@ def quality_artifacts(dataset_id: str, result: QualityResult) -> None:
     if result.gx_results:
         link += f" · {result.say('report.gx')}: [{result.gx_results.name}]({result.gx_results.as_uri()})"
     create_markdown_artifact(key=f"quality-{dataset_id}", markdown=result.to_markdown(limit=50) + link,
-                             description=f"Quality of {dataset_id}")
+                             description=f"Qualité de {dataset_id}")
     rows = [issue.to_dict() for issue in result.errors[:200]]
     if rows:
         create_table_artifact(key=f"quality-{dataset_id}-rows", table=rows,
-                              description=f"First failing rows of {dataset_id}")
+                              description=f"Premières lignes en erreur de {dataset_id}")
 
 
 def publication_artifact(outcome: DatasetOutcome) -> None:
     """Links to the published pages on each target, and what changed."""
-    lines = [f"# {outcome.id}: {outcome.status}", "", "| target | status | link | changes |",
+    lines = [f"# {outcome.id} : {status_label(outcome.status)}", "", "| cible | état | lien | changements |",
              "|---|---|---|---|"]
     for name, t in outcome.targets.items():
         link = f"[{t.url}]({t.url})" if t.url else ""
-        detail = ", ".join(t.changes) or t.note or t.error or ""
-        lines.append(f"| {name} | {t.status} | {link} | {detail} |")
+        detail = changes_label(t.changes) or t.note or t.error or ""
+        lines.append(f"| {name} | {status_label(t.status)} | {link} | {detail} |")
     if outcome.error:
-        lines += ["", f"**Error:** {outcome.error}"]
+        lines += ["", f"**Erreur :** {outcome.error}"]
     create_markdown_artifact(key=f"publication-{outcome.id}", markdown="\n".join(lines),
-                             description=f"Publication of {outcome.id}")
+                             description=f"Publication de {outcome.id}")
 
 
 def progress_artifact(total: int, description: str) -> Callable[[DatasetOutcome], None]:

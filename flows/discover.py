@@ -28,6 +28,7 @@ from moisson.core.state import StateStore
 from moisson.flows.harvest import run_datasets
 from moisson.tasks.archive import archive_on_target
 from moisson.tasks.connect import build_source
+from moisson.tasks.labels import status_label
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
 
@@ -79,13 +80,13 @@ def archive_missing(catalog: Catalog, store: StateStore, source_id: str, record_
             if previous is None or previous.remote_id is None:
                 continue
             if dry_run:
-                logger.info("%s: would be archived on %s (record %s gone)", ds.id, target, ds.locator["record"])
+                logger.info("%s : serait archivé sur %s (fiche %s disparue)", ds.id, target, ds.locator["record"])
                 continue
             descriptor = DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=catalog.metadata_of(ds))
             try:
                 archive_on_target(catalog, target, descriptor, previous)
             except MoissonError as exc:  # one target failing must not stop the others
-                logger.error("%s: archiving on %s failed: %s", ds.id, target, exc)
+                logger.error("%s : l'archivage sur %s a échoué : %s", ds.id, target, exc)
                 continue
             done.append(f"{ds.id}@{target}")
     return done
@@ -104,7 +105,7 @@ def harvest_collections(catalog: str | None, store: StateStore, source_id: str, 
     ids = [ds.id for ds in cat.datasets.values()
            if ds.source == source_id and ds.id not in explicit
            and (ds.locator["record"] in fresh or store.last_success(ds.id) is None)]
-    get_run_logger().info("%s: %d collection datasets to harvest", source_id, len(ids))
+    get_run_logger().info("%s : %d jeux de données de collection à moissonner", source_id, len(ids))
     return {o.id: o.status for o in run_datasets(ids, catalog=catalog)}
 
 
@@ -126,7 +127,7 @@ def discover_source(source_id: str, catalog: str | None = None, full: bool | Non
     cat = with_stored_records(load_catalog(catalog), store)
     ref = cat.model.sources.get(source_id)
     if ref is None:
-        raise MoissonError(f"no source {source_id!r} in {cat.path}; sources: {', '.join(cat.model.sources)}")
+        raise MoissonError(f"pas de source {source_id!r} dans {cat.path} ; sources : {', '.join(cat.model.sources)}")
     source = build_source(cat, source_id)
     if isinstance(source, RecordSource):
         result = list_records(cat, store, source_id, full)
@@ -153,22 +154,24 @@ def discover_source(source_id: str, catalog: str | None = None, full: bool | Non
 def discovery_artifacts(report: DiscoveryReport) -> None:
     """Markdown summary and a table of every new, changed, missing and skipped record."""
     key = f"discovery-{slugify(report.source)}"
-    lines = [f"# Discovery of {report.source} ({report.mode})", "",
-             f"- matched by the catalog: {report.matched if report.matched is not None else 'unknown'}",
-             f"- collected: {report.collected}{'' if report.complete else ' — **incomplete run**'}",
-             f"- new: {len(report.new)} · changed: {len(report.changed)} · unchanged: {report.unchanged} · "
-             f"missing: {len(report.missing)} · archived: {len(report.archived)} · skipped: {len(report.skipped)}"]
+    lines = [f"# Découverte de {report.source} ({report.mode})", "",
+             f"- trouvées dans le catalogue : {report.matched if report.matched is not None else 'inconnu'}",
+             f"- collectées : {report.collected}{'' if report.complete else ' — **passage incomplet**'}",
+             f"- nouvelles : {len(report.new)} · modifiées : {len(report.changed)} · inchangées : {report.unchanged}"
+             f" · absentes : {len(report.missing)} · archivées : {len(report.archived)} · ignorées : "
+             f"{len(report.skipped)}"]
     if report.harvested:
         statuses = Counter(report.harvested.values())
-        lines.append("- collection datasets harvested: " + ", ".join(f"{n} {s}" for s, n in statuses.items()))
+        lines.append("- jeux de données de collection moissonnés : " + ", ".join(
+            f"{n} {status_label(s)}" for s, n in statuses.items()))
     if report.held:
-        lines += ["", f"**Deletions held:** {report.held}"]
+        lines += ["", f"**Suppressions retenues :** {report.held}"]
     lines += [f"- {note}" for note in report.notes]
-    create_markdown_artifact(key=key, markdown="\n".join(lines), description=f"Discovery of {report.source}")
-    rows = ([{"record": r, "status": "new", "reason": ""} for r in report.new]
-            + [{"record": r, "status": "changed", "reason": ""} for r in report.changed]
-            + [{"record": r, "status": "missing", "reason": report.held or ""} for r in report.missing]
-            + [{"record": s["record"], "status": "skipped", "reason": s["reason"]} for s in report.skipped])
+    create_markdown_artifact(key=key, markdown="\n".join(lines), description=f"Découverte de {report.source}")
+    rows = ([{"fiche": r, "état": "nouvelle", "raison": ""} for r in report.new]
+            + [{"fiche": r, "état": "modifiée", "raison": ""} for r in report.changed]
+            + [{"fiche": r, "état": "absente", "raison": report.held or ""} for r in report.missing]
+            + [{"fiche": s["record"], "état": "ignorée", "raison": s["reason"]} for s in report.skipped])
     if rows:
         create_table_artifact(key=f"{key}-records", table=rows[:1000],
-                              description=f"Records of {report.source} that need attention")
+                              description=f"Fiches de {report.source} à examiner")

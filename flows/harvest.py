@@ -78,7 +78,7 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
     data = outcome.model_dump(mode="json")
     if outcome.ok:
         return Completed(message=outcome.status, data=data)
-    return Failed(message=f"{outcome.status}: {outcome.error or 'see the quality report'}", data=data)
+    return Failed(message=f"{outcome.status}: {outcome.error or 'voir le rapport de qualité'}", data=data)
 
 
 @functools.lru_cache(maxsize=4)
@@ -108,8 +108,8 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
             mark = fingerprint_dataset.with_options(timeout_seconds=budget)(cat, dataset_id) if incremental else None
             known = store.records(source).get(dataset_id) if mark else None
             if mark and known and known.datestamp == mark and not (force or dry_run):
-                logger.info("%s: no row changed in source %s since the last run; nothing exported", dataset_id,
-                            source)
+                logger.info("%s : aucune ligne n'a changé dans la source %s depuis le dernier passage ; "
+                            "rien n'est exporté", dataset_id, source)
                 return DatasetOutcome(id=dataset_id, status="unchanged")
             extract = merge_sources if several else extract_dataset.with_options(timeout_seconds=budget)
             extracted = extract(cat, dataset_id, Path(tmp))
@@ -117,13 +117,13 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
                 extracted = prepare_dataset(cat, dataset_id, extracted, Path(tmp))
             checked = check_dataset(cat, dataset_id, extracted, reports)
         except MoissonError as exc:
-            logger.error("%s: %s", dataset_id, exc)
+            logger.error("%s : %s", dataset_id, exc)
             return DatasetOutcome(id=dataset_id, status="failed", error=str(exc))
         except TimeoutError:
             error = (f"la lecture de la source {source} a dépassé son temps ({budget:.0f} s) et a été arrêtée ; "
                      f"rien n'est publié. Si la source est seulement lente, relevez `timeout` de la source "
                      f"{source} dans le catalogue")
-            logger.error("%s: %s", dataset_id, error)
+            logger.error("%s : %s", dataset_id, error)
             return DatasetOutcome(id=dataset_id, status="failed", error=error)
         quality_artifacts(dataset_id, checked)
         summary = QualitySummary(
@@ -134,15 +134,15 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
             if not dry_run:
                 mark_blocked(cat, dataset_id, f"{checked.error_count} erreurs de qualité")
             return DatasetOutcome(id=dataset_id, status="blocked", rows=checked.rows, quality=summary,
-                                  error=f"{checked.error_count} quality errors; nothing was published. "
-                                        f"Fix the source and rerun; report: {checked.report_html}")
+                                  error=f"{checked.error_count} erreurs de qualité ; rien n'a été publié. "
+                                        f"Corrigez la source et relancez ; rapport : {checked.report_html}")
         held = None if accept_shrink else held_back(cat, store, dataset_id, checked.clean_path, extracted.extract)
         if held:
-            logger.error("%s: %s", dataset_id, held)
+            logger.error("%s : %s", dataset_id, held)
             return DatasetOutcome(id=dataset_id, status="failed", rows=checked.rows, quality=summary, error=held)
         skipped = cat.skipped_targets(dataset)
         for name, note in skipped.items():
-            logger.info("%s → %s: %s", dataset_id, name, note)
+            logger.info("%s → %s : %s", dataset_id, name, note)
         publications = {target: publication_for(cat, store, target, extracted.dataset, checked.clean_path,
                                                 checked.rows, extracted.extract.geometry, checked.table_schema,
                                                 force)
@@ -150,14 +150,14 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
         targets: dict[str, PublishResult] = {}
         for target, publication in publications.items():
             if settled := settled_unchanged(cat, target, publication):
-                logger.info("%s → %s: unchanged %s", dataset_id, target, settled.url or "")
+                logger.info("%s → %s : inchangé %s", dataset_id, target, settled.url or "")
                 targets[target] = settled
         futures = {}
         if len(targets) < len(publications):
             try:  # a target receives only a file that reads back as what was checked
                 verify_publication(cat, dataset_id, checked)
             except MoissonError as exc:
-                logger.error("%s: %s", dataset_id, exc)
+                logger.error("%s : %s", dataset_id, exc)
                 return DatasetOutcome(id=dataset_id, status="failed", rows=checked.rows, quality=summary,
                                       error=str(exc))
             for target, publication in publications.items():
@@ -169,7 +169,7 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
                         for name, note in skipped.items()})
     outcome = DatasetOutcome(id=dataset_id, status=_status(targets.values(), dry_run), rows=checked.rows,
                              quality=summary, targets=targets,
-                             error=next((f"{n}: {t.error}" for n, t in targets.items() if t.error), None))
+                             error=next((f"{n} : {t.error}" for n, t in targets.items() if t.error), None))
     if mark and outcome.status in ("published", "unchanged"):
         store.save_record(source, RecordState(dataset_id, mark, None, dt.datetime.now(dt.UTC), None))
     return outcome
@@ -256,8 +256,8 @@ def harvest_catalog(dataset_ids: list[str] | None = None, due_only: bool = True,
     ids = dataset_ids or list(cat.datasets)
     if due_only:
         ids = due_datasets(cat, ids, store)
-    get_run_logger().info("%d datasets to harvest: %s", len(ids), ", ".join(ids) or "none")
-    advance = progress_artifact(len(ids), f"{len(ids)} datasets of {cat.path.name}")
+    get_run_logger().info("%d jeux de données à moissonner : %s", len(ids), ", ".join(ids) or "aucun")
+    advance = progress_artifact(len(ids), f"{len(ids)} jeux de données de {cat.path.name}")
     outcomes = run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, on_done=advance,
                             concurrency=concurrency)
     return [o.model_dump(mode="json") for o in outcomes]

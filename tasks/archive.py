@@ -9,6 +9,7 @@ from moisson.catalog.model import Catalog
 from moisson.connectors.base import DatasetDescriptor, PublishResult
 from moisson.core.records import RemoteState
 from moisson.tasks.connect import build_target
+from moisson.tasks.labels import status_label
 from moisson.tasks.limits import slot
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 
@@ -20,5 +21,5 @@ def archive_on_target(catalog: Catalog, target: str, dataset: DatasetDescriptor,
     """Archive one dataset on one target, under the same retries and target limit as publication."""
     with slot(catalog, "target", target):
         result = build_target(catalog, target).archive(dataset, previous)
-    get_run_logger().info("%s → %s: %s", dataset.id, target, result.status)
+    get_run_logger().info("%s → %s : %s", dataset.id, target, status_label(result.status))
     return result

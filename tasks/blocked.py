@@ -25,4 +25,4 @@ def mark_blocked(catalog: Catalog, dataset_id: str, reason: str) -> None:
         except NotFoundError:
             continue  # never published: no good version to keep online, nothing to say
         except MoissonError as exc:
-            logger.warning("%s → %s: could not mark the dataset blocked: %s", dataset_id, target, exc)
+            logger.warning("%s → %s : le jeu de données n'a pas pu être marqué bloqué : %s", dataset_id, target, exc)

@@ -21,6 +21,9 @@ from moisson.core import redact
 from moisson.core.errors import ConfigError
 from moisson.core.secrets import SecretRef
 
+#: How a message names each role of connector.
+_ROLES = {"source": "source", "target": "cible"}
+
 
 def resolve_secret(ref: SecretRef) -> str:
     """Return the value behind `{env: NAME}` or `{block: "secret/NAME"}`, remembered for scrubbing.
@@ -32,8 +35,8 @@ def resolve_secret(ref: SecretRef) -> str:
     if ref.env is not None:
         value = os.environ.get(ref.env)
         if not value:
-            raise ConfigError(f"environment variable {ref.env} is not set: export it before the run, "
-                              "or store the credential in a Prefect Secret block")
+            raise ConfigError(f"la variable d'environnement {ref.env} n'est pas définie : exportez-la avant le "
+                              "lancement, ou enregistrez l'identifiant dans un bloc Secret de Prefect")
         redact.remember(value)
         return value
     name = ref.block.removeprefix("secret/") if ref.block else ""
@@ -42,8 +45,8 @@ def resolve_secret(ref: SecretRef) -> str:
     try:
         value = str(Secret.load(name).get())
     except ValueError as exc:
-        raise ConfigError(f"Prefect Secret block {name!r} not found: create it in the Prefect UI "
-                          f"(Blocks → Secret) or with `prefect block create secret`") from exc
+        raise ConfigError(f"bloc Secret de Prefect {name!r} introuvable : créez-le dans l'interface de Prefect "
+                          f"(Blocks → Secret) ou avec `prefect block create secret`") from exc
     redact.remember(value)
     return value
 
@@ -84,8 +87,8 @@ def _build(catalog: Catalog, role: registry.Role, name: str) -> Any:
     try:
         config = cls.Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{role} {name!r} is misconfigured: {exc.errors()[0]['msg']} "
-                          f"at {'.'.join(map(str, exc.errors()[0]['loc']))}", connector=ref.connector) from None
+        raise ConfigError(f"{_ROLES[role]} {name!r} mal configurée : {exc.errors()[0]['msg']} "
+                          f"à {'.'.join(map(str, exc.errors()[0]['loc']))}", connector=ref.connector) from None
     return cls(config)
 
 

@@ -52,7 +52,7 @@ def extract_dataset(catalog: Catalog, dataset_id: str, workdir: Path) -> Extract
     with slot(catalog, "source", ds.source):
         result = source.extract(descriptor, workdir)
     logger = get_run_logger()
-    logger.info("%s: %d rows extracted from source %s", dataset_id, result.rows, ds.source)
+    logger.info("%s : %d lignes extraites de la source %s", dataset_id, result.rows, ds.source)
     for note in result.notes:
         logger.info("%s: %s", dataset_id, note)
     metadata = catalog.metadata_of(ds, result.metadata)

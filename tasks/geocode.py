@@ -89,8 +89,8 @@ def communes_of(catalog: Catalog, dataset_id: str, extracted: Extracted, schema:
     ask &= np.array([bool(code) for code in codes], dtype=bool)
     keys = [point_key(lat, lon) if asked else "" for lat, lon, asked in zip(points.lat, points.lon, ask, strict=True)]
     places, sent = _reverse(catalog, [k for k in dict.fromkeys(keys) if k])
-    get_run_logger().info("%s: commune check of %d points: %d sent to the geocoder's reverse endpoint, "
-                          "the others from its cache", dataset_id, len(places), sent)
+    get_run_logger().info("%s : contrôle de la commune de %d points : %d envoyés au géocodage inverse, "
+                          "les autres lus dans son cache", dataset_id, len(places), sent)
     return Communes(dataset_id, points=points, expected=[c if a else None for c, a in zip(codes, ask, strict=True)],
                     found=[(p.citycode, p.city) if (p := places.get(k)) else None for k in keys])
 

@@ -61,8 +61,8 @@ def merge_sources(catalog: Catalog, dataset_id: str, workdir: Path) -> Extracted
     ds = catalog.dataset(dataset_id)
     schema = schema_of(catalog, ds.schema_)
     if schema is None or ds.sources is None or ds.merge is None:
-        raise CatalogError(f"dataset {dataset_id}: several `sources:` are fitted to one `schema:` before the "
-                           "merge; add the schema", file=str(catalog.path))
+        raise CatalogError(f"jeu de données {dataset_id} : plusieurs `sources:` sont ajustées à un même `schema:` "
+                           "avant la fusion ; ajoutez le schéma", file=str(catalog.path))
     fields = [f.name for f in schema.fields]
     futures = {name: extract_part.with_options(timeout_seconds=task_timeout(catalog, "source", part.source))
                .submit(catalog, dataset_id, name, part, workdir) for name, part in ds.sources.items()}
@@ -95,7 +95,7 @@ def merge_sources(catalog: Catalog, dataset_id: str, workdir: Path) -> Extracted
                      "la licence doit être odc-odbl, avec l'attribution d'OpenStreetMap")
     create_markdown_artifact(key=f"merge-{dataset_id}", markdown="\n".join([f"# Fusion de {dataset_id}", "",
                                                                             *[f"- {n}" for n in _notes(report)]]),
-                             description=f"Merge of {dataset_id}'s sources")
+                             description=f"Fusion des sources de {dataset_id}")
     base = descriptor_for(catalog, dataset_id)
     return Extracted(dataset=replace(base, metadata=metadata),
                      extract=Extract(path=out, rows=len(merged), metadata=dict(extracts[next(iter(ds.sources))]

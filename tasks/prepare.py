@@ -40,7 +40,8 @@ def prepare_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, wor
         return extracted
     schema = schema_of(catalog, ds.schema_)
     if schema is None:
-        raise CatalogError(f"dataset {dataset_id}: a `prepare:` recipe fits a file to a schema; add `schema:`",
+        raise CatalogError(f"jeu de données {dataset_id} : une recette `prepare:` ajuste un fichier à un schéma ; "
+                           "ajoutez `schema:`",
                            file=str(catalog.path))
     recipe = checked_recipe(ds.prepare, [f.name for f in schema.fields], catalog=catalog.path, dataset_id=ds.id)
     source = extracted.extract
@@ -51,7 +52,7 @@ def prepare_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, wor
     prepared = prepare_table(path, recipe, schema, workdir / PREPARED, context=context_of(catalog, ds),
                              first_row=source.first_row, row_gaps=source.row_gaps)
     create_markdown_artifact(key=f"prepare-{dataset_id}", markdown=to_markdown(dataset_id, summary(prepared)),
-                             description=f"Preparation of {dataset_id}")
+                             description=f"Préparation de {dataset_id}")
     logger = get_run_logger()
     for message in prepared.warnings:
         logger.warning("%s: %s", dataset_id, message)
@@ -61,7 +62,7 @@ def prepare_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, wor
         raise RejectedError(f"préparation bloquée (on_failure: block), rien n'est publié : {prepared.errors[0]}"
                             + (f" (et {len(prepared.errors) - 1} autres)" if len(prepared.errors) > 1 else ""),
                             dataset_id=dataset_id)
-    logger.info("%s: %d rows prepared by the recipe", dataset_id, prepared.rows)
+    logger.info("%s : %d lignes préparées par la recette", dataset_id, prepared.rows)
     notes = [*source.notes, *geocoding, *prepared.warnings]
     return replace(extracted, extract=replace(source, path=prepared.path, rows=prepared.rows,
                                               first_row=prepared.first_row, row_gaps=prepared.row_gaps,

@@ -49,9 +49,9 @@ def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, repor
     )
     logger = get_run_logger()
     if result.success:
-        logger.info("%s: %d rows pass the quality checks", dataset_id, result.rows)
+        logger.info("%s : %d lignes passent les contrôles de qualité", dataset_id, result.rows)
     else:
-        verdict = "blocked" if result.blocked else "published with warnings (policy: warn)"
-        logger.warning("%s: %d quality errors, %s; report: %s", dataset_id, result.error_count,
+        verdict = "bloqué" if result.blocked else "publié avec des avertissements (politique : warn)"
+        logger.warning("%s : %d erreurs de qualité, %s ; rapport : %s", dataset_id, result.error_count,
                        verdict, result.report_html)
     return result

@@ -42,6 +42,9 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                      "have, e.g. '{example}'; nothing was published and the version already online stays. Check "
                      "what the catalog removes or changes for this dataset (personal_data: drop or hash of a "
                      "column the schema constrains), then run again"},
+    "header": {"fr": "en-tête {got}… au lieu de {want}…", "en": "header {got}… instead of {want}…"},
+    "count": {"fr": "{got} lignes au lieu de {want}", "en": "{got} rows instead of {want}"},
+    "cell": {"fr": "ligne {row}, colonne {column!r}", "en": "row {row}, column {column!r}"},
 }
 
 
@@ -64,7 +67,7 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
     """
     path = published_csv(data)
     render_csv(data, path)
-    where = _first_difference(data, path)
+    where = _first_difference(data, path, lang)
     if where:
         path.unlink()
         raise RejectedError(MESSAGES["cells"][lang].format(where=where), dataset_id=dataset_id)
@@ -85,7 +88,7 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
     return path
 
 
-def _first_difference(data: Path, path: Path) -> str | None:
+def _first_difference(data: Path, path: Path, lang: Lang) -> str | None:
     """Where the CSV `path` read back differs from the checked table `data` (header, row count, first cell), or None.
 
     Both are read batch by batch, side by side: memory stays that of a few batches whatever the table's size.
@@ -97,7 +100,7 @@ def _first_difference(data: Path, path: Path) -> str | None:
                                                                  strings_can_be_null=False,
                                                                  quoted_strings_can_be_null=False))
     if reader.schema.names != names:
-        return f"header {reader.schema.names[:5]}… instead of {names[:5]}…"
+        return MESSAGES["header"][lang].format(got=reader.schema.names[:5], want=names[:5])
     expected = parquet.iter_batches(batch_size=BATCH_ROWS)
     pending = pa.table({name: pa.array([], parquet.schema_arrow.field(name).type) for name in names})
     done = 0
@@ -106,13 +109,13 @@ def _first_difference(data: Path, path: Path) -> str | None:
             pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
         if pending.num_rows < got.num_rows:
             read = done + got.num_rows + sum(b.num_rows for b in reader)
-            return f"{read} rows instead of {parquet.metadata.num_rows}"
+            return MESSAGES["count"][lang].format(got=read, want=parquet.metadata.num_rows)
         if where := _differing_cell(pending.slice(0, got.num_rows), got):
             row, name = where
-            return f"row {done + row + 2}, column {name!r}"
+            return MESSAGES["cell"][lang].format(row=done + row + 2, column=name)
         pending, done = pending.slice(got.num_rows), done + got.num_rows
     if done != parquet.metadata.num_rows:
-        return f"{done} rows instead of {parquet.metadata.num_rows}"
+        return MESSAGES["count"][lang].format(got=done, want=parquet.metadata.num_rows)
     return None
 
 
@@ -138,5 +141,6 @@ def verify_publication(catalog: Catalog, dataset_id: str, checked: QualityResult
                             source=info.get("source") or "") if checked.table_schema else None
     path = verified_csv(checked.clean_path, dataset_id=dataset_id, schema=schema, accepted=checked.counts,
                         lang=catalog.quality_of(catalog.dataset(dataset_id)).lang)
-    get_run_logger().info("%s: %s reads back as checked; every target sends these bytes", dataset_id, path.name)
+    get_run_logger().info("%s : %s se relit tel que vérifié ; toutes les cibles reçoivent ces octets", dataset_id,
+                          path.name)
     return path

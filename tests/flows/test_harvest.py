@@ -74,7 +74,7 @@ def test_one_failing_dataset_does_not_stop_the_others(tmp_path, moisson_home, mo
     MemoryTarget.published.clear()
     outcomes = {o["id"]: o for o in harvest_catalog(catalog=str(catalog), due_only=False)}
     assert outcomes["needs-token"]["status"] == "failed"
-    assert "MOISSON_ABSENT_TOKEN is not set" in outcomes["needs-token"]["error"]
+    assert "MOISSON_ABSENT_TOKEN n'est pas définie" in outcomes["needs-token"]["error"]
     assert outcomes["fine"]["status"] == "published"
     assert outcomes["fine"]["targets"]["mem"]["status"] == "created"
     assert MemoryTarget.published["fine"].rows == 2

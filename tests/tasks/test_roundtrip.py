@@ -72,13 +72,13 @@ def test_the_comparison_goes_batch_by_batch_and_counts_rows(tmp_path, monkeypatc
         dest.write_text("code,aide\n" + "".join(f"{c},oui\n" for c in codes[:-1]), encoding="utf-8")
 
     monkeypatch.setattr(roundtrip, "render_csv", short)
-    with pytest.raises(RejectedError, match="6 rows instead of 7"):
-        verified_csv(data, dataset_id="aides", schema=None, lang="en")
+    with pytest.raises(RejectedError, match="6 lignes au lieu de 7"):
+        verified_csv(data, dataset_id="aides", schema=None)
 
     def changed(data, dest, dates=frozenset()):
         dest.write_text("code,aide\n" + "".join(f"{c},{'non' if i == 5 else 'oui'}\n" for i, c in enumerate(codes)),
                         encoding="utf-8")
 
     monkeypatch.setattr(roundtrip, "render_csv", changed)
-    with pytest.raises(RejectedError, match="row 7, column 'aide'"):
-        verified_csv(data, dataset_id="aides", schema=None, lang="en")
+    with pytest.raises(RejectedError, match="ligne 7, colonne 'aide'"):
+        verified_csv(data, dataset_id="aides", schema=None)
