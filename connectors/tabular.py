@@ -81,7 +81,7 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "utf-8"), (codecs.BOM_UTF16_LE, "utf-16", "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16", "utf-16"))
-_NOT_TABULAR = ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"))
+_NOT_TABULAR = ((b"%PDF", "un document PDF"), (b"\x89PNG", "une image PNG"), (b"\xff\xd8\xff", "une image JPEG"))
 _MARKUP = re.compile(rb"^\s*<(\?xml|!doctype html|html|table)", re.IGNORECASE)
 _XML_ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)")
 _KIND_LABELS: dict[Kind, str] = {"csv": "CSV", "xlsx": "Excel workbook (xlsx)",
@@ -169,13 +169,14 @@ def sniff(path: Path, name: str) -> Sniffed:
     with path.open("rb") as fh:
         head = fh.read(SAMPLE_BYTES)
     if not head:
-        raise RejectedError(f"{name} is empty (0 bytes): export the data again and replace the file")
+        raise RejectedError(f"{name} est vide (0 octet) : exportez les données à nouveau et remplacez le fichier")
     if not head.startswith(_GZIP_MAGIC):
         return Sniffed(_sniff_bytes(head, name, lambda: zipfile.ZipFile(path)))
     with gzip.open(path, "rb") as gz:
         head = _gunzip(lambda: gz.read(SAMPLE_BYTES), name)
         if not head:
-            raise RejectedError(f"{name} is a compressed file holding nothing: export the data again")
+            raise RejectedError(f"{name} est un fichier compressé qui ne contient rien : "
+                                "exportez les données à nouveau")
         return Sniffed(_sniff_bytes(head, name, lambda: zipfile.ZipFile(io.BytesIO(head + gz.read()))), True)
 
 
@@ -188,25 +189,25 @@ def _sniff_bytes(head: bytes, name: str, open_zip: Any) -> Kind:
                 names = set(archive.namelist())
                 mimetype = archive.read("mimetype")[:200].decode("ascii", "replace") if "mimetype" in names else ""
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise RejectedError(f"{name} looks like a workbook but is damaged: open it in Excel or LibreOffice, "
-                                "save it again and replace the file") from exc
+            raise RejectedError(f"{name} ressemble à un classeur mais il est abîmé : ouvrez-le dans Excel ou "
+                                "LibreOffice, enregistrez-le à nouveau et remplacez le fichier") from exc
         if "content.xml" in names and "spreadsheet" in mimetype:
             return "ods"
         if any(n.startswith("xl/") for n in names):
             return "xlsx"
-        what = "a text document, not a spreadsheet" if mimetype or any(n.startswith("word/") for n in names) \
-            else "a zip archive"
-        raise RejectedError(f"{name} is {what}: point `path` in the catalog at the spreadsheet itself "
-                            "(unzip it first if needed)")
+        what = "un document texte, pas un tableur" if mimetype or any(n.startswith("word/") for n in names) \
+            else "une archive zip"
+        raise RejectedError(f"{name} est {what} : faites pointer `path` dans le catalogue sur le tableur lui-même "
+                            "(décompressez l'archive d'abord si besoin)")
     for magic, what in _NOT_TABULAR:
         if head.startswith(magic):
-            raise RejectedError(f"{name} is {what}, not a spreadsheet: point `path` at the CSV or workbook")
+            raise RejectedError(f"{name} est {what}, pas un tableur : faites pointer `path` sur le CSV ou le classeur")
     if _MARKUP.match(head):
-        raise RejectedError(f"{name} is an HTML or XML page saved under a spreadsheet name: open it in Excel "
-                            "or LibreOffice and save it as .xlsx, .ods or .csv")
+        raise RejectedError(f"{name} est une page HTML ou XML enregistrée sous un nom de tableur : ouvrez-la dans "
+                            "Excel ou LibreOffice et enregistrez-la en .xlsx, .ods ou .csv")
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise RejectedError(f"{name} is neither a spreadsheet nor a text file (binary content): "
-                            "check the file, or export the data again as .xlsx, .ods or .csv")
+        raise RejectedError(f"{name} n'est ni un tableur ni un fichier texte (contenu binaire) : "
+                            "vérifiez le fichier, ou exportez les données à nouveau en .xlsx, .ods ou .csv")
     return "csv"
 
 
@@ -292,8 +293,8 @@ def _gunzip(read: Any, name: str) -> Any:
     try:
         return read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise RejectedError(f"{name} is a damaged compressed (gzip) file: compress it again or "
-                            "put the uncompressed file instead") from exc
+        raise RejectedError(f"{name} est un fichier compressé (gzip) abîmé : compressez-le à nouveau ou "
+                            "mettez à sa place le fichier non compressé") from exc
 
 
 def _sample_text(head: bytes, encoding: str, errors: str = "strict") -> str:
@@ -374,17 +375,17 @@ def _read_csv(path: Path, gzipped: bool, options: ReadOptions, name: str, notes:
             encoding = "utf-8-sig"
         bad = _first_bad_byte(path, gzipped, encoding, name)
         if bad:
-            raise RejectedError(f"{name} cannot be read as {options.encoding}: byte 0x{bad[1]:02X} on line "
-                                f"{bad[0]} is not valid in it; remove `encoding` from the catalog to let "
-                                "moisson detect it, or save the file again as UTF-8")
+            raise RejectedError(f"{name} ne peut pas être lu en {options.encoding} : l'octet 0x{bad[1]:02X} ligne "
+                                f"{bad[0]} n'y est pas valide ; retirez `encoding` du catalogue pour que "
+                                "moisson le détecte, ou enregistrez à nouveau le fichier en UTF-8")
         notes.append(Note("encoding.catalog", encoding=options.encoding))
     else:
         encoding, note = _detect_encoding(path, gzipped, head, name, whole_file=False)
         notes.append(note)
     sample = _sample_text(head, encoding)
     if _is_binary_text(sample):
-        raise RejectedError(f"{name} is neither a spreadsheet nor a text file (control characters): "
-                            "check the file, or export the data again as .xlsx, .ods or .csv")
+        raise RejectedError(f"{name} n'est ni un tableur ni un fichier texte (caractères de contrôle) : "
+                            "vérifiez le fichier, ou exportez les données à nouveau en .xlsx, .ods ou .csv")
     delimiter = options.delimiter
     if delimiter:
         notes.append(Note("delimiter.catalog", delimiter=repr(delimiter)))
@@ -452,12 +453,12 @@ def _stream_csv(path: Path, gzipped: bool, encoding: str, delimiter: str, lines:
         writer.abort()
         if "invalid UTF8" in str(exc) and arrow_encoding == "utf8":
             raise _NotUtf8 from exc
-        raise RejectedError(f"{name} cannot be read as CSV: {exc}; open it in a spreadsheet program "
-                            "and save it again as CSV") from exc
+        raise RejectedError(f"{name} ne peut pas être lu comme CSV ({exc}) : ouvrez-le dans un tableur "
+                            "et enregistrez-le à nouveau en CSV") from exc
     except (OSError, EOFError, zlib.error) as exc:
         writer.abort()
-        raise RejectedError(f"{name} is a damaged compressed (gzip) file: compress it again or put the "
-                            "uncompressed file instead") from exc
+        raise RejectedError(f"{name} est un fichier compressé (gzip) abîmé : compressez-le à nouveau ou mettez à sa "
+                            "place le fichier non compressé") from exc
     return writer
 
 
@@ -608,8 +609,8 @@ def _check_members(data: bytes, name: str, cap: int) -> None:
                                 "ouvrez-le dans Excel ou LibreOffice, enregistrez-le à nouveau et remplacez-le")
                         tail = piece[-16:]
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise RejectedError(f"{name} cannot be read as a workbook: it is damaged; open it in Excel or "
-                            "LibreOffice, save it again and replace the file") from exc
+        raise RejectedError(f"{name} ne peut pas être lu comme classeur : il est abîmé ; ouvrez-le dans Excel ou "
+                            "LibreOffice, enregistrez-le à nouveau et remplacez le fichier") from exc
 
 
 def _refuse_inflated(name: str, member: str, size: int, ratio: float, cap: int) -> None:
@@ -643,7 +644,7 @@ def _document_title(data: bytes, kind: Kind, notes: list[str]) -> str | None:
 
 def _workbook_rows(data: bytes, kind: Kind, sheet: int | str | None, name: str,
                    notes: list[str]) -> tuple[Iterator[tuple[int, list[Any]]], str]:
-    label = _KIND_LABELS[kind]
+    label = Note(f"format.{kind}")
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = book.sheet_names
@@ -654,17 +655,18 @@ def _workbook_rows(data: bytes, kind: Kind, sheet: int | str | None, name: str,
             loaded = book.get_sheet_by_name(chosen)
         rows = loaded.iter_rows()
     except python_calamine.PasswordError as exc:
-        raise RejectedError(f"{name} is password-protected: save a copy without the password "
-                            "and replace the file") from exc
+        raise RejectedError(f"{name} est protégé par un mot de passe : enregistrez-en une copie sans mot de passe "
+                            "et remplacez le fichier") from exc
     except python_calamine.CalamineError as exc:
-        raise RejectedError(f"{name} cannot be read as an {label}: it is damaged or password-protected; "
-                            "open it in Excel or LibreOffice, save it again and replace the file") from exc
+        raise RejectedError(f"{name} ne peut pas être lu comme {label} : il est abîmé ou protégé par un mot de "
+                            "passe ; ouvrez-le dans Excel ou LibreOffice, enregistrez-le à nouveau et remplacez "
+                            "le fichier") from exc
     others = [n for n in names if n != chosen]
     how = Note("sheet.catalog") if sheet is not None else Note("sheet.first")
     notes.append(Note("sheet.used-others", sheet=repr(chosen), how=how, others=", ".join(map(repr, others)))
                  if others else Note("sheet.used", sheet=repr(chosen), how=how))
     # calamine starts iter_rows at the sheet's first row even when it is empty: numbers are Excel's.
-    return enumerate(rows, start=1), f"sheet {chosen!r} of {name}"
+    return enumerate(rows, start=1), f"la feuille {chosen!r} de {name}"
 
 
 def check_sheet(path: Path, sheet: int | str, name: str) -> None:
@@ -678,8 +680,8 @@ def _named_sheet(names: list[str], sheet: int | str, name: str) -> str:
     if str(sheet) in names:  # `sheet: 2023` in YAML is an int but may name a sheet
         return str(sheet)
     listed = ", ".join(f"{i}: {n!r}" for i, n in enumerate(names))
-    raise RejectedError(f"{name} has no sheet {sheet!r}; its sheets are {listed}. Fix `sheet` in the "
-                        "catalog (a sheet name, or its number counted from 0)")
+    raise RejectedError(f"{name} n'a pas de feuille {sheet!r} ; ses feuilles sont {listed}. Corrigez `sheet` dans le "
+                        "catalogue (le nom d'une feuille, ou son numéro compté à partir de 0)")
 
 
 def _first_data_sheet(book: python_calamine.CalamineWorkbook, name: str) -> tuple[str, Any]:
@@ -695,7 +697,7 @@ def _first_data_sheet(book: python_calamine.CalamineWorkbook, name: str) -> tupl
         loaded = book.get_sheet_by_name(meta.name)
         if loaded.start is not None:
             return meta.name, loaded
-    raise RejectedError(f"{name} has no data: every sheet is empty")
+    raise RejectedError(f"{name} ne contient aucune donnée : toutes ses feuilles sont vides")
 
 
 def _cell_text(value: Any) -> str | None:
@@ -763,13 +765,15 @@ def _find_layout(scanned: list[tuple[int, Row]], header_row: int | None, where: 
         at = next((i for i, (n, _) in enumerate(filled) if n == header_row), None)
         if at is None:
             if any(n == header_row for n, _ in scanned):
-                raise RejectedError(f"row {header_row} of {where} is empty, yet `header_row` says the "
-                                    "column names are there: fix `header_row` in the catalog")
-            seen = f"has only {len(scanned)} rows" if complete else f"has no row {header_row} in its first rows read"
-            raise RejectedError(f"{where} {seen}, but `header_row` is {header_row}: fix `header_row` in the catalog")
+                raise RejectedError(f"la ligne {header_row} de {where} est vide, alors que `header_row` indique que "
+                                    "les noms de colonnes s'y trouvent : corrigez `header_row` dans le catalogue")
+            seen = f"n'a que {len(scanned)} lignes" if complete \
+                else f"n'a pas de ligne {header_row} parmi ses premières lignes lues"
+            raise RejectedError(f"{where} {seen}, mais `header_row` vaut {header_row} : corrigez `header_row` dans le "
+                                "catalogue")
     else:
         if not filled:
-            raise RejectedError(f"{where} has no data: every row is empty")
+            raise RejectedError(f"{where} ne contient aucune donnée : toutes ses lignes sont vides")
         at = _header_index([cells for _, cells in filled])
     number = filled[at][0]
     above = [(n, cells) for n, cells in scanned if n < number]

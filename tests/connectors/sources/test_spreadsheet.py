@@ -152,7 +152,7 @@ def test_explicit_encoding_and_delimiter(tmp_path: Path) -> None:
     assert "encodage cp1252 (indiqué par le catalogue)" in result.notes
     result, _ = extract(tmp_path, tmp_path / "out", path="f.csv", sheet="Feuil1")
     assert "sheet du catalogue ignoré(s) : f.csv est un CSV" in result.notes
-    with pytest.raises(RejectedError, match=r"cannot be read as utf-8: byte 0x80 on line 2"):
+    with pytest.raises(RejectedError, match=r"ne peut pas être lu en utf-8 : l'octet 0x80 ligne 2"):
         extract(tmp_path, tmp_path / "out", path="f.csv", encoding="utf-8")
 
 
@@ -210,7 +210,7 @@ def test_explicit_header_row(tmp_path: Path) -> None:
     result, rows = extract(tmp_path, tmp_path / "out", path="f.csv", header_row=2)
     assert rows == [{"c": "1", "d": "2"}] and result.first_row == 3
     assert any("ligne 1 au-dessus ignorée : 'a b'" in n for n in result.notes)
-    with pytest.raises(RejectedError, match="has only 3 rows, but `header_row` is 9"):
+    with pytest.raises(RejectedError, match="n'a que 3 lignes, mais `header_row` vaut 9"):
         extract(tmp_path, tmp_path / "out", path="f.csv", header_row=9)
 
 
@@ -549,23 +549,23 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_missing_sheet_lists_sheets(tmp_path: Path) -> None:
     write_subventions_xlsx(tmp_path / "subv.xlsx")
-    with pytest.raises(RejectedError, match=r"subv.xlsx has no sheet 'Donnees'; its sheets are 0: 'Lisez-moi', "
-                                            r"1: 'Données'\. Fix `sheet`") as info:
+    with pytest.raises(RejectedError, match=r"subv.xlsx n'a pas de feuille 'Donnees' ; ses feuilles sont "
+                                            r"0: 'Lisez-moi', 1: 'Données'\. Corrigez `sheet`") as info:
         extract(tmp_path, tmp_path / "out", path="subv.xlsx", sheet="Donnees")
     assert info.value.dataset_id == "jeu-test"
-    with pytest.raises(RejectedError, match="has no sheet 5"):
+    with pytest.raises(RejectedError, match="n'a pas de feuille 5"):
         extract(tmp_path, tmp_path / "out", path="subv.xlsx", sheet=5)
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (b"", r"data\.xlsx is empty \(0 bytes\)"),
-    (b"\r\n \r\n\t \r\n", r"data\.xlsx has no data: every row is empty"),
-    (bytes(range(256)) * 4, r"data\.xlsx is neither a spreadsheet nor a text file"),
-    (b"PK\x03\x04" + b"\x00garbage" * 20, r"data\.xlsx looks like a workbook but is damaged"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x01" * 600, r"cannot be read as an Excel 97-2003 workbook"),
-    (b"%PDF-1.7\n", r"data\.xlsx is a PDF document"),
-    (b"<html><table><tr><td>1</td></tr></table></html>", r"HTML or XML page"),
-    (gzip.compress(b"")[:-4], r"damaged compressed \(gzip\) file"),
+    (b"", r"data\.xlsx est vide \(0 octet\)"),
+    (b"\r\n \r\n\t \r\n", r"data\.xlsx ne contient aucune donnée : toutes ses lignes sont vides"),
+    (bytes(range(256)) * 4, r"data\.xlsx n'est ni un tableur ni un fichier texte"),
+    (b"PK\x03\x04" + b"\x00garbage" * 20, r"data\.xlsx ressemble à un classeur mais il est abîmé"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x01" * 600, r"ne peut pas être lu comme classeur Excel 97-2003"),
+    (b"%PDF-1.7\n", r"data\.xlsx est un document PDF"),
+    (b"<html><table><tr><td>1</td></tr></table></html>", r"page HTML ou XML"),
+    (gzip.compress(b"")[:-4], r"fichier compressé \(gzip\) abîmé"),
 ])
 def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:
     (tmp_path / "data.xlsx").write_bytes(content)
@@ -579,7 +579,7 @@ def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:
 def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "export.xlsx", "w") as archive:
         archive.writestr("commune.shp", b"\x00")
-    with pytest.raises(RejectedError, match="is a zip archive: point `path`"):
+    with pytest.raises(RejectedError, match="est une archive zip : faites pointer `path`"):
         extract(tmp_path, tmp_path / "out", path="export.xlsx")
 
 
