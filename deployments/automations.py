@@ -83,7 +83,7 @@ def load_automations(path: Path | str | None = None) -> AutomationsFile:
         CatalogError: Missing file, bad YAML or a wrong key (with its line).
     """
     path = Path(path) if path is not None else BUNDLED
-    raw, lines = read_yaml(path, what="automations", hint="give --file PATH")
+    raw, lines = read_yaml(path, what="automatisations", hint="indiquez --file CHEMIN")
     try:
         return AutomationsFile.model_validate(raw)
     except ValidationError as exc:
@@ -107,7 +107,7 @@ def automations_for(config: AutomationsFile, catalog: Catalog, blocks: dict[str,
     if alerts.failed.enabled:
         wanted.append({
             "name": f"{PREFIX}run failed",
-            "description": "A harvest or discovery run ended Failed or Crashed.",
+            "description": "Une exécution de moisson ou de découverte a échoué (Failed ou Crashed).",
             "trigger": {"type": "event", "posture": "Reactive", "threshold": 1, "within": 0,
                         "expect": ["prefect.flow-run.Failed", "prefect.flow-run.Crashed"],
                         "match": {"prefect.resource.id": "prefect.flow-run.*"},
@@ -115,19 +115,19 @@ def automations_for(config: AutomationsFile, catalog: Catalog, blocks: dict[str,
             "actions": [_notification(
                 blocks[alerts.failed.notify or config.notify],
                 "moisson: {{ flow_run.name }} {{ flow_run.state.name }}",
-                "The run {{ flow_run.name }} ended {{ flow_run.state.name }}.\n\n"
-                "{{ flow_run.state.message }}\n\nDetails and logs: {{ flow_run|ui_url }}")],
+                "L'exécution {{ flow_run.name }} a fini en état {{ flow_run.state.name }}.\n\n"
+                "{{ flow_run.state.message }}\n\nDétails et journaux : {{ flow_run|ui_url }}")],
         })
     if alerts.blocked.enabled:
         wanted.append({
             "name": f"{PREFIX}dataset blocked",
-            "description": "The quality gate refused a dataset; nothing was published.",
+            "description": "Le contrôle de qualité a refusé un jeu de données ; rien n'a été publié.",
             "trigger": {"type": "event", "posture": "Reactive", "threshold": 1, "within": 0,
                         "expect": ["moisson.dataset.blocked"], "match": {"prefect.resource.id": "moisson.dataset.*"}},
             "actions": [_notification(
                 blocks[alerts.blocked.notify or config.notify],
-                "moisson: {{ event.resource.name }} blocked by the quality checks",
-                "{{ event.resource.name }} was not published: {{ event.payload.error }}")],
+                "moisson : {{ event.resource.name }} bloqué par les contrôles de qualité",
+                "{{ event.resource.name }} n'a pas été publié : {{ event.payload.error }}")],
         })
     if alerts.overdue.enabled:
         for ds in catalog.datasets.values():
@@ -137,16 +137,18 @@ def automations_for(config: AutomationsFile, catalog: Catalog, blocks: dict[str,
             allowed = period * (1 + alerts.overdue.grace)
             wanted.append({
                 "name": f"{PREFIX}overdue · {ds.id}",
-                "description": f"{ds.id} must be harvested {ds.frequency}; alert after {allowed} without success.",
+                "description": f"{ds.id} doit être moissonné selon la fréquence {ds.frequency} ; alerte après "
+                               f"{allowed} sans succès.",
                 "trigger": {"type": "event", "posture": "Proactive", "threshold": 1,
                             "within": max(allowed, dt.timedelta(seconds=10)).total_seconds(),
                             "expect": sorted(SUCCESS_EVENTS),
                             "match": {"prefect.resource.id": f"moisson.dataset.{ds.id}"}},
                 "actions": [_notification(
                     blocks[alerts.overdue.notify or config.notify],
-                    f"moisson: {ds.id} is overdue",
-                    f"{ds.id} (frequency {ds.frequency}) has not been harvested successfully for {allowed}. "
-                    "Its portal pages now look out of date: check its last runs in the Prefect UI.")],
+                    f"moisson : {ds.id} en retard",
+                    f"{ds.id} (fréquence {ds.frequency}) n'a pas été moissonné avec succès depuis {allowed}. "
+                    "Ses pages sur les portails paraissent désormais périmées : consultez ses dernières exécutions "
+                    "dans l'interface de Prefect.")],
             })
     return wanted
 
@@ -161,9 +163,10 @@ def _block_ids(config: AutomationsFile) -> dict[str, UUID]:
         try:
             ids[ref] = Block.load(ref)._block_document_id
         except (ValueError, KeyError) as exc:
-            raise ConfigError(f"notification block {ref!r} not found ({exc}): create it in the Prefect UI "
-                              "(Blocks → +) or in Python, then name it `<block type>/<name>` in the automations "
-                              "file, like email-smtp/moisson-alerts or slack-webhook/equipe-sig") from None
+            raise ConfigError(f"bloc de notification {ref!r} introuvable ({exc}) : créez-le dans l'interface de "
+                              "Prefect (Blocks → +) ou en Python, puis nommez-le `<type de bloc>/<nom>` dans le "
+                              "fichier des automatisations, par exemple email-smtp/moisson-alerts ou "
+                              "slack-webhook/equipe-sig") from None
     return ids
 
 

@@ -98,7 +98,8 @@ def dataset_specs(catalog: Catalog) -> list[DeploymentSpec]:
             flow=harvest_dataset, name=ds.id,
             parameters={"dataset_id": ds.id, "catalog": _catalog_parameter(catalog)},
             schedule=schedule_for(ds.id, ds.frequency, ds.schedule, timezone),
-            tags=tags, description=f"{title}: harvest from {ds.source}, check, publish to {', '.join(targets)}."))
+            tags=tags, description=f"{title} : moisson depuis {ds.source}, contrôle, publication sur "
+                                     f"{', '.join(targets)}."))
     return specs
 
 
@@ -122,7 +123,7 @@ def discovery_specs(catalog: Catalog) -> list[DeploymentSpec]:
         parameters={"source_id": name, "catalog": _catalog_parameter(catalog)},
         schedule=schedule_for(f"discover-{name}", DISCOVERY_FREQUENCY, None, timezone),
         tags=[TAG, f"source:{name}", f"frequency:{DISCOVERY_FREQUENCY}"],
-        description=f"Find new, changed and missing records of the catalog source {name}.")
+        description=f"Repérer les fiches nouvelles, modifiées et disparues de la source {name} du catalogue.")
         for name, ref in catalog.model.sources.items()
         if issubclass(registry.load("source", ref.connector), RecordSource)]
 

@@ -74,7 +74,7 @@ def schedule_for(dataset_id: str, frequency: str | None, override: str | None = 
 
 
 def describe(schedule: Schedule | None) -> str:
-    """One line for people: `cron 17 3 1 * * (Europe/Paris)`, `every 0:15:00`, or `manual`."""
+    """One line for people: `cron 17 3 1 * * (Europe/Paris)`, `toutes les 0:15:00`, or `manual` (the catalog's word)."""
     if schedule is None:
         return MANUAL
     if schedule.cron is not None:
@@ -82,7 +82,7 @@ def describe(schedule: Schedule | None) -> str:
     elif schedule.rrule is not None:
         what = "rrule " + schedule.rrule.replace("\n", " ")
     else:
-        what = f"every {schedule.interval}"
+        what = f"toutes les {schedule.interval}"
     return f"{what} ({schedule.timezone})"
 
 

@@ -100,8 +100,8 @@ def deploy_catalog(catalog: Catalog, pool: str, image: str | None = None, prune:
                push=False, print_next_steps_message=False)
     except ValueError as exc:
         missing = "Could not find work pool" in str(exc)
-        hint = f" (create it with `prefect work-pool create {pool} --type process`)" if missing else ""
-        raise ConfigError(f"cannot deploy to work pool {pool!r}: {exc}{hint}") from None
+        hint = f" (créez-le avec `prefect work-pool create {pool} --type process`)" if missing else ""
+        raise ConfigError(f"impossible de déployer dans le work pool {pool!r} : {exc}{hint}") from None
     if prune:
         prune_stale(catalog)
     return [spec.full_name for spec in specs]

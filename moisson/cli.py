@@ -15,26 +15,27 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from rich.table import Table
 
-from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, out
+from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, out, quiet_logs
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError
 from moisson.core.settings import process_defaults
 from moisson.prepare_cli import app as prepare_app
+from moisson.tasks.labels import ROLES, changes_label, status_label
 
 if TYPE_CHECKING:
     from moisson.catalog.model import Catalog
     from moisson.connectors.base import DatasetDescriptor
     from moisson.quality.messages import Lang
 
-app = typer.Typer(help="Harvest, check and publish the open data of a local government.",
+app = typer.Typer(help="Moissonner, contrôler et publier les données ouvertes d'une collectivité.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
 
 @app.command()
 def check(catalog: CatalogOption = None,
-          sources: Annotated[bool, typer.Option("--sources", help="Also connect to every source.")] = False,
+          sources: Annotated[bool, typer.Option("--sources", help="Se connecter aussi à chaque source.")] = False,
           ) -> None:
-    """Validate the catalog, its connectors' configs, its datasets' files and sheets, and its schemas."""
+    """Vérifier le catalogue, ses connecteurs, les fichiers et feuilles de ses jeux, ses schémas."""
     try:
         cat = catalog_of(catalog)
         problems = _dataset_problems(cat)
@@ -47,10 +48,10 @@ def check(catalog: CatalogOption = None,
         raise fail(exc) from None
     if problems:
         for problem in problems:
-            err.print(f"[bold red]error:[/] {problem}", highlight=False)
+            err.print(f"[bold red]erreur :[/] {problem}", highlight=False)
         raise typer.Exit(2)
-    out.print(f"{cat.path}: {len(cat.model.sources)} sources, {len(cat.model.targets)} targets, "
-              f"{len(cat.datasets)} datasets — OK")
+    out.print(f"{cat.path} : {len(cat.model.sources)} sources, {len(cat.model.targets)} cibles, "
+              f"{len(cat.datasets)} jeux de données — OK")
 
 
 def _dataset_problems(cat: Catalog) -> list[CatalogError]:
@@ -66,7 +67,7 @@ def _dataset_problems(cat: Catalog) -> list[CatalogError]:
     from moisson.quality.schema import load_schema
     from moisson.tasks.connect import build_source
 
-    _, lines = read_yaml(cat.path, what="catalog", hint="give --catalog PATH")
+    _, lines = read_yaml(cat.path, what="catalogue", hint="indiquez --catalog CHEMIN ou MOISSON_CATALOG")
     problems: list[CatalogError] = []
 
     def problem(exc: MoissonError, key: tuple[str | int, ...]) -> None:
@@ -95,20 +96,21 @@ def _dataset_problems(cat: Catalog) -> list[CatalogError]:
 
 @app.command()
 def run(
-    ids: Annotated[list[str] | None, typer.Argument(help="Dataset ids to run.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Run every dataset of the catalog.")] = False,
-    due: Annotated[bool, typer.Option("--due", help="Only datasets due by their frequency.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and plan; publish nothing.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Publish even when nothing changed.")] = False,
+    ids: Annotated[list[str] | None, typer.Argument(help="Identifiants des jeux de données à traiter.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Traiter tous les jeux de données du catalogue.")] = False,
+    due: Annotated[bool, typer.Option("--due", help="Seulement les jeux dus selon leur fréquence.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Contrôler et prévoir ; ne rien publier.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Publier même si rien n'a changé.")] = False,
     accept_shrink: Annotated[bool, typer.Option("--accept-shrink", help=(
-        "Publish this once even a version much smaller than the published one (or with a cut last row)."))] = False,
+        "Publier cette fois même une version bien plus petite que celle en ligne (ou coupée en fin)."))] = False,
     as_json: JsonOption = False,
     catalog: CatalogOption = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help=(
-        "Datasets harvested at once (the sources' and targets' own limits still hold)."))] = 4,
+        "Jeux de données moissonnés à la fois (les limites des sources et des cibles s'appliquent)."))] = 4,
 ) -> None:
-    """Harvest, check and publish datasets (each one a Prefect flow run)."""
+    """Moissonner, contrôler et publier des jeux de données (chacun dans son exécution de flow Prefect)."""
     process_defaults()
+    quiet_logs()
     from moisson.catalog.model import load_catalog
     from moisson.catalog.resolve import due_datasets, with_stored_records
     from moisson.core.state import StateStore
@@ -121,7 +123,7 @@ def run(
     except MoissonError as exc:
         raise fail(exc) from None
     if not ids and not all_ and not due:
-        err.print("say which datasets to run: give their ids, or --all, or --due")
+        err.print("dites quels jeux de données traiter : donnez leurs identifiants, ou --all, ou --due")
         raise typer.Exit(2)
     chosen = list(ids or cat.datasets)
     if due:
@@ -132,7 +134,7 @@ def run(
                                       accept_shrink=accept_shrink)
     except Exception:
         err.print_exception()
-        err.print("moisson could not run the flows (see above); nothing more was published.")
+        err.print("moisson n'a pas pu exécuter les flows (voir ci-dessus) ; rien de plus n'a été publié.")
         raise typer.Exit(3) from None
     if as_json:
         print(json.dumps({"datasets": [o.model_dump(mode="json") for o in outcomes]}, ensure_ascii=False,
@@ -149,7 +151,7 @@ def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: s
     from moisson.flows.harvest import run_datasets
 
     with Progress(console=err, disable=not show, transient=True) as progress:
-        bar = progress.add_task("harvesting", total=len(ids))
+        bar = progress.add_task("moisson", total=len(ids))
         return run_datasets(ids, dry_run=dry_run, force=force, catalog=catalog, concurrency=concurrency,
                             accept_shrink=accept_shrink,
                             on_done=lambda o: progress.update(bar, advance=1, description=o.id))
@@ -159,18 +161,18 @@ def _print_outcomes(outcomes: list) -> None:
     colours = {"published": "green", "unchanged": "cyan", "planned": "cyan", "blocked": "yellow",
                "failed": "red"}
     table = Table(title="moisson run")
-    for column in ("dataset", "status", "rows", "quality", "targets"):
+    for column in ("jeu de données", "état", "lignes", "qualité", "cibles"):
         table.add_column(column)
     for o in outcomes:
-        quality = "" if o.quality is None else ("ok" if o.quality.success else f"{o.quality.errors} errors")
-        targets = "\n".join(f"{n}: {t.status}{' ' + ', '.join(t.changes) if t.changes else ''}"
+        quality = "" if o.quality is None else ("ok" if o.quality.success else f"{o.quality.errors} erreurs")
+        targets = "\n".join(f"{n} : {status_label(t.status)}{' ' + changes_label(t.changes) if t.changes else ''}"
                             f"{' ' + t.url if t.url else ''}" for n, t in o.targets.items())
-        table.add_row(o.id, f"[{colours.get(o.status, 'white')}]{o.status}[/]",
+        table.add_row(o.id, f"[{colours.get(o.status, 'white')}]{status_label(o.status)}[/]",
                       "" if o.rows is None else str(o.rows), quality, targets)
     out.print(table)
     for o in outcomes:
         if o.error:
-            out.print(f"[bold]{o.id}[/]: {o.error}", highlight=False)
+            out.print(f"[bold]{o.id}[/] : {o.error}", highlight=False)
         if o.quality and o.quality.first_errors:
             for issue in o.quality.first_errors[:10]:
                 out.print(f"  • {issue['message']}", highlight=False)
@@ -178,19 +180,20 @@ def _print_outcomes(outcomes: list) -> None:
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX or ODS file to check.", exists=False)],
-    schema: Annotated[str, typer.Option("--schema", "-s", help="Table Schema: file, URL or name@version.")],
-    sheet: Annotated[str | None, typer.Option(help="Sheet name of a workbook.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the messages: fr or en.")] = "fr",
+    file: Annotated[Path, typer.Argument(help="Fichier CSV, XLSX ou ODS à vérifier.", exists=False)],
+    schema: Annotated[str, typer.Option("--schema", "-s", help="Table Schema : fichier, URL ou nom@version.")],
+    sheet: Annotated[str | None, typer.Option(help="Nom de la feuille d'un classeur.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Langue des messages : fr ou en.")] = "fr",
     normalise: Annotated[bool, typer.Option(
         "--normalise/--no-normalise",
-        help="Rewrite French dates and numbers as the pipeline does (off: they are errors, as in Validata).")] = True,
+        help="Réécrire les dates et nombres à la française comme la chaîne (sinon : erreurs, comme Validata).")] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Check one file against a Table Schema, as the national validator Validata does.
+    """Vérifier un fichier selon un Table Schema, comme le fait le validateur national Validata.
 
-    The verdict is `valid`, `valid_after_normalisation` (moisson rewrote French dates or numbers that Validata
-    refuses as found: exit code 0, the published file carries the fixed values) or `invalid` (exit code 1).
+    Le verdict est `valid`, `valid_after_normalisation` (moisson a réécrit des dates ou nombres à la française que
+    Validata refuse tels quels : code de sortie 0, le fichier publié porte les valeurs corrigées) ou `invalid`
+    (code de sortie 1).
     """
     from moisson.core.settings import cache_dir
     from moisson.files import read_file
@@ -199,7 +202,7 @@ def validate(
     from moisson.quality.schema import load_schema
 
     if lang not in LANGS:
-        err.print(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
+        err.print(f"--lang doit valoir {' ou '.join(LANGS)}, pas {lang!r}")
         raise typer.Exit(2)
     language = cast("Lang", lang)
     try:
@@ -231,9 +234,9 @@ def validate(
 
 
 @app.command()
-def discover(source: Annotated[str, typer.Argument(help="Source id, as in the catalog's `sources`.")],
+def discover(source: Annotated[str, typer.Argument(help="Source, telle que nommée dans `sources` du catalogue.")],
              as_json: JsonOption = False, catalog: CatalogOption = None) -> None:
-    """List the datasets a source offers (tables and views with their columns, records…) to write locators."""
+    """Lister les jeux de données d'une source (tables, vues et leurs colonnes, fiches…) pour écrire les locators."""
     from moisson.catalog.model import load_catalog
     from moisson.connectors.base import RecordSource
     from moisson.tasks.connect import build_source
@@ -241,7 +244,8 @@ def discover(source: Annotated[str, typer.Argument(help="Source id, as in the ca
     try:
         cat = load_catalog(catalog)
         if source not in cat.model.sources:
-            err.print(f"no source {source!r} in {cat.path}; sources: {', '.join(cat.model.sources) or 'none'}")
+            err.print(f"pas de source {source!r} dans {cat.path} ; sources : "
+                      f"{', '.join(cat.model.sources) or 'aucune'}")
             raise typer.Exit(2)
         offered = build_source(cat, source)
         # A source that lists records (CSW) says how many matched and which were skipped; others list what they hold.
@@ -257,8 +261,8 @@ def discover(source: Annotated[str, typer.Argument(help="Source id, as in the ca
                           "errors": [{"record": s.record, "reason": s.reason} for s in harvest.skipped]
                           if harvest else []}, ensure_ascii=False, indent=2, default=str))
         return
-    table = Table(title=f"datasets of source {source}")
-    for column in ("id", "locator", "title", "description"):
+    table = Table(title=f"jeux de données de la source {source}")
+    for column in ("id", "locator", "titre", "description"):
         table.add_column(column, overflow="fold")
     for d in found:
         meta = d["metadata"]
@@ -280,7 +284,7 @@ def _discovered(d: DatasetDescriptor) -> dict[str, Any]:
 
 @app.command()
 def connectors(as_json: JsonOption = False) -> None:
-    """List the installed source and target connectors."""
+    """Lister les connecteurs de source et de cible installés."""
     from moisson.connectors import registry
 
     listing = {role: registry.available(role) for role in ("source", "target")}
@@ -289,18 +293,18 @@ def connectors(as_json: JsonOption = False) -> None:
                           for role, found in listing.items()}, indent=2))
         return
     table = Table(title="moisson connectors")
-    for column in ("role", "kind", "class"):
+    for column in ("rôle", "type", "classe"):
         table.add_column(column)
     for role, found in listing.items():
         for kind, target in found.items():
-            table.add_row(role, kind, target)
+            table.add_row(ROLES[role], kind, target)
     out.print(table)
 
 
 @app.command()
 def deployments(as_json: JsonOption = False, catalog: CatalogOption = None,
-                runs: Annotated[int, typer.Option("--runs", help="Next run times to show.")] = 3) -> None:
-    """List the deployments the catalog generates: schedules, next runs, tags (no server needed)."""
+                runs: Annotated[int, typer.Option("--runs", help="Prochaines exécutions à montrer.")] = 3) -> None:
+    """Lister les déploiements du catalogue : calendriers, prochaines exécutions, étiquettes (sans serveur)."""
     from moisson.deployments.build import specs_of
 
     try:
@@ -311,24 +315,25 @@ def deployments(as_json: JsonOption = False, catalog: CatalogOption = None,
         print(json.dumps({"deployments": listing}, ensure_ascii=False, indent=2))
         return
     table = Table(title="moisson deployments")
-    for column in ("deployment", "schedule", "next runs", "tags"):
+    for column in ("déploiement", "calendrier", "prochaines exécutions", "étiquettes"):
         table.add_column(column, overflow="fold")
     for d in listing:
-        when = "\n".join(r[:16].replace("T", " ") for r in d["next_runs"]) or "on demand"
+        when = "\n".join(r[:16].replace("T", " ") for r in d["next_runs"]) or "à la demande"
         table.add_row(d["name"], d["schedule"], when, " ".join(d["tags"]))
     out.print(table)
 
 
 PruneOption = Annotated[bool, typer.Option(
-    "--prune", help="Also delete the moisson deployments the catalog no longer has.")]
+    "--prune", help="Supprimer aussi les déploiements moisson que le catalogue n'a plus.")]
 
 
 @app.command()
 def serve(catalog: CatalogOption = None, prune: PruneOption = False,
-          limit: Annotated[int, typer.Option("--limit", min=1, help="Flow runs at once in this process.")] = 4,
+          limit: Annotated[int, typer.Option("--limit", min=1, help="Exécutions simultanées dans ce processus.")] = 4,
           ) -> None:
-    """Run every deployment on its schedule from this process (needs PREFECT_API_URL); Ctrl-C stops."""
+    """Exécuter chaque déploiement à son heure depuis ce processus (PREFECT_API_URL requis) ; Ctrl-C arrête."""
     process_defaults()
+    quiet_logs()
     from moisson.deployments.server import serve_catalog
 
     try:
@@ -338,10 +343,10 @@ def serve(catalog: CatalogOption = None, prune: PruneOption = False,
 
 
 @app.command()
-def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool the workers poll.")],
-           image: Annotated[str | None, typer.Option(help="Docker image with moisson installed.")] = None,
+def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool qu'interrogent les workers.")],
+           image: Annotated[str | None, typer.Option(help="Image Docker où moisson est installé.")] = None,
            catalog: CatalogOption = None, prune: PruneOption = False) -> None:
-    """Register every deployment in a work pool; rerun after a catalog change to update them."""
+    """Enregistrer chaque déploiement dans un work pool ; relancez après une modification du catalogue."""
     process_defaults()
     from moisson.deployments.server import deploy_catalog
 
@@ -349,10 +354,11 @@ def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool the worke
         names = deploy_catalog(catalog_of(catalog), pool, image=image, prune=prune)
     except MoissonError as exc:
         raise fail(exc) from None
-    out.print(f"{len(names)} deployments in work pool {pool}; start a worker: prefect worker start --pool {pool}")
+    out.print(f"{len(names)} déploiements dans le work pool {pool} ; démarrez un worker : "
+              f"prefect worker start --pool {pool}")
 
 
-automations_app = typer.Typer(help="Alerts: Prefect automations from deployments/automations.yaml.",
+automations_app = typer.Typer(help="Alertes : automatisations Prefect décrites dans deployments/automations.yaml.",
                                no_args_is_help=True)
 app.add_typer(automations_app, name="automations")
 app.add_typer(prepare_app, name="prepare")
@@ -360,12 +366,12 @@ app.add_typer(prepare_app, name="prepare")
 
 @automations_app.command("apply")
 def automations_apply(
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Automations file (default: the bundled one).")]
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Fichier des alertes (défaut : celui fourni).")]
     = None,
     catalog: CatalogOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Install or update the alerts on the Prefect server (failed runs, blocked and overdue datasets)."""
+    """Installer ou mettre à jour les alertes du serveur Prefect (exécutions en échec, jeux bloqués ou en retard)."""
     process_defaults()
     from moisson.catalog.model import load_catalog
     from moisson.deployments.automations import apply_automations, load_automations
@@ -379,7 +385,7 @@ def automations_apply(
         return
     for what, names in done.items():
         for name in names:
-            out.print(f"{what}: {name}", highlight=False)
+            out.print(f"{status_label(what)} : {name}", highlight=False)
 
 
 if __name__ == "__main__":

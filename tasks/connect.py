@@ -20,9 +20,7 @@ from moisson.connectors.base import SourceConnector, TargetConnector
 from moisson.core import redact
 from moisson.core.errors import ConfigError
 from moisson.core.secrets import SecretRef
-
-#: How a message names each role of connector.
-_ROLES = {"source": "source", "target": "cible"}
+from moisson.tasks.labels import ROLES
 
 
 def resolve_secret(ref: SecretRef) -> str:
@@ -87,7 +85,7 @@ def _build(catalog: Catalog, role: registry.Role, name: str) -> Any:
     try:
         config = cls.Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{_ROLES[role]} {name!r} mal configurée : {exc.errors()[0]['msg']} "
+        raise ConfigError(f"{ROLES[role]} {name!r} mal configurée : {exc.errors()[0]['msg']} "
                           f"à {'.'.join(map(str, exc.errors()[0]['loc']))}", connector=ref.connector) from None
     return cls(config)
 

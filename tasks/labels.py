@@ -7,8 +7,11 @@ from collections.abc import Iterable
 #: Dataset statuses (`DatasetOutcome.status`), target results and, under `--dry-run`, planned actions.
 STATUSES = {"published": "publié", "unchanged": "inchangé", "blocked": "bloqué", "failed": "échec",
             "planned": "prévu", "created": "créé", "updated": "mis à jour", "archived": "archivé",
-            "skipped": "ignoré", "create": "à créer", "update": "à mettre à jour", "archive": "à archiver",
-            "skip": "à ignorer"}
+            "skipped": "ignoré", "deleted": "supprimé", "create": "à créer", "update": "à mettre à jour",
+            "archive": "à archiver", "skip": "à ignorer"}
+
+#: The roles of connectors.
+ROLES = {"source": "source", "target": "cible"}
 
 #: What a target says changed (`PublishResult.changes`); metadata field names stay as the catalog spells them.
 CHANGES = {"data": "données", "metadata": "métadonnées", "dataset": "jeu de données", "file": "fichier",

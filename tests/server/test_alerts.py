@@ -130,12 +130,12 @@ def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_hom
 
     post = wait_for(lambda: next((p for p in posts if "harvest · verrouille" in p["subject"]), None),
                     "webhook post for the failed run", ALERT_TIMEOUT)
-    assert "Failed" in post["subject"] and "MOISSON_ALERT_TEST_TOKEN is not set" in post["body"]
+    assert "Failed" in post["subject"] and "MOISSON_ALERT_TEST_TOKEN n'est pas définie" in post["body"]
     mail = wait_for(lambda: next((m for m in mails if "mauvais" in m["Subject"]), None), "e-mail for the blocked run",
                     ALERT_TIMEOUT)
-    assert mail["Subject"] == "moisson: mauvais blocked by the quality checks"
+    assert mail["Subject"] == "moisson : mauvais bloqué par les contrôles de qualité"
     assert mail["To"] == "donnees@ville.example"
-    assert "quality errors" in mail.get_payload()
+    assert "erreurs de qualité" in mail.get_payload()
 
     # The hourly dataset leaves the catalog: its overdue alert goes with it.
     catalog = write_catalog(tmp_path, "  - {id: mauvais, source: tableur, schema: schema.json}\n")
