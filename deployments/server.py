@@ -36,9 +36,9 @@ def require_server() -> str:
 
     url = PREFECT_API_URL.value()
     if not url:
-        raise ConfigError("PREFECT_API_URL is not set: start a Prefect server (`prefect server start`, see "
-                          "'Production server on PostgreSQL' in the README) and export "
-                          "PREFECT_API_URL=http://<host>:4200/api")
+        raise ConfigError("PREFECT_API_URL n'est pas définie : démarrez un serveur Prefect (`prefect server start`, "
+                          "voir « Production server on PostgreSQL » dans le README) et exportez "
+                          "PREFECT_API_URL=http://<hôte>:4200/api")
     return url
 
 

@@ -33,7 +33,7 @@ class SmtpEmail(NotificationBlock):
 
     _block_type_name = "Email SMTP"
     _block_type_slug = "email-smtp"
-    _description = "E-mail notifications through your own SMTP server (moisson)."
+    _description = "Notifications par courriel via votre propre serveur SMTP (moisson)."
 
     host: str
     port: int = 587
@@ -58,7 +58,8 @@ class SmtpEmail(NotificationBlock):
         try:
             self._send(message)
         except OSError as exc:  # smtplib errors are OSErrors
-            self.logger.error("e-mail to %s through %s:%s failed: %s", message["To"], self.host, self.port, exc)
+            self.logger.error("l'envoi du courriel à %s via %s:%s a échoué : %s", message["To"], self.host,
+                              self.port, exc)
             if self._raise_on_failure:
                 raise
 

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from moisson.connectors.base import Extract
     from moisson.quality.schema import TableSchemaRef
 
-app = typer.Typer(help="Fit a department's own file to the dataset's schema with a recipe (`prepare:`).",
+app = typer.Typer(help="Ajuster le fichier d'un service au schéma du jeu de données avec une recette (`prepare:`).",
                   no_args_is_help=True)
 
-DatasetArgument = Annotated[str, typer.Argument(help="Dataset id, as in the catalog.")]
+DatasetArgument = Annotated[str, typer.Argument(help="Identifiant du jeu de données, comme dans le catalogue.")]
 
 
 def _load(catalog: Path | None, dataset_id: str) -> tuple[Catalog, Dataset, TableSchemaRef]:
@@ -35,7 +35,8 @@ def _load(catalog: Path | None, dataset_id: str) -> tuple[Catalog, Dataset, Tabl
     cat = catalog_of(catalog)
     ds = cat.dataset(dataset_id)
     if ds.schema_ is None:
-        raise CatalogError(f"dataset {dataset_id} has no `schema:`: a recipe fits a file to a schema",
+        raise CatalogError(f"le jeu de données {dataset_id} n'a pas de `schema:` : une recette ajuste un fichier "
+                           "à un schéma",
                            file=str(cat.path))
     return cat, ds, load_schema(ds.schema_, schemas_dir=cat.base_dir, cache_dir=cache_dir() / "schemas")
 
@@ -51,9 +52,9 @@ def _extract(cat: Catalog, ds: Dataset, workdir: Path) -> Extract:
 
 @app.command()
 def suggest(dataset: DatasetArgument, catalog: CatalogOption = None,
-            write: Annotated[bool, typer.Option("--write", help="Write the recipe into the catalog file.")] = False,
+            write: Annotated[bool, typer.Option("--write", help="Écrire la recette dans le catalogue.")] = False,
             as_json: JsonOption = False) -> None:
-    """Propose, for each schema field, the source column that fits it best, with a confidence and the reasons."""
+    """Proposer, pour chaque champ du schéma, la colonne de la source qui lui va le mieux, avec confiance et raisons."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -77,32 +78,33 @@ def suggest(dataset: DatasetArgument, catalog: CatalogOption = None,
     if as_json:
         print(json.dumps(found.to_dict(), ensure_ascii=False, indent=2))
         return
-    grid = Table("field", "rule", "confidence", "other candidates", title=f"{dataset} → {found.schema}")
+    grid = Table("champ", "règle", "confiance", "autres candidates", title=f"{dataset} → {found.schema}")
     for name, entry in found.fields.items():
         others = ", ".join(f"{c['column']} ({c['score']:.2f})" for c in entry["candidates"][1:] if c["column"])
         rule = json.dumps(entry["rule"], ensure_ascii=False) if entry["rule"] else "—"
         grid.add_row(name, rule, f"{entry['confidence']:.2f}", others)
     out.print(grid)
     if found.unmapped_required:
-        out.print(f"[bold red]required fields without a column:[/] {', '.join(found.unmapped_required)}")
+        out.print(f"[bold red]champs obligatoires sans colonne :[/] {', '.join(found.unmapped_required)}")
     if found.unused_columns:
-        out.print(f"columns no field takes: {', '.join(found.unused_columns)}")
+        out.print(f"colonnes qu'aucun champ ne prend : {', '.join(found.unused_columns)}")
     if write:
-        out.print(f"recipe written into {cat.path} (datasets → {dataset} → prepare)")
+        out.print(f"recette écrite dans {cat.path} (datasets → {dataset} → prepare)")
 
 
 @app.command()
 def preview(dataset: DatasetArgument, catalog: CatalogOption = None,
-            rows: Annotated[int, typer.Option("--rows", "-n", min=1, help="Rows of the source to prepare.")] = 1000,
+            rows: Annotated[int, typer.Option("--rows", "-n", min=1, help="Lignes de la source à préparer.")] = 1000,
             as_json: JsonOption = False) -> None:
-    """Show what the dataset's recipe does to the first rows, and the validation errors before and after."""
+    """Montrer ce que la recette fait aux premières lignes, et les erreurs de validation avant et après."""
     from moisson.prepare.catalog_file import checked_recipe
     from moisson.prepare.preview import preview as run_preview
 
     try:
         cat, ds, schema = _load(catalog, dataset)
         if ds.prepare is None:
-            err.print(f"dataset {dataset} has no `prepare:` recipe: try `moisson prepare suggest {dataset} --write`")
+            err.print(f"le jeu de données {dataset} n'a pas de recette `prepare:` : essayez "
+                      f"`moisson prepare suggest {dataset} --write`")
             raise typer.Exit(2)
         recipe = checked_recipe(ds.prepare, [f.name for f in schema.fields], catalog=cat.path, dataset_id=ds.id)
         context = {"organization": cat.model.defaults.organization.model_dump(),
@@ -121,8 +123,8 @@ def preview(dataset: DatasetArgument, catalog: CatalogOption = None,
 
 
 def _print_preview(dataset: str, result: dict[str, Any]) -> None:
-    grid = Table("rule", "field", "rows in → out", "cells changed", "before → after", "unknown values",
-                 title=f"{dataset}: {result['rows']} rows prepared")
+    grid = Table("règle", "champ", "lignes entrée → sortie", "cellules changées", "avant → après", "valeurs inconnues",
+                 title=f"{dataset} : {result['rows']} lignes préparées")
     for rule in result["rules"]:
         sample = "\n".join(f"{s['before']!r} → {s['after']!r}" for s in rule.get("sample", []))
         unknown = ", ".join(f"{v!r} ({n})" for v, n in rule.get("unknown_values", {}).items())
@@ -130,11 +132,11 @@ def _print_preview(dataset: str, result: dict[str, Any]) -> None:
                      str(rule.get("cells_changed", 0)), sample, unknown)
     out.print(grid)
     for message in result["errors"]:
-        out.print(f"[bold red]error:[/] {message}", highlight=False)
+        out.print(f"[bold red]erreur :[/] {message}", highlight=False)
     for message in result["warnings"]:
-        out.print(f"[yellow]warning:[/] {message}", highlight=False)
-    for side in ("before", "after"):
+        out.print(f"[yellow]avertissement :[/] {message}", highlight=False)
+    for side, when in (("before", "avant"), ("after", "après")):
         found = result[f"errors_{side}"]
-        out.print(f"validation errors {side} preparation: {found['count']}", highlight=False)
+        out.print(f"erreurs de validation {when} préparation : {found['count']}", highlight=False)
         for issue in found["errors"][:10]:
             out.print(f"  [{issue['type']}] {issue['message']}", highlight=False, markup=False)

@@ -127,4 +127,4 @@ def test_server_commands_need_a_prefect_server(command, catalog):
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         result = CliRunner().invoke(app, [*command, "--catalog", str(catalog.path)])
     assert result.exit_code == 2, result.output
-    assert "PREFECT_API_URL is not set" in " ".join(result.output.split())
+    assert "PREFECT_API_URL n'est pas définie" in " ".join(result.output.split())

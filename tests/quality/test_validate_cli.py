@@ -47,7 +47,7 @@ def test_valid_file_and_bad_language(scdl: Path, moisson_home: Path) -> None:
     assert result.exit_code == 0 and "lignes, valide\n" in result.stdout
     assert json.loads(run(*args, "--json").stdout)["verdict"] == "valid"
     refused = run(*args, "--lang", "de")
-    assert refused.exit_code == 2 and "--lang must be one of fr, en" in refused.stderr
+    assert refused.exit_code == 2 and "--lang doit valoir fr ou en" in refused.stderr
 
 
 def test_text_output_names_the_error_type_and_warnings(scdl: Path, moisson_home: Path) -> None:

@@ -151,7 +151,7 @@ def test_triggered_run_completes_with_its_artifacts(prefect_api, served):
     by_key = {a.key: a for a in artifacts if a.key}
     assert {f"quality-{DATASET}", f"publication-{DATASET}"} <= set(by_key)
     publication = by_key[f"publication-{DATASET}"].data
-    assert f"# {DATASET}: published" in publication and "| portail | created |" in publication
+    assert f"# {DATASET} : publié" in publication and "| portail | créé |" in publication
     assert "Rapport complet" in by_key[f"quality-{DATASET}"].data  # French by default
     assert (folder / "portal" / DATASET / f"{DATASET}.csv").read_text(encoding="utf-8").count("\n") == 3
     store = StateStore(prefect_api.state_url or f"sqlite:///{folder / 'var' / 'state.db'}")

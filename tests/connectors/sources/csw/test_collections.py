@@ -137,7 +137,7 @@ def test_check_works_with_an_empty_state(tmp_path, moisson_home):
 
     result = CliRunner().invoke(app, ["check", "--catalog", str(_catalog(tmp_path, "http://127.0.0.1:9/csw"))])
     assert result.exit_code == 0, result.output
-    assert "1 datasets — OK" in result.output
+    assert "1 jeux de données — OK" in result.output
 
 
 @pytest.mark.parametrize(("collection", "line", "words"), [
