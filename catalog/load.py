@@ -7,8 +7,6 @@ reads (preparation recipes).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -17,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from moisson.core.errors import CatalogError
-from moisson.core.suggest import did_you_mean
+from moisson.core.validation import explain
 
 #: Key path (mapping keys and sequence indexes) → 1-based line of the YAML document.
 Lines = dict[tuple[str | int, ...], int]
@@ -84,7 +82,7 @@ def validation_error(exc: ValidationError, path: Path, lines: Lines, prefix: tup
         if first_line is None:
             first_line, first_path = line, dotted(loc)
         where = f"ligne {line}, " if line else ""
-        problems.append(f"{where}{dotted(loc) or 'racine'} : {_explain(err)}")
+        problems.append(f"{where}{dotted(loc) or 'racine'} : {explain(err)}")
     message = problems[0] if len(problems) == 1 else "\n  " + "\n  ".join(problems)
     if len(problems) == 1:
         message = message.split(" : ", 1)[1] if " : " in message else message
@@ -113,75 +111,6 @@ def _keys_at(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> list[
     if isinstance(kind, type) and issubclass(kind, BaseModel):
         return [f.alias or name for name, f in kind.model_fields.items()]
     return []
-
-
-#: pydantic's error types → French sentence; `{…}` are the error's `ctx` values.
-_EXPLAIN = {
-    "missing": "clé obligatoire absente : ajoutez-la",
-    "string_type": "texte attendu",
-    "int_type": "nombre entier attendu",
-    "int_parsing": "nombre entier attendu",
-    "int_from_float": "nombre entier attendu, sans partie décimale",
-    "float_type": "nombre attendu",
-    "float_parsing": "nombre attendu",
-    "bool_type": "booléen attendu (`true` ou `false`)",
-    "bool_parsing": "booléen attendu (`true` ou `false`)",
-    "dict_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
-    "model_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
-    "model_attributes_type": "dictionnaire attendu (des lignes `clé: valeur` en retrait)",
-    "list_type": "liste attendue (des lignes `- valeur` en retrait)",
-    "tuple_type": "liste attendue (comme `[1, 2]`)",
-    "date_type": "date attendue (AAAA-MM-JJ)",
-    "date_parsing": "date attendue (AAAA-MM-JJ)",
-    "date_from_datetime_parsing": "date attendue (AAAA-MM-JJ)",
-    "datetime_type": "date et heure attendues (AAAA-MM-JJTHH:MM:SS)",
-    "datetime_parsing": "date et heure attendues (AAAA-MM-JJTHH:MM:SS)",
-    "datetime_from_date_parsing": "date et heure attendues (AAAA-MM-JJTHH:MM:SS)",
-    "none_required": "aucune valeur attendue",
-    "url_parsing": "adresse web invalide ({error})",
-    "url_scheme": "adresse web invalide : elle doit commencer par {expected_schemes}",
-    "greater_than": "la valeur doit être supérieure à {gt}",
-    "greater_than_equal": "la valeur doit être supérieure ou égale à {ge}",
-    "less_than": "la valeur doit être inférieure à {lt}",
-    "less_than_equal": "la valeur doit être inférieure ou égale à {le}",
-    "string_too_short": "texte trop court : au moins {min_length} caractère(s)",
-    "string_too_long": "texte trop long : au plus {max_length} caractères",
-    "too_short": "trop peu d'éléments : au moins {min_length}",
-    "too_long": "trop d'éléments : au plus {max_length}",
-    "string_pattern_mismatch": "la valeur n'a pas la forme attendue {pattern}",
-}
-
-
-def _explain(err: Mapping[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        known = err.get("known") or []
-        hint = did_you_mean(str(err["loc"][-1]), known) if err["loc"] else ""
-        allowed = f" ; clés possibles : {', '.join(known)}" if known else ""
-        return f"clé inconnue{hint} (vérifiez son orthographe{allowed} ; voir la référence du catalogue dans le README)"
-    ctx = err.get("ctx") or {}
-    if kind in ("literal_error", "enum"):
-        # pydantic joins the choices as "'a', 'b' or 'c'": the quoted values are the choices.
-        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        hint = did_you_mean(str(err.get("input")), choices) if choices else ""
-        listed = ", ".join(f"'{c}'" for c in choices) or str(ctx.get("expected", ""))
-        return f"valeur {err.get('input')!r} non admise{hint} ; valeurs possibles : {listed}"
-    if kind == "missing" and err["loc"] and isinstance(err["loc"][-1], int):
-        return "valeur manquante à cette position de la liste"
-    if kind in _EXPLAIN:
-        try:
-            text = _EXPLAIN[kind].format(**ctx)
-        except (KeyError, IndexError):
-            text = _EXPLAIN[kind].split(" : ")[0]
-        value = err.get("input")
-        # A wrong scalar is quoted back, so the reader sees what was read ("deux", "oui").
-        shown = isinstance(value, str | int | float | bool) and kind.endswith(("_type", "_parsing"))
-        if not shown:
-            return text
-        head, paren, tail = text.partition(" (")
-        return f"{head}, pas {value!r}{paren}{tail}"
-    # Our own validators raise French `ValueError`s; other pydantic wordings are passed on as they are.
-    return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:

@@ -26,6 +26,7 @@ from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.core.errors import ConfigError
 from moisson.core.notes import Note
+from moisson.core.validation import problems
 
 #: Rows read, converted and written at a time: bounds memory whatever the table size (20,000 rows
 #: cost ~60 MiB of working memory in the benchmark, 50,000 ~120 MiB, for the same speed).
@@ -52,14 +53,14 @@ class RowsLocator(BaseModel):
     @classmethod
     def _distinct(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and len(set(value)) < len(value):
-            raise ValueError(f"a column is listed twice: {sorted({c for c in value if value.count(c) > 1})}")
+            raise ValueError(f"une colonne est citée deux fois : {sorted({c for c in value if value.count(c) > 1})}")
         return value
 
     @field_validator("where")
     @classmethod
     def _single_statement(cls, value: str | None) -> str | None:
         if value is not None and ";" in value:
-            raise ValueError("the filter must be a single SQL condition, without ';'")
+            raise ValueError("le filtre doit être une seule condition SQL, sans ';'")
         return value
 
 
@@ -78,9 +79,8 @@ def parse_locator(model: type[Locator], dataset: DatasetDescriptor, connector: s
     try:
         return model.model_validate(dict(dataset.locator))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'locator'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"the locator is wrong ({problems}); it takes {keys}", dataset_id=dataset.id,
-                          connector=connector) from exc
+        raise ConfigError(f"le `locator` est incorrect ({problems(exc, model.model_fields)}) ; il prend {keys}",
+                          dataset_id=dataset.id, connector=connector) from exc
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ def plan_columns(available: Sequence[str], wanted: Sequence[str] | None, outputs
     chosen = list(wanted or available)
     unknown = [c for c in chosen if c not in available and c not in outputs]
     if unknown:
-        raise ConfigError(f"{what} has no column {', '.join(map(repr, unknown))}; its columns are: "
-                          f"{', '.join(available)}. Fix `columns` in the dataset's locator")
+        raise ConfigError(f"{what} n'a pas de colonne {', '.join(map(repr, unknown))} ; ses colonnes sont : "
+                          f"{', '.join(available)}. Corrigez `columns` dans le `locator` du jeu de données")
     replaced = [c for c in outputs if c in chosen and c in available]
     return ColumnPlan(read=[c for c in chosen if c not in outputs],
                       order=chosen + [c for c in outputs if c not in chosen], replaced=replaced)

@@ -29,9 +29,9 @@ GPKG_APPLICATION_ID = 0x47504B47  # "GPKG" in `PRAGMA application_id`
 UNDEFINED_SRS = (-1, 0)
 # Envelope indicator (flags bits 1-3) → number of doubles: none, xy, xyz, xym, xyzm.
 _ENVELOPE_DOUBLES = (0, 4, 6, 6, 8)
-_HOW_TO_SET_CRS = ("set it in QGIS (Layer Properties › Source › Assigned coordinate reference system, then "
-                   "save the layer) or add its EPSG code to the dataset's locator in the catalog, e.g. "
-                   "`crs: 2154` for Lambert-93")
+_HOW_TO_SET_CRS = ("définissez-le dans QGIS (Propriétés de la couche › Source › Système de coordonnées de "
+                   "référence assigné, puis enregistrez la couche) ou ajoutez son code EPSG au `locator` du jeu de "
+                   "données dans le catalogue, par exemple `crs: 2154` pour le Lambert-93")
 
 
 def gpkg_to_wkb(blob: bytes) -> bytes:
@@ -186,7 +186,7 @@ class GeoPackageSource:
             RejectedError: Damaged file, undefined CRS, or a `where` filter SQLite refuses.
         """
         locator = parse_locator(GeoPackageLocator, dataset, self.kind,
-                                "`layer` (required), `columns`, `where`, `crs` and `geometry`")
+                                "`layer` (obligatoire), `columns`, `where`, `crs` et `geometry`")
         with self._connect(dataset.id) as conn:
             layer = self._layer(conn, locator.layer, dataset)
             notes: list[str] = []
@@ -208,11 +208,11 @@ class GeoPackageSource:
             except DBAPIError as exc:
                 path.unlink(missing_ok=True)
                 names = ", ".join(row[1] for row in self._table_info(conn, layer.table))
-                hint = (f"check the filter `where: {locator.where}` (columns of the layer: {names})"
+                hint = (f"vérifiez le filtre `where: {locator.where}` (colonnes de la couche : {names})"
                         if locator.where
-                        else "the file may be damaged: open it in QGIS and save it again")
-                raise self._error(RejectedError, dataset, f"reading layer {layer.table!r} of {self._name} "
-                                  f"failed ({exc.orig}): {hint}") from exc
+                        else "le fichier est peut-être abîmé : ouvrez-le dans QGIS et enregistrez-le à nouveau")
+                raise self._error(RejectedError, dataset, f"la lecture de la couche {layer.table!r} de {self._name} "
+                                  f"a échoué ({exc.orig}) : {hint}") from exc
         metadata: dict[str, Any] = {}
         if layer.modified:
             metadata["modified"] = layer.modified.isoformat()
@@ -227,10 +227,10 @@ class GeoPackageSource:
         """A read-only connection (SQLite URI `mode=ro`) to the file, checked to be a GeoPackage."""
         path = self.config.path
         if not path.exists():
-            raise NotFoundError(f"the GeoPackage {path} does not exist: check the `path` of the source in "
-                                "the catalog", dataset_id=dataset_id, connector=self.kind)
+            raise NotFoundError(f"le GeoPackage {path} n'existe pas : vérifiez le `path` de la source dans "
+                                "le catalogue", dataset_id=dataset_id, connector=self.kind)
         if not path.is_file():
-            raise ConfigError(f"{path} is a folder: the `path` of the source must be a .gpkg file",
+            raise ConfigError(f"{path} est un dossier : le `path` de la source doit être un fichier .gpkg",
                               dataset_id=dataset_id, connector=self.kind)
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True),
@@ -242,12 +242,13 @@ class GeoPackageSource:
                     has_contents = conn.exec_driver_sql(
                         "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").first()
                 except DBAPIError as exc:
-                    raise RejectedError(f"{path} cannot be read ({exc.orig}): the file is damaged or is not a "
-                                        "GeoPackage; export the layer again from your GIS",
+                    raise RejectedError(f"{path} ne peut pas être lu ({exc.orig}) : le fichier est abîmé ou "
+                                        "n'est pas un GeoPackage ; exportez à nouveau la couche depuis votre SIG",
                                         dataset_id=dataset_id, connector=self.kind) from exc
                 if app_id != GPKG_APPLICATION_ID and not has_contents:
-                    raise ConfigError(f"{path} is a SQLite database but not a GeoPackage (no gpkg_contents "
-                                      "table): point the source at a .gpkg file", dataset_id=dataset_id,
+                    raise ConfigError(f"{path} est une base SQLite mais pas un GeoPackage (pas de table "
+                                      "gpkg_contents) : faites pointer la source sur un fichier .gpkg",
+                                      dataset_id=dataset_id,
                                       connector=self.kind)
                 yield conn
         finally:
@@ -266,9 +267,9 @@ class GeoPackageSource:
         for layer in layers:
             if layer.table == table:
                 return layer
-        names = ", ".join(layer.table for layer in layers) or "none"
-        raise self._error(NotFoundError, dataset, f"{self._name} has no layer {table!r}; its layers are: "
-                          f"{names}. Fix `layer` in the dataset's locator")
+        names = ", ".join(layer.table for layer in layers) or "aucune"
+        raise self._error(NotFoundError, dataset, f"{self._name} n'a pas de couche {table!r} ; ses couches sont : "
+                          f"{names}. Corrigez `layer` dans le `locator` du jeu de données")
 
     @staticmethod
     def _declared_crs(conn: Connection, srs_id: int | None) -> str | None:
@@ -289,13 +290,13 @@ class GeoPackageSource:
         declared = self._declared_crs(conn, layer.srs_id)
         crs = locator.crs or declared
         if crs is None:
-            raise self._error(RejectedError, dataset, f"layer {layer.table!r} of {self._name} has no coordinate "
-                              f"reference system (srs_id {layer.srs_id}), so its coordinates cannot be placed "
-                              f"on a map: {_HOW_TO_SET_CRS}")
+            raise self._error(RejectedError, dataset, f"la couche {layer.table!r} de {self._name} n'a pas de système "
+                              f"de coordonnées (srs_id {layer.srs_id}) : ses coordonnées ne peuvent pas être placées "
+                              f"sur une carte ; {_HOW_TO_SET_CRS}")
         try:
             name = transformer_to_wgs84(crs).source_crs.name
         except ConfigError as exc:
-            raise self._error(ConfigError, dataset, f"layer {layer.table!r}: {exc.message}") from exc
+            raise self._error(ConfigError, dataset, f"couche {layer.table!r} : {exc.message}") from exc
         if locator.crs:
             notes.append(Note("crs.from-catalog", crs=crs, name=name))
             if declared and declared != f"EPSG:{crs}":
@@ -319,11 +320,11 @@ class GeoPackageSource:
         available = [row[1] for row in info if row[1] != layer.geometry_column]
         outputs = locator.geometry.columns if layer.geometry_column else []
         if not layer.geometry_column and "geometry" in locator.model_fields_set:
-            raise self._error(ConfigError, dataset, f"layer {layer.table!r} is a table without geometry: "
-                              "remove `geometry` from the dataset's locator")
+            raise self._error(ConfigError, dataset, f"la couche {layer.table!r} est une table sans géométrie : "
+                              "retirez `geometry` du `locator` du jeu de données")
         try:
             return plan_columns(available, locator.columns or [c for c in available if c != fid], outputs,
-                                f"layer {layer.table!r}")
+                                f"la couche {layer.table!r}")
         except ConfigError as exc:
             raise self._error(ConfigError, dataset, exc.message) from exc
 

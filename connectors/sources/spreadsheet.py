@@ -17,6 +17,7 @@ from moisson.connectors.tabular import MAX_MEMBER_BYTES, ReadOptions, check_shee
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
 from moisson.core.ids import slugify
 from moisson.core.metadata import DatasetMetadata
+from moisson.core.validation import problems
 
 KIND = "spreadsheet"
 #: Extensions taken as tables without looking inside (a wrong one surfaces at extraction, clearly).
@@ -58,7 +59,7 @@ class SpreadsheetLocator(BaseModel):
             try:
                 codecs.lookup(value)
             except LookupError:
-                raise ValueError(f"unknown encoding {value!r}; write utf-8, cp1252 or latin-1") from None
+                raise ValueError(f"encodage {value!r} inconnu ; écrivez utf-8, cp1252 ou latin-1") from None
         return value
 
     @field_validator("delimiter")
@@ -68,7 +69,7 @@ class SpreadsheetLocator(BaseModel):
             return None
         value = _DELIMITER_ALIASES.get(value.lower(), value)
         if len(value) != 1:
-            raise ValueError(f"a delimiter is one character such as ';' ',' '|' or the word tab, not {value!r}")
+            raise ValueError(f"un séparateur est un seul caractère comme ';' ',' '|' ou le mot tab, pas {value!r}")
         return value
 
 
@@ -106,12 +107,12 @@ class SpreadsheetSource:
             ConfigError: The directory is missing, is a file, or cannot be read.
         """
         if not self.root.is_dir():
-            what = "is a file, not a directory" if self.root.exists() else "does not exist"
-            raise ConfigError(f"the spreadsheet directory {self.root} {what}: fix `root` in the catalog",
+            what = "est un fichier, pas un dossier" if self.root.exists() else "n'existe pas"
+            raise ConfigError(f"le dossier des tableurs {self.root} {what} : corrigez `root` dans le catalogue",
                               connector=KIND)
         if not os.access(self.root, os.R_OK | os.X_OK):
-            raise ConfigError(f"the spreadsheet directory {self.root} cannot be read by the account running "
-                              "moisson: ask for read access", connector=KIND)
+            raise ConfigError(f"le dossier des tableurs {self.root} n'est pas lisible par le compte qui exécute "
+                              "moisson : demandez un accès en lecture", connector=KIND)
 
     def discover(self) -> Iterator[DatasetDescriptor]:
         """Yield one dataset per table file under `root` matching `pattern`, in path order.
@@ -163,8 +164,8 @@ class SpreadsheetSource:
             exc.dataset_id, exc.connector = exc.dataset_id or dataset.id, exc.connector or KIND
             raise
         except OSError as exc:
-            raise RejectedError(f"{locator.path} cannot be read ({exc.strerror or exc}): check the file and "
-                                "its permissions", dataset_id=dataset.id, connector=KIND) from exc
+            raise RejectedError(f"{locator.path} ne peut pas être lu ({exc.strerror or exc}) : vérifiez le fichier et "
+                                "ses droits d'accès", dataset_id=dataset.id, connector=KIND) from exc
         metadata: dict[str, Any] = {
             "modified": dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)}
         if result.title:
@@ -177,12 +178,8 @@ class SpreadsheetSource:
         try:
             return SpreadsheetLocator.model_validate(dict(dataset.locator))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, err['loc'])) or 'locator'}: "
-                + (f"unknown key (allowed: {', '.join(SpreadsheetLocator.model_fields)})"
-                   if err["type"] == "extra_forbidden" else err["msg"])
-                for err in exc.errors())
-            raise ConfigError(f"the locator of this dataset is wrong: {problems}; fix it in the catalog",
+            raise ConfigError(f"le `locator` de ce jeu de données est incorrect : "
+                              f"{problems(exc, SpreadsheetLocator.model_fields)} ; corrigez-le dans le catalogue",
                               dataset_id=dataset.id, connector=KIND) from exc
 
     def check_dataset(self, dataset: DatasetDescriptor) -> None:
@@ -201,12 +198,12 @@ class SpreadsheetSource:
     def _file(self, dataset: DatasetDescriptor, relative: str) -> Path:
         path = (self.root / relative).resolve()
         if not path.is_relative_to(self.root):
-            raise ConfigError(f"`path` {relative!r} points outside the spreadsheet directory {self.root}: "
-                              "give a path inside it", dataset_id=dataset.id, connector=KIND)
+            raise ConfigError(f"`path` {relative!r} pointe hors du dossier des tableurs {self.root} : "
+                              "indiquez un chemin à l'intérieur", dataset_id=dataset.id, connector=KIND)
         if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
-            raise NotFoundError(f"{relative} {what} in {self.root}: put the file back or fix `path` "
-                                "in the catalog", dataset_id=dataset.id, connector=KIND)
+            what = "est un dossier, pas un fichier" if path.is_dir() else "n'existe pas"
+            raise NotFoundError(f"{relative} {what} dans {self.root} : remettez le fichier en place ou corrigez "
+                                "`path` dans le catalogue", dataset_id=dataset.id, connector=KIND)
         return path
 
 

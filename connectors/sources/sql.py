@@ -40,7 +40,7 @@ SQLGLOT_DIALECTS = {"postgresql": "postgres", "sqlite": "sqlite", "mysql": "mysq
 _WRITES = (sqlglot.exp.DML, sqlglot.exp.DDL, sqlglot.exp.Into, sqlglot.exp.Lock, sqlglot.exp.Command)
 #: SQLSTATE classes meaning "try again later": connection lost, out of resources, shutdown, deadlock.
 _TRANSIENT = ("08", "53", "57P", "40")
-_KEYS = "one of `table`, `view` or `query`, then `columns`, `where`, `geometry`, `id` and `updated_at`"
+_KEYS = "l'une des clés `table`, `view` ou `query`, puis `columns`, `where`, `geometry`, `id` et `updated_at`"
 
 
 class SqlConfig(ConnectorConfig):
@@ -104,7 +104,8 @@ class SqlLocator(RowsLocator):
     def _one_source(self) -> SqlLocator:
         given = [k for k in ("table", "view", "query") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of `table`, `view` or `query` (found: {', '.join(given) or 'none'})")
+            raise ValueError("indiquez une seule des clés `table`, `view` ou `query` "
+                             f"(trouvé : {', '.join(given) or 'aucune'})")
         return self
 
     @property
@@ -289,19 +290,21 @@ class SqlSource:
 
     def _check_column(self, source: _Source, dataset: DatasetDescriptor, name: str | None, role: str) -> None:
         if name and name not in source.columns:
-            raise self._error(ConfigError, dataset, f"{source.label} has no column {name!r} (`{role}`); its "
-                              f"columns are: {', '.join(source.columns)}. Fix `{role}` in the dataset's locator")
+            raise self._error(ConfigError, dataset, f"{source.label} n'a pas de colonne {name!r} (`{role}`) ; ses "
+                              f"colonnes sont : {', '.join(source.columns)}. Corrigez `{role}` dans le `locator` du "
+                              "jeu de données")
 
     # Connections and errors
 
     @property
     def _url(self) -> URL:
-        raw = reveal(self.config.url, what="the database URL (`url`)")
+        raw = reveal(self.config.url, what="l'URL de la base de données (`url`)")
         try:
             url = make_url(raw)
         except ArgumentError:
-            raise ConfigError("the database `url` is not a SQLAlchemy URL: write it as "
-                              "postgresql+psycopg://user:password@host:5432/database", connector=self.kind) from None
+            raise ConfigError("l'`url` de la base de données n'est pas une URL SQLAlchemy : écrivez-la sous la "
+                              "forme postgresql+psycopg://utilisateur:mot-de-passe@hote:5432/base",
+                              connector=self.kind) from None
         if url.drivername == "postgresql":  # SQLAlchemy's default driver is psycopg2; moisson ships psycopg 3
             url = url.set(drivername="postgresql+psycopg")
         return url
@@ -311,7 +314,7 @@ class SqlSource:
         """The database as messages may name it: host and port, or the file name, never credentials."""
         url = self._url
         if url.get_backend_name() == "sqlite":
-            return f"file {Path(url.database or ':memory:').name}"
+            return f"fichier {Path(url.database or ':memory:').name}"
         return f"{url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
 
     def _engine(self) -> Engine:
@@ -330,8 +333,8 @@ class SqlSource:
         try:
             return create_engine(url, poolclass=NullPool, connect_args=connect_args)
         except (NoSuchModuleError, ImportError) as exc:
-            raise ConfigError(f"no driver for the database `url` scheme {url.drivername!r} ({exc}): use "
-                              "postgresql+psycopg:// or sqlite:///, or install the driver",
+            raise ConfigError(f"aucun pilote pour le schéma {url.drivername!r} de l'`url` de la base ({exc}) : "
+                              "utilisez postgresql+psycopg:// ou sqlite:///, ou installez le pilote",
                               connector=self.kind) from None
 
     @contextmanager
@@ -351,14 +354,14 @@ class SqlSource:
         detail = self._detail(exc)
         # libpq reports a refused login without a SQLSTATE: only the server's message tells why.
         if "authentication failed" in detail or ("role" in detail and "does not exist" in detail):
-            return ConfigError(f"the database at {self._host} refused the credentials ({detail}): check the "
-                               "user and password in the source's `url` secret", dataset_id=dataset_id,
+            return ConfigError(f"la base de données {self._host} a refusé les identifiants ({detail}) : vérifiez "
+                               "l'utilisateur et le mot de passe du secret `url` de la source", dataset_id=dataset_id,
                                connector=self.kind)
         if "database" in detail and "does not exist" in detail:
-            return ConfigError(f"the database at {self._host} does not exist ({detail}): fix the database "
-                               "name in the source's `url`", dataset_id=dataset_id, connector=self.kind)
-        return UnavailableError(f"the database at {self._host} cannot be reached ({detail}): check that it "
-                                "is running and reachable from this machine; moisson will retry",
+            return ConfigError(f"la base de données {self._host} n'existe pas ({detail}) : corrigez le nom de la base "
+                               "dans l'`url` de la source", dataset_id=dataset_id, connector=self.kind)
+        return UnavailableError(f"la base de données {self._host} est injoignable ({detail}) : vérifiez qu'elle "
+                                "tourne et qu'elle est joignable depuis cette machine ; moisson réessaiera",
                                 dataset_id=dataset_id, connector=self.kind)
 
     def _detail(self, exc: DBAPIError) -> str:
@@ -376,18 +379,19 @@ class SqlSource:
         state = _sqlstate(exc)
         detail = self._detail(exc)
         if state == "57014":
-            return self._error(UnavailableError, dataset, f"the query was cancelled after the statement timeout "
-                               f"of {self.config.statement_timeout} s ({detail}): add an index for `where`/`id`, "
-                               "or raise `statement_timeout` in the source's config")
+            return self._error(UnavailableError, dataset, f"la requête a été annulée après le délai "
+                               f"`statement_timeout` de {self.config.statement_timeout} s ({detail}) : ajoutez un "
+                               "index pour `where`/`id`, ou relevez `statement_timeout` dans la configuration de la "
+                               "source")
         if state.startswith(_TRANSIENT) or (not state and exc.connection_invalidated):
-            return self._error(UnavailableError, dataset, f"the database at {self._host} failed ({detail}); "
-                               "moisson will retry")
+            return self._error(UnavailableError, dataset, f"la base de données {self._host} a échoué ({detail}) ; "
+                               "moisson réessaiera")
         if state == "25006":
-            return self._error(RejectedError, dataset, f"the query tries to write ({detail}); moisson only "
-                               "reads: use a SELECT")
-        what = "`query`" if locator.query else "`where`, `columns` or `id`" if locator.where else "`columns` or `id`"
-        return self._error(ConfigError, dataset, f"the database refused the query ({detail}): check {what} "
-                           "in the dataset's locator")
+            return self._error(RejectedError, dataset, f"la requête tente d'écrire ({detail}) ; moisson ne fait "
+                               "que lire : utilisez un SELECT")
+        what = "`query`" if locator.query else "`where`, `columns` ou `id`" if locator.where else "`columns` ou `id`"
+        return self._error(ConfigError, dataset, f"la base de données a refusé la requête ({detail}) : vérifiez "
+                           f"{what} dans le `locator` du jeu de données")
 
     def _run(self, conn: Connection, sql: str, dataset: DatasetDescriptor, locator: SqlLocator, *,
              stream: bool = False) -> Any:
@@ -410,17 +414,18 @@ class SqlSource:
         """Resolve the table, view or query: FROM clause, columns, geometry column and key."""
         if locator.query:
             query = self._checked_query(conn, locator.query, dataset)
-            sql, label, key = f"({query}) AS src", "the query", None
+            sql, label, key = f"({query}) AS src", "la requête", None
         else:
             relation = locator.relation or ""
             schema = self._schema(conn)
             names = self._relation_names(conn, schema)
             if relation not in names:
-                raise self._error(NotFoundError, dataset, f"the database at {self._host} has no table or view "
-                                  f"{relation!r} in schema {schema!r}; there are: {', '.join(names) or 'none'}. "
-                                  "Fix `table`/`view` in the dataset's locator, or `schema` in the source")
+                raise self._error(NotFoundError, dataset, f"la base de données {self._host} n'a ni table ni vue "
+                                  f"{relation!r} dans le schéma {schema!r} ; il y a : {', '.join(names) or 'aucune'}. "
+                                  "Corrigez `table`/`view` dans le `locator` du jeu de données, ou `schema` dans la "
+                                  "source")
             quoted = f"{_quote(conn, schema)}.{_quote(conn, relation)}" if schema else _quote(conn, relation)
-            sql, label = f"{quoted} AS src", f"{'view' if locator.view else 'table'} {relation!r}"
+            sql, label = f"{quoted} AS src", f"{'la vue' if locator.view else 'la table'} {relation!r}"
             keys = inspect(conn).get_pk_constraint(relation, schema=schema)["constrained_columns"]
             key = keys[0] if len(keys) == 1 else None
         probe = self._run(conn, f"SELECT * FROM {sql} LIMIT 0", dataset, locator)
@@ -441,17 +446,18 @@ class SqlSource:
         try:
             statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
         except sqlglot.errors.SqlglotError as exc:
-            raise self._error(ConfigError, dataset, f"the `query` cannot be read as SQL ({str(exc).splitlines()[0]}):"
-                              " write one SELECT, or make it a view in the database and use `view`") from None
+            raise self._error(ConfigError, dataset, "la `query` ne peut pas être lue comme du SQL "
+                              f"({str(exc).splitlines()[0]}) : écrivez un seul SELECT, ou faites-en une vue dans la "
+                              "base et utilisez `view`") from None
         if len(statements) != 1:
-            raise self._error(ConfigError, dataset, f"the `query` holds {len(statements)} statements: moisson "
-                              "runs exactly one SELECT")
+            raise self._error(ConfigError, dataset, f"la `query` contient {len(statements)} instructions : moisson "
+                              "exécute un seul SELECT")
         statement = statements[0]
         writes = [node.key.upper() for node in statement.walk() if isinstance(node, _WRITES)]
         if not isinstance(statement, sqlglot.exp.Query) or writes:
             found = writes[0] if writes else statement.key.upper()
-            raise self._error(ConfigError, dataset, f"the `query` is not a read-only SELECT (it contains "
-                              f"{found}): moisson only reads, write a SELECT")
+            raise self._error(ConfigError, dataset, f"la `query` n'est pas un SELECT en lecture seule (elle contient "
+                              f"{found}) : moisson ne fait que lire, écrivez un SELECT")
         return query.strip().rstrip(";").strip()
 
     def _relation_names(self, conn: Connection, schema: str | None) -> list[str]:
@@ -467,13 +473,15 @@ class SqlSource:
         """The geometry column, whether it is a PostGIS geography, and its declared SRID."""
         wanted = locator.geometry.column
         if wanted and wanted not in columns:
-            raise self._error(ConfigError, dataset, f"{label} has no geometry column {wanted!r}; its columns are: "
-                              f"{', '.join(columns)}. Fix `geometry` in the dataset's locator")
+            raise self._error(ConfigError, dataset, f"{label} n'a pas de colonne de géométrie {wanted!r} ; ses "
+                              f"colonnes sont : {', '.join(columns)}. Corrigez `geometry` dans le `locator` du jeu "
+                              "de données")
         found = [c for c in columns if types.get(c) in spatial]
         if wanted is None:
             if len(found) > 1:
-                raise self._error(ConfigError, dataset, f"{label} has several geometry columns ({', '.join(found)}):"
-                                  " choose one with `geometry: <column>` in the dataset's locator")
+                raise self._error(ConfigError, dataset, f"{label} a plusieurs colonnes de géométrie "
+                                  f"({', '.join(found)}) : choisissez-en une avec `geometry: <colonne>` dans le "
+                                  "`locator` du jeu de données")
             wanted = found[0] if found else None
         if wanted is None:
             return None, False, None
@@ -492,17 +500,19 @@ class SqlSource:
         """How to read the geometry, with a note saying where its coordinates came from."""
         if source.geometry is None:
             if "geometry" in locator.model_fields_set:
-                raise self._error(ConfigError, dataset, f"{source.label} has no geometry column: remove `geometry` "
-                                  "from the dataset's locator, or name the column holding geometries")
+                raise self._error(ConfigError, dataset, f"{source.label} n'a pas de colonne de géométrie : "
+                                  "retirez `geometry` du `locator` du jeu de données, ou nommez la colonne qui porte "
+                                  "les géométries")
             return None
         output = GeometryOutput(**locator.geometry.model_dump(exclude={"column", "crs"}))
         postgis = source.postgis
         crs = locator.geometry.crs or (4326 if source.geography else source.srid or None)
         if crs is None and not (postgis and locator.query):
-            where = "SRID 0 in PostGIS" if postgis else "a database without PostGIS"
-            raise self._error(RejectedError, dataset, f"the geometries of {source.label} have no coordinate "
-                              f"reference system ({where}), so they cannot be placed on a map: add their EPSG code "
-                              "to the locator, e.g. `geometry: {column: geom, crs: 2154}` for Lambert-93")
+            where = "SRID 0 dans PostGIS" if postgis else "une base sans PostGIS"
+            raise self._error(RejectedError, dataset, f"les géométries de {source.label} n'ont pas de système de "
+                              f"coordonnées ({where}) : elles ne peuvent pas être placées sur une carte ; ajoutez leur "
+                              "code EPSG au `locator`, par exemple `geometry: {column: geom, crs: 2154}` pour le "
+                              "Lambert-93")
         name = self._crs_name(crs, dataset) if crs else None
         how = Note("crs.by-postgis") if postgis else Note("crs.by-proj")
         said = Note("crs.as-catalog" if locator.geometry.crs else "crs.as-geometry" if crs is None

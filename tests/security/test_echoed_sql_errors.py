@@ -54,7 +54,7 @@ def test_no_password_leaves_moisson_through_a_database_error(tmp_path, moisson_h
     errors = {o["id"]: o["error"] for o in json.loads(result.stdout)["datasets"] if o["status"] == "failed"}
     assert errors.keys() == {"sql-base-absente", "sql-role-inverse"}, result.stdout
     assert HOST in errors["sql-base-absente"] and "does not exist" in errors["sql-base-absente"]
-    assert "refused the credentials" in errors["sql-role-inverse"] and "does not exist" in errors["sql-role-inverse"]
+    assert "a refusé les identifiants" in errors["sql-role-inverse"] and "does not exist" in errors["sql-role-inverse"]
     # Logs and events reach the server in batches: wait on this run's two failure events.
     database = wait_for(lambda: (text := prefect_database_text()).count("moisson.dataset.failed") >= events_before + 2
                         and text, "the run's events in the Prefect database", 120)

@@ -168,7 +168,7 @@ def test_real_values_and_attribute_tables(gpkg: Path, tmp_path: Path):
     result = source_for(gpkg).extract(dataset({"layer": "Référentiel_Voies"}), tmp_path)
     assert read(result) == [{"code": "V001", "nom": "Rue de l'Église", "longueur": "412.5"}]
     assert result.geometry is None and "spatial" not in result.metadata
-    with pytest.raises(ConfigError, match="table without geometry"):
+    with pytest.raises(ConfigError, match="table sans géométrie"):
         source_for(gpkg).extract(dataset({"layer": "Référentiel_Voies", "geometry": {"xy": "xy"}}), tmp_path)
 
 
@@ -184,8 +184,8 @@ def test_unknown_column_lists_the_columns(gpkg: Path, tmp_path: Path):
     with pytest.raises(ConfigError) as info:
         source_for(gpkg).extract(dataset({"layer": "stationnements_velos", "columns": ["capacity"]}), tmp_path)
     message = str(info.value)
-    assert "[velos · geopackage]" in message and "no column 'capacity'" in message
-    assert "capacite" in message and "Fix `columns`" in message
+    assert "[velos · geopackage]" in message and "pas de colonne 'capacity'" in message
+    assert "capacite" in message and "Corrigez `columns`" in message
 
 
 def test_geometry_output_replaces_a_stored_column_with_a_note(tmp_path: Path):
@@ -208,21 +208,21 @@ def test_where_with_a_bad_column_names_the_layer(gpkg: Path, tmp_path: Path):
     with pytest.raises(RejectedError) as info:
         source_for(gpkg).extract(dataset({"layer": "stationnements_velos", "where": "etat = 'actif'"}), tmp_path)
     message = str(info.value)
-    assert "layer 'stationnements_velos'" in message and "no such column: etat" in message
+    assert "la couche 'stationnements_velos'" in message and "no such column: etat" in message
     assert "capacite" in message, "lists the columns to pick from"
     assert not (tmp_path / "velos.parquet").exists(), "no half-written file left"
 
 
 def test_where_must_be_a_single_condition(gpkg: Path, tmp_path: Path):
-    with pytest.raises(ConfigError, match=r"\[velos · geopackage\].*without ';'"):
+    with pytest.raises(ConfigError, match=r"\[velos · geopackage\].*sans ';'"):
         source_for(gpkg).extract(dataset({"layer": "stationnements_velos", "where": "1=1; DROP TABLE x"}),
                                  tmp_path)
 
 
 def test_bad_locator_names_the_dataset(gpkg: Path, tmp_path: Path):
-    with pytest.raises(ConfigError, match=r"\[velos · geopackage\] the locator is wrong \(table: Extra"):
+    with pytest.raises(ConfigError, match=r"\[velos · geopackage\] le `locator` est incorrect \(table : clé inconnue"):
         source_for(gpkg).extract(dataset({"layer": "stationnements_velos", "table": "x"}), tmp_path)
-    with pytest.raises(ConfigError, match=r"columns: .*listed twice: \['acces'\]"):
+    with pytest.raises(ConfigError, match=r"columns : .*citée deux fois : \['acces'\]"):
         source_for(gpkg).extract(dataset({"layer": "stationnements_velos", "columns": ["acces", "acces"]}),
                                  tmp_path)
 
@@ -230,7 +230,7 @@ def test_bad_locator_names_the_dataset(gpkg: Path, tmp_path: Path):
 def test_unknown_layer_lists_the_layers(gpkg: Path, tmp_path: Path):
     with pytest.raises(NotFoundError) as info:
         source_for(gpkg).extract(dataset({"layer": "stationnement_velo"}), tmp_path)
-    assert "no layer 'stationnement_velo'; its layers are: Référentiel_Voies, stationnements_velos" in str(
+    assert "n'a pas de couche 'stationnement_velo' ; ses couches sont : Référentiel_Voies, stationnements_velos" in str(
         info.value)
 
 
@@ -272,7 +272,7 @@ def test_layer_without_crs_is_rejected_unless_the_catalog_gives_one(tmp_path: Pa
     with pytest.raises(RejectedError) as info:
         source_for(path).extract(dataset({"layer": "racks"}), tmp_path)
     message = str(info.value)
-    assert "layer 'racks' of nocrs.gpkg has no coordinate reference system (srs_id 0)" in message
+    assert "la couche 'racks' de nocrs.gpkg n'a pas de système de coordonnées (srs_id 0)" in message
     assert "QGIS" in message and "`crs: 2154`" in message
     result = source_for(path).extract(dataset({"layer": "racks", "crs": 2154}), tmp_path)
     lon, lat = json.loads(read(result)[0]["geometry"])["coordinates"]
@@ -302,27 +302,27 @@ def test_extract_never_modifies_the_file(gpkg: Path, tmp_path: Path):
 # files that are not (good) GeoPackages
 
 def test_missing_file_is_not_found(tmp_path: Path):
-    with pytest.raises(NotFoundError, match="does not exist: check the `path`"):
+    with pytest.raises(NotFoundError, match="n'existe pas : vérifiez le `path`"):
         source_for(tmp_path / "absent.gpkg").check()
     with pytest.raises(NotFoundError, match=r"^\[velos · geopackage\]"):
         source_for(tmp_path / "absent.gpkg").extract(dataset({"layer": "x"}), tmp_path)
 
 
 def test_folder_and_plain_sqlite_are_config_errors(tmp_path: Path):
-    with pytest.raises(ConfigError, match="is a folder"):
+    with pytest.raises(ConfigError, match="est un dossier"):
         source_for(tmp_path).check()
     plain = tmp_path / "plain.sqlite"
     with sqlite3.connect(plain) as con:
         con.execute("CREATE TABLE t (a)")
     con.close()
-    with pytest.raises(ConfigError, match="SQLite database but not a GeoPackage"):
+    with pytest.raises(ConfigError, match="base SQLite mais pas un GeoPackage"):
         source_for(plain).check()
 
 
 def test_damaged_file_is_rejected(tmp_path: Path):
     damaged = tmp_path / "damaged.gpkg"
     damaged.write_bytes(b"PK\x03\x04 this is a zip, renamed" * 100)
-    with pytest.raises(RejectedError, match=r"cannot be read .*damaged"):
+    with pytest.raises(RejectedError, match=r"ne peut pas être lu .*abîmé"):
         source_for(damaged).check()
     with pytest.raises(RejectedError, match=r"^\[velos · geopackage\]"):
         source_for(damaged).extract(dataset({"layer": "x"}), tmp_path)

@@ -531,10 +531,10 @@ def test_relative_root_is_resolved_against_cwd(tmp_path: Path, monkeypatch: pyte
 
 
 def test_check_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="does not exist: fix `root`"):
+    with pytest.raises(ConfigError, match="n'existe pas : corrigez `root`"):
         source_on(tmp_path / "absent").check()
     (tmp_path / "file.csv").write_text("a\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="is a file, not a directory"):
+    with pytest.raises(ConfigError, match="est un fichier, pas un dossier"):
         source_on(tmp_path / "file.csv").check()
 
 
@@ -543,7 +543,7 @@ def test_check_errors(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError) as info:
         extract(tmp_path, tmp_path / "out", path="2023/absent.xlsx")
-    assert str(info.value).startswith("[jeu-test · spreadsheet] 2023/absent.xlsx does not exist in ")
+    assert str(info.value).startswith("[jeu-test · spreadsheet] 2023/absent.xlsx n'existe pas dans ")
     assert not info.value.retryable
 
 
@@ -593,12 +593,12 @@ def test_failed_extract_keeps_the_previous_parquet(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("locator", "message"), [
-    ({"path": "f.csv", "sheeet": 1}, r"sheeet: unknown key \(allowed: path, sheet"),
-    ({"path": "f.csv", "encoding": "klingon"}, "unknown encoding 'klingon'"),
-    ({"path": "f.csv", "delimiter": ";;"}, "a delimiter is one character"),
-    ({"path": "f.csv", "header_row": 0}, "header_row: Input should be greater than or equal to 1"),
-    ({"sheet": 1}, "path: Field required"),
-    ({"path": "../secret.csv"}, "points outside the spreadsheet directory"),
+    ({"path": "f.csv", "sheeet": 1}, r"sheeet : clé inconnue.*clés possibles : path, sheet"),
+    ({"path": "f.csv", "encoding": "klingon"}, "encodage 'klingon' inconnu"),
+    ({"path": "f.csv", "delimiter": ";;"}, "un séparateur est un seul caractère"),
+    ({"path": "f.csv", "header_row": 0}, "header_row : la valeur doit être supérieure ou égale à 1"),
+    ({"sheet": 1}, "path : clé obligatoire absente"),
+    ({"path": "../secret.csv"}, "pointe hors du dossier des tableurs"),
 ])
 def test_bad_locator(tmp_path: Path, locator: dict, message: str) -> None:
     (tmp_path / "root").mkdir()

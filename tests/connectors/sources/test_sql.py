@@ -155,7 +155,7 @@ def test_invalid_empty_and_missing_geometries_are_kept_and_noted(pg_schema: str,
 
 def test_geometry_without_srid_needs_the_catalog_crs(pg_schema: str, tmp_path: Path):
     source = pg_source(pg_schema)
-    with pytest.raises(RejectedError, match=r"no coordinate reference system \(SRID 0 in PostGIS\).*crs: 2154"):
+    with pytest.raises(RejectedError, match=r"pas de système de coordonnées \(SRID 0 dans PostGIS\).*crs: 2154"):
         source.extract(ds({"table": "sans_srid"}, "sans-srid"), tmp_path)
     result = source.extract(ds({"table": "sans_srid", "geometry": {"column": "geom", "crs": 2154}}, "s"), tmp_path)
     assert json.loads(rows_of(result)[0]["geometry"])["coordinates"] == [3.0, 46.5]
@@ -189,27 +189,28 @@ def test_where_with_like_and_view(pg_schema: str, tmp_path: Path):
 
 def test_unknown_column_and_bad_filter_name_the_dataset(pg_schema: str, tmp_path: Path):
     source = pg_source(pg_schema)
-    with pytest.raises(ConfigError, match=r"\[equipements · sql\] table 'equipements' has no column 'nme'; "
-                                          r"its columns are: id, nom"):
+    with pytest.raises(ConfigError, match=r"\[equipements · sql\] la table 'equipements' n'a pas de colonne 'nme' ; "
+                                          r"ses colonnes sont : id, nom"):
         source.extract(ds({"table": "equipements", "columns": ["nme"]}), tmp_path)
-    with pytest.raises(ConfigError, match=r"refused the query \(column \"etat\" does not exist\).*`where`"):
+    with pytest.raises(ConfigError, match=r"a refusé la requête \(column \"etat\" does not exist\).*`where`"):
         source.extract(ds({"table": "equipements", "where": "etat = 'x'"}), tmp_path)
     assert not list(tmp_path.glob("*.parquet")), "a failed extract leaves no partial file"
-    with pytest.raises(ConfigError, match=r"has no column 'modifie' \(`updated_at`\)"):
+    with pytest.raises(ConfigError, match=r"n'a pas de colonne 'modifie' \(`updated_at`\)"):
         source.fingerprint(ds({"table": "equipements", "updated_at": "modifie"}))
-    with pytest.raises(ConfigError, match=r"has no column 'ident' \(`id`\)"):
+    with pytest.raises(ConfigError, match=r"n'a pas de colonne 'ident' \(`id`\)"):
         source.extract(ds({"table": "equipements", "id": "ident"}), tmp_path)
 
 
 def test_unknown_table_lists_the_tables(pg_schema: str, tmp_path: Path):
-    with pytest.raises(NotFoundError, match=r"no table or view 'equipement' .*there are: equipements, "
+    with pytest.raises(NotFoundError, match=r"n'a ni table ni vue 'equipement' .*il y a : equipements, "
                                             r"equipements_ouverts, grand, parcelles, sans_srid"):
         pg_source(pg_schema).extract(ds({"table": "equipement"}), tmp_path)
 
 
 @pytest.mark.parametrize("locator", [{}, {"table": "a", "query": "SELECT 1"}, {"table": "a", "layer": "b"}])
 def test_bad_locator_is_a_config_error(pg_schema: str, tmp_path: Path, locator: dict):
-    with pytest.raises(ConfigError, match=r"the locator is wrong .* it takes one of `table`, `view` or `query`"):
+    with pytest.raises(ConfigError, match=r"le `locator` est incorrect .* il prend l'une des clés `table`, `view` "
+                                          r"ou `query`"):
         pg_source(pg_schema).extract(ds(locator), tmp_path)
 
 
@@ -234,12 +235,12 @@ def test_query_with_cte_and_auto_detected_geometry(pg_schema: str, tmp_path: Pat
 
 
 @pytest.mark.parametrize(("query", "found"), [
-    ("DELETE FROM {s}.equipements", "not a read-only SELECT (it contains DELETE)"),
-    ("SELECT 1; DROP TABLE {s}.equipements", "holds 2 statements"),
-    ("WITH gone AS (DELETE FROM {s}.equipements RETURNING *) SELECT * FROM gone", "it contains DELETE"),
-    ("SELECT * INTO {s}.copie FROM {s}.equipements", "it contains INTO"),
-    ("SELECT * FROM {s}.equipements FOR UPDATE", "it contains LOCK"),
-    ("UPDATE {s}.equipements SET nom = 'x'", "it contains UPDATE"),
+    ("DELETE FROM {s}.equipements", "n'est pas un SELECT en lecture seule (elle contient DELETE)"),
+    ("SELECT 1; DROP TABLE {s}.equipements", "contient 2 instructions"),
+    ("WITH gone AS (DELETE FROM {s}.equipements RETURNING *) SELECT * FROM gone", "elle contient DELETE"),
+    ("SELECT * INTO {s}.copie FROM {s}.equipements", "elle contient INTO"),
+    ("SELECT * FROM {s}.equipements FOR UPDATE", "elle contient LOCK"),
+    ("UPDATE {s}.equipements SET nom = 'x'", "elle contient UPDATE"),
 ])
 def test_only_a_single_select_is_accepted(pg_schema: str, tmp_path: Path, query: str, found: str):
     source = pg_source(pg_schema)
@@ -250,7 +251,7 @@ def test_only_a_single_select_is_accepted(pg_schema: str, tmp_path: Path, query:
 
 def test_the_session_is_read_only_even_for_a_select(pg_schema: str, tmp_path: Path):
     # nextval() writes though the statement is a SELECT: PostgreSQL's read-only session stops it.
-    with pytest.raises(RejectedError, match="the query tries to write"):
+    with pytest.raises(RejectedError, match="la requête tente d'écrire"):
         pg_source(pg_schema).extract(ds({"query": f"SELECT nextval('{pg_schema}.compteur') AS n"}), tmp_path)
 
 
@@ -277,7 +278,7 @@ def test_fingerprint_moves_only_when_rows_change(pg_schema: str):
 
 def test_statement_timeout_cancels_a_slow_query(pg_schema: str, tmp_path: Path):
     source = pg_source(pg_schema, statement_timeout=1)
-    with pytest.raises(UnavailableError, match="cancelled after the statement timeout of 1 s") as info:
+    with pytest.raises(UnavailableError, match="annulée après le délai `statement_timeout` de 1 s") as info:
         source.extract(ds({"query": "SELECT pg_sleep(5) AS x"}), tmp_path)
     assert info.value.retryable
 
@@ -297,7 +298,7 @@ def test_database_down_is_retryable_and_never_shows_credentials(tmp_path: Path, 
         source.extract(ds({"table": "equipements"}), tmp_path)
     error = info.value
     assert error.retryable
-    assert f"the database at 127.0.0.1:{port} cannot be reached" in str(error)
+    assert f"la base de données 127.0.0.1:{port} est injoignable" in str(error)
     for shown in (str(error), repr(error), repr(config), config.model_dump_json(), caplog.text):
         assert "s3cret-pw" not in shown and "sig_user" not in shown
     with pytest.raises(UnavailableError):
@@ -308,17 +309,17 @@ def test_wrong_database_name_is_a_config_error():
     source = SqlSource(SqlSource.Config(url="postgresql://postgres@127.0.0.1:5432/no_such_db_moisson"))
     if _reachable():
         pytest.skip(_reachable())
-    with pytest.raises(ConfigError, match=r"does not exist.*fix the database name"):
+    with pytest.raises(ConfigError, match=r"n'existe pas.*corrigez le nom de la base"):
         source.check()
 
 
 def test_url_that_is_not_a_url_is_a_config_error():
-    with pytest.raises(ConfigError, match="not a SQLAlchemy URL"):
+    with pytest.raises(ConfigError, match="n'est pas une URL SQLAlchemy"):
         SqlSource(SqlSource.Config(url="db.example.fr")).check()
 
 
 def test_unresolved_secret_reference_is_a_config_error():
-    with pytest.raises(ConfigError, match="still the reference env:SIG_DB_URL"):
+    with pytest.raises(ConfigError, match="encore la référence env:SIG_DB_URL"):
         SqlSource(SqlSource.Config(url={"env": "SIG_DB_URL"})).check()
 
 
@@ -381,13 +382,13 @@ def test_sqlite_wkt_column_needs_a_crs_and_is_read_only(tmp_path: Path):
         con.executemany("INSERT INTO pts VALUES (?, ?, ?)", [(1, "origine", "POINT (700000 6600000)"),
                                                              (2, "cassé", "POINT (oops)")])
     source = SqlSource(SqlSource.Config(url=f"sqlite:///{path}"))
-    with pytest.raises(RejectedError, match="a database without PostGIS"):
+    with pytest.raises(RejectedError, match="une base sans PostGIS"):
         source.extract(ds({"table": "pts", "geometry": "wkt"}, "pts"), tmp_path)
     result = source.extract(ds({"table": "pts", "geometry": {"column": "wkt", "crs": 2154}}, "pts"), tmp_path)
     rows = rows_of(result)
     assert json.loads(rows[0]["geometry"])["coordinates"] == [3.0, 46.5] and rows[1]["geometry"] is None
     assert "1 géométrie(s) illisible(s)" in " ".join(result.notes)
-    with pytest.raises(ConfigError, match="not a read-only SELECT"):
+    with pytest.raises(ConfigError, match="n'est pas un SELECT en lecture seule"):
         source.extract(ds({"query": "DELETE FROM pts"}, "pts"), tmp_path)
 
 
