@@ -31,4 +31,4 @@ def test_catalog_run_progress_artifact(prefect_api, tmp_path, moisson_home):
             flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
             type=ArtifactFilterType(any_=["progress"])))
     assert progress.data == 100.0
-    assert progress.description == "3 datasets of catalog.yaml"
+    assert progress.description == "3 jeux de données de catalog.yaml"
