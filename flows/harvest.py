@@ -35,6 +35,7 @@ from moisson.flows.outcome import DatasetOutcome, DatasetStatus, QualitySummary
 from moisson.tasks.blocked import mark_blocked
 from moisson.tasks.deadlines import flow_timeout, task_timeout
 from moisson.tasks.extract import extract_dataset, fingerprint_dataset
+from moisson.tasks.labels import status_label
 from moisson.tasks.limits import ensure_limits
 from moisson.tasks.merge import merge_sources
 from moisson.tasks.prepare import prepare_dataset
@@ -78,7 +79,8 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
     data = outcome.model_dump(mode="json")
     if outcome.ok:
         return Completed(message=outcome.status, data=data)
-    return Failed(message=f"{outcome.status}: {outcome.error or 'voir le rapport de qualité'}", data=data)
+    why = outcome.error or "voir le rapport de qualité"
+    return Failed(message=f"{status_label(outcome.status)} : {why}", data=data)
 
 
 @functools.lru_cache(maxsize=4)
