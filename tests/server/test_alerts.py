@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import textwrap
 import threading
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -66,10 +66,10 @@ class _Hook(BaseHTTPRequestHandler):
 
 class _Mailbox:
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # decodes French headers
         return "250 OK"
 
 
@@ -135,7 +135,7 @@ def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_hom
                     ALERT_TIMEOUT)
     assert mail["Subject"] == "moisson : mauvais bloqué par les contrôles de qualité"
     assert mail["To"] == "donnees@ville.example"
-    assert "erreurs de qualité" in mail.get_payload()
+    assert "erreurs de qualité" in mail.get_content()
 
     # The hourly dataset leaves the catalog: its overdue alert goes with it.
     catalog = write_catalog(tmp_path, "  - {id: mauvais, source: tableur, schema: schema.json}\n")
