@@ -26,7 +26,7 @@ from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.core.errors import ConfigError
 from moisson.core.notes import Note
-from moisson.core.validation import problems
+from moisson.core.validation import described
 
 #: Rows read, converted and written at a time: bounds memory whatever the table size (20,000 rows
 #: cost ~60 MiB of working memory in the benchmark, 50,000 ~120 MiB, for the same speed).
@@ -79,7 +79,7 @@ def parse_locator(model: type[Locator], dataset: DatasetDescriptor, connector: s
     try:
         return model.model_validate(dict(dataset.locator))
     except ValidationError as exc:
-        raise ConfigError(f"le `locator` est incorrect ({problems(exc, model.model_fields)}) ; il prend {keys}",
+        raise ConfigError(f"le `locator` est incorrect ({described(exc, model.model_fields)}) ; il prend {keys}",
                           dataset_id=dataset.id, connector=connector) from exc
 
 

@@ -80,7 +80,7 @@ def explain(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def problems(exc: ValidationError, known: Iterable[str] = (), *, root: str = "locator") -> str:
+def described(exc: ValidationError, known: Iterable[str] = (), *, root: str = "locator") -> str:
     """Every error of `exc` as `path : explanation`, joined with ` ; ` (`known`: the keys the model takes)."""
     keys = list(known)
     # The keys given are the model's own: an unknown key deeper down is told without them.

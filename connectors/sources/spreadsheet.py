@@ -17,7 +17,7 @@ from moisson.connectors.tabular import MAX_MEMBER_BYTES, ReadOptions, check_shee
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
 from moisson.core.ids import slugify
 from moisson.core.metadata import DatasetMetadata
-from moisson.core.validation import problems
+from moisson.core.validation import described
 
 KIND = "spreadsheet"
 #: Extensions taken as tables without looking inside (a wrong one surfaces at extraction, clearly).
@@ -179,7 +179,7 @@ class SpreadsheetSource:
             return SpreadsheetLocator.model_validate(dict(dataset.locator))
         except ValidationError as exc:
             raise ConfigError(f"le `locator` de ce jeu de données est incorrect : "
-                              f"{problems(exc, SpreadsheetLocator.model_fields)} ; corrigez-le dans le catalogue",
+                              f"{described(exc, SpreadsheetLocator.model_fields)} ; corrigez-le dans le catalogue",
                               dataset_id=dataset.id, connector=KIND) from exc
 
     def check_dataset(self, dataset: DatasetDescriptor) -> None:

@@ -31,6 +31,7 @@ from moisson.core.ids import record_dataset_id
 from moisson.core.notes import Note
 from moisson.core.records import RecordState
 from moisson.core.secrets import Secret, reveal
+from moisson.core.validation import described
 
 KIND = "csw"
 
@@ -385,8 +386,9 @@ class CswSource:
         try:
             return CswLocator.model_validate(dict(dataset.locator))
         except ValidationError as exc:
-            raise ConfigError(f"le `locator` de ce jeu de données est incorrect ({exc.errors()[0]['msg']}) : un jeu "
-                              "de données CSW s'écrit `locator: {record: <fileIdentifier>}`", dataset_id=dataset.id,
+            raise ConfigError("le `locator` de ce jeu de données est incorrect "
+                              f"({described(exc, CswLocator.model_fields)}) : un jeu de données CSW s'écrit "
+                              "`locator: {record: <fileIdentifier>}`", dataset_id=dataset.id,
                               connector=KIND) from None
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from moisson.core.errors import RejectedError
 from moisson.core.frequencies import eu_uri
 from moisson.core.metadata import LICENSES, DatasetMetadata
+from moisson.core.validation import described
 
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
@@ -111,9 +112,8 @@ def package_metadata(package: Mapping[str, Any], where: str) -> DatasetMetadata:
     try:
         return DatasetMetadata.model_validate(fields)
     except ValidationError as err:
-        problems = " ; ".join(f"{'.'.join(map(str, e['loc']))} : {e['msg']}" for e in err.errors())
-        raise RejectedError(f"{where} contient des métadonnées invalides ({problems}) ; corrigez le fichier ou "
-                            "publiez à nouveau le jeu de données",
+        raise RejectedError(f"{where} contient des métadonnées invalides ({described(err, root='metadata')}) ; "
+                            "corrigez le fichier ou publiez à nouveau le jeu de données",
                             dataset_id=package.get("name"), connector="local") from err
 
 
