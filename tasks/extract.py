@@ -54,7 +54,7 @@ def extract_dataset(catalog: Catalog, dataset_id: str, workdir: Path) -> Extract
     logger = get_run_logger()
     logger.info("%s : %d lignes extraites de la source %s", dataset_id, result.rows, ds.source)
     for note in result.notes:
-        logger.info("%s: %s", dataset_id, note)
+        logger.info("%s : %s", dataset_id, note)
     metadata = catalog.metadata_of(ds, result.metadata)
     return Extracted(dataset=DatasetDescriptor(id=ds.id, locator=ds.locator, metadata=metadata,
                                                schema=ds.schema_), extract=result)

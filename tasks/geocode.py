@@ -41,13 +41,13 @@ def geocoded(catalog: Catalog, dataset_id: str, step: GeocodeStep, source: Path,
     filled.to_parquet(out, index=False)
     GeocodeCache(home() / CACHE, table=REVERSE, kind=Place).put(report.places)
     logger = get_run_logger()
-    logger.info("%s: %s", dataset_id, report.summary())
+    logger.info("%s : %s", dataset_id, report.summary())
     notes = [report.summary()]
     for refused in report.refused[:50]:
         note = (f"ligne {refused['row']} : « {refused['address']} » sans coordonnées ({refused['reason']}"
                 + (f" ; meilleur candidat : {refused['candidate']}" if refused["candidate"] else "")
                 + ") : corrigez l'adresse ou ajoutez-la au fichier de corrections (overrides)")
-        logger.warning("%s: %s", dataset_id, note)
+        logger.warning("%s : %s", dataset_id, note)
         notes.append(note)
     return out, notes
 

@@ -46,7 +46,7 @@ def extract_part(catalog: Catalog, dataset_id: str, name: str, part: SourcePart,
     out.mkdir(parents=True, exist_ok=True)
     with slot(catalog, "source", part.source):
         result = source.extract(descriptor, out)
-    get_run_logger().info("%s: %d rows from %s (source %s)", dataset_id, result.rows, name, part.source)
+    get_run_logger().info("%s : %d lignes de la partie %s (source %s)", dataset_id, result.rows, name, part.source)
     return result
 
 

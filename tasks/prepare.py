@@ -55,9 +55,9 @@ def prepare_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, wor
                              description=f"Préparation de {dataset_id}")
     logger = get_run_logger()
     for message in prepared.warnings:
-        logger.warning("%s: %s", dataset_id, message)
+        logger.warning("%s : %s", dataset_id, message)
     for message in prepared.errors:
-        logger.error("%s: %s", dataset_id, message)
+        logger.error("%s : %s", dataset_id, message)
     if prepared.blocked:
         raise RejectedError(f"préparation bloquée (on_failure: block), rien n'est publié : {prepared.errors[0]}"
                             + (f" (et {len(prepared.errors) - 1} autres)" if len(prepared.errors) > 1 else ""),
