@@ -384,8 +384,8 @@ def _check_bounds(values: pd.Series, spec: FieldSpec, issues: Issues, valid: np.
             continue
         limit = cast_values([spec.constraints[rule]], spec)
         if limit.isna().iat[0]:
-            raise RejectedError(f"Table Schema: field {spec.name}: constraint {rule} "
-                                f"{spec.constraints[rule]!r} is not {describe_type(spec)}; fix the schema.")
+            raise RejectedError(f"Table Schema, champ {spec.name} : la contrainte {rule} "
+                                f"{spec.constraints[rule]!r} n'est pas {describe_type(spec)} ; corrigez le schéma.")
         bound = limit.iat[0]
         if isinstance(bound, pd.Timestamp):
             # A schema bound and the column may differ in carrying a UTC offset.

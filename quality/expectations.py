@@ -79,16 +79,16 @@ def catalog_expectation(expectation: Expectation, *, dataset_id: str | None = No
     """
     cls = _classes().get(expectation.type)
     if cls is None:
-        raise ConfigError(f"quality.expectations: '{expectation.type}' is not a Great Expectations expectation; "
-                          "see https://greatexpectations.io/expectations for the names.", dataset_id=dataset_id)
+        raise ConfigError(f"quality.expectations : '{expectation.type}' n'est pas une expectation Great Expectations ; "
+                          "les noms sont listés sur https://greatexpectations.io/expectations.", dataset_id=dataset_id)
     kwargs = dict(expectation.kwargs)
     kwargs["meta"] = {**(kwargs.get("meta") or {}), "source": "catalog"}
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
         problems = _short(" ".join(str(exc).split()))
-        raise ConfigError(f"quality.expectations: {expectation.type} has wrong arguments ({problems}); "
-                          "fix its kwargs in the catalog.", dataset_id=dataset_id) from exc
+        raise ConfigError(f"quality.expectations : {expectation.type} a des arguments incorrects ({problems}) ; "
+                          "corrigez ses `kwargs` dans le catalogue.", dataset_id=dataset_id) from exc
 
 
 @dataclass(frozen=True)

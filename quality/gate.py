@@ -228,10 +228,11 @@ def read_text_table(path: Path, *, dataset_id: str | None = None, geometry: str 
     try:
         table = pq.read_table(path)
     except FileNotFoundError as exc:
-        raise NotFoundError(f"extract {path} does not exist: run the extraction again.",
+        raise NotFoundError(f"l'extraction {path} n'existe pas : relancez l'extraction.",
                             dataset_id=dataset_id) from exc
     except (pa.ArrowException, OSError) as exc:
-        raise RejectedError(f"extract {path} is not a readable Parquet file ({exc}): run the extraction again.",
+        raise RejectedError(f"l'extraction {path} n'est pas un fichier Parquet lisible ({exc}) : "
+                            "relancez l'extraction.",
                             dataset_id=dataset_id) from exc
     names, columns, notes = table.column_names, [], []
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -240,8 +241,8 @@ def read_text_table(path: Path, *, dataset_id: str | None = None, geometry: str 
             try:
                 column = pc.cast(column, pa.string())
             except pa.ArrowException as exc:
-                raise RejectedError(f"column '{name}' of {path.name} holds {kind} values that cannot be "
-                                    "read as text; the source must write text columns.",
+                raise RejectedError(f"la colonne '{name}' de {path.name} contient des valeurs {kind} qui ne "
+                                    "peuvent pas être lues comme du texte ; la source doit écrire des colonnes texte.",
                                     dataset_id=dataset_id) from exc
             if not pa.types.is_null(kind):
                 notes.append(say("note.read-as-text", lang, column=name, kind=kind))

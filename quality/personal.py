@@ -428,11 +428,12 @@ def _record(finding: Finding, issues: Issues) -> None:
 
 def _salt(salt: Secret | None) -> str:
     if salt is None:
-        raise ConfigError("quality.personal_data asks to hash a column but no salt is set: export "
-                          "MOISSON_HASH_SALT (a long random string, kept secret and stable between runs)")
+        raise ConfigError("quality.personal_data demande de hacher une colonne mais aucun sel n'est défini : exportez "
+                          "MOISSON_HASH_SALT (une longue chaîne aléatoire, gardée secrète et stable d'une exécution "
+                          "à l'autre)")
     value = reveal(salt, what="quality.hash_salt")
     if not value:
-        raise ConfigError("quality.hash_salt is empty: set it to a long random string")
+        raise ConfigError("quality.hash_salt est vide : donnez-lui pour valeur une longue chaîne aléatoire")
     return value
 
 

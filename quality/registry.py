@@ -34,5 +34,6 @@ def check_registry_name(name: str, ref: str) -> None:
         return
     near = closest(name, list(names), cutoff=0.8)
     if near is not None:
-        raise NotFoundError(f"Table Schema '{ref}': schema.data.gouv.fr has no schema '{name}'; did you mean "
-                            f"'{near}'? (known versions: {', '.join(names[near]) or 'see schema.data.gouv.fr'})")
+        raise NotFoundError(f"Table Schema '{ref}' : schema.data.gouv.fr n'a pas de schéma '{name}' ; "
+                            f"vouliez-vous dire '{near}' ? "
+                            f"(versions connues : {', '.join(names[near]) or 'voir schema.data.gouv.fr'})")

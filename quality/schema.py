@@ -164,9 +164,9 @@ def load_schema(ref: str, *, schemas_dir: Path, cache_dir: Path, bundled_dir: Pa
         url = f"{REGISTRY}/{name}/{version or 'latest'}/schema.json"
         return _from_url(url, label=ref, cache_dir=cache_dir, name=name, version=version if pinned else None)
     raise NotFoundError(
-        f"Table Schema '{ref}' not found: no such file in {schemas_dir} or {Path.cwd()}. "
-        "Give a path to a schema.json, an https:// URL, or a schema.data.gouv.fr name "
-        "such as 'scdl/deliberations@2.1.5'."
+        f"Table Schema '{ref}' introuvable : aucun fichier de ce nom dans {schemas_dir} ni dans {Path.cwd()}. "
+        "Indiquez le chemin d'un schema.json, une URL https:// ou un nom de schema.data.gouv.fr "
+        "tel que 'scdl/deliberations@2.1.5'."
     )
 
 
@@ -174,7 +174,7 @@ def _from_file(path: Path) -> TableSchemaRef:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RejectedError(f"Table Schema {path} cannot be read ({exc}); save it as UTF-8 JSON.") from exc
+        raise RejectedError(f"Table Schema {path} illisible ({exc}) ; enregistrez-le en JSON UTF-8.") from exc
     descriptor = _parse(text, label=str(path))
     return TableSchemaRef(descriptor=descriptor, name=descriptor.get("name"),
                           version=_version_of(descriptor), source=str(path.resolve()))
@@ -216,20 +216,21 @@ def _fetch(url: str, label: str) -> str:
     try:
         return client.request("GET", url, headers={"Accept": "application/json"}).text
     except UnavailableError as exc:
-        raise UnavailableError(f"Table Schema {label} could not be downloaded and no copy is cached ({exc}): "
-                               "check the network connection or put the schema file in the schemas folder.",
+        raise UnavailableError(f"Table Schema {label} : téléchargement impossible et aucune copie en cache ({exc}) : "
+                               "vérifiez la connexion réseau ou placez le fichier du schéma dans le dossier des "
+                               "schémas.",
                                connector="schema") from exc
     except NotFoundError as exc:
-        raise NotFoundError(f"Table Schema {label} does not exist on the server ({exc}): check the name and "
-                            "version.", connector="schema") from exc
+        raise NotFoundError(f"Table Schema {label} n'existe pas sur le serveur ({exc}) : vérifiez le nom et "
+                            "la version.", connector="schema") from exc
 
 
 def _parse(text: str, *, label: str) -> dict[str, Any]:
     try:
         descriptor = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RejectedError(f"Table Schema {label} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                            f"{exc.msg}); fix the file or point to the schema.json itself.") from exc
+        raise RejectedError(f"Table Schema {label} n'est pas un JSON valide (ligne {exc.lineno}, colonne {exc.colno} : "
+                            f"{exc.msg}) ; corrigez le fichier ou pointez vers le schema.json lui-même.") from exc
     validate_descriptor(descriptor, label=label)
     return descriptor
 
@@ -237,7 +238,7 @@ def _parse(text: str, *, label: str) -> dict[str, Any]:
 def validate_descriptor(descriptor: Any, *, label: str) -> None:
     """Raise `RejectedError` naming the wrong key when `descriptor` is not a usable Table Schema."""
     if not isinstance(descriptor, dict):
-        raise RejectedError(f"Table Schema {label} must be a JSON object with a 'fields' list.")
+        raise RejectedError(f"Table Schema {label} doit être un objet JSON avec une liste 'fields'.")
     fields = descriptor.get("fields")
     for index, spec in enumerate(fields if isinstance(fields, list) else ()):
         _check_patterns(spec, f"{label}: fields[{index}]")
@@ -254,7 +255,7 @@ def validate_descriptor(descriptor: Any, *, label: str) -> None:
     report = Schema.validate_descriptor(descriptor)
     if not report.valid:
         notes = "; ".join(dict.fromkeys(e.note for e in report.errors))
-        raise RejectedError(f"Table Schema {label} is not a valid Table Schema: {notes}.")
+        raise RejectedError(f"Table Schema {label} n'est pas un Table Schema valide : {notes}.")
     if marker is not None:
         with contextlib.suppress(OSError):  # a read-only home only costs the next run the import
             marker.parent.mkdir(parents=True, exist_ok=True)
@@ -287,13 +288,13 @@ def _validate_field(spec: Any, where: str) -> None:
     report = Field.validate_descriptor(spec)
     if not report.valid:
         notes = "; ".join(dict.fromkeys(e.note for e in report.errors))
-        raise RejectedError(f"Table Schema {where}: {notes}; fix this field of the schema.")
+        raise RejectedError(f"Table Schema {where} : {notes} ; corrigez ce champ du schéma.")
 
 
 def _check_patterns(spec: Any, where: str) -> None:
     """A field is an object, and its patterns compile as Python regular expressions."""
     if not isinstance(spec, dict):
-        raise RejectedError(f"{where} must be an object with a 'name' and a 'type'.")
+        raise RejectedError(f"{where} doit être un objet avec un 'name' et un 'type'.")
     where = f"{where} ({spec['name']})" if isinstance(spec.get("name"), str) else where
     for owner, constraints in (("constraints", spec.get("constraints")),
                                ("arrayItem.constraints", (spec.get("arrayItem") or {}).get("constraints"))):
@@ -303,8 +304,8 @@ def _check_patterns(spec: Any, where: str) -> None:
         try:
             re.compile(pattern)
         except (re.error, TypeError) as exc:
-            raise RejectedError(f"Table Schema {where}: {owner}.pattern {pattern!r} is not a valid regular "
-                                f"expression ({exc}).") from exc
+            raise RejectedError(f"Table Schema {where} : {owner}.pattern {pattern!r} n'est pas une expression "
+                                f"régulière valide ({exc}).") from exc
 
 
 def _version_of(descriptor: Mapping[str, Any]) -> str | None:

@@ -55,5 +55,5 @@ def test_missing_files_sheets_and_misspelt_schemas_are_all_reported(tmp_path):
     assert code == 2
     assert "catalog.yaml:7 : datasets[0].locator : salles.csv n'existe pas" in out
     assert "catalog.yaml:10 : datasets[1].locator : equip.xlsx n'a pas de feuille 'Feuil9'" in out
-    assert "catalog.yaml:11 : datasets[1].schema :" in out and "did you mean 'scdl/equipements'?" in out
-    assert "could not be downloaded" not in out
+    assert "catalog.yaml:11 : datasets[1].schema :" in out and "vouliez-vous dire 'scdl/equipements' ?" in out
+    assert "téléchargement impossible" not in out

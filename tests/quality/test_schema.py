@@ -96,7 +96,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_not_json_names_the_position(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"fields": [', encoding="utf-8")
-    with pytest.raises(RejectedError, match=r"not valid JSON.*line 1"):
+    with pytest.raises(RejectedError, match=r"n'est pas un JSON valide.*ligne 1"):
         load_schema("bad.json", schemas_dir=tmp_path, cache_dir=tmp_path)
 
 
@@ -106,7 +106,7 @@ def test_not_json_names_the_position(tmp_path: Path) -> None:
     ({"fields": [{"name": "a", "type": "string", "constraints": {"pattern": "[("}}]}, r"\(a\).*pattern"),
     ({"fields": [{"name": "a", "type": "string"}], "primaryKey": ["b"]}, "primary key"),
     ({"fieldz": []}, "'fields' is a required property"),
-    ([1, 2], "JSON object"),
+    ([1, 2], "objet JSON"),
 ])
 def test_invalid_schema_names_the_key(tmp_path: Path, descriptor: object, expected: str) -> None:
     (tmp_path / "s.json").write_text(json.dumps(descriptor), encoding="utf-8")
@@ -123,7 +123,7 @@ def test_url_is_cached_and_served_offline(server: Server, tmp_path: Path) -> Non
     server.stop()
     offline = load_schema(url, schemas_dir=tmp_path, cache_dir=cache)
     assert offline.descriptor == online.descriptor
-    with pytest.raises(UnavailableError, match="no copy is cached"):
+    with pytest.raises(UnavailableError, match="aucune copie en cache"):
         load_schema(url, schemas_dir=tmp_path, cache_dir=tmp_path / "empty-cache")
 
 
@@ -152,7 +152,7 @@ def test_url_errors(server: Server, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="HTTP 404"):
         load_schema(f"{server.url}/missing.json", schemas_dir=tmp_path, cache_dir=tmp_path)
     page = publish(server, "page.html", "<html>not json</html>")
-    with pytest.raises(RejectedError, match="not valid JSON"):
+    with pytest.raises(RejectedError, match="n'est pas un JSON valide"):
         load_schema(page, schemas_dir=tmp_path, cache_dir=tmp_path)
     assert not list(tmp_path.glob("url-*.json"))
 
@@ -176,4 +176,4 @@ def test_a_schema_frictionless_accepted_once_is_loaded_without_it(tmp_path: Path
     # An edited descriptor is a new one: frictionless judges it again, and refuses it.
     path.write_text(json.dumps({**SCHEMA, "primaryKey": ["absent"]}), encoding="utf-8")
     refused = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert refused.returncode != 0 and "not a valid Table Schema" in refused.stderr
+    assert refused.returncode != 0 and "n'est pas un Table Schema valide" in refused.stderr
