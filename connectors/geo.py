@@ -40,8 +40,8 @@ def transformer_to_wgs84(crs: int | str) -> Transformer:
         source = CRS.from_user_input(crs)
     except CRSError as exc:
         shown = crs if isinstance(crs, int) or len(crs) < 80 else f"{crs[:77]}…"
-        raise ConfigError(f"unknown coordinate reference system {shown!r}: give an EPSG code such as "
-                          "2154 (Lambert-93) or 4326 (WGS84)") from exc
+        raise ConfigError(f"système de coordonnées inconnu {shown!r} : indiquez un code EPSG tel que "
+                          "2154 (Lambert-93) ou 4326 (WGS84)") from exc
     return Transformer.from_crs(source, "EPSG:4326", always_xy=True)
 
 
@@ -122,7 +122,7 @@ class GeometryOutput(BaseModel):
     def _distinct(self) -> GeometryOutput:
         columns = self.columns
         if len(set(columns)) < len(columns):
-            raise ValueError(f"the geometry columns {columns} must have different names")
+            raise ValueError(f"les colonnes de géométrie {columns} doivent avoir des noms différents")
         return self
 
 

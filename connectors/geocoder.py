@@ -185,9 +185,9 @@ class Geocoder:
     def _rows(self, text: str, expected: int, column: str) -> list[dict[str, str]]:
         rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
         if len(rows) != expected or (rows and column not in rows[0]):
-            raise RejectedError(f"the geocoder {self.client.base_url} answered {len(rows)} rows for {expected} "
-                                "sent, or no result columns: is `geocoder.url` an addok with its CSV "
-                                "endpoints?", connector="geocoder")
+            raise RejectedError(f"le géocodeur {self.client.base_url} a répondu {len(rows)} lignes pour {expected} "
+                                "envoyées, ou sans colonnes de résultat : vérifiez que `geocoder.url` désigne un "
+                                "addok avec ses points d'accès CSV.", connector="geocoder")
         return rows
 
 
@@ -199,7 +199,8 @@ def _place(row: dict[str, str]) -> Place | None:
         return Place(citycode=row["result_citycode"], city=row.get("result_city", ""),
                      label=row.get("result_label", ""), distance=float(distance) if distance else None)
     except ValueError as exc:
-        raise UnavailableError(f"the geocoder sent an unreadable reverse result ({exc}); retry later",
+        raise UnavailableError(f"le géocodeur a renvoyé un résultat de géocodage inverse illisible ({exc}) ; "
+                               "relancez plus tard",
                                connector="geocoder") from exc
 
 
@@ -213,5 +214,5 @@ def _candidate(row: dict[str, str]) -> Candidate | None:
                          lat=float(row["latitude"]),
                          lon=float(row["longitude"]))
     except ValueError as exc:
-        raise UnavailableError(f"the geocoder sent an unreadable result ({exc}); retry later",
+        raise UnavailableError(f"le géocodeur a renvoyé un résultat illisible ({exc}) ; relancez plus tard",
                                connector="geocoder") from exc

@@ -96,14 +96,14 @@ def reconcile(known: Mapping[str, RecordState], seen: Mapping[str, Seen], *, lis
                                  before.missing_since or now)
         out.states.append(before)
     if listed_all and not complete:
-        out.held = "the listing was incomplete: no record was marked missing and nothing is archived"
+        out.held = "la liste du catalogue était incomplète : aucune fiche n'a été marquée absente et rien n'est archivé"
     elif out.missing:
         share = len(out.missing) / max(1, len(known))
         due = [s.record_id for s in out.states if s.missing_since is not None and s.missing_since <= now - grace]
         if share > max_share:
-            out.held = (f"{len(out.missing)} of {len(known)} known records ({share:.0%}) are missing from the "
-                        f"catalog, more than the {max_share:.0%} allowed at once: nothing is archived. If the "
-                        "catalog really lost them, raise deletion.max_share for one run")
+            out.held = (f"{len(out.missing)} des {len(known)} fiches connues ({share:.0%}) manquent au catalogue, "
+                        f"plus que les {max_share:.0%} admis d'un coup : rien n'est archivé. Si le catalogue les a "
+                        "vraiment perdues, relevez `deletion.max_share` le temps d'une exécution")
         else:
             out.archive = due
     return out

@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 try:
     import pytest
 except ImportError as missing:  # the kit is for connector authors' tests: pytest comes with moisson[dev]
-    raise ImportError("moisson.connectors.testing needs pytest: pip install 'moisson[dev]' or pytest") from missing
+    raise ImportError("moisson.connectors.testing a besoin de pytest : installez 'moisson[dev]' "
+                       "ou pytest avec pip") from missing
 
 from moisson.connectors.base import DatasetDescriptor, Publication, PublishResult, SourceConnector, TargetConnector
 from moisson.core.errors import ConnectorError

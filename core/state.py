@@ -109,8 +109,8 @@ class StateStore:
             except OperationalError as exc:
                 if "already exists" in str(exc.orig) and attempt < 2:
                     continue
-                raise UnavailableError(f"the state store at {self.engine.url.render_as_string()} "
-                                       f"cannot be opened: {exc.orig}") from exc
+                raise UnavailableError(f"la base d'état {self.engine.url.render_as_string()} "
+                                       f"ne peut pas être ouverte : {exc.orig}") from exc
 
     def remote(self, dataset_id: str, target: str) -> RemoteState | None:
         """What was last published for a dataset on a target, if anything."""

@@ -64,7 +64,7 @@ def test_reproject_accepts_epsg_strings_and_wkt():
 
 
 def test_unknown_crs_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"unknown coordinate reference system 'EPSG:999999'.*2154"):
+    with pytest.raises(ConfigError, match=r"système de coordonnées inconnu 'EPSG:999999'.*2154"):
         transformer_to_wgs84("EPSG:999999")
 
 
@@ -104,9 +104,9 @@ def test_geometry_output_options():
     assert GeometryOutput().columns == ["geometry"]
     out = GeometryOutput(geometry_column="geo", lonlat=["EQUIP_LONG", "EQUIP_LAT"], xy="xy", wkt="wkt")
     assert out.columns == ["geo", "EQUIP_LONG", "EQUIP_LAT", "xy", "wkt"]
-    with pytest.raises(ValidationError, match="different names"):
+    with pytest.raises(ValidationError, match="noms différents"):
         GeometryOutput(lonlat=["lon", "lon"])
-    with pytest.raises(ValidationError, match="different names"):
+    with pytest.raises(ValidationError, match="noms différents"):
         GeometryOutput(xy="geometry")
     with pytest.raises(ValidationError):
         GeometryOutput(latlon=["a", "b"])

@@ -124,7 +124,7 @@ def test_reverse_retries_a_server_error_and_refuses_a_cut_answer(addok):
         [place] = geocoder.reverse([(MAIN[0]["lat"], MAIN[0]["lon"])])
         assert place.citycode == "59350" and len(proxy.seen) == 2 and all(s.path == "/reverse/csv/" for s in proxy.seen)
         proxy.fault = lambda seen, status, body: (status, body.splitlines(keepends=True)[0])  # header only
-        with pytest.raises(RejectedError, match="answered 0 rows for 1"):
+        with pytest.raises(RejectedError, match="a répondu 0 lignes pour 1"):
             geocoder.reverse([(MAIN[0]["lat"], MAIN[0]["lon"])])
     finally:
         proxy.close()
