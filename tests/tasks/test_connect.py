@@ -21,7 +21,7 @@ def test_env_secret_resolved(monkeypatch):
 
 def test_missing_env_secret_names_variable_not_value(monkeypatch):
     monkeypatch.delenv("MOISSON_ABSENT", raising=False)
-    with pytest.raises(ConfigError, match="MOISSON_ABSENT n.est pas définie"):
+    with pytest.raises(ConfigError, match=r"MOISSON_ABSENT n.est pas définie"):
         resolve_secret(SecretRef(env="MOISSON_ABSENT"))
 
 
