@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import textwrap
 import threading
+from collections.abc import Callable
 
 import pytest
 from prefect.concurrency.sync import concurrency
@@ -30,6 +32,11 @@ def catalog(tmp_path):
     return cat
 
 
+def in_this_context(work: Callable[[], None]) -> threading.Thread:
+    """A thread that sees this thread's Prefect settings (the API the limits were created on), as runs do."""
+    return threading.Thread(target=contextvars.copy_context().run, args=(work,))
+
+
 def test_threads_of_one_process_never_hold_more_slots_than_the_limit(catalog):
     inside, most, lock = 0, 0, threading.Lock()
     everyone_waiting = threading.Barrier(6)
@@ -44,7 +51,7 @@ def test_threads_of_one_process_never_hold_more_slots_than_the_limit(catalog):
             with lock:
                 inside -= 1
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
+    threads = [in_this_context(work) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
@@ -68,10 +75,10 @@ def test_a_slot_held_by_another_process_is_waited_for(catalog):
             entered.set()
 
     held = threading.Event()
-    holder = threading.Thread(target=other_process)
+    holder = in_this_context(other_process)
     holder.start()
     assert held.wait(timeout=120)
-    queued = threading.Thread(target=waiter)
+    queued = in_this_context(waiter)
     queued.start()
     assert not entered.wait(timeout=3), "the server's limit was full: no slot may be given"
     release.set()
