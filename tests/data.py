@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,18 @@ def read_reference_csv(path: Path) -> pd.DataFrame:
     """A reference CSV with every cell as text and empty cells as nulls."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     return frame.replace("", None)
+
+
+def salles_catalog(folder: Path, *, schema: str | None = None) -> Path:
+    """A catalog publishing `folder/salles.csv` (dataset `salles`) to a local portal in `folder/portal`."""
+    with_schema = f", schema: {schema}" if schema else ""
+    path = folder / "catalog.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        version: 1
+        defaults: {{targets: [portail], metadata: {{license: lov2, title: Salles, description: Les salles}}}}
+        sources: {{tableurs: {{connector: spreadsheet, config: {{root: .}}}}}}
+        targets: {{portail: {{connector: local, config: {{path: ./portal, harvestable: false}}}}}}
+        datasets:
+          - {{id: salles, source: tableurs, locator: {{path: salles.csv}}{with_schema}}}
+        """), encoding="utf-8")
+    return path

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 
 from moisson.flows.harvest import run_datasets
+from tests.data import salles_catalog
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -18,15 +18,7 @@ def test_a_blocked_version_is_shown_as_such_and_never_published(tmp_path, moisso
     (tmp_path / "schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     data = tmp_path / "salles.csv"
     data.write_text("nom,places\nSalle des fêtes,120\nMaison des associations,40\n", encoding="utf-8")
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(textwrap.dedent("""\
-        version: 1
-        defaults: {targets: [portail], metadata: {license: lov2, title: Salles, description: Les salles}}
-        sources: {tableurs: {connector: spreadsheet, config: {root: .}}}
-        targets: {portail: {connector: local, config: {path: ./portal, harvestable: false}}}
-        datasets:
-          - {id: salles, source: tableurs, locator: {path: salles.csv}, schema: schema.json}
-        """), encoding="utf-8")
+    catalog = salles_catalog(tmp_path, schema="schema.json")
     [first] = run_datasets(["salles"], catalog=str(catalog))
     assert first.status == "published", first
     published = (tmp_path / "portal" / "salles" / "salles.csv").read_bytes()

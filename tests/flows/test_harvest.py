@@ -11,6 +11,7 @@ import pytest
 
 from moisson.catalog.model import BUNDLED
 from moisson.flows.harvest import harvest_catalog, run_datasets
+from tests.data import salles_catalog
 from tests.fakes.connectors import MemoryTarget
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -100,15 +101,7 @@ def test_an_unchanged_dataset_skips_publish_and_round_trip_but_a_stale_portal_is
     from moisson.flows.harvest import harvest_dataset, outcome_of
 
     (tmp_path / "salles.csv").write_text("nom,places\nSalle des fêtes,120\n", encoding="utf-8")
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(textwrap.dedent("""\
-        version: 1
-        defaults: {targets: [portail], metadata: {license: lov2, title: Salles, description: Les salles}}
-        sources: {tableurs: {connector: spreadsheet, config: {root: .}}}
-        targets: {portail: {connector: local, config: {path: ./portal, harvestable: false}}}
-        datasets:
-          - {id: salles, source: tableurs, locator: {path: salles.csv}}
-        """), encoding="utf-8")
+    catalog = salles_catalog(tmp_path)
 
     def run():
         state = harvest_dataset("salles", catalog=str(catalog), return_state=True)
