@@ -16,6 +16,7 @@ from moisson.quality.schema import TableSchemaRef, load_schema
 from moisson.tasks.connect import resolve_secret
 from moisson.tasks.extract import Extracted
 from moisson.tasks.geocode import communes_of
+from moisson.tasks.verdicts import check_key, remember, reused
 
 
 def schema_of(catalog: Catalog, ref: str | None) -> TableSchemaRef | None:
@@ -27,27 +28,29 @@ def schema_of(catalog: Catalog, ref: str | None) -> TableSchemaRef | None:
 
 @task(name="quality", task_run_name="quality · {dataset_id}", cache_policy=NO_CACHE)
 def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, reports: Path) -> QualityResult:
-    """Normalise, cast and check the extract; write the typed Parquet and the reports in `reports`."""
+    """Normalise, cast and check the extract; write the typed Parquet and the reports in `reports`.
+
+    An extract and rules identical to the dataset's last check reuse its result and files (`tasks/verdicts.py`).
+    """
     ds = catalog.dataset(dataset_id)
     policy = catalog.quality_of(ds)
     if "hash" in policy.personal_data.values() and isinstance(policy.hash_salt, SecretRef):
         policy = policy.model_copy(update={"hash_salt": SecretStr(resolve_secret(policy.hash_salt))})
     schema = schema_of(catalog, ds.schema_)
-    result = check_table(
-        extracted.extract.path,
-        dataset_id=dataset_id,
-        schema=schema,
-        policy=policy,
-        out_dir=reports,
-        geometry=extracted.extract.geometry,
-        first_row=extracted.extract.first_row,
-        row_gaps=extracted.extract.row_gaps,
-        metadata=extracted.dataset.metadata,
-        findings=extracted.extract.findings,
-        communes=communes_of(catalog, dataset_id, extracted, schema),
-        reading=extracted.extract.notes,
-    )
+    extract = extracted.extract
+    arguments = {"dataset_id": dataset_id, "schema": schema, "policy": policy, "geometry": extract.geometry,
+                 "first_row": extract.first_row, "row_gaps": extract.row_gaps,
+                 "metadata": extracted.dataset.metadata, "findings": extract.findings,
+                 "communes": communes_of(catalog, dataset_id, extracted, schema), "reading": extract.notes}
+    key = check_key(extract.path, arguments)
     logger = get_run_logger()
+    result = reused(reports.parent, key)
+    if result is None:
+        result = check_table(extract.path, out_dir=reports, **arguments)
+        remember(reports.parent, reports, key, result)
+    else:
+        logger.info("%s : extrait, schéma et règles identiques au dernier contrôle ; son résultat est repris "
+                    "(rapport : %s)", dataset_id, result.report_html)
     if result.success:
         logger.info("%s : %d lignes passent les contrôles de qualité", dataset_id, result.rows)
     else:
