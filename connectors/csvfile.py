@@ -13,12 +13,18 @@ import json
 import math
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from moisson.core.lazy import lazy
+
+# Imported by the local target, which `moisson check` loads for its `Config`: Arrow only when a file is written.
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+else:
+    np, pa, pc, pq = lazy("numpy"), lazy("pyarrow"), lazy("pyarrow.compute"), lazy("pyarrow.parquet")
 
 #: Rows read from Parquet at a time, so a large table never sits whole in memory.
 BATCH_ROWS = 65_536

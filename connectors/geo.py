@@ -5,26 +5,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import shapely
 from pydantic import BaseModel, ConfigDict, model_validator
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 
 from moisson.core.errors import ConfigError
+from moisson.core.lazy import lazy
 from moisson.core.notes import Note
+
+# Catalogs read `GeometryOutput`: the GIS libraries are imported only when geometries are read.
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyproj
+    import shapely
+else:
+    np, pd, pyproj, shapely = lazy("numpy"), lazy("pandas"), lazy("pyproj"), lazy("shapely")
 
 #: Decimals kept in every coordinate written (7 decimals of a degree ≈ 1 cm).
 PRECISION = 7
 #: How many examples of invalid geometries a note quotes.
 EXAMPLES = 3
-WGS84 = CRS.from_epsg(4326)
 
 
 @cache
-def transformer_to_wgs84(crs: int | str) -> Transformer:
+def transformer_to_wgs84(crs: int | str) -> pyproj.Transformer:
     """Return a cached transformer from `crs` to WGS84, in (lon, lat) order.
 
     `always_xy=True` because EPSG:4326 officially lists latitude first: without it,
@@ -37,17 +42,17 @@ def transformer_to_wgs84(crs: int | str) -> Transformer:
         ConfigError: The CRS is unknown to PROJ.
     """
     try:
-        source = CRS.from_user_input(crs)
-    except CRSError as exc:
+        source = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
         shown = crs if isinstance(crs, int) or len(crs) < 80 else f"{crs[:77]}…"
         raise ConfigError(f"système de coordonnées inconnu {shown!r} : indiquez un code EPSG tel que "
                           "2154 (Lambert-93) ou 4326 (WGS84)") from exc
-    return Transformer.from_crs(source, "EPSG:4326", always_xy=True)
+    return pyproj.Transformer.from_crs(source, "EPSG:4326", always_xy=True)
 
 
 @cache
 def _is_wgs84(crs: int | str) -> bool:
-    return CRS.from_user_input(crs) == WGS84
+    return pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_epsg(4326)
 
 
 def reproject(geoms: Sequence[shapely.Geometry | None] | np.ndarray, crs: int | str) -> np.ndarray:

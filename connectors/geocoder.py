@@ -19,12 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from moisson.core.errors import RejectedError, UnavailableError
-from moisson.core.http import HttpClient
+
+if TYPE_CHECKING:
+    from moisson.core.http import HttpClient
 
 #: The national address API (Base Adresse Nationale).
 NATIONAL = "https://api-adresse.data.gouv.fr"
@@ -84,6 +86,8 @@ class Geocoder:
     """Batch geocoding against addok's `/search/csv/`, reverse geocoding against `/reverse/csv/`."""
 
     def __init__(self, config: GeocoderConfig | None = None, *, client: HttpClient | None = None) -> None:
+        from moisson.core.http import HttpClient  # requests: only when addresses are sent, not for the catalog
+
         self.config = config or GeocoderConfig()
         self.client = client or HttpClient(self.config.url, timeout=self.config.timeout, connector="geocoder")
         self.requests = 0

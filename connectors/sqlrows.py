@@ -14,19 +14,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import CursorResult
 
 from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.core.errors import ConfigError
+from moisson.core.lazy import lazy
 from moisson.core.notes import Note
 from moisson.core.validation import described
+
+# Catalogs read `RowsLocator`: pandas and pyarrow are imported only when rows are written.
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from sqlalchemy import CursorResult
+else:
+    pd, pa, pq = lazy("pandas"), lazy("pyarrow"), lazy("pyarrow.parquet")
 
 #: Rows read, converted and written at a time: bounds memory whatever the table size (20,000 rows
 #: cost ~60 MiB of working memory in the benchmark, 50,000 ~120 MiB, for the same speed).

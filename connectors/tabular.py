@@ -24,21 +24,28 @@ from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 from xml.etree import ElementTree
-
-import charset_normalizer
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-import python_calamine
 
 from moisson.connectors.base import FindingKind, RowFinding
 from moisson.core.errors import RejectedError
 from moisson.core.ids import fold_accents
+from moisson.core.lazy import lazy
 from moisson.core.notes import Note, rows_note
+
+# `moisson check` loads the spreadsheet source for its `Config`: the readers are imported when a file is read.
+if TYPE_CHECKING:
+    import charset_normalizer
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    import python_calamine
+else:
+    charset_normalizer, python_calamine = lazy("charset_normalizer"), lazy("python_calamine")
+    np, pa, pc, pacsv, pq = lazy("numpy"), lazy("pyarrow"), lazy("pyarrow.compute"), lazy("pyarrow.csv"), \
+        lazy("pyarrow.parquet")
 
 Kind = Literal["csv", "xlsx", "xls", "ods"]
 Row = list[str | None]

@@ -16,15 +16,21 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from moisson.connectors.geocoder import Candidate, Geocoder, Place
 from moisson.core.errors import RejectedError
 from moisson.core.ids import fold_accents
+from moisson.core.lazy import lazy
+
+# The catalog reads `GeocodeStep`: pandas is imported only when addresses are geocoded.
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np, pd = lazy("numpy"), lazy("pandas")
 
 #: An INSEE commune code (Corsica's start 2A or 2B).
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")

@@ -14,15 +14,21 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from rapidfuzz.distance import Indel
-from scipy.spatial import cKDTree
 
 from moisson.core.errors import RejectedError
+from moisson.core.lazy import lazy
+
+# The catalog reads `MergeRule`: the array libraries are imported only when rows are merged.
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rapidfuzz import distance
+    from scipy import spatial
+else:
+    np, pd, distance, spatial = lazy("numpy"), lazy("pandas"), lazy("rapidfuzz.distance"), lazy("scipy.spatial")
 
 SOURCE, SOURCE_ID = "source", "source_id"
 
@@ -157,7 +163,7 @@ def _pairs(seeds: list[_Rows], seed_at: list[tuple[int, int]], rows: _Rows, posi
 
     lat, lon = of_seeds("lat", float), of_seeds("lon", float)
     scale = 111_320 * math.cos(math.radians(float(np.nanmean(lat))))
-    tree = cKDTree(np.column_stack([lon * scale, lat * 111_320]))
+    tree = spatial.cKDTree(np.column_stack([lon * scale, lat * 111_320]))
     here = np.column_stack([rows.lon[positions] * scale, rows.lat[positions] * 111_320])
     near = tree.query_ball_point(here, rule.distance_m)
     counts = np.fromiter(map(len, near), dtype=np.int64, count=len(near))
@@ -175,8 +181,8 @@ def _pairs(seeds: list[_Rows], seed_at: list[tuple[int, int]], rows: _Rows, posi
         tied |= sizes[inverse] > 1
     names = of_seeds("name", object)
     for i in np.flatnonzero(tied):
-        unlike[i] = Indel.normalized_distance(str(rows.name[positions[mine[i]]] or "").lower(),
-                                              str(names[clusters[i]] or "").lower())
+        unlike[i] = distance.Indel.normalized_distance(str(rows.name[positions[mine[i]]] or "").lower(),
+                                                       str(names[clusters[i]] or "").lower())
     order = np.lexsort((positions[mine], clusters, unlike, decimetres))
     return list(zip(clusters[order].tolist(), positions[mine][order].tolist(), strict=True))
 

@@ -13,10 +13,9 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any, Literal
 
 from moisson.core.notes import Note, said
 from moisson.quality.hints import code_hint
@@ -25,11 +24,23 @@ from moisson.quality.normalise import Normalised
 from moisson.quality.report_map import PointMap, map_figure
 from moisson.quality.schema import BUNDLED, REGISTRY, REGISTRY_NAME, FieldSpec
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
 Verdict = Literal["valid", "valid_after_normalisation", "invalid"]
 #: schema.data.gouv.fr's page of a schema (`/<name>/<version>/`), beside its `/schemas/…/schema.json` files.
 SCHEMA_SITE = REGISTRY.removesuffix("/schemas")
-# Schema descriptions are Markdown (links to definitions); raw HTML in them stays text.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    """Schema descriptions are Markdown (links to definitions); raw HTML in them stays text.
+
+    Made by the first HTML report that needs it: `moisson validate` never imports markdown-it.
+    """
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False})
 
 
 @dataclass(frozen=True)
@@ -328,7 +339,7 @@ class QualityReport:
         if told is None:
             return html.escape(issue.detail(self.lang))
         lead, description, tail = told
-        return " ".join(filter(None, (html.escape(lead), _MARKDOWN.renderInline(description) if description else "",
+        return " ".join(filter(None, (html.escape(lead), _markdown().renderInline(description) if description else "",
                                       html.escape(tail))))
 
     def _message_md(self, issue: QualityIssue) -> str:

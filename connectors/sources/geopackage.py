@@ -8,21 +8,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
-from pyproj.exceptions import ProjError
-from sqlalchemy import Connection, NullPool, create_engine
-from sqlalchemy.exc import DBAPIError
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Extract
 from moisson.connectors.geo import GeometryOutput, GeometryStats, transformer_to_wgs84
 from moisson.connectors.sqlrows import ColumnPlan, GeometryRead, RowsLocator, parse_locator, plan_columns, write_parquet
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError
 from moisson.core.ids import unique_slugs
+from moisson.core.lazy import lazy
 from moisson.core.metadata import DatasetMetadata, Spatial
 from moisson.core.notes import Note
+
+# The catalog reads the `Config` and `Locator`: SQLAlchemy and PROJ are imported only when the file is opened.
+if TYPE_CHECKING:
+    import pyproj
+    import sqlalchemy
+    from sqlalchemy import Connection
+else:
+    pyproj, sqlalchemy = lazy("pyproj"), lazy("sqlalchemy")
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG" in `PRAGMA application_id`
 #: srs_id values the GeoPackage standard reserves for "undefined" (cartesian, geographic).
@@ -205,7 +211,7 @@ class GeoPackageSource:
                 result = conn.exec_driver_sql(sql, execution_options={"stream_results": True})
                 geometry = GeometryRead(wkb_or_damaged, crs, locator.geometry) if crs is not None else None
                 rows = write_parquet(result, path, plan, geometry, stats)
-            except DBAPIError as exc:
+            except sqlalchemy.exc.DBAPIError as exc:
                 path.unlink(missing_ok=True)
                 names = ", ".join(row[1] for row in self._table_info(conn, layer.table))
                 hint = (f"vérifiez le filtre `where: {locator.where}` (colonnes de la couche : {names})"
@@ -233,15 +239,15 @@ class GeoPackageSource:
             raise ConfigError(f"{path} est un dossier : le `path` de la source doit être un fichier .gpkg",
                               dataset_id=dataset_id, connector=self.kind)
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
-        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True),
-                               poolclass=NullPool)
+        engine = sqlalchemy.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True),
+                                          poolclass=sqlalchemy.NullPool)
         try:
             with engine.connect() as conn:
                 try:
                     app_id = conn.exec_driver_sql("PRAGMA application_id").scalar()
                     has_contents = conn.exec_driver_sql(
                         "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").first()
-                except DBAPIError as exc:
+                except sqlalchemy.exc.DBAPIError as exc:
                     raise RejectedError(f"{path} ne peut pas être lu ({exc.orig}) : le fichier est abîmé ou "
                                         "n'est pas un GeoPackage ; exportez à nouveau la couche depuis votre SIG",
                                         dataset_id=dataset_id, connector=self.kind) from exc
@@ -347,7 +353,7 @@ def _wgs84_bbox(bbox: tuple[float | None, ...], crs: str | None) -> tuple[float,
         return None
     try:
         west, south, east, north = transformer_to_wgs84(crs).transform_bounds(*bbox, densify_pts=21)
-    except (ConfigError, ProjError):  # a bad extent loses the bbox, never the layer
+    except (ConfigError, pyproj.exceptions.ProjError):  # a bad extent loses the bbox, never the layer
         return None
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
         return None

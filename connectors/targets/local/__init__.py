@@ -22,20 +22,27 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-import pyarrow.parquet as pq
 from pydantic import model_validator
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Plan, Publication, PublishResult
 from moisson.connectors.csvfile import write_csv
-from moisson.connectors.targets.local import site
 from moisson.connectors.targets.local.dcat import build_catalog, link, package_metadata, turtle
 from moisson.connectors.targets.local.geojson import write_geojson
 from moisson.core.errors import ConfigError, ConnectorError, NotFoundError, RejectedError, UnavailableError
 from moisson.core.ids import DATASET_ID
+from moisson.core.lazy import lazy
 from moisson.core.metadata import LICENSES
 from moisson.core.records import RemoteState
+
+# `moisson check` loads this target for its `Config`: pyarrow and the pages' Markdown when something is published.
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+    from moisson.connectors.targets.local import site
+else:
+    pq, site = lazy("pyarrow.parquet"), lazy("moisson.connectors.targets.local.site")
 
 if sys.platform == "win32":
     import msvcrt

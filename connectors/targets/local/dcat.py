@@ -14,15 +14,20 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import rdflib
 from pydantic import ValidationError
 
 from moisson.core.errors import RejectedError
 from moisson.core.frequencies import eu_uri
+from moisson.core.lazy import lazy
 from moisson.core.metadata import LICENSES, DatasetMetadata
 from moisson.core.validation import described
+
+if TYPE_CHECKING:
+    import rdflib
+else:
+    rdflib = lazy("rdflib")  # only to write catalog.ttl
 
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"

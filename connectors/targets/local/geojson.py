@@ -9,13 +9,17 @@ import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from moisson.connectors.csvfile import BATCH_ROWS, cell_text
 from moisson.core.errors import RejectedError
+from moisson.core.lazy import lazy
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pa, pq = lazy("pyarrow"), lazy("pyarrow.parquet")  # the local target's `Config` is read without them
 
 KIND = "local"
 

@@ -1,0 +1,65 @@
+"""`moisson check` and `moisson validate` start without importing what they do not use (issue 15 §2).
+
+Each command runs as a user runs it, in a fresh interpreter; the modules it imported are read from
+`sys.modules` when it exits. No timing here: the start-up seconds are measured by
+benchmarks/startup_speed.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.data import REPO
+
+#: Runs `moisson ARGS…` (argv[2:]) and writes the names of every imported module to argv[1] at exit.
+RUNNER = """
+import atexit, json, sys
+out, sys.argv = sys.argv[1], ["moisson", *sys.argv[2:]]
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+from moisson.cli import app
+app()
+"""
+#: What the bundled catalog's check never needs: the data stack, the GIS and SQL libraries, HTTP, the orchestrator.
+NOT_FOR_CHECK = ("pandas", "scipy", "sqlalchemy", "shapely", "pyproj", "rdflib", "markdown_it", "requests",
+                 "prefect", "great_expectations", "frictionless")
+#: What validating a local file with a known schema never needs (pandas and pyarrow read and check it).
+NOT_FOR_VALIDATE = ("prefect", "great_expectations", "frictionless", "scipy", "sqlalchemy", "shapely", "pyproj",
+                    "rdflib", "markdown_it", "requests")
+
+
+def imported(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
+    """Exit code of `moisson ARGS` in a fresh process, and the top-level packages it imported."""
+    out = tmp_path / "modules.json"
+    env = {**os.environ, "MOISSON_HOME": str(tmp_path / "home")}
+    env.pop("MOISSON_CATALOG", None)
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(out), *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert out.exists(), done.stderr
+    return done.returncode, {name.partition(".")[0] for name in json.loads(out.read_text())}
+
+
+def test_check_of_the_bundled_catalog_imports_no_data_gis_http_or_prefect_library(tmp_path):
+    # The first run has frictionless accept the catalog's schemas once; the runs after that remember them.
+    assert imported(tmp_path, "check")[0] == 0
+    code, modules = imported(tmp_path, "check")
+    assert code == 0
+    assert "pydantic" in modules  # the runner saw the catalog being validated
+    assert sorted(modules.intersection(NOT_FOR_CHECK)) == []
+
+
+def test_validate_of_a_small_file_imports_neither_prefect_gx_nor_the_gis_and_http_libraries(tmp_path):
+    data = tmp_path / "salles.csv"
+    data.write_text("nom;places\nSalle des fêtes;120\n", encoding="utf-8")
+    schema = tmp_path / "salles.schema.json"
+    schema.write_text(json.dumps({"fields": [{"name": "nom", "type": "string"},
+                                             {"name": "places", "type": "integer"}]}), encoding="utf-8")
+    # The first run has frictionless accept the new schema once; the runs after that remember it.
+    assert imported(tmp_path, "validate", str(data), "--schema", str(schema))[0] == 0
+    code, modules = imported(tmp_path, "validate", str(data), "--schema", str(schema))
+    assert code == 0
+    assert "pandas" in modules  # the runner saw the file being checked
+    assert sorted(modules.intersection(NOT_FOR_VALIDATE)) == []
