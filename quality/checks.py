@@ -6,6 +6,7 @@ rows that are kept as examples (at most `CAP` per field, type and rule; all are 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -14,9 +15,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from moisson.core.errors import RejectedError
-from moisson.quality.cast import cast_values, describe_type, fullmatch, json_cells
+from moisson.quality.cast import arrow_text, cast_values, describe_type, fullmatch, json_cells
 from moisson.quality.hints import code_hint, enum_hint, label_hint, type_hint, with_hint
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
 from moisson.quality.normalise import Normalised
@@ -289,9 +292,9 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
     valid = values.notna().to_numpy(bool) & active
     expected = describe_type(spec, issues.lang)
     issues.rows(present & ~valid, field=name, type="type-error", rule="type",
-                detail=lambda pos, v: issues.hint(
+                detail=_per_value(lambda v: issues.hint(
                     issues.say("cell.type", value=v, expected=expected),
-                    type_hint(spec, v or "", issues.lang)))
+                    type_hint(spec, v or "", issues.lang))))
     if rules.get("required"):
         issues.rows(active & ~present, field=name, type="constraint-error", rule="required",
                     detail=lambda pos, v: issues.say("cell.required"))
@@ -302,9 +305,9 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
         fits = fullmatch(raw, rules["pattern"])
         example = issues.say("cell.example", example=spec.example) if spec.example else ""
         issues.rows(valid & ~fits, field=name, type="constraint-error", rule="pattern",
-                    detail=lambda pos, v: issues.hint(
+                    detail=_per_value(lambda v: issues.hint(
                         issues.say("cell.pattern", value=v, pattern=rules["pattern"], example=example),
-                        code_hint(v or "", regex, issues.lang)))
+                        code_hint(v or "", regex, issues.lang))))
     if "minLength" in rules or "maxLength" in rules:
         _check_lengths(raw, spec, issues, valid)
     _check_bounds(values, spec, issues, valid)
@@ -352,8 +355,8 @@ def _check_enum(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
     texts = [str(v) for v in spec.constraints["enum"]]
     bad = valid & ~values.isin(allowed).fillna(False).to_numpy(bool)
     issues.rows(bad, field=spec.name, type="constraint-error", rule="enum",
-                detail=lambda pos, v: issues.hint(issues.say("cell.enum", value=v, allowed=listed + more),
-                                                  enum_hint(v or "", texts, issues.lang)))
+                detail=_per_value(lambda v: issues.hint(issues.say("cell.enum", value=v, allowed=listed + more),
+                                                        enum_hint(v or "", texts, issues.lang))))
 
 
 def _check_lengths(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:
@@ -362,7 +365,8 @@ def _check_lengths(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: np.nd
         lengths = raw.map(sizes).astype("Float64").to_numpy(float, na_value=np.nan)
         unit = issues.say("unit.items")
     else:
-        lengths = raw.str.len().astype("Float64").to_numpy(float, na_value=np.nan)
+        # Arrow counts code points as `len` does.
+        lengths = pc.utf8_length(arrow_text(raw)).cast(pa.float64()).fill_null(np.nan).to_numpy()
         unit = issues.say("unit.characters")
     for rule, limit, op in (("minLength", spec.constraints.get("minLength"), np.less),
                             ("maxLength", spec.constraints.get("maxLength"), np.greater)):
@@ -426,6 +430,12 @@ def _check_array_items(raw: pd.Series, spec: FieldSpec, issues: Issues, valid: n
                                    pattern=rules.get("pattern")),
                         enum_hint(wrong[v or ""][1], enum, issues.lang) if enum else None))
 
+
+
+def _per_value(message: Callable[[str | None], str]) -> Detail:
+    """A detail told by the cell's text alone, built once per distinct text: bad cells repeat over many rows."""
+    once = functools.cache(message)
+    return lambda pos, value: once(value)
 
 
 def _text(value: Any) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,14 +53,17 @@ class Normalised:
                    example_from=self.example_from, example_to=self.example_to)
 
 
-def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec], *,
-              french: bool = True) -> tuple[pd.DataFrame, list[Normalised]]:
+def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec], *, french: bool = True,
+              dotted: Collection[str] | None = None) -> tuple[pd.DataFrame, list[Normalised]]:
     """Read the number and date columns of `frame` (text columns, nulls as NA) into Table Schema's forms.
 
     A field's own `groupChar`/`decimalChar`/`bareNumber` are always applied: the file follows its schema, nothing
     is reported. French conventions (`1 200`, `99 786,57`, `05/12/2016`) break the schema: they are rewritten
     and reported only when `french` is on (the catalog's `normalise`); off, they stay and fail the type check,
     as in Validata. String fields are never touched: codes and SIRETs must keep their exact text.
+
+    `dotted` names the number fields some cell of the whole table writes with a dot (their commas are not
+    decimal commas), when `frame` is one chunk of it; None judges on `frame`.
 
     Returns:
         A new frame, and what was rewritten per column.
@@ -77,7 +80,9 @@ def normalise(frame: pd.DataFrame, fields: Iterable[FieldSpec], *,
         if not french:
             continue
         if spec.type in ("number", "integer"):
-            fixed, how = _french_numbers(column, INTEGER if spec.type == "integer" else NUMBER), "how.french-numbers"
+            fixed = _french_numbers(column, INTEGER if spec.type == "integer" else NUMBER,
+                                    None if dotted is None else spec.name in dotted)
+            how = "how.french-numbers"
         elif spec.type == "date" and spec.format in ISO_DATE_FORMATS:
             fixed, how = _dates(column), "how.dates"
         else:
@@ -104,7 +109,7 @@ def _schema_numbers(column: pd.Series, spec: FieldSpec) -> pd.Series:
     return fixed
 
 
-def _french_numbers(column: pd.Series, shape: str) -> pd.Series:
+def _french_numbers(column: pd.Series, shape: str, dotted: bool | None = None) -> pd.Series:
     """Spaces of French thousands removed, the decimal comma made a dot, where that gives a number of `shape`."""
     # Most columns hold neither spaces nor commas: one search spares rewriting every cell twice.
     touched = rows_containing(column, FRENCH_MARKS)
@@ -112,16 +117,23 @@ def _french_numbers(column: pd.Series, shape: str) -> pd.Series:
         return column
     part = column[touched].str.replace(SPACES, "", regex=True)
     # A comma is a decimal comma only when no value uses a dot: "1.234,5" stays an error.
-    if not holds(column, "."):
+    if not (holds(column, ".") if dotted is None else dotted):
         part = part.str.replace(",", ".", regex=False)
     # A half-fixed cell ("1.234,5" → "1.234,5" without its spaces) keeps its text: it is reported as found.
+    shaped = fullmatch(part, shape)
+    if not shaped.any():  # "douze mille" without its space is no number: the column stays as found
+        return column
     fixed = pd.Series(touched, index=column.index)
-    fixed[touched] = fullmatch(part, shape)
+    fixed[touched] = shaped
     return column.mask(fixed.to_numpy(bool), part.reindex(column.index))
 
 
 def _dates(column: pd.Series) -> pd.Series:
-    french = fullmatch(column, FRENCH_DATE)
+    # Only cells holding a slash can be French dates: the pattern runs on those alone.
+    french = rows_containing(column, "/")
+    if not french.any():
+        return column
+    french[french] = fullmatch(column[french], FRENCH_DATE)
     if not french.any():
         return column
     parsed = pd.to_datetime(column.where(french), format="%d/%m/%Y", errors="coerce")
