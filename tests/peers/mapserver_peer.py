@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import math
 import os
 import random
@@ -192,6 +193,15 @@ class LayerData:
         xs = [p.x for p in self.points] + [x for z in self.polygons for x, _ in z.ring]
         ys = [p.y for p in self.points] + [y for z in self.polygons for _, y in z.ring]
         return min(xs), min(ys), max(xs), max(ys)
+
+    def assert_polygons(self, rows: Sequence[dict], tolerance: float) -> None:
+        """`rows` (code, GeoJSON geometry) are the polygons in order, each ring vertex within `tolerance` degrees."""
+        assert [r["code"] for r in rows] == [z.code for z in self.polygons]
+        for row, zone in zip(rows, self.polygons, strict=True):
+            geometry = json.loads(row["geometry"])
+            assert geometry["type"] == "Polygon"
+            for (lon, lat), (elon, elat) in zip(geometry["coordinates"][0], zone.ring_lonlat, strict=True):
+                assert abs(lon - elon) <= tolerance and abs(lat - elat) <= tolerance, (zone.code, lon, lat)
 
 
 def mapserv_binary() -> str | None:

@@ -128,12 +128,7 @@ def test_every_version_format_and_crs_gives_the_same_points(request, server, ver
 @pytest.mark.parametrize("server", ["ms_url", "gml_url", "wgs84_url"])
 def test_polygons_are_reprojected_ring_by_ring(request, server, layer, tmp_path):
     rows = rows_of(source(request.getfixturevalue(server)).extract(dataset("zones"), tmp_path))
-    assert [r["code"] for r in rows] == [z.code for z in layer.polygons]
-    for row, zone in zip(rows, layer.polygons, strict=True):
-        geometry = json.loads(row["geometry"])
-        assert geometry["type"] == "Polygon"
-        for (lon, lat), (elon, elat) in zip(geometry["coordinates"][0], zone.ring_lonlat, strict=True):
-            assert abs(lon - elon) <= TOLERANCE and abs(lat - elat) <= TOLERANCE
+    layer.assert_polygons(rows, TOLERANCE)
 
 
 def test_attributes_are_typed_from_describefeaturetype(ms_url, tmp_path):

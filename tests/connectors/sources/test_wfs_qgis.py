@@ -127,12 +127,7 @@ def test_polygons_are_reprojected_ring_by_ring(proxy, layer, geojson, tmp_path):
     if not geojson:
         proxy.fault = without_geojson
     rows = rows_of(source(proxy.url).extract(dataset("zones"), tmp_path))
-    assert [r["code"] for r in rows] == [z.code for z in layer.polygons]
-    for row, zone in zip(rows, layer.polygons, strict=True):
-        geometry = json.loads(row["geometry"])
-        assert geometry["type"] == "Polygon"
-        for (lon, lat), (elon, elat) in zip(geometry["coordinates"][0], zone.ring_lonlat, strict=True):
-            assert abs(lon - elon) <= TOLERANCE and abs(lat - elat) <= TOLERANCE
+    layer.assert_polygons(rows, TOLERANCE)
 
 
 def test_attributes_are_typed_from_describefeaturetype(qgis_url, tmp_path):
