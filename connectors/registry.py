@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoints, entry_points
 from typing import Literal
 
 from moisson.core.errors import ConfigError
@@ -22,6 +22,12 @@ _OF: dict[Role, str] = {"source": "de source", "target": "de cible"}
 
 
 @cache
+def _declared() -> EntryPoints:
+    """Every installed package's entry points: one reading of all their metadata, for both roles."""
+    return entry_points()
+
+
+@cache
 def available(role: Role) -> dict[str, str]:
     """Return the declared connectors of a role as `{kind: "module:Class"}`.
 
@@ -29,7 +35,7 @@ def available(role: Role) -> dict[str, str]:
         ConfigError: Two installed packages declare the same kind.
     """
     found: dict[str, str] = {}
-    for ep in entry_points(group=GROUPS[role]):
+    for ep in _declared().select(group=GROUPS[role]):
         if ep.name in found and found[ep.name] != ep.value:
             raise ConfigError(f"deux paquets déclarent le connecteur {_OF[role]} {ep.name!r} : "
                               f"{found[ep.name]} et {ep.value} ; désinstallez l'un des deux")

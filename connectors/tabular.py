@@ -25,7 +25,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
-from xml.etree import ElementTree
 
 from moisson.connectors.base import FindingKind, RowFinding
 from moisson.core.errors import RejectedError
@@ -35,6 +34,8 @@ from moisson.core.notes import Note, rows_note
 
 # `moisson check` loads the spreadsheet source for its `Config`: the readers are imported when a file is read.
 if TYPE_CHECKING:
+    from xml.etree import ElementTree
+
     import charset_normalizer
     import numpy as np
     import pyarrow as pa
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     import python_calamine
 else:
     charset_normalizer, python_calamine = lazy("charset_normalizer"), lazy("python_calamine")
+    ElementTree = lazy("xml.etree.ElementTree")
     np, pa, pc, pacsv, pq = lazy("numpy"), lazy("pyarrow"), lazy("pyarrow.compute"), lazy("pyarrow.csv"), \
         lazy("pyarrow.parquet")
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.table import Table
 
-from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, out, quiet_logs
+from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out, quiet_logs
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError
 from moisson.core.settings import process_defaults
 from moisson.prepare_cli import app as prepare_app
@@ -160,9 +159,7 @@ def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: s
 def _print_outcomes(outcomes: list) -> None:
     colours = {"published": "green", "unchanged": "cyan", "planned": "cyan", "blocked": "yellow",
                "failed": "red"}
-    table = Table(title="moisson run")
-    for column in ("jeu de données", "état", "lignes", "qualité", "cibles"):
-        table.add_column(column)
+    table = new_table("moisson run", "jeu de données", "état", "lignes", "qualité", "cibles")
     for o in outcomes:
         quality = "" if o.quality is None else ("ok" if o.quality.success else f"{o.quality.errors} erreurs")
         targets = "\n".join(f"{n} : {status_label(t.status)}{' ' + changes_label(t.changes) if t.changes else ''}"
@@ -261,9 +258,7 @@ def discover(source: Annotated[str, typer.Argument(help="Source, telle que nomm�
                           "errors": [{"record": s.record, "reason": s.reason} for s in harvest.skipped]
                           if harvest else []}, ensure_ascii=False, indent=2, default=str))
         return
-    table = Table(title=f"jeux de données de la source {source}")
-    for column in ("id", "locator", "titre", "description"):
-        table.add_column(column, overflow="fold")
+    table = new_table(f"jeux de données de la source {source}", "id", "locator", "titre", "description", fold=True)
     for d in found:
         meta = d["metadata"]
         table.add_row(d["id"], json.dumps(d["locator"], ensure_ascii=False), meta.get("title", ""),
@@ -292,9 +287,7 @@ def connectors(as_json: JsonOption = False) -> None:
         print(json.dumps({f"{role}s": [{"kind": k, "class": v} for k, v in found.items()]
                           for role, found in listing.items()}, indent=2))
         return
-    table = Table(title="moisson connectors")
-    for column in ("rôle", "type", "classe"):
-        table.add_column(column)
+    table = new_table("moisson connectors", "rôle", "type", "classe")
     for role, found in listing.items():
         for kind, target in found.items():
             table.add_row(ROLES[role], kind, target)
@@ -314,9 +307,8 @@ def deployments(as_json: JsonOption = False, catalog: CatalogOption = None,
     if as_json:
         print(json.dumps({"deployments": listing}, ensure_ascii=False, indent=2))
         return
-    table = Table(title="moisson deployments")
-    for column in ("déploiement", "calendrier", "prochaines exécutions", "étiquettes"):
-        table.add_column(column, overflow="fold")
+    table = new_table("moisson deployments", "déploiement", "calendrier", "prochaines exécutions", "étiquettes",
+                      fold=True)
     for d in listing:
         when = "\n".join(r[:16].replace("T", " ") for r in d["next_runs"]) or "à la demande"
         table.add_row(d["name"], d["schedule"], when, " ".join(d["tags"]))

@@ -12,6 +12,8 @@ from rich.console import Console
 from moisson.core.errors import MoissonError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from moisson.catalog.model import Catalog
 
 out = Console()
@@ -20,6 +22,16 @@ err = Console(stderr=True)
 CatalogOption = Annotated[Path | None, typer.Option(
     "--catalog", "-c", envvar="MOISSON_CATALOG", help="Fichier du catalogue (par défaut : l'exemple fourni).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Écrire un objet JSON au lieu des tableaux.")]
+
+
+def new_table(title: str, *columns: str, fold: bool = False) -> Table:
+    """A table with these column headers; `fold` wraps long cells rather than cutting them.
+
+    rich.table is imported by the commands that print a table, not by every start of `moisson`.
+    """
+    from rich.table import Column, Table
+
+    return Table(*(Column(c, overflow="fold" if fold else "ellipsis") for c in columns), title=title)
 
 
 def fail(exc: MoissonError) -> typer.Exit:

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, out
+from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out
 from moisson.core.errors import MoissonError
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ def suggest(dataset: DatasetArgument, catalog: CatalogOption = None,
     if as_json:
         print(json.dumps(found.to_dict(), ensure_ascii=False, indent=2))
         return
-    grid = Table("champ", "règle", "confiance", "autres candidates", title=f"{dataset} → {found.schema}")
+    grid = new_table(f"{dataset} → {found.schema}", "champ", "règle", "confiance", "autres candidates")
     for name, entry in found.fields.items():
         others = ", ".join(f"{c['column']} ({c['score']:.2f})" for c in entry["candidates"][1:] if c["column"])
         rule = json.dumps(entry["rule"], ensure_ascii=False) if entry["rule"] else "—"
@@ -123,8 +122,8 @@ def preview(dataset: DatasetArgument, catalog: CatalogOption = None,
 
 
 def _print_preview(dataset: str, result: dict[str, Any]) -> None:
-    grid = Table("règle", "champ", "lignes entrée → sortie", "cellules changées", "avant → après", "valeurs inconnues",
-                 title=f"{dataset} : {result['rows']} lignes préparées")
+    grid = new_table(f"{dataset} : {result['rows']} lignes préparées", "règle", "champ", "lignes entrée → sortie",
+                     "cellules changées", "avant → après", "valeurs inconnues")
     for rule in result["rules"]:
         sample = "\n".join(f"{s['before']!r} → {s['after']!r}" for s in rule.get("sample", []))
         unknown = ", ".join(f"{v!r} ({n})" for v, n in rule.get("unknown_values", {}).items())
