@@ -30,6 +30,8 @@ CAP = 1000
 RENAMED_COPY = re.compile(r"(.+)\.[0-9]+")
 SHOWN_VALUES = 6
 Detail = Callable[[int, str | None], str]
+# An issue's kind: its field, type and rule.
+Key = tuple[str | None, str, str | None]
 # `(position, skipped)`: before the data row at `position`, the source left out `skipped` rows of the file.
 RowGaps = Sequence[tuple[int, int]]
 
@@ -59,9 +61,48 @@ class Issues:
         self.primary_key = [c for c in primary_key if c in raw.columns]
         self.cap = cap
         self.errors: list[QualityIssue] = []
-        self.warnings: list[QualityIssue] = []
-        self.totals: Counter[tuple[str | None, str, str | None]] = Counter()
+        self._warnings: list[QualityIssue] = []
+        self.totals: Counter[Key] = Counter()
         self._flagged: dict[str, np.ndarray] = {}
+        # The gate checks a table chunk by chunk (see `next_chunk`): `raw` is the current chunk, whose first row
+        # is the table's `offset`-th; `total` counts the table's rows.
+        self.offset = 0
+        self.total = len(raw)
+        self.chunk = 0
+        self.seen: dict[str, SeenKeys] = {}
+        self._warned: Counter[Key] = Counter()
+        self._tables_before: Counter[tuple[object, ...]] = Counter()
+        self._tables_now: Counter[tuple[object, ...]] = Counter()
+        self._lookup: Lookup | None = None
+        self._columns: list[str] = []
+        # The kinds of issue (field, type, rule) in the order the checks look for them, merged from each chunk's
+        # calls (a chunk may find nothing of a kind): warnings and counts follow it, as for the whole table.
+        self._kinds: list[Key] = []
+        self._called: dict[Key, None] = {}
+
+    def next_chunk(self, raw: pd.DataFrame, offset: int) -> None:
+        """Move on to the chunk `raw` of the table, whose first row is the table's `offset`-th.
+
+        Table-level issues are the same in every chunk (labels, custom checks' parameters): kept once.
+        """
+        self.chunk += 1
+        self._merge_kinds()
+        self.raw, self.offset, self._flagged = raw, offset, {}
+        self.primary_key = [c for c in self.primary_key if c in raw.columns]
+        self._tables_before |= self._tables_now
+        self._tables_now = Counter()
+
+    def whole_table(self, lookup: Lookup) -> None:
+        """After the last chunk: masks cover the whole table, and `lookup` reads the cells the issues show."""
+        self._columns = list(self.raw.columns)
+        self.next_chunk(self.raw.iloc[:0], 0)
+        self._lookup = lookup
+
+    def _cells(self, columns: Sequence[str], positions: np.ndarray) -> pd.DataFrame:
+        """The raw text of `columns` at chunk (or, after `whole_table`, table) positions."""
+        if self._lookup is not None:
+            return self._lookup(columns, positions)
+        return self.raw[list(columns)].iloc[positions].reset_index(drop=True)
 
     @property
     def error_count(self) -> int:
@@ -70,8 +111,34 @@ class Issues:
 
     @property
     def counts(self) -> list[IssueCount]:
-        """Errors per field, type and rule, most frequent first."""
-        return [IssueCount(f, t, r, n) for (f, t, r), n in self.totals.most_common()]
+        """Errors per field, type and rule, most frequent first (then in the order of the checks)."""
+        rank = self._ranks()
+        return [IssueCount(f, t, r, n) for (f, t, r), n in sorted(self.totals.items(),
+                                                                  key=lambda kv: (-kv[1], rank.get(kv[0], 0)))]
+
+    @property
+    def warnings(self) -> list[QualityIssue]:
+        """The warnings, kind by kind in the order of the checks, each kind's by row."""
+        rank = self._ranks()
+        return sorted(self._warnings, key=lambda i: rank.get((i.field, i.type, i.rule), 0))
+
+    def add_total(self, key: Key, count: int) -> None:
+        """Count errors of a kind without storing them."""
+        self._called.setdefault(key)
+        self.totals[key] += count
+
+    def _ranks(self) -> dict[Key, int]:
+        self._merge_kinds()
+        return {key: i for i, key in enumerate(self._kinds)}
+
+    def _merge_kinds(self) -> None:
+        """Place the kinds the current chunk looked for that earlier ones had not, after those called before."""
+        kinds, before = self._kinds, None
+        for key in self._called:
+            if key not in kinds:
+                kinds.insert(kinds.index(before) + 1 if before is not None else 0, key)
+            before = key
+        self._called = {}
 
     def rows(self, mask: np.ndarray, *, field: str | None, type: str, rule: str | None, detail: Detail,
              column: str | None = None, warning: bool = False) -> int:
@@ -89,40 +156,50 @@ class Issues:
         Returns:
             The number of rows flagged.
         """
+        key = (field, type, rule)
+        self._called.setdefault(key)
         positions = np.flatnonzero(mask)
         if not len(positions):
             return 0
-        target = self.warnings if warning else self.errors
-        key = (field, type, rule)
-        room = max(self.cap - min(self.totals[key], self.cap), 0)
+        target = self._warnings if warning else self.errors
+        room = max(self.cap - min((self._warned if warning else self.totals)[key], self.cap), 0)
         if not warning:
             self.totals[key] += len(positions)
             if field is not None:
                 self._flagged[field] = self.reported(field) | mask
         column = column or field
-        texts = self.raw[column] if column in self.raw.columns else None
         where = self.say("at.field", field=field) if field else ""
         kept = positions[:room]
+        if warning:
+            self._warned[key] += len(kept)
+        names = self._columns if self._lookup is not None else self.raw.columns
+        wanted = [c for c in dict.fromkeys([column, *self.primary_key]) if c in names]
         # One take for all the kept cells: reading Arrow strings one by one (`iat`) costs ~13 µs each.
-        cells = [None] * len(kept) if texts is None else texts.iloc[kept].tolist()
-        for pos, cell in zip(kept.tolist(), cells, strict=True):
+        shown = self._cells(wanted, kept) if len(kept) and wanted else None
+        cells = shown[column].tolist() if shown is not None and column in shown.columns else [None] * len(kept)
+        for i, (pos, cell) in enumerate(zip(kept.tolist(), cells, strict=True)):
             value = _text(cell)
             row = self.row_number(pos)
             message = _short(f"{self.say('at.row', row=row)}{where}: {detail(pos, value)}", 400)
-            target.append(QualityIssue(row=row, key=self._key(pos), field=field, type=type, rule=rule,
+            target.append(QualityIssue(row=row, key=self._key(shown, i), field=field, type=type, rule=rule,
                                        message=message, value=_short(value)))
         return len(positions)
 
     def reported(self, field: str) -> np.ndarray:
         """Rows where `field` already has an error: later checks of the same cell stay quiet."""
-        return self._flagged.get(field, np.zeros(len(self.raw), dtype=bool))
+        return self._flagged.get(field, np.zeros(self.total if self._lookup else len(self.raw), dtype=bool))
 
     def table(self, *, field: str | None, type: str, message: str, rule: str | None = None,
               warning: bool = False) -> None:
         """Record an issue about the whole table (labels, missing columns…)."""
         issue = QualityIssue(row=None, key=None, field=field, type=type, message=message, rule=rule)
+        self._called.setdefault((field, type, rule))
+        same = (field, type, rule, message, warning)
+        self._tables_now[same] += 1
+        if self._tables_now[same] <= self._tables_before[same]:
+            return  # an earlier chunk recorded it
         if warning:
-            self.warnings.append(issue)
+            self._warnings.append(issue)
         else:
             self.errors.append(issue)
             self.totals[(field, type, rule)] += 1
@@ -130,8 +207,9 @@ class Issues:
     def at_rows(self, rows: Sequence[int], count: int, *, field: str | None, type: str, message: str,
                 warning: bool = False) -> None:
         """Record one issue per file row number in `rows` (the first `cap` kept); `count` of them in all."""
-        target = self.warnings if warning else self.errors
+        target = self._warnings if warning else self.errors
         key = (field, type, None)
+        self._called.setdefault(key)
         room = max(self.cap - min(self.totals[key], self.cap), 0)
         if not warning:
             self.totals[key] += count
@@ -148,24 +226,80 @@ class Issues:
         return with_hint(message, hint, self.lang)
 
     def row_number(self, pos: int) -> int:
-        """File row number of a row position, counting the rows the source left out before it."""
+        """File row number of a row position in the current chunk, counting the rows the source left out before it."""
+        return self.file_row(self.offset + pos)
+
+    def file_row(self, position: int) -> int:
+        """File row number of a row position in the whole table."""
         if not len(self._gap_positions):
-            return self.first_row + pos
-        gap = int(np.searchsorted(self._gap_positions, pos, side="right"))
-        return self.first_row + pos + (int(self._gap_offsets[gap - 1]) if gap else 0)
+            return self.first_row + position
+        gap = int(np.searchsorted(self._gap_positions, position, side="right"))
+        return self.first_row + position + (int(self._gap_offsets[gap - 1]) if gap else 0)
 
     def positions(self, rows: Sequence[int]) -> np.ndarray:
-        """Row positions of file row numbers (the inverse of `row_number`)."""
-        numbers = self.first_row + np.arange(len(self.raw))
+        """Row positions in the whole table of file row numbers (the inverse of `file_row`)."""
+        numbers = self.first_row + np.arange(self.total)
         if len(self._gap_positions):
-            gap = np.searchsorted(self._gap_positions, np.arange(len(self.raw)), side="right")
+            gap = np.searchsorted(self._gap_positions, np.arange(self.total), side="right")
             numbers += np.where(gap > 0, self._gap_offsets[np.maximum(gap - 1, 0)], 0)
-        return np.minimum(np.searchsorted(numbers, np.asarray(rows, dtype=np.int64)), max(len(self.raw) - 1, 0))
+        return np.minimum(np.searchsorted(numbers, np.asarray(rows, dtype=np.int64)), max(self.total - 1, 0))
 
-    def _key(self, pos: int) -> str | None:
-        if not self.primary_key:
+    def _key(self, shown: pd.DataFrame | None, i: int) -> str | None:
+        if not self.primary_key or shown is None:
             return None
-        return " · ".join(_text(self.raw[c].iat[pos]) or "" for c in self.primary_key)
+        return " · ".join(_text(shown[c].iat[i]) or "" for c in self.primary_key)
+
+
+Lookup = Callable[[Sequence[str], np.ndarray], pd.DataFrame]
+
+
+class SeenKeys:
+    """The keys of the rows checked so far (a column's values, a primary key's), as 64-bit hashes, sorted.
+
+    Each distinct key keeps the table position of its first row and how many rows hold it: about 20 bytes per
+    distinct key (200 MB for 10,000,000 distinct keys), whatever the keys' text. Two distinct keys share a hash
+    with a chance of about n²/2⁶⁵ (3 in a million for 10,000,000 keys).
+    """
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.firsts = np.empty(0, dtype=np.int64)
+        self.counts = np.empty(0, dtype=np.int32)
+
+    def first_rows(self, keys: pd.DataFrame, rows: np.ndarray, offset: int) -> np.ndarray:
+        """For each row of a chunk, the table position of the first row with the same key; records the chunk's keys.
+
+        Args:
+            keys: The chunk's key columns.
+            rows: The rows whose key counts (others map to themselves).
+            offset: Table position of the chunk's first row.
+        """
+        firsts = offset + np.arange(len(keys), dtype=np.int64)
+        taken = np.flatnonzero(rows)
+        if not len(taken):
+            return firsts
+        hashes = key_hashes(keys.iloc[taken])
+        unique, index, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True,
+                                                   return_counts=True)
+        at = np.searchsorted(self.hashes, unique)
+        known = at < len(self.hashes)
+        known[known] = self.hashes[at[known]] == unique[known]
+        first = np.where(known, self.firsts[np.minimum(at, max(len(self.firsts) - 1, 0))] if len(self.firsts)
+                         else 0, firsts[taken[index]])
+        self.counts[at[known]] += counts[known].astype(np.int32)
+        new = ~known
+        where = at[new]
+        self.hashes = np.insert(self.hashes, where, unique[new])
+        self.firsts = np.insert(self.firsts, where, first[new])
+        self.counts = np.insert(self.counts, where, counts[new].astype(np.int32))
+        firsts[taken] = first[inverse.ravel()]
+        return firsts
+
+
+def key_hashes(keys: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of the key columns, equal for equal values (a date with or without its UTC offset)."""
+    plain = {c: (v.dt.tz_convert(None) if isinstance(v.dtype, pd.DatetimeTZDtype) else v) for c, v in keys.items()}
+    return pd.util.hash_pandas_object(pd.DataFrame(plain), index=False).to_numpy(np.uint64)
 
 
 def check_labels(labels: Sequence[str], fields: Sequence[FieldSpec], issues: Issues, *,
@@ -235,12 +369,14 @@ def check_row_shapes(findings: Sequence[RowShape], frame: pd.DataFrame, issues: 
     """
     extra_columns: set[str] = set()
     left_out: list[Normalised] = []
+    once = issues.chunk == 0  # the findings name file rows: recorded with the first chunk
     for finding in findings:
         if finding.kind == "extra-cell":
             extra_columns.update(finding.columns)
-            issues.at_rows(finding.rows, finding.count, field="", type="extra-cell",
-                           message=issues.say("row.extra-cell", columns=", ".join(finding.columns)))
-        elif finding.kind in ("blank-row", "repeated-header") and finding.count:
+            if once:
+                issues.at_rows(finding.rows, finding.count, field="", type="extra-cell",
+                               message=issues.say("row.extra-cell", columns=", ".join(finding.columns)))
+        elif finding.kind in ("blank-row", "repeated-header") and finding.count and once:
             issues.at_rows(finding.rows, finding.count, field=None, type=finding.kind, warning=normalise,
                            message=issues.say(f"row.{finding.kind}-dropped"))
             if normalise:
@@ -256,16 +392,21 @@ def check_row_shapes(findings: Sequence[RowShape], frame: pd.DataFrame, issues: 
                           count=finding.count - len(set(finding.rows) & cut))
         if not finding.rows:
             continue
-        # Validata names the first absent cell: the one after the row's last value.
-        filled = frame.iloc[issues.positions(finding.rows), [i for i, c in enumerate(map(str, frame.columns))
-                                                             if c not in extra_columns]].notna().to_numpy(bool)
-        last = np.where(filled.any(axis=1), filled.shape[1] - 1 - np.argmax(filled[:, ::-1], axis=1), -1)
-        for row, after in zip(finding.rows, last.tolist(), strict=True):
-            absent = shaped[min(after + 1, len(shaped) - 1)]
-            issues.at_rows([row], 1, field=absent, type="missing-cell", message=issues.say("row.missing-cell",
-                                                                                            field=absent))
-        if finding.count > len(finding.rows):  # the reader lists the first rows only: count the others
-            issues.totals[(None, "missing-cell", None)] += finding.count - len(finding.rows)
+        # Each chunk names the rows it holds.
+        local = issues.positions(finding.rows) - issues.offset
+        here = (local >= 0) & (local < len(frame))
+        rows = [row for row, inside in zip(finding.rows, here.tolist(), strict=True) if inside]
+        if rows:
+            # Validata names the first absent cell: the one after the row's last value.
+            filled = frame.iloc[local[here], [i for i, c in enumerate(map(str, frame.columns))
+                                              if c not in extra_columns]].notna().to_numpy(bool)
+            last = np.where(filled.any(axis=1), filled.shape[1] - 1 - np.argmax(filled[:, ::-1], axis=1), -1)
+            for row, after in zip(rows, last.tolist(), strict=True):
+                absent = shaped[min(after + 1, len(shaped) - 1)]
+                issues.at_rows([row], 1, field=absent, type="missing-cell",
+                               message=issues.say("row.missing-cell", field=absent))
+        if once and finding.count > len(finding.rows):  # the reader lists the first rows only: count the others
+            issues.add_total((None, "missing-cell", None), finding.count - len(finding.rows))
     return extra_columns, left_out
 
 
@@ -312,11 +453,12 @@ def check_field(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issu
         _check_lengths(raw, spec, issues, valid)
     _check_bounds(values, spec, issues, valid)
     if rules.get("unique"):
-        first = first_positions(pd.factorize(values.where(valid))[0])
-        duplicate = valid & (first != np.arange(len(values)))
+        # Against the rows of earlier chunks too: `first` holds table positions.
+        first = issues.seen.setdefault(f"unique:{name}", SeenKeys()).first_rows(values.to_frame(), valid,
+                                                                                issues.offset)
+        duplicate = valid & (first != issues.offset + np.arange(len(values)))
         issues.rows(duplicate, field=name, type="unique-error", rule="unique",
-                    detail=lambda pos, v: issues.say("cell.unique", value=v,
-                                                     first=issues.row_number(first[pos])))
+                    detail=lambda pos, v: issues.say("cell.unique", value=v, first=issues.file_row(first[pos])))
     if spec.type == "array" and (spec.array_item or {}).get("constraints"):
         _check_array_items(raw, spec, issues, valid)
 
@@ -331,21 +473,11 @@ def check_primary_key(values: dict[str, pd.Series], primary_key: Sequence[str], 
     empty = keys.isna().any(axis=1).to_numpy(bool) & active
     issues.rows(empty, field=None, type="primary-key", rule="primaryKey",
                 detail=lambda pos, v: issues.say("key.empty", columns=label))
-    codes = keys.groupby(list(primary_key), dropna=False, sort=False).ngroup().to_numpy()
-    first = first_positions(np.where(empty | ~active, -1, codes))
-    duplicate = active & ~empty & (first != np.arange(len(keys)))
+    # Against the rows of earlier chunks too: `first` holds table positions.
+    first = issues.seen.setdefault("primaryKey", SeenKeys()).first_rows(keys, active & ~empty, issues.offset)
+    duplicate = active & ~empty & (first != issues.offset + np.arange(len(keys)))
     issues.rows(duplicate, field=None, type="primary-key", rule="primaryKey",
-                detail=lambda pos, v: issues.say("key.duplicate", columns=label, first=issues.row_number(first[pos])))
-
-
-def first_positions(codes: np.ndarray) -> np.ndarray:
-    """For each row, the position of the first row with the same code (-1 codes map to themselves)."""
-    positions = np.arange(len(codes))
-    uniques, first_index = np.unique(codes, return_index=True)
-    keep = uniques >= 0
-    lookup = np.zeros(int(uniques[keep].max()) + 1 if keep.any() else 1, dtype=np.int64)
-    lookup[uniques[keep]] = first_index[keep]
-    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], positions)
+                detail=lambda pos, v: issues.say("key.duplicate", columns=label, first=issues.file_row(first[pos])))
 
 
 def _check_enum(raw: pd.Series, values: pd.Series, spec: FieldSpec, issues: Issues, valid: np.ndarray) -> None:

@@ -16,7 +16,7 @@ import importlib.metadata
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 from uuid import uuid4
@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from moisson.core.errors import ConfigError
 from moisson.quality.cast import cast_values, dtype_of
+from moisson.quality.checks import SeenKeys
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
 from moisson.quality.policy import Expectation
 from moisson.quality.report import QualityIssue
@@ -163,29 +164,227 @@ def run_suite(frame: pd.DataFrame, expectations: Sequence[Any], *, name: str, in
         name: Names the suite and its batch.
         in_gx: Run every expectation in GX, the Arrow pass deciding none (what the parity tests compare to).
     """
-    source = f"moisson-{name}-{uuid4().hex[:8]}"
-    batch_id = f"{source}-{source}"
-    results: list[dict[str, Any] | None] = []
-    for expectation in expectations:
-        decided = None if in_gx or not isinstance(expectation, Planned) else _decide(frame, expectation)
-        if decided is not None:
-            decided["expectation_config"]["kwargs"]["batch_id"] = batch_id
-        results.append(decided)
-    left = [(i, e.to_gx() if isinstance(e, Planned) else e) for i, e in enumerate(expectations) if results[i] is None]
-    meta: dict[str, Any] = {"great_expectations_version": importlib.metadata.version("great_expectations"),
-                            "decided_without_gx": len(expectations) - len(left)}
-    if left:
-        ran = _run_in_gx(frame, [e for _, e in left], source)
-        meta |= ran.get("meta") or {}
-        for (i, _), result in zip(left, ran["results"], strict=True):
-            results[i] = result
-    done = [r for r in results if r is not None]
-    passed = sum(bool(r["success"]) for r in done)
-    return {"success": passed == len(done), "results": done, "suite_name": source, "suite_parameters": {},
-            "statistics": {"evaluated_expectations": len(done), "successful_expectations": passed,
-                           "unsuccessful_expectations": len(done) - passed,
-                           "success_percent": passed / len(done) * 100 if done else None},
-            "meta": meta, "id": None}
+    run = SuiteRun(expectations, name=name, in_gx=in_gx)
+    run.add(frame)
+    return run.result()
+
+
+class SuiteRun:
+    """The suite validated over a table given chunk by chunk (`add`), its result the whole table's (`result`).
+
+    The Arrow pass tallies each expectation it decides (counts add, the first unexpected values are kept, the
+    values seen by `unique` ones are kept as hashes, see `checks.SeenKeys`). GX runs the others on every chunk
+    when they judge rows one by one (column map expectations: their counts and lists are merged the same way),
+    and once at the end on the columns they name, gathered from the chunks, when they judge a column or the
+    table as a whole (a mean, a row count: those columns are then held in memory whole).
+    """
+
+    def __init__(self, expectations: Sequence[Any], *, name: str, in_gx: bool = False) -> None:
+        self.expectations = list(expectations)
+        self.in_gx = in_gx
+        self.source = f"moisson-{name}-{uuid4().hex[:8]}"
+        self._tallies: dict[int, Tally] = {}
+        self._merged: dict[int, dict[str, Any]] = {}
+        self._whole: dict[int, Any] = {}
+        self._gathered: list[pd.DataFrame] = []
+        self._meta: dict[str, Any] | None = None
+        self._rows = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Validate the next chunk of the cast table."""
+        left: list[tuple[int, Any]] = []
+        for i, expectation in enumerate(self.expectations):
+            if i in self._whole:
+                continue
+            if i in self._tallies:
+                if not self._tallies[i].add(frame, self._rows):
+                    raise RuntimeError(f"{expectation}: decided by Arrow on the first chunk, not on a later one")
+                continue
+            if not self._rows and not self.in_gx and isinstance(expectation, Planned):
+                tally = Tally(expectation, seen=SeenKeys() if expectation.type in UNIQUE else None)
+                if tally.add(frame, 0):
+                    self._tallies[i] = tally
+                    continue
+            gx = expectation.to_gx() if isinstance(expectation, Planned) else expectation
+            if not self._rows and not _row_by_row(gx):
+                self._whole[i] = gx
+            else:
+                left.append((i, gx))
+        if left:
+            ran = _run_in_gx(frame, [e for _, e in left], self.source)
+            self._meta = self._meta or ran.get("meta") or {}
+            for (i, _), result in zip(left, ran["results"], strict=True):
+                self._merged[i] = _merge(self._merged[i], result) if i in self._merged else result
+        if self._whole:
+            columns = list(dict.fromkeys(c for e in self._whole.values() for c in _columns_of(e, frame)))
+            self._gathered.append(frame[columns])
+        self._rows += len(frame)
+
+    def result(self) -> dict[str, Any]:
+        """The whole table's validation result (JSON-safe data, GX's shape)."""
+        batch_id = f"{self.source}-{self.source}"
+        if self._whole:
+            gathered = pd.concat(self._gathered, ignore_index=True)
+            self._gathered = [gathered]
+            ran = _run_in_gx(gathered, list(self._whole.values()), self.source)
+            self._meta = self._meta or ran.get("meta") or {}
+            self._merged.update(zip(self._whole, ran["results"], strict=True))
+        results = []
+        for i in range(len(self.expectations)):
+            if i in self._tallies:
+                decided = self._tallies[i].outcome()
+                decided["expectation_config"]["kwargs"]["batch_id"] = batch_id
+                results.append(decided)
+            elif i in self._merged:
+                results.append(self._merged[i])
+        meta: dict[str, Any] = {"great_expectations_version": importlib.metadata.version("great_expectations"),
+                                "decided_without_gx": len(self._tallies)} | (self._meta or {})
+        passed = sum(bool(r["success"]) for r in results)
+        return {"success": passed == len(results), "results": results, "suite_name": self.source,
+                "suite_parameters": {},
+                "statistics": {"evaluated_expectations": len(results), "successful_expectations": passed,
+                               "unsuccessful_expectations": len(results) - passed,
+                               "success_percent": passed / len(results) * 100 if results else None},
+                "meta": meta, "id": None}
+
+
+def _row_by_row(expectation: Any) -> bool:
+    """Whether GX judges each row (or pair, or row of columns) apart: then its chunks' results add up."""
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
+
+    return isinstance(expectation, ColumnMapExpectation | ColumnPairMapExpectation | MulticolumnMapExpectation)
+
+
+def _columns_of(expectation: Any, frame: pd.DataFrame) -> list[str]:
+    """The columns a GX expectation names (every column for a table-level one such as a row count)."""
+    kwargs = expectation.configuration.kwargs
+    named = [kwargs.get(k) for k in ("column", "column_A", "column_B")] + list(kwargs.get("column_list") or [])
+    named = [c for c in named if isinstance(c, str) and c in frame.columns]
+    return named or list(frame.columns)
+
+
+def _merge(first: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """Two chunks' results of one GX map expectation, as GX gives them for both chunks at once."""
+    if (first.get("exception_info") or {}).get("raised_exception"):
+        return first
+    if (then.get("exception_info") or {}).get("raised_exception"):
+        return then
+    a, b = first.get("result") or {}, then.get("result") or {}
+    total = a.get("element_count", 0) + b.get("element_count", 0)
+    missing = a.get("missing_count", 0) + b.get("missing_count", 0)
+    count = a.get("unexpected_count", 0) + b.get("unexpected_count", 0)
+    partial = ((a.get("partial_unexpected_list") or []) + (b.get("partial_unexpected_list") or []))[:PARTIAL]
+    present = total - missing
+    result = dict(a) | {"element_count": total, "unexpected_count": count, "partial_unexpected_list": partial}
+    if "missing_count" in a:
+        result |= {"missing_count": missing, "missing_percent": missing / total * 100 if total else None,
+                   "unexpected_percent_total": count / total * 100 if total else None,
+                   "unexpected_percent_nonmissing": count / present * 100 if present else None}
+    result["unexpected_percent"] = count / present * 100 if present else None
+    mostly = ((first.get("expectation_config") or {}).get("kwargs") or {}).get("mostly") or 1
+    return dict(first) | {"result": result, "success": not present or (present - count) / present >= mostly}
+
+
+@dataclass
+class Tally:
+    """What the Arrow pass found for one expectation so far, over the chunks seen."""
+
+    planned: Planned
+    total: int = 0
+    count: int = 0
+    missing: int = 0
+    partial: list[tuple[int, Any]] = field(default_factory=list)
+    observed: str | None = None
+    exists: bool = True
+    seen: SeenKeys | None = None
+
+    def add(self, frame: pd.DataFrame, offset: int) -> bool:
+        """Count a chunk (whose first row is the table's `offset`-th); False when Arrow cannot decide it."""
+        kind, kwargs = self.planned.type, self.planned.kwargs
+        if kind == "expect_column_to_exist":
+            self.exists = kwargs["column"] in frame.columns
+        elif kind == "expect_column_type_to_be":
+            observed = str(frame[kwargs["column"]].dtype)
+            # A datetime column carries offsets (UTC) when any of its cells does: a chunk may have none.
+            self.observed = observed if self.observed is None or "UTC" in observed else self.observed
+        elif kind in UNIQUE:
+            self._unique(frame[kwargs["column_list"] if "column_list" in kwargs else [kwargs["column"]]], offset)
+        elif kind in MAPS:
+            found = _column_map(frame[kwargs["column"]], self.planned)
+            if found is None:
+                return False
+            total, count, missing, partial = found
+            self.total, self.count, self.missing = self.total + total, self.count + count, self.missing + missing
+            self.partial += [(offset, v) for v in partial][: PARTIAL - len(self.partial)]
+        else:
+            return False
+        return True
+
+    def _unique(self, keys: pd.DataFrame, offset: int) -> None:
+        """Rows whose key another row holds, the first ones included (GX's `unique`), across chunks."""
+        compound = len(keys.columns) > 1
+        # GX leaves out the rows without a value (a compound key: those with no value at all).
+        gone = keys.isna().all(axis=1).to_numpy(bool)
+        self.total += len(keys)
+        self.missing += int(gone.sum())
+        first = self.seen.first_rows(keys, ~gone, offset)
+        positions = offset + np.arange(len(keys))
+        again = np.flatnonzero(~gone & (first != positions))
+        if not len(again):
+            return
+        # The first unexpected rows: the earliest repeated ones, and the first rows of the keys they repeat.
+        firsts, at = np.unique(first[again], return_index=True)
+        shown = np.concatenate([again[:PARTIAL], again[at[:PARTIAL]]])
+        rows = keys.iloc[shown]
+        values = ([{k: _plain(v) for k, v in row.items()} for row in rows.to_dict("records")] if compound
+                  else pa.array(rows.iloc[:, 0], from_pandas=True).to_pylist())
+        candidates = dict(self.partial)
+        for pos, value in zip([*positions[again[:PARTIAL]].tolist(), *firsts[:PARTIAL].tolist()], values,
+                              strict=True):
+            candidates.setdefault(pos, value)
+        self.partial = sorted(candidates.items())[:PARTIAL]
+
+    def outcome(self) -> dict[str, Any]:
+        """GX's result for the whole table."""
+        planned = self.planned
+        kind = planned.type
+        if kind == "expect_column_to_exist":
+            result: dict[str, Any] = {}
+            success = self.exists
+        elif kind == "expect_column_type_to_be":
+            result, success = {"observed_value": self.observed}, self.observed == planned.kwargs["type_"]
+            if str(planned.kwargs["type_"]).startswith("datetime64") and str(self.observed).startswith("datetime64"):
+                # A datetime field expects the type its cells give (UTC when one carries an offset): the first
+                # chunk's may have had none.
+                success, planned = True, replace(planned, kwargs=planned.kwargs | {"type_": self.observed})
+        else:
+            if kind in UNIQUE:
+                self.count = int(self.seen.counts[self.seen.counts > 1].sum())
+            result = _counts(self.total, self.count, self.missing, [v for _, v in self.partial],
+                             nulls=kind == "expect_column_values_to_not_be_null")
+            success = self.count == 0
+        return {"success": success, "expectation_config": {"type": kind, "kwargs": dict(planned.kwargs),
+                                                           "meta": planned.meta, "severity": "critical"},
+                "result": result, "meta": {"decided_by": "moisson (Arrow)"},
+                "exception_info": {"raised_exception": False, "exception_traceback": None, "exception_message": None}}
+
+
+def _counts(total: int, count: int, missing: int, partial: list[Any], *, nulls: bool = False) -> dict[str, Any]:
+    """Element counts, unexpected counts and the first unexpected values, as GX's BASIC format gives them."""
+    if nulls:
+        return {"element_count": total, "unexpected_count": count,
+                "unexpected_percent": count / total * 100 if total else None, "partial_unexpected_list": partial}
+    present_count = total - missing
+    return {"element_count": total, "unexpected_count": count,
+            "unexpected_percent": count / present_count * 100 if present_count else None,
+            "partial_unexpected_list": partial,
+            "missing_count": missing, "missing_percent": missing / total * 100 if total else None,
+            "unexpected_percent_total": count / total * 100 if total else None,
+            "unexpected_percent_nonmissing": count / present_count * 100 if present_count else None}
 
 
 def _run_in_gx(frame: pd.DataFrame, expectations: Sequence[Any], source: str) -> dict[str, Any]:
@@ -201,43 +400,15 @@ def _run_in_gx(frame: pd.DataFrame, expectations: Sequence[Any], source: str) ->
         ctx.data_sources.delete(source)
 
 
-def _decide(frame: pd.DataFrame, planned: Planned) -> dict[str, Any] | None:
-    """GX's result for `planned` computed with Arrow, or None when GX has to run it."""
-    kwargs = planned.kwargs
-    if planned.type == "expect_column_to_exist":
-        result: dict[str, Any] | None = {}
-        success = kwargs["column"] in frame.columns
-    elif planned.type == "expect_column_type_to_be":
-        observed = str(frame[kwargs["column"]].dtype)
-        result, success = {"observed_value": observed}, observed == kwargs["type_"]
-    elif planned.type == "expect_compound_columns_to_be_unique":
-        result = _compound_unique(frame[kwargs["column_list"]])
-        success = result["unexpected_count"] == 0
-    elif planned.type in MAPS:
-        result = _column_map(frame[kwargs["column"]], planned)
-        success = result is not None and result["unexpected_count"] == 0
-    else:
-        return None
-    if result is None:
-        return None
-    return {"success": success, "expectation_config": {"type": planned.type, "kwargs": dict(kwargs),
-                                                       "meta": planned.meta, "severity": "critical"},
-            "result": result, "meta": {"decided_by": "moisson (Arrow)"},
-            "exception_info": {"raised_exception": False, "exception_traceback": None, "exception_message": None}}
-
-
-def _column_map(column: pd.Series, planned: Planned) -> dict[str, Any] | None:
-    """Element counts, unexpected counts and the first unexpected values, as GX's BASIC format gives them."""
+def _column_map(column: pd.Series, planned: Planned) -> tuple[int, int, int, list[Any]] | None:
+    """Rows, unexpected rows, missing values and the first unexpected values of a chunk; None when GX decides."""
     values = pa.array(column, from_pandas=True)
     present = pc.is_valid(values)
     if planned.type == "expect_column_values_to_not_be_null":
-        unexpected = pc.invert(present).to_numpy(zero_copy_only=False)
-        count = int(unexpected.sum())
+        count = int(pc.invert(present).to_numpy(zero_copy_only=False).sum())
         # GX lists the missing values as pandas holds them: a datetime column's come out as "NaT".
         shown = "NaT" if pd.api.types.is_datetime64_any_dtype(column.dtype) else None
-        return {"element_count": len(values), "unexpected_count": count,
-                "unexpected_percent": count / len(values) * 100 if len(values) else None,
-                "partial_unexpected_list": [shown] * min(count, PARTIAL)}
+        return len(values), count, 0, [shown] * min(count, PARTIAL)
     try:
         failing = MAPS[planned.type](values, planned.kwargs)
     except (pa.ArrowException, TypeError, ValueError):
@@ -249,14 +420,8 @@ def _column_map(column: pd.Series, planned: Planned) -> dict[str, Any] | None:
     rows = np.flatnonzero(unexpected)
     if planned.type == "expect_column_values_to_match_regex":
         rows = _confirm_with_python(values, rows, planned.kwargs["regex"])
-    total, missing, count = len(values), values.null_count, len(rows)
-    present_count = total - missing
-    return {"element_count": total, "unexpected_count": count,
-            "unexpected_percent": count / present_count * 100 if present_count else None,
-            "partial_unexpected_list": values.take(pa.array(rows[:PARTIAL], pa.int64())).to_pylist(),
-            "missing_count": missing, "missing_percent": missing / total * 100 if total else None,
-            "unexpected_percent_total": count / total * 100 if total else None,
-            "unexpected_percent_nonmissing": count / present_count * 100 if present_count else None}
+    return (len(values), len(rows), values.null_count,
+            values.take(pa.array(rows[:PARTIAL], pa.int64())).to_pylist())
 
 
 def _confirm_with_python(values: pa.Array, rows: np.ndarray, regex: str) -> np.ndarray:
@@ -266,12 +431,6 @@ def _confirm_with_python(values: pa.Array, rows: np.ndarray, regex: str) -> np.n
     compiled = re.compile(regex)
     texts = values.take(pa.array(rows, pa.int64())).to_pylist()
     return rows[[compiled.match(str(t)) is None for t in texts]]
-
-
-def _unique(values: pa.Array, kwargs: dict[str, Any]) -> pa.Array:
-    counts = pc.value_counts(values.drop_null())
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    return pc.is_in(values, value_set=repeated)
 
 
 def _in_set(values: pa.Array, kwargs: dict[str, Any]) -> pa.Array:
@@ -307,20 +466,7 @@ def _outside(values: pa.Array, low: Any, high: Any, strict_low: bool, strict_hig
     return fails
 
 
-def _compound_unique(columns: pd.DataFrame) -> dict[str, Any]:
-    # GX leaves out the rows whose every key column is empty (ignore_row_if="all_values_are_missing").
-    missing = columns.isna().all(axis=1).to_numpy(bool)
-    repeated = columns.duplicated(keep=False).to_numpy(bool) & ~missing
-    rows = np.flatnonzero(repeated)
-    total, gone, count = len(columns), int(missing.sum()), len(rows)
-    present_count = total - gone
-    partial = [{k: _plain(v) for k, v in row.items()} for row in columns.iloc[rows[:PARTIAL]].to_dict("records")]
-    return {"element_count": total, "unexpected_count": count,
-            "unexpected_percent": count / present_count * 100 if present_count else None,
-            "partial_unexpected_list": partial, "missing_count": gone,
-            "missing_percent": gone / total * 100 if total else None,
-            "unexpected_percent_total": count / total * 100 if total else None,
-            "unexpected_percent_nonmissing": count / present_count * 100 if present_count else None}
+UNIQUE = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
 
 
 def _plain(value: Any) -> Any:
@@ -329,7 +475,6 @@ def _plain(value: Any) -> Any:
 
 MAPS: dict[str, Callable[[pa.Array, dict[str, Any]], pa.Array | None]] = {
     "expect_column_values_to_not_be_null": lambda values, kwargs: None,  # handled apart: it counts the nulls
-    "expect_column_values_to_be_unique": _unique,
     "expect_column_values_to_be_in_set": _in_set,
     "expect_column_values_to_match_regex": _regex,
     "expect_column_value_lengths_to_be_between": _lengths,

@@ -6,14 +6,17 @@ the flagged rows are those of the stored issues, so the map shows exactly what t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from moisson.quality.checks import Issues
-from moisson.quality.geography import GEOGRAPHY, Points, point_sets
+from moisson.quality.geography import GEOGRAPHY, Points, coordinate_pairs, point_sets
 from moisson.quality.messages import Lang
 from moisson.quality.report import QualityIssue
 from moisson.quality.report_map import MAX_DOTS, MapPoint, PointMap
@@ -25,33 +28,40 @@ if TYPE_CHECKING:
 #: Validata's checks of French GPS coordinates flag points too (geography leaves those columns to them).
 GPS_TYPES = frozenset({"french-gps-coordinates", "reversed-french-gps-coordinates"})
 LAMBERT93 = "lambert93"
+CHUNK_ROWS = 500_000
 
 
-def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues, *, geometry: str | None = None,
-              extent: tuple[float, float, float, float] | None = None) -> PointMap | None:
+def point_map(table: pd.DataFrame | Path, schema: TableSchemaRef | None, issues: Issues, *,
+              geometry: str | None = None, extent: tuple[float, float, float, float] | None = None) -> PointMap | None:
     """The map of the points flagged in `issues`, or None when no point was flagged.
 
     Only the flagged rows and an even sample of the others are read again: a large table costs no more
-    than `MAX_DOTS` rows.
+    than `MAX_DOTS` rows (and, from a Parquet file, a pass over the flagged columns, chunk by chunk).
 
     Args:
-        table: The checked text table (row positions as in `issues`).
+        table: The checked text table (row positions as in `issues`), or the Parquet file holding it.
         schema: Its Table Schema (geopoint fields), if any.
         issues: The issues found, geography's among them.
         geometry: The column of GeoJSON geometries, if any.
         extent: The area the catalog declares (`quality.extent`), drawn on the map.
     """
+    columns = _columns(table)
     kept = [(i, warning) for found, warning in ((issues.errors, False), (issues.warnings, True)) for i in found
-            if i.row is not None and i.field in table.columns and (i.type == GEOGRAPHY or i.type in GPS_TYPES)]
+            if i.row is not None and i.field in columns and (i.type == GEOGRAPHY or i.type in GPS_TYPES)]
     if not kept:
         return None
     kept.sort(key=lambda pair: pair[0].row or 0)
     named = {str(i.field) for i, _ in kept}
     positions = issues.positions([i.row for i, _ in kept]).tolist()
-    filled = np.flatnonzero(np.logical_or.reduce([_filled(table[name]) for name in named]))
+    # The point columns of a geopoint or a latitude field: its longitude column too.
+    wanted = [c for c in columns if c in named or any(c in pair for pair in coordinate_pairs(columns) if
+                                                      pair[0] in named)]
+    filled = np.flatnonzero(np.concatenate([np.logical_or.reduce([_filled(part[name]) for name in named])
+                                            for part in _chunks(table, wanted)]))
     sample = filled[np.linspace(0, len(filled) - 1, MAX_DOTS).astype(int)] if len(filled) > MAX_DOTS else filled
     read = np.union1d(sample, positions)
-    subset = table.iloc[read].reset_index(drop=True)
+    subset = pd.concat([part.iloc[read[(read >= start) & (read < start + len(part))] - start]
+                        for start, part in _starts(_chunks(table, wanted))], ignore_index=True)
     sets = {p.field: p for p in point_sets(subset, {f.name: f for f in schema.fields} if schema else {})
             if p.field in named}
     if geometry in named:
@@ -62,13 +72,40 @@ def point_map(table: pd.DataFrame, schema: TableSchemaRef | None, issues: Issues
     if not points:
         return None
     skip = {(issue.field, pos) for (issue, _), pos in zip(kept, positions, strict=True)}
-    others = [MapPoint(row=issues.row_number(pos), field=name, lon=float(found.lon[at[pos]]),
+    others = [MapPoint(row=issues.file_row(pos), field=name, lon=float(found.lon[at[pos]]),
                        lat=float(found.lat[at[pos]]))
               for name, found in sets.items() for pos in sample.tolist() if (name, pos) not in skip]
     others = [p for p in others if p.placed]
     if len(others) > MAX_DOTS:
         others = [others[int(k)] for k in np.linspace(0, len(others) - 1, MAX_DOTS)]
     return PointMap(flagged=points, others=others, total=len(filled), extent=extent)
+
+
+def _columns(table: pd.DataFrame | Path) -> list[str]:
+    if isinstance(table, Path):
+        return pq.ParquetFile(table).schema_arrow.names
+    return [str(c) for c in table.columns]
+
+
+def _chunks(table: pd.DataFrame | Path, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """The table's `columns`, chunk by chunk (a frame is one chunk)."""
+    if not isinstance(table, Path):
+        yield table[columns].reset_index(drop=True)
+        return
+    file = pq.ParquetFile(table)
+    empty = True
+    for batch in file.iter_batches(batch_size=CHUNK_ROWS, columns=columns):
+        empty = False
+        yield batch.to_pandas()
+    if empty:
+        yield file.schema_arrow.empty_table().select(columns).to_pandas()
+
+
+def _starts(chunks: Iterator[pd.DataFrame]) -> Iterator[tuple[int, pd.DataFrame]]:
+    start = 0
+    for chunk in chunks:
+        yield start, chunk
+        start += len(chunk)
 
 
 def _point(issue: QualityIssue, warning: bool, points: Points, pos: int, lang: Lang) -> MapPoint:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from moisson.quality.cast import TEXT, cast_column
 from moisson.quality.checks import (
     CAP,
     Issues,
+    Lookup,
     RowGaps,
     RowShape,
     check_blank_rows,
@@ -30,19 +33,29 @@ from moisson.quality.checks import (
 from moisson.quality.completeness import METADATA, check_metadata
 from moisson.quality.custom import Table, run_custom_checks
 from moisson.quality.flagged import point_map
-from moisson.quality.geography import Communes, check_communes, check_geography
+from moisson.quality.geography import Communes, Nearby, check_communes, check_geography
 from moisson.quality.layout import published_table
 from moisson.quality.messages import DEFAULT_LANG, Lang, say
-from moisson.quality.normalise import Normalised
+from moisson.quality.normalise import Normalised, holds
 from moisson.quality.normalise import normalise as _normalise
 from moisson.quality.policy import QualityPolicy
 from moisson.quality.report import QualityIssue, QualityReport, QualityResult
 from moisson.quality.schema import TableSchemaRef
 
+if TYPE_CHECKING:
+    from moisson.quality.expectations import SuiteRun
+    from moisson.quality.personal import Evidence
+
 CLEAN = "clean.parquet"
 REPORT_JSON = "quality.json"
 REPORT_HTML = "quality.html"
 GX_RESULTS = "gx_results.json"
+
+
+# The gate reads the extract chunk by chunk: about this much text per chunk bounds its memory (a chunk costs a few
+# times its text in pandas), whatever the table's size. Tests set the variable to check small chunks change nothing.
+CHUNK_BYTES = 64 * 2**20
+CHUNK_ROWS_VARIABLE = "MOISSON_QUALITY_CHUNK_ROWS"
 
 
 @dataclass
@@ -61,6 +74,8 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
                 metadata: DatasetMetadata | None = None, findings: Sequence[RowShape] = (),
                 communes: Communes | None = None, reading: Sequence[str] = ()) -> QualityResult:
     """Check an extracted table and write the typed table, the reports and the GX results.
+
+    The table is read, checked and written chunk by chunk (`CHUNK_BYTES`): memory does not grow with it.
 
     Args:
         data: Parquet file whose columns are all text, as sources write it.
@@ -86,16 +101,32 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         RejectedError: `data` is not a Parquet file of text columns, or the schema is unusable.
         ConfigError: A catalog expectation is unknown or has wrong arguments.
     """
-    frame, read_notes = read_text_table(data, dataset_id=dataset_id, geometry=geometry, lang=policy.lang)
-    found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, geometry=geometry, policy=policy,
-                    metadata=metadata, dataset_id=dataset_id, lang=policy.lang, findings=findings)
-    if communes is not None:
-        found.notes.extend(check_communes(communes, found.issues))
+    chunks = TextChunks(data, dataset_id=dataset_id, geometry=geometry, lang=policy.lang)
+    check = TableCheck(schema, first_row=first_row, row_gaps=row_gaps, geometry=geometry, policy=policy,
+                       metadata=metadata, dataset_id=dataset_id, lang=policy.lang, findings=findings,
+                       total=chunks.total)
+    check.dotted = chunks.dotted(schema) if check.french else None
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
-    found.published.to_parquet(clean_path, index=False)
-    lines, gx_path = _expectations(found, schema, policy, out_dir, dataset_id)
-    issues = found.issues
+    suite: SuiteRun | None = None
+    writer: pq.ParquetWriter | None = None
+    try:
+        for frame in chunks:
+            published, clean = check.add(frame)
+            writer = _write(writer, clean_path, published)
+            if suite is None:
+                suite = _suite(schema, policy, clean, dataset_id)
+            if suite is not None and len(clean.columns):
+                suite.add(clean)
+    finally:
+        if writer is not None:
+            writer.close()
+    check.finish(chunks.cells)
+    notes = check.notes
+    if communes is not None:
+        notes.extend(check_communes(communes, check.issues))
+    lines, gx_path = _expectations(suite, check.issues, policy, out_dir)
+    issues = check.issues
     success = issues.error_count == 0
     from moisson.quality.personal import PERSONAL  # see _beyond_schema
 
@@ -104,12 +135,12 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     result = QualityResult(
         dataset_id=dataset_id, dataset_title=metadata.title if metadata else None, success=success,
         blocked=not success and (policy.on_failure == "block" or always),
-        rows=len(frame), errors=_ordered(issues.errors), warnings=issues.warnings,
-        notes=read_notes + found.notes, error_count=issues.error_count, counts=issues.counts,
-        normalised=found.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
+        rows=chunks.total, errors=_ordered(issues.errors), warnings=issues.warnings,
+        notes=chunks.notes + notes, error_count=issues.error_count, counts=issues.counts,
+        normalised=check.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
         table_schema=schema.descriptor if schema else None, lang=policy.lang,
-        points=point_map(found.published, schema, issues, geometry=geometry, extent=policy.extent),
+        points=point_map(clean_path, schema, issues, geometry=geometry, extent=policy.extent),
         reading=list(reading))
     result.report_json.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     result.write_html(result.report_html)
@@ -125,17 +156,28 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: in
     return _ordered(inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, lang=lang, cap=cap).issues.errors)
 
 
-def report_frame(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: int = 2,
+def report_frame(frame: pd.DataFrame | Path, schema: TableSchemaRef | None, *, first_row: int = 2,
                  row_gaps: RowGaps = (), dataset_id: str | None = None,
                  lang: Lang = DEFAULT_LANG, normalise: bool = True, cap: int = CAP,
                  findings: Sequence[RowShape] = ()) -> QualityReport:
-    """Like `validate_frame`, with warnings, notes, counts and the cells normalised (unless `normalise` is off)."""
-    found = inspect(frame, schema, first_row=first_row, row_gaps=row_gaps, dataset_id=dataset_id, lang=lang,
-                    normalise=normalise, cap=cap, findings=findings)
-    issues = found.issues
-    return QualityReport(dataset_id=dataset_id, success=issues.error_count == 0, rows=len(frame),
-                         errors=_ordered(issues.errors), warnings=issues.warnings, notes=found.notes,
-                         error_count=issues.error_count, counts=issues.counts, normalised=found.normalised,
+    """Like `validate_frame`, with warnings, notes, counts and the cells normalised (unless `normalise` is off).
+
+    `frame` may be a Parquet file of text columns, then read chunk by chunk (memory bounded as in `check_table`).
+    """
+    check = TableCheck(schema, first_row=first_row, row_gaps=row_gaps, dataset_id=dataset_id, lang=lang,
+                       normalise=normalise, cap=cap, findings=findings)
+    chunks = TextChunks(frame, dataset_id=dataset_id, lang=lang) if isinstance(frame, Path) else [frame]
+    if isinstance(chunks, TextChunks) and check.french:
+        check.dotted = chunks.dotted(schema)
+    rows = 0
+    for chunk in chunks:
+        check.add(chunk)
+        rows += len(chunk)
+    check.finish(chunks.cells if isinstance(chunks, TextChunks) else None)
+    issues = check.issues
+    return QualityReport(dataset_id=dataset_id, success=issues.error_count == 0, rows=rows,
+                         errors=_ordered(issues.errors), warnings=issues.warnings, notes=check.notes,
+                         error_count=issues.error_count, counts=issues.counts, normalised=check.normalised,
                          schema=_schema_info(schema), lang=lang)
 
 
@@ -148,126 +190,340 @@ def inspect(frame: pd.DataFrame, schema: TableSchemaRef | None, *, first_row: in
 
     French dates and numbers are rewritten when both `normalise` and the policy's `normalise` say so.
     """
-    labels = [str(c) for c in frame.columns]
-    firsts = {label: labels.index(label) for label in dict.fromkeys(labels)}
-    missing = schema.missing_values if schema else [""]
-    raw = pd.DataFrame({label: _missing_as_null(_as_text(frame.iloc[:, i]), missing)
-                        for label, i in firsts.items() if label != geometry}, index=pd.RangeIndex(len(frame)))
-    carried = {geometry: frame.iloc[:, firsts[geometry]].reset_index(drop=True)} if geometry in firsts else {}
-    source = pd.DataFrame({label: frame.iloc[:, i].reset_index(drop=True) for label, i in firsts.items()},
-                          index=raw.index)
-    if schema is None:
-        issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, lang=lang)
-        for label in sorted({x for x in labels if labels.count(x) > 1}):
-            issues.table(field=label, type="duplicate-label", warning=True,
-                         message=issues.say("label.duplicate-kept", label=label))
-        check_blank_rows(raw, issues, warning=True)
-        # Without a schema too, a row longer or shorter than the header is an error, as in Validata.
-        check_row_shapes(findings, frame, issues, normalise=normalise and (policy is None or policy.normalise))
-        issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
-        clean, protected = _beyond_schema(raw, source, issues, None, carried.get(geometry), policy, metadata)
-        return Inspection(issues, protected, clean, [], clean)
-
-    issues = Issues(raw, first_row=first_row, row_gaps=row_gaps, primary_key=schema.primary_key, lang=lang,
-                    cap=cap)
-    french = normalise and (policy is None or policy.normalise)
-    made, left_out = check_row_shapes(findings, frame, issues, normalise=french)
-    notes = check_labels([label for label in labels if label not in made], schema.fields, issues, geometry=geometry)
-    present = [f for f in schema.fields if f.name in raw.columns]
-    active = check_blank_rows(raw, issues)
-    text, rewritten = _normalise(raw[[f.name for f in present]], present, french=french)
-    normalised = left_out + rewritten
-    values = {f.name: cast_column(text[f.name], f) for f in present}
-    for spec in present:
-        check_field(text[spec.name], values[spec.name], spec, issues, active)
-    check_primary_key(values, schema.primary_key, issues, active)
-    table = Table(text, values, {f.name: f for f in present}, issues, active)
-    run_custom_checks(schema.custom_checks, table)
-    layout, laid = published_table(source, schema, text, rewritten={n.field for n in normalised}, geometry=geometry,
-                                   extra_columns=policy.extra_columns if policy else "keep", lang=lang)
-    # Columns published beyond the schema are looked at too (personal data, coordinates).
-    beyond = [c for c in layout.columns if c in raw.columns and c not in text.columns]
-    published, protected = _beyond_schema(pd.concat([text, raw[beyond]], axis=1), layout, issues, schema,
-                                          carried.get(geometry), policy, metadata, active)
-    # The expectations read typed values, and no column the source lacks (the layout's empty optional ones).
-    hashed = {c for c, action in (policy.personal_data if policy else {}).items() if action == "hash"}
-    clean = published.drop(columns=[c for c in published.columns if c not in source.columns]).assign(
-        **{n: v for n, v in values.items() if n in published.columns and n not in hashed})
-    return Inspection(issues, notes + [n.note(lang) for n in normalised] + laid + protected, clean, normalised,
-                      published)
+    check = TableCheck(schema, first_row=first_row, row_gaps=row_gaps, geometry=geometry, policy=policy,
+                       metadata=metadata, dataset_id=dataset_id, lang=lang, cap=cap, normalise=normalise,
+                       findings=findings)
+    published, clean = check.add(frame)
+    check.finish()
+    return Inspection(check.issues, check.notes, clean, check.normalised, published)
 
 
-def _beyond_schema(text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, schema: TableSchemaRef | None,
-                   geometry: pd.Series | None, policy: QualityPolicy | None, metadata: DatasetMetadata | None,
-                   active: np.ndarray | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Geography, personal data and metadata: what no schema says, checked for publication only (with a policy)."""
-    if policy is None:
-        return clean, []
-    fields = {f.name: f for f in schema.fields} if schema else {}
-    check_geography(text, issues, fields=fields, geometry=geometry, extent=policy.extent, active=active,
-                    custom_checks=schema.custom_checks if schema else ())
-    # The metadata score is a note, so the report and the Prefect artifact show it.
-    notes = [check_metadata(metadata, issues).summary(issues)] if metadata is not None else []
-    # Its patterns (hundreds of first names) take longer to compile than `moisson validate` needs, which never
-    # runs it (no policy): imported here.
-    from moisson.quality.personal import producer_domains, protect
+class TableCheck:
+    """Every check but GX of one table, fed chunk by chunk (`add`), then `finish`ed: what spans chunks lives here.
 
-    clean, protected = protect(text, clean, issues, fields=schema.descriptor.get("fields", []) if schema else (),
-                               actions=policy.personal_data, salt=policy.hash_salt,
-                               own_domains=producer_domains(metadata))
-    return clean, notes + protected
+    Rows are judged chunk by chunk; the issues (`Issues`) carry the row offset, the caps and totals, the keys
+    seen (primary key, `unique`); normalisations add up; notes and table-level issues are kept once; the near
+    duplicate points (`Nearby`), the personal data found (`Evidence`) and the metadata are recorded at the end,
+    so that the report is the one the whole table checked at once gives.
+    """
+
+    def __init__(self, schema: TableSchemaRef | None, *, first_row: int = 2, row_gaps: RowGaps = (),
+                 geometry: str | None = None, policy: QualityPolicy | None = None,
+                 metadata: DatasetMetadata | None = None, dataset_id: str | None = None,
+                 lang: Lang = DEFAULT_LANG, cap: int = CAP, normalise: bool = True,
+                 findings: Sequence[RowShape] = (), total: int | None = None) -> None:
+        self.schema, self.policy, self.metadata, self.geometry = schema, policy, metadata, geometry
+        self.first_row, self.row_gaps, self.lang, self.cap, self.findings = first_row, row_gaps, lang, cap, findings
+        self.french = normalise and (policy is None or policy.normalise)
+        self.dataset_id = dataset_id
+        self.total = total
+        # Number fields some cell of the whole table writes with a dot (`normalise`), when it comes in chunks.
+        self.dotted: set[str] | None = None
+        self.issues: Issues | None = None
+        self.offset = 0
+        self.nearby = Nearby()
+        self._evidence: Evidence | None = None
+        self._normalised: dict[tuple[str | None, str], Normalised] = {}
+        self._notes: dict[str, dict[str, None]] = {part: {} for part in ("labels", "laid", "metadata", "protected")}
+
+    @property
+    def normalised(self) -> list[Normalised]:
+        """The cells rewritten, per column (rows left out first), counted over the chunks checked."""
+        order = {f.name: i for i, f in enumerate(self.schema.fields)} if self.schema else {}
+        return sorted(self._normalised.values(), key=lambda n: -1 if n.field is None else order.get(n.field, 0))
+
+    @property
+    def notes(self) -> list[str]:
+        """The report's notes, each once, in the order of the checks."""
+        parts = self._notes
+        return [*parts["labels"], *(n.note(self.lang) for n in self.normalised), *parts["laid"],
+                *parts["metadata"], *parts["protected"]]
+
+    def add(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Check the next chunk of rows (text columns, duplicate names allowed).
+
+        Returns:
+            Its cells to publish, and its typed values for the expectations.
+        """
+        schema, policy, geometry = self.schema, self.policy, self.geometry
+        labels = [str(c) for c in frame.columns]
+        firsts = {label: labels.index(label) for label in dict.fromkeys(labels)}
+        missing = schema.missing_values if schema else [""]
+        raw = pd.DataFrame({label: _missing_as_null(_as_text(frame.iloc[:, i]), missing)
+                            for label, i in firsts.items() if label != geometry}, index=pd.RangeIndex(len(frame)))
+        carried = frame.iloc[:, firsts[geometry]].reset_index(drop=True) if geometry in firsts else None
+        source = pd.DataFrame({label: frame.iloc[:, i].reset_index(drop=True) for label, i in firsts.items()},
+                              index=raw.index)
+        issues = self._chunk_issues(raw)
+        self.offset += len(frame)
+        if schema is None:
+            for label in sorted({x for x in labels if labels.count(x) > 1}):
+                issues.table(field=label, type="duplicate-label", warning=True,
+                             message=issues.say("label.duplicate-kept", label=label))
+            check_blank_rows(raw, issues, warning=True)
+            # Without a schema too, a row longer or shorter than the header is an error, as in Validata.
+            check_row_shapes(self.findings, frame, issues, normalise=self.french)
+            issues.table(field=None, type="no-schema", message=issues.say("table.no-schema"), warning=True)
+            clean = self._beyond_schema(raw, source, carried)
+            return clean, clean
+
+        made, left_out = check_row_shapes(self.findings, frame, issues, normalise=self.french)
+        self._note("labels", check_labels([label for label in labels if label not in made], schema.fields, issues,
+                                          geometry=geometry))
+        present = [f for f in schema.fields if f.name in raw.columns]
+        active = check_blank_rows(raw, issues)
+        text, rewritten = _normalise(raw[[f.name for f in present]], present, french=self.french, dotted=self.dotted)
+        for change in left_out + rewritten:
+            known = self._normalised.get((change.field, change.how))
+            self._normalised[(change.field, change.how)] = replace(known, count=known.count + change.count) \
+                if known else change
+        values = {f.name: cast_column(text[f.name], f) for f in present}
+        for spec in present:
+            check_field(text[spec.name], values[spec.name], spec, issues, active)
+        check_primary_key(values, schema.primary_key, issues, active)
+        table = Table(text, values, {f.name: f for f in present}, issues, active)
+        run_custom_checks(schema.custom_checks, table)
+        # A column normalisation rewrote anywhere is laid out from its normalised text: where it rewrote nothing,
+        # that text is the source's, so each chunk may name only its own rewritten columns.
+        layout, laid = published_table(source, schema, text, rewritten={n.field for n in left_out + rewritten},
+                                       geometry=geometry, extra_columns=policy.extra_columns if policy else "keep",
+                                       lang=self.lang)
+        self._note("laid", laid)
+        # Columns published beyond the schema are looked at too (personal data, coordinates).
+        beyond = [c for c in layout.columns if c in raw.columns and c not in text.columns]
+        published = self._beyond_schema(pd.concat([text, raw[beyond]], axis=1), layout, carried, active)
+        # The expectations read typed values, and no column the source lacks (the layout's empty optional ones).
+        hashed = {c for c, action in (policy.personal_data if policy else {}).items() if action == "hash"}
+        clean = published.drop(columns=[c for c in published.columns if c not in source.columns]).assign(
+            **{n: v for n, v in values.items() if n in published.columns and n not in hashed})
+        return published, clean
+
+    def finish(self, lookup: Lookup | None = None) -> None:
+        """After the last chunk: near duplicate points, metadata and personal data, over the whole table.
+
+        Args:
+            lookup: Reads cells of the whole table by position, for the issues recorded now (default: the one
+                chunk checked).
+        """
+        if self.issues is None:
+            self.add(pd.DataFrame())
+        issues = self.issues
+        raw = issues.raw
+        if lookup is None and issues.chunk:
+            raise ValueError("a table checked in several chunks needs a lookup of its cells")
+        missing = self.schema.missing_values if self.schema else [""]
+
+        def cells(columns: Sequence[str], positions: np.ndarray) -> pd.DataFrame:
+            if lookup is None:
+                return raw[list(columns)].iloc[positions].reset_index(drop=True)
+            found = lookup(columns, positions)
+            return pd.DataFrame({c: _missing_as_null(found[c], missing) for c in found.columns}, index=found.index)
+
+        issues.whole_table(cells)
+        if self.policy is None:
+            return
+        self.nearby.check(issues)
+        # The metadata score is a note, so the report and the Prefect artifact show it.
+        if self.metadata is not None:
+            self._note("metadata", [check_metadata(self.metadata, issues).summary(issues)])
+        if self._evidence is not None:
+            self._evidence.record(issues)
+
+    def _chunk_issues(self, raw: pd.DataFrame) -> Issues:
+        if self.issues is None:
+            self.issues = Issues(raw, first_row=self.first_row, row_gaps=self.row_gaps,
+                                 primary_key=self.schema.primary_key if self.schema else (), lang=self.lang,
+                                 cap=self.cap)
+            self.issues.total = len(raw) if self.total is None else self.total
+        else:
+            self.issues.next_chunk(raw, self.offset)
+            if self.total is None:
+                self.issues.total = self.offset + len(raw)
+        return self.issues
+
+    def _note(self, part: str, notes: Sequence[str]) -> None:
+        self._notes[part].update(dict.fromkeys(notes))
+
+    def _beyond_schema(self, text: pd.DataFrame, clean: pd.DataFrame, geometry: pd.Series | None,
+                       active: np.ndarray | None = None) -> pd.DataFrame:
+        """Geography and personal data: what no schema says, checked for publication only (with a policy)."""
+        policy, schema, issues = self.policy, self.schema, self.issues
+        if policy is None:
+            return clean
+        fields = {f.name: f for f in schema.fields} if schema else {}
+        check_geography(text, issues, fields=fields, geometry=geometry, extent=policy.extent, active=active,
+                        custom_checks=schema.custom_checks if schema else (), nearby=self.nearby)
+        # Its patterns (hundreds of first names) take longer to compile than `moisson validate` needs, which
+        # never runs it (no policy): imported here.
+        from moisson.quality.personal import Evidence, apply_actions, producer_domains
+
+        if self._evidence is None:
+            self._evidence = Evidence(policy.personal_data)
+        self._evidence.add(text, clean, issues, fields=schema.descriptor.get("fields", []) if schema else (),
+                           own_domains=producer_domains(self.metadata))
+        clean, protected = apply_actions(clean, issues, actions=policy.personal_data, salt=policy.hash_salt)
+        self._note("protected", protected)
+        return clean
+
+
+class TextChunks:
+    """A Parquet extract read chunk by chunk (about `CHUNK_BYTES` of cells each), every column but `geometry` as text.
+
+    Duplicate column names are kept; an empty table gives one empty chunk.
+
+    Attributes:
+        total: The table's rows.
+        notes: Notes (in `lang`) about columns that were not text.
+    """
+
+    def __init__(self, path: Path, *, dataset_id: str | None = None, geometry: str | None = None,
+                 lang: Lang = DEFAULT_LANG, rows: int | None = None) -> None:
+        self.path, self.dataset_id, self.geometry = path, dataset_id, geometry
+        try:
+            self.file = pq.ParquetFile(path)
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"l'extraction {path} n'existe pas : relancez l'extraction.",
+                                dataset_id=dataset_id) from exc
+        except (pa.ArrowException, OSError) as exc:
+            raise RejectedError(f"l'extraction {path} n'est pas un fichier Parquet lisible ({exc}) : "
+                                "relancez l'extraction.", dataset_id=dataset_id) from exc
+        self.names = self.file.schema_arrow.names
+        self.total = self.file.metadata.num_rows
+        self.notes = [say("note.read-as-text", lang, column=name, kind=kind)
+                      for name, kind in zip(self.names, self.file.schema_arrow.types, strict=True)
+                      if name != geometry and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                                                   or pa.types.is_null(kind))]
+        self.rows = rows or chunk_rows(self.file)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        done = False
+        for batch in self._batches():
+            done = True
+            yield self._frame(batch)
+        if not done:
+            yield self._frame(self.file.schema_arrow.empty_table())
+
+    def dotted(self, schema: TableSchemaRef | None) -> set[str] | None:
+        """The number fields with a dot in some cell (missing values aside): a first pass, when there are chunks.
+
+        Whether a comma is a decimal comma depends on the whole column (see `normalise`).
+        """
+        numbers = [f.name for f in schema.fields if f.type in ("number", "integer")] if schema else []
+        numbers = [name for name in numbers if name in self.names and name != self.geometry]
+        if self.total <= self.rows or not numbers:
+            return None
+        found: set[str] = set()
+        indices = [self.names.index(name) for name in numbers]
+        for batch in self._batches():
+            part = self._frame(pa.Table.from_arrays([batch.column(i) for i in indices],
+                                                    names=[str(k) for k in range(len(indices))]), names=numbers)
+            found |= {name for name in numbers if name not in found and
+                      holds(_missing_as_null(_as_text(part[name]), schema.missing_values), ".")}
+        return found
+
+    def cells(self, columns: Sequence[str], positions: np.ndarray) -> pd.DataFrame:
+        """The cells of `columns` (first of each name) at table `positions` (in any order), as text."""
+        wanted = np.asarray(positions, dtype=np.int64)
+        order = np.argsort(wanted, kind="stable")
+        taken, start = [], 0
+        indices = [self.names.index(c) for c in columns]
+        for batch in self._batches():
+            inside = wanted[order][(wanted[order] >= start) & (wanted[order] < start + batch.num_rows)]
+            if len(inside):
+                taken.append(pa.Table.from_arrays([batch.column(i) for i in indices],
+                                                  names=[str(k) for k in range(len(indices))])
+                             .take(pa.array(inside - start)))
+            start += batch.num_rows
+        found = self._frame(pa.concat_tables(taken) if taken else pa.table(
+            {str(k): pa.array([], self.file.schema_arrow.types[i]) for k, i in enumerate(indices)}),
+                            names=list(columns))
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return found.iloc[back].reset_index(drop=True)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self.file.iter_batches(batch_size=self.rows)
+        except (pa.ArrowException, OSError) as exc:
+            raise RejectedError(f"l'extraction {self.path} n'est pas un fichier Parquet lisible ({exc}) : "
+                                "relancez l'extraction.", dataset_id=self.dataset_id) from exc
+
+    def _frame(self, table: pa.Table | pa.RecordBatch, names: Sequence[str] | None = None) -> pd.DataFrame:
+        names = list(names or self.names)
+        columns = []
+        for name, column in zip(names, table.columns, strict=True):
+            kind = column.type
+            if name != self.geometry and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+                try:
+                    column = pc.cast(column, pa.string())
+                except pa.ArrowException as exc:
+                    raise RejectedError(f"la colonne '{name}' de {self.path.name} contient des valeurs {kind} qui "
+                                        "ne peuvent pas être lues comme du texte ; la source doit écrire des "
+                                        "colonnes texte.", dataset_id=self.dataset_id) from exc
+            columns.append(column)
+        positional = pa.table(columns, names=[str(i) for i in range(len(columns))])
+        frame = positional.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
+        frame.columns = names
+        return frame
+
+
+def chunk_rows(file: pq.ParquetFile) -> int:
+    """Rows per chunk: about `CHUNK_BYTES` of the file's uncompressed cells (the variable may set it)."""
+    if os.environ.get(CHUNK_ROWS_VARIABLE):
+        return max(int(os.environ[CHUNK_ROWS_VARIABLE]), 1)
+    meta = file.metadata
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return max(int(CHUNK_BYTES // max(size / max(meta.num_rows, 1), 1)), 1)
 
 
 def read_text_table(path: Path, *, dataset_id: str | None = None, geometry: str | None = None,
                     lang: Lang = DEFAULT_LANG) -> tuple[pd.DataFrame, list[str]]:
-    """Read a Parquet extract, every column but `geometry` as text, keeping duplicate column names.
+    """Read a whole Parquet extract, every column but `geometry` as text, keeping duplicate column names.
 
     Returns:
         The frame and notes (in `lang`) about columns that were not text.
     """
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"l'extraction {path} n'existe pas : relancez l'extraction.",
-                            dataset_id=dataset_id) from exc
-    except (pa.ArrowException, OSError) as exc:
-        raise RejectedError(f"l'extraction {path} n'est pas un fichier Parquet lisible ({exc}) : "
-                            "relancez l'extraction.",
-                            dataset_id=dataset_id) from exc
-    names, columns, notes = table.column_names, [], []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        kind = column.type
-        if name != geometry and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-            try:
-                column = pc.cast(column, pa.string())
-            except pa.ArrowException as exc:
-                raise RejectedError(f"la colonne '{name}' de {path.name} contient des valeurs {kind} qui ne "
-                                    "peuvent pas être lues comme du texte ; la source doit écrire des colonnes texte.",
-                                    dataset_id=dataset_id) from exc
-            if not pa.types.is_null(kind):
-                notes.append(say("note.read-as-text", lang, column=name, kind=kind))
-        columns.append(column)
-    positional = pa.table(columns, names=[str(i) for i in range(len(columns))])
-    frame = positional.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
-    frame.columns = names
-    return frame, notes
+    chunks = TextChunks(path, dataset_id=dataset_id, geometry=geometry, lang=lang)
+    chunks.rows = max(chunks.total, 1)
+    return next(iter(chunks)), chunks.notes
 
 
-def _expectations(found: Inspection, schema: TableSchemaRef | None, policy: QualityPolicy, out_dir: Path,
-                  dataset_id: str) -> tuple[list[dict], Path | None]:
-    """Run the GX suite on the clean frame; failing catalog expectations become errors."""
-    if (schema is None and not policy.expectations) or not len(found.clean.columns):
+def _write(writer: pq.ParquetWriter | None, path: Path, published: pd.DataFrame) -> pq.ParquetWriter:
+    """Append a chunk of the published table to `clean.parquet` (opened with the first chunk's columns)."""
+    table = pa.Table.from_pandas(published, preserve_index=False)
+    if writer is None:
+        # A column null in the first chunk is text all the same (as every published column but the geometry).
+        schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
+                           metadata=table.schema.metadata)
+        writer = pq.ParquetWriter(path, schema)
+    writer.write_table(table.cast(writer.schema))
+    return writer
+
+
+def _suite(schema: TableSchemaRef | None, policy: QualityPolicy, clean: pd.DataFrame,
+           dataset_id: str) -> SuiteRun | None:
+    """The GX suite the schema and the catalog ask, or None when there is nothing to run."""
+    if (schema is None and not policy.expectations) or not len(clean.columns):
+        return None
+    from moisson.quality.expectations import SuiteRun, catalog_expectation, schema_expectations
+
+    return SuiteRun((schema_expectations(schema, clean) if schema else []) + [
+        catalog_expectation(e, dataset_id=dataset_id) for e in policy.expectations], name=dataset_id)
+
+
+def _expectations(suite: SuiteRun | None, issues: Issues, policy: QualityPolicy,
+                  out_dir: Path) -> tuple[list[dict], Path | None]:
+    """The GX results over every chunk, written out; failing catalog expectations become errors."""
+    if suite is None:
         return [], None
-    from moisson.quality.expectations import catalog_expectation, run_suite, schema_expectations, summarise
+    from moisson.quality.expectations import summarise
 
-    suite = (schema_expectations(schema, found.clean) if schema else []) + [
-        catalog_expectation(e, dataset_id=dataset_id) for e in policy.expectations]
-    results = run_suite(found.clean, suite, name=dataset_id)
+    results = suite.result()
     path = out_dir / GX_RESULTS
     path.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     lines, failed = summarise(results, policy.lang)
     for issue in failed:
-        found.issues.table(field=issue.field, type=issue.type, rule=issue.rule, message=issue.message)
+        issues.table(field=issue.field, type=issue.type, rule=issue.rule, message=issue.message)
     return lines, path
 
 

@@ -146,7 +146,7 @@ def in_boxes(lon: np.ndarray, lat: np.ndarray,
 def check_geography(text: pd.DataFrame, issues: Issues, *, fields: Mapping[str, FieldSpec] | None = None,
                     geometry: pd.Series | None = None, extent: tuple[float, float, float, float] | None = None,
                     custom_checks: Sequence[Mapping[str, Any]] = (), active: np.ndarray | None = None,
-                    duplicate_metres: float = DUPLICATE_METRES) -> None:
+                    duplicate_metres: float = DUPLICATE_METRES, nearby: Nearby | None = None) -> None:
     """Run every geographic check on the table and record the rows that fail.
 
     Args:
@@ -159,6 +159,8 @@ def check_geography(text: pd.DataFrame, issues: Issues, *, fields: Mapping[str, 
             against France twice.
         active: Rows to check (blank rows excluded); default all.
         duplicate_metres: Points closer than this are reported as possible duplicates.
+        nearby: Where a table checked chunk by chunk gathers its points: its near duplicates, which may lie in
+            different chunks, are looked for once the last chunk is in (`Nearby.check`). Default: now.
     """
     rows = np.ones(len(text), dtype=bool) if active is None else active
     fields = fields or {}
@@ -170,8 +172,46 @@ def check_geography(text: pd.DataFrame, issues: Issues, *, fields: Mapping[str, 
             sets = [geometry_points]
     boxes = [extent] if extent else list(FRANCE_BOXES)
     area = issues.say("geo.france") if extent is None else f"[{', '.join(map(str, extent))}]"
+    gathered = nearby or Nearby(duplicate_metres)
     for points in sets:
-        _check_points(points, issues, rows, boxes, area, duplicate_metres)
+        _check_points(points, issues, rows, boxes, area)
+        gathered.add(points, rows, issues.offset)
+    if nearby is None:
+        gathered.check(issues)
+
+
+class Nearby:
+    """The points of a table checked chunk by chunk, for the near duplicates (which span chunks)."""
+
+    def __init__(self, metres: float = DUPLICATE_METRES) -> None:
+        self.metres = metres
+        self._sets: dict[str, tuple[Points, list[tuple[int, np.ndarray, np.ndarray]]]] = {}
+        self._rows = 0
+
+    def add(self, points: Points, active: np.ndarray, offset: int) -> None:
+        """Keep the points in degrees of the rows to check (NaN elsewhere) of a chunk starting at `offset`."""
+        lon, lat = points.lon, points.lat
+        degrees = active & np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+        kept = self._sets.setdefault(points.field, (points, []))[1]
+        kept.append((offset, np.where(degrees, lon, np.nan), np.where(degrees, lat, np.nan)))
+        self._rows = max(self._rows, offset + len(lon))
+
+    def check(self, issues: Issues) -> None:
+        """Warn the points within `metres` of an earlier one (positions in `issues` cover the rows gathered)."""
+        for points, parts in self._sets.values():
+            lon, lat = np.full(self._rows, np.nan), np.full(self._rows, np.nan)
+            for offset, x, y in parts:
+                lon[offset: offset + len(x)], lat[offset: offset + len(y)] = x, y
+            partner = near_duplicates(lon, lat, np.isfinite(lon), self.metres)
+
+            def detail(pos: int, _value: str | None, lon: np.ndarray = lon, lat: np.ndarray = lat,
+                       points: Points = points, partner: np.ndarray = partner) -> str:
+                where = f"{points.label} = ({_shown(lon[pos])}, {_shown(lat[pos])})"
+                return issues.say("geo.duplicate", where=where, metres=_shown(self.metres),
+                                  other=issues.file_row(int(partner[pos])))
+
+            issues.rows(partner >= 0, field=points.field, type=GEOGRAPHY, rule="duplicate-point", warning=True,
+                        detail=detail)
 
 
 def point_sets(text: pd.DataFrame, fields: Mapping[str, FieldSpec], *, covered: set[str] = frozenset()) -> list[Points]:
@@ -214,7 +254,7 @@ def _word_edges(match: re.Match[str]) -> bool:
 
 
 def _check_points(points: Points, issues: Issues, active: np.ndarray, boxes: list[tuple[float, float, float, float]],
-                  area: str, metres: float) -> None:
+                  area: str) -> None:
     lon, lat = points.lon, points.lat
     present = active & np.isfinite(lon) & np.isfinite(lat)
     degrees = present & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
@@ -233,10 +273,6 @@ def _check_points(points: Points, issues: Issues, active: np.ndarray, boxes: lis
                     detail=lambda pos, v: issues.say("geo.swapped", where=where(pos)))
         issues.rows(degrees & ~inside & ~swapped, field=points.field, type=GEOGRAPHY, rule="extent",
                     detail=lambda pos, v: issues.say("geo.extent", where=where(pos), area=area))
-    partner = near_duplicates(lon, lat, degrees, metres)
-    issues.rows(partner >= 0, field=points.field, type=GEOGRAPHY, rule="duplicate-point", warning=True,
-                detail=lambda pos, v: issues.say("geo.duplicate", where=where(pos), metres=_shown(metres),
-                                                 other=issues.row_number(int(partner[pos]))))
 
 
 def near_duplicates(lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, metres: float) -> np.ndarray:

@@ -32,7 +32,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -49,6 +49,7 @@ from moisson.quality.first_names import FIRST_NAMES
 
 PERSONAL = "personal-data"
 Kind = Literal["email", "phone", "nir", "iban", "person-name"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 SHOWN_ROWS = 5
 TEXT_TYPES = {"string", "any"}
 
@@ -236,14 +237,55 @@ def protect(text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, *, fields: 
     Raises:
         ConfigError: A column is to be hashed and the salt is not set.
     """
-    for column in [c for c in actions if c not in text.columns and c not in clean.columns]:
-        issues.table(field=column, type=PERSONAL, warning=True,
-                     message=issues.say("personal.unknown-column", column=column))
-    for finding in find_personal(text, fields, own_domains=own_domains):
-        action = actions.get(finding.column, "block")
-        if action in ("keep", "drop", "hash"):
-            continue
-        _record(finding, issues)
+    evidence = Evidence(actions)
+    evidence.add(text, clean, issues, fields=fields, own_domains=own_domains)
+    evidence.record(issues)
+    return apply_actions(clean, issues, actions=actions, salt=salt)
+
+
+class Evidence:
+    """The personal data found in a table checked chunk by chunk: per column and kind, how many rows and the first.
+
+    Each cell is judged on its own text, so the chunks' findings add up to the whole table's.
+    """
+
+    def __init__(self, actions: Mapping[str, str]) -> None:
+        self.actions = actions
+        self._columns: dict[str, None] = {}
+        self._found: dict[tuple[str, Kind, bool], tuple[int, list[int]]] = {}
+
+    def add(self, text: pd.DataFrame, clean: pd.DataFrame, issues: Issues, *,
+            fields: Sequence[Mapping[str, Any]] = (), own_domains: Iterable[str] = ()) -> None:
+        """Look at a chunk (`issues.offset` is its first row's table position)."""
+        self._columns.update(dict.fromkeys([*map(str, text.columns), *map(str, clean.columns)]))
+        for finding in find_personal(text, fields, own_domains=own_domains):
+            if self.actions.get(finding.column, "block") in ("keep", "drop", "hash"):
+                continue
+            key = (finding.column, finding.kind, finding.warning)
+            count, first = self._found.get(key, (0, []))
+            positions = np.flatnonzero(finding.rows)
+            room = SHOWN_ROWS - len(first)
+            self._found[key] = (count + len(positions), first + (issues.offset + positions[:room]).tolist())
+
+    def record(self, issues: Issues) -> None:
+        """Record what blocks or warns (`issues` in whole-table positions), columns and kinds in table order."""
+        for column in [c for c in self.actions if c not in self._columns]:
+            issues.table(field=column, type=PERSONAL, warning=True,
+                         message=issues.say("personal.unknown-column", column=column))
+        order = {column: i for i, column in enumerate(self._columns)}
+        ranks = {kind: i for i, kind in enumerate(KINDS)}
+        for (column, kind, warning), (count, first) in sorted(
+                self._found.items(), key=lambda item: (order[item[0][0]], ranks[item[0][1]], item[0][2])):
+            _record(column, kind, warning, count, first, issues)
+
+
+def apply_actions(clean: pd.DataFrame, issues: Issues, *, actions: Mapping[str, str],
+                  salt: Secret | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Drop or hash the columns the catalog names (`actions`); notes saying so.
+
+    Raises:
+        ConfigError: A column is to be hashed and the salt is not set.
+    """
     notes = []
     published = clean
     dropped = [c for c, a in actions.items() if a == "drop" and c in published.columns]
@@ -415,15 +457,13 @@ def _declared_role(column: str, spec: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _record(finding: Finding, issues: Issues) -> None:
-    positions = np.flatnonzero(finding.rows)
-    rows = ", ".join(str(issues.row_number(int(p))) for p in positions[:SHOWN_ROWS])
-    rows += ", …" if len(positions) > SHOWN_ROWS else ""
-    key = "personal.warn" if finding.warning else "personal.block"
+def _record(column: str, kind: Kind, warning: bool, count: int, first: Sequence[int], issues: Issues) -> None:
+    rows = ", ".join(str(issues.file_row(int(p))) for p in first[:SHOWN_ROWS])
+    rows += ", …" if count > SHOWN_ROWS else ""
+    key = "personal.warn" if warning else "personal.block"
     # Rows only, never the values: the report must not spread what it protects.
-    message = issues.say(key, column=finding.column, count=len(positions), rows=rows,
-                         what=issues.say(f"personal.{finding.kind}"))
-    issues.table(field=finding.column, type=PERSONAL, rule=finding.kind, message=message, warning=finding.warning)
+    message = issues.say(key, column=column, count=count, rows=rows, what=issues.say(f"personal.{kind}"))
+    issues.table(field=column, type=PERSONAL, rule=kind, message=message, warning=warning)
 
 
 def _salt(salt: Secret | None) -> str:

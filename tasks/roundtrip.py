@@ -21,7 +21,6 @@ from prefect.cache_policies import NO_CACHE
 from moisson.catalog.model import Catalog
 from moisson.connectors.csvfile import BATCH_ROWS, cell_text, published_csv, render_csv
 from moisson.core.errors import RejectedError
-from moisson.quality.cast import TEXT
 from moisson.quality.gate import report_frame
 from moisson.quality.messages import DEFAULT_LANG, Lang
 from moisson.quality.report import IssueCount, QualityResult
@@ -73,9 +72,8 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
         raise RejectedError(MESSAGES["cells"][lang].format(where=where), dataset_id=dataset_id)
     if schema is None:
         return path
-    # The file reads back as these very cells: they are checked from the Parquet file (no second copy).
-    frame = pq.read_table(data).to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
-    report = report_frame(frame, schema, lang=lang, normalise=False)
+    # The file reads back as these very cells: they are checked from the Parquet file, chunk by chunk.
+    report = report_frame(data, schema, lang=lang, normalise=False)
     allowed = Counter({(c.field, c.type, c.rule): c.count for c in accepted})
     new = {(c.field, c.type, c.rule): c.count - allowed[(c.field, c.type, c.rule)] for c in report.counts
            if c.count > allowed[(c.field, c.type, c.rule)]}

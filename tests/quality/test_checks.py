@@ -9,7 +9,7 @@ from stdnum import luhn
 from stdnum.fr import siren, siret
 
 from moisson.quality.cast import TEXT
-from moisson.quality.checks import CAP, first_positions
+from moisson.quality.checks import CAP, SeenKeys
 from moisson.quality.custom import identifier_valid
 from moisson.quality.gate import report_frame, validate_frame
 from tests.data import make_schema, text_frame
@@ -163,8 +163,13 @@ def test_array_items_against_their_enum() -> None:
     assert "item 'sans porc'" in issues[0].message and "did you mean 'sans porc '?" in issues[0].message
 
 
-def test_first_positions() -> None:
-    assert first_positions(np.array([0, 1, 0, -1, 1, 2])).tolist() == [0, 1, 0, 3, 1, 5]
+def test_seen_keys_give_the_first_row_across_chunks() -> None:
+    seen = SeenKeys()
+    first = seen.first_rows(pd.DataFrame({"k": ["a", "b", "a"]}), np.array([True, True, True]), 0)
+    assert first.tolist() == [0, 1, 0]
+    later = seen.first_rows(pd.DataFrame({"k": ["b", None, "c", "c"]}), np.array([True, False, True, True]), 3)
+    assert later.tolist() == [1, 4, 5, 5]
+    assert seen.counts.sum() == 6
 
 
 def test_identifier_validity_matches_python_stdnum() -> None:
