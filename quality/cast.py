@@ -225,9 +225,11 @@ def arrow_text(text: pd.Series) -> pa.Array:
     return pa.array(text.array)
 
 
-def keep_where(text: pd.Series, mask: np.ndarray) -> pd.Series:
-    """`text.where(mask)` with Arrow's `if_else`: pandas' `where` on Arrow strings costs seven times more."""
-    return pd.Series(pc.if_else(mask, arrow_text(text), None), dtype=TEXT, index=text.index)
+def keep_where(text: pd.Series, mask: np.ndarray, other: str | None = None) -> pd.Series:
+    """`text.where(mask, other)` with Arrow's `if_else`: pandas' `where` on Arrow strings costs seven times more."""
+    if mask.all():  # most columns: no copy
+        return text
+    return pd.Series(pc.if_else(mask, arrow_text(text), other), dtype=TEXT, index=text.index)
 
 
 def fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
@@ -236,6 +238,10 @@ def fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
     A repetitive column (SIRETs of a few payers, codes) is matched once per distinct text: one hashing pass
     costs less than a regex call per row.
     """
+    # A final `$` (not `\$`) adds nothing to a whole match, even before a final newline, which it would have to
+    # leave unmatched; left on, it makes pandas search every cell for a newline first.
+    if pattern.endswith("$") and (len(pattern) - len(pattern[:-1].rstrip("\\")) - 1) % 2 == 0:
+        pattern = pattern[:-1]
     if repetitive(text):
         return by_distinct(text, lambda texts: texts.str.fullmatch(pattern)).fillna(False).to_numpy(bool)
     return text.str.fullmatch(pattern).fillna(False).to_numpy(bool)

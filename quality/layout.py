@@ -13,7 +13,7 @@ from typing import Literal
 
 import pandas as pd
 
-from moisson.quality.cast import TEXT
+from moisson.quality.cast import TEXT, keep_where
 from moisson.quality.messages import DEFAULT_LANG, Lang
 from moisson.quality.schema import REGISTRY, TableSchemaRef
 
@@ -59,7 +59,7 @@ def published_table(source: pd.DataFrame, schema: TableSchemaRef, text: pd.DataF
     for spec in schema.fields:
         if spec.name in text.columns:
             cells = text[spec.name] if spec.name in rewritten else source[spec.name]
-            columns[spec.name] = cells.astype(TEXT).mask(text[spec.name].isna(), missing)
+            columns[spec.name] = keep_where(cells.astype(TEXT), text[spec.name].notna().to_numpy(bool), missing)
         elif not spec.required and national(schema):
             columns[spec.name] = pd.Series(missing, index=source.index, dtype=TEXT)
             added.append(spec.name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -46,3 +48,13 @@ def test_missing_values_of_the_schema_still_become_nulls() -> None:
     frame = pd.DataFrame({"n": ["1", "NA", "x"], "t": ["a", "b", "c"]}, dtype=TEXT)
     report = report_frame(frame, schema, lang="en")
     assert [(e.row, e.rule) for e in report.errors] == [(3, "required"), (4, "type")]
+
+
+def test_patterns_ending_in_dollar_answer_as_python_re_fullmatch() -> None:
+    # Python's `$` also matches before a final newline; `\d` takes Arabic-Indic digits; `\$` is a dollar sign.
+    cells = ["W123456789", "W123456789\n", "W12345678", "W\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669",
+             "a\n", "a", "", "\n", "b", "5$", "5", "5\\", None]
+    column = pd.Series(cells, dtype=TEXT)
+    for pattern in (r"^W\d{9}$", r"a$\n?", r"a|$", r"a|b$", "$", r"5\$", r"5\\$", r"^[0-9]{4}(/[0-9]{4})?$"):
+        expected = np.array([c is not None and re.fullmatch(pattern, c) is not None for c in cells])
+        assert (fullmatch(column, pattern) == expected).all(), pattern
