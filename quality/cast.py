@@ -87,7 +87,11 @@ def cast_column(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     A cell whose text is not of the field's type becomes null: compare with `raw` to find
     the type errors.
     """
-    return CASTERS.get(spec.type, _text)(raw.astype(TEXT), spec)
+    caster, text = CASTERS.get(spec.type, _text), raw.astype(TEXT)
+    if spec.type in PER_DISTINCT and repetitive(text):
+        # Percentages, counts, years: a few values over many rows are stripped, matched and parsed once each.
+        return by_distinct(text, lambda texts: caster(texts, spec))
+    return caster(text, spec)
 
 
 def cast_values(values: Sequence[Any], spec: FieldSpec) -> pd.Series:
@@ -116,14 +120,16 @@ def _number(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     shaped = fullmatch(text, NUMBER)
     special = ~shaped & text.notna().to_numpy(bool)
     if special.any():  # most number columns hold numbers only: no second pattern for them
-        special[special] = fullmatch(text[special], NOT_FINITE)
+        others = text[special]
+        named = fullmatch(others, NOT_FINITE)
+        special[special] = named
     # Arrow parses the texts that have the form of a number in C; pd.to_numeric goes through Python objects.
     parsed = pc.cast(pc.if_else(shaped, arrow_text(text), None), pa.float64())
     values = parsed.to_numpy(zero_copy_only=False)  # nulls become NaN; the mask below tells them apart
     finite = np.isfinite(values)
     if special.any():
         values = values.copy()
-        values[special] = text[special].str.lower().str.replace("infinity", "inf").astype(float).to_numpy()
+        values[special] = others[named].str.lower().str.replace("infinity", "inf").astype(float).to_numpy()
     # NaN stays a value (not missing): a FloatingArray keeps values and mask apart.
     return pd.Series(pd.arrays.FloatingArray(values, ~(finite | special)), index=raw.index)
 
@@ -267,6 +273,8 @@ def _distinct_dates(raw: pd.Series, spec: FieldSpec) -> pd.Series:
     return by_distinct(raw, lambda texts: _date(texts, spec))
 
 
+# Dates already parse each distinct text once (`_distinct_dates`).
+PER_DISTINCT = ("number", "integer", "year")
 CASTERS: dict[str, Callable[[pd.Series, FieldSpec], pd.Series]] = {
     "integer": _integer, "year": _integer, "number": _number, "boolean": _boolean,
     "date": _distinct_dates, "datetime": _distinct_dates, "geopoint": _geopoint,

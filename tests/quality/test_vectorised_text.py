@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from moisson.quality.cast import SAMPLE_ROWS, TEXT, fullmatch, repetitive
+from moisson.quality.cast import CASTERS, SAMPLE_ROWS, TEXT, cast_column, fullmatch, repetitive
 from moisson.quality.gate import report_frame
 from moisson.quality.normalise import FRENCH_MARKS, holds, rows_containing
+from moisson.quality.schema import FieldSpec
 from tests.data import make_schema
 
 CELLS = ["1 234,5", "12.5", None, "a\u00a0b", "x\u202fy", "é,", "", "plain", "\u00e0\u00a0", "tab\there"]
@@ -58,3 +59,17 @@ def test_patterns_ending_in_dollar_answer_as_python_re_fullmatch() -> None:
     for pattern in (r"^W\d{9}$", r"a$\n?", r"a|$", r"a|b$", "$", r"5\$", r"5\\$", r"^[0-9]{4}(/[0-9]{4})?$"):
         expected = np.array([c is not None and re.fullmatch(pattern, c) is not None for c in cells])
         assert (fullmatch(column, pattern) == expected).all(), pattern
+
+
+def test_repetitive_number_columns_cast_per_distinct_value_as_cell_by_cell() -> None:
+    rng = np.random.default_rng(11)
+    texts = np.array(["12.5", " 7 ", "NaN", "-inf", "1e3", "douze", "", "+4", "0012", None], dtype=object)
+    column = pd.Series(texts[rng.integers(0, len(texts), 3 * SAMPLE_ROWS)], dtype=TEXT)
+    assert repetitive(column)
+    for kind in ("number", "integer", "year"):
+        spec = FieldSpec("n", kind, "default", {})
+        per_distinct, per_cell = cast_column(column, spec), CASTERS[kind](column, spec)
+        assert per_distinct.dtype == per_cell.dtype
+        assert per_distinct.isna().equals(per_cell.isna())
+        assert np.array_equal(per_distinct.to_numpy(float, na_value=-1.0), per_cell.to_numpy(float, na_value=-1.0),
+                              equal_nan=True)
