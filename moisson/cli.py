@@ -193,7 +193,7 @@ def validate(
     (code de sortie 1).
     """
     from moisson.core.settings import cache_dir
-    from moisson.files import read_file
+    from moisson.files import extracted
     from moisson.quality.gate import report_frame
     from moisson.quality.messages import LANGS, say
     from moisson.quality.schema import load_schema
@@ -204,9 +204,10 @@ def validate(
     language = cast("Lang", lang)
     try:
         table_schema = load_schema(schema, schemas_dir=Path.cwd(), cache_dir=cache_dir() / "schemas")
-        read = read_file(file, sheet=sheet)
-        report = report_frame(read.frame, table_schema, first_row=read.first_row, row_gaps=read.row_gaps,
-                              lang=language, normalise=normalise, findings=read.findings)
+        # The gate reads the extract chunk by chunk: memory does not grow with the file.
+        with extracted(file, sheet=sheet) as read:
+            report = report_frame(read.path, table_schema, first_row=read.first_row, row_gaps=read.row_gaps,
+                                  lang=language, normalise=normalise, findings=read.findings)
     except MoissonError as exc:
         raise fail(exc) from None
     if as_json:

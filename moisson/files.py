@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from moisson.connectors.base import DatasetDescriptor, RowFinding
+from moisson.connectors.base import DatasetDescriptor, Extract, RowFinding
 from moisson.connectors.sources.spreadsheet import SpreadsheetSource
 from moisson.quality.gate import read_text_table
 
@@ -33,8 +35,11 @@ class TextFile:
     findings: tuple[RowFinding, ...] = ()
 
 
-def read_file(path: Path, *, sheet: str | None = None) -> TextFile:
-    """Read `path` the way the spreadsheet source does in the pipeline (magic bytes, encoding, delimiter).
+@contextmanager
+def extracted(path: Path, *, sheet: str | None = None) -> Iterator[Extract]:
+    """The extract of `path`: a Parquet file of text columns in a temporary folder, which the gate reads by chunks.
+
+    The file is read the way the spreadsheet source does in the pipeline (magic bytes, encoding, delimiter).
 
     Raises:
         NotFoundError: No such file.
@@ -43,7 +48,17 @@ def read_file(path: Path, *, sheet: str | None = None) -> TextFile:
     source = SpreadsheetSource(SpreadsheetSource.Config(root=path.resolve().parent))
     locator = {"path": path.name} | ({"sheet": sheet} if sheet else {})
     with tempfile.TemporaryDirectory() as tmp:
-        extract = source.extract(DatasetDescriptor(id="file", locator=locator), Path(tmp))
+        yield source.extract(DatasetDescriptor(id="file", locator=locator), Path(tmp))
+
+
+def read_file(path: Path, *, sheet: str | None = None) -> TextFile:
+    """Read the whole of `path` as the spreadsheet source does (see `extracted`).
+
+    Raises:
+        NotFoundError: No such file.
+        RejectedError: The file cannot be read as a table.
+    """
+    with extracted(path, sheet=sheet) as extract:
         frame, _ = read_text_table(extract.path)
     return TextFile(frame=frame, first_row=extract.first_row, row_gaps=extract.row_gaps,
                     notes=list(extract.notes), findings=extract.findings)
