@@ -73,3 +73,11 @@ def test_repetitive_number_columns_cast_per_distinct_value_as_cell_by_cell() -> 
         assert per_distinct.isna().equals(per_cell.isna())
         assert np.array_equal(per_distinct.to_numpy(float, na_value=-1.0), per_cell.to_numpy(float, na_value=-1.0),
                               equal_nan=True)
+
+
+def test_max_length_counts_characters_whatever_the_bytes() -> None:
+    schema = make_schema([{"name": "t", "type": "string", "constraints": {"maxLength": 3}},
+                          {"name": "u", "type": "string", "constraints": {"maxLength": 8}}])
+    frame = pd.DataFrame({"t": ["ééé", "abcd", None], "u": ["ééé", "abcd", "ab"]}, dtype=TEXT)
+    report = report_frame(frame, schema, lang="en")
+    assert [(e.row, e.field, e.rule) for e in report.errors] == [(3, "t", "maxLength")]
