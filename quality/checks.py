@@ -238,11 +238,15 @@ class Issues:
 
     def positions(self, rows: Sequence[int]) -> np.ndarray:
         """Row positions in the whole table of file row numbers (the inverse of `file_row`)."""
-        numbers = self.first_row + np.arange(self.total)
-        if len(self._gap_positions):
-            gap = np.searchsorted(self._gap_positions, np.arange(self.total), side="right")
-            numbers += np.where(gap > 0, self._gap_offsets[np.maximum(gap - 1, 0)], 0)
-        return np.minimum(np.searchsorted(numbers, np.asarray(rows, dtype=np.int64)), max(self.total - 1, 0))
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = self.first_row + self._gap_positions + self._gap_offsets  # file row of each gap's next position
+        gap = np.searchsorted(starts, rows, side="right") - 1
+        skipped = np.where(gap >= 0, self._gap_offsets[np.maximum(gap, 0)] if len(starts) else 0, 0)
+        positions = rows - self.first_row - skipped
+        if len(starts):  # a row the source left out maps to the position after its gap
+            following = np.append(self._gap_positions, np.iinfo(np.int64).max)[gap + 1]
+            positions = np.minimum(positions, following)
+        return np.clip(positions, 0, max(self.total - 1, 0))
 
     def _key(self, shown: pd.DataFrame | None, i: int) -> str | None:
         if not self.primary_key or shown is None:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from moisson.core.errors import NotFoundError, RejectedError
+from moisson.core.errors import NotFoundError, RejectedError, UnavailableError
 from moisson.core.metadata import DatasetMetadata
 from moisson.quality.cast import TEXT, cast_column
 from moisson.quality.checks import (
@@ -445,6 +445,10 @@ class TextChunks:
     def _batches(self) -> Iterator[pa.RecordBatch]:
         try:
             yield from self.file.iter_batches(batch_size=self.rows)
+        except MemoryError as exc:  # pyarrow's ArrowMemoryError too: not the file's fault
+            raise UnavailableError(f"mémoire insuffisante pour lire l'extraction {self.path} ({exc}) : le contrôle "
+                                   f"en lit des morceaux de {self.rows} lignes ; libérez de la mémoire (moins de "
+                                   "jeux traités en même temps) puis relancez.", dataset_id=self.dataset_id) from exc
         except (pa.ArrowException, OSError) as exc:
             raise RejectedError(f"l'extraction {self.path} n'est pas un fichier Parquet lisible ({exc}) : "
                                 "relancez l'extraction.", dataset_id=self.dataset_id) from exc
