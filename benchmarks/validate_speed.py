@@ -7,7 +7,7 @@ Each side is its own command in a fresh process, start-up included, 3 runs each 
 - 100,000 rows of the same: moisson against the real Validata 0.12.5 (`tests/peers/validata_peer.py`'s venv and
   runner, one process per run; goal: 8x);
 - start-up: `moisson validate` on a 1-row file against Validata on it, and `moisson check` on the bundled catalog
-  (goal: 0.5 s).
+  (goal: 0.5 s), as `startup_speed.py` measures them.
 
 Both validators must find the same errors on (row, field, type); the Validata custom checks, which frictionless
 ignores, are left out of that comparison (counted apart).
@@ -28,7 +28,6 @@ from benchmarks.harness import (
     FRICTIONLESS,
     HEADER,
     MOISSON,
-    REPO,
     SCHEMA,
     cpu,
     data_dir,
@@ -38,6 +37,7 @@ from benchmarks.harness import (
     scdl_file,
     spread,
 )
+from benchmarks.startup_speed import startup
 from tests.peers.validata_peer import RUNNER, available, validata_python
 
 CUSTOM = {c["name"] for c in json.loads(SCHEMA.read_text(encoding="utf-8")).get("custom_checks", [])}
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--skip-frictionless", action="store_true", help="Leave out the slow frictionless side.")
     args = parser.parse_args()
     folder = data_dir(args.data)
-    big, medium, one = (scdl_file(folder, n) for n in (args.rows, args.validata_rows, 1))
+    big, medium = (scdl_file(folder, n) for n in (args.rows, args.validata_rows))
     figures: dict[str, object] = {}
     print(f"{args.runs} runs each, fresh processes; schema scdl/subventions 2.1.1\n{HEADER}")
 
@@ -123,16 +123,7 @@ def main() -> None:
     else:
         print("Validata is not installed (scripts/peer-validata): its side is left out")
 
-    start = repeat([*MOISSON, "validate", str(one), "--schema", str(SCHEMA)], args.runs, ok=(0, 1),
-                   label="moisson validate (1 row)")
-    check = repeat([*MOISSON, "check"], args.runs, label="moisson check", cwd=REPO)
-    print(row("start-up: moisson validate, 1 row", start))
-    print(row("start-up: moisson check, bundled catalog", check))
-    figures |= {"startup_validate_s": spread(start)[1], "startup_check_s": spread(check)[1]}
-    if available():
-        theirs = repeat([str(validata_python()), str(RUNNER), str(SCHEMA), str(one)], args.runs, label="Validata")
-        print(row("start-up: Validata, 1 row", theirs))
-        figures["startup_validata_s"] = spread(theirs)[1]
+    figures |= startup(folder, args.runs)
     result_line("validate", **figures)
 
 
