@@ -1,4 +1,10 @@
-"""GeoJSON of a dataset: one RFC 7946 feature per row (from its geometry column, or its coordinate columns)."""
+"""GeoJSON of a dataset: one RFC 7946 feature per row (from its geometry column, or its coordinate columns).
+
+Features are written a Parquet batch at a time with Arrow kernels: properties, point coordinates and the usual
+`{"type": "Point", "coordinates": [x, y]}` geometry text are turned into JSON column by column, as `json.dumps`
+writes them; only the cells Arrow cannot tell (other geometries, typed cells of a table built by hand, rare
+number spellings) go through Python, one cell at a time.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,34 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from moisson.connectors.csvfile import BATCH_ROWS, cell_text
 from moisson.core.errors import RejectedError
-from moisson.core.lazy import lazy
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-else:
-    pa, pq = lazy("pyarrow"), lazy("pyarrow.parquet")  # the local target's `Config` is read without them
 
 KIND = "local"
+_START = b'{"type": "FeatureCollection", "features": ['
+_END = b"\n]}\n"
+#: A JSON number, as RFC 8259 writes one.
+_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_JSON_SPACE = "[ \t\n\r]*"
+#: A two-dimensional point written as most sources write it; anything else is parsed by Python.
+_POINT = (f'^{_JSON_SPACE}\\{{{_JSON_SPACE}"type"{_JSON_SPACE}:{_JSON_SPACE}"Point"{_JSON_SPACE},{_JSON_SPACE}'
+          f'"coordinates"{_JSON_SPACE}:{_JSON_SPACE}\\[{_JSON_SPACE}(?P<x>{_NUMBER}){_JSON_SPACE},{_JSON_SPACE}'
+          f'(?P<y>{_NUMBER}){_JSON_SPACE}\\]{_JSON_SPACE}\\}}{_JSON_SPACE}$')
+#: A decimal number as `float()` reads it once spaces are trimmed and a decimal comma made a point.
+_DECIMAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_SPACES = " \t\n\r\f\v"
+#: What `json.dumps` writes for the control characters it escapes by name (the others as `\u00XX`).
+_NAMED_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def write_geojson(data: Path, dest: Path, geometry: str, dates: frozenset[str],
@@ -43,25 +61,124 @@ def write_geojson(data: Path, dest: Path, geometry: str, dates: frozenset[str],
     properties = [name for name in names if name != geometry]
     extent = [math.inf, math.inf, -math.inf, -math.inf]
     row = 0
-    separator = "\n"
-    with dest.open("w", encoding="utf-8") as out:
-        out.write('{"type": "FeatureCollection", "features": [')
+    with dest.open("wb") as out:
+        out.write(_START)
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-            columns = {name: batch.column(name).to_pylist() for name in names}
-            for index, value in enumerate(columns[geometry]):
-                row += 1
-                shape = _geometry(value, geometry, row, dataset_id)
-                for x, y, *_ in _positions(shape) if shape else ():
-                    extent = [min(extent[0], x), min(extent[1], y), max(extent[2], x), max(extent[3], y)]
-                feature = {
-                    "type": "Feature",
-                    "geometry": shape,
-                    "properties": {name: json_value(columns[name][index], name in dates) for name in properties},
-                }
-                out.write(separator + json.dumps(feature, ensure_ascii=False, allow_nan=False, default=str))
-                separator = ",\n"
-        out.write("\n]}\n")
+            shapes = _geometries(batch.column(geometry), geometry, row, dataset_id, extent)
+            _write_features(out, row == 0, shapes, batch, properties, dates)
+            row += batch.num_rows
+        out.write(_END)
     return None if extent[0] == math.inf else (extent[0], extent[1], extent[2], extent[3])
+
+
+def _geometries(column: pa.Array, name: str, before: int, dataset_id: str, extent: list[float]) -> pa.Array:
+    """The JSON text of a batch's geometries (`null` when blank), their positions checked and added to `extent`."""
+    text = column.cast(pa.large_string()) if pa.types.is_string(column.type) else None
+    if text is None:  # not text: parsed values, one by one
+        slow = np.flatnonzero(pc.is_valid(column).to_numpy(zero_copy_only=False))
+        texts = np.full(len(column), "null", dtype=object)
+    else:
+        blank = pc.fill_null(pc.or_(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text)), True)
+        point = pc.extract_regex(text, _POINT)
+        matched = pc.and_not(pc.is_valid(point), blank)
+        xs, ys = (pc.struct_field(point, axis) for axis in ("x", "y"))
+        x, y = pc.cast(xs, pa.float64()), pc.cast(ys, pa.float64())
+        inside = pc.fill_null(pc.and_(pc.and_(pc.greater_equal(x, -180), pc.less_equal(x, 180)),
+                                      pc.and_(pc.greater_equal(y, -90), pc.less_equal(y, 90))), False)
+        fast = pc.and_(matched, inside).to_numpy(zero_copy_only=False)
+        slow = np.flatnonzero(~fast & ~blank.to_numpy(zero_copy_only=False))
+        fast_mask = pa.array(fast)
+        if fast.any():
+            for axis, values in ((0, x), (1, y)):
+                bounds = pc.min_max(values.filter(fast_mask))
+                extent[axis] = min(extent[axis], bounds["min"].as_py())
+                extent[axis + 2] = max(extent[axis + 2], bounds["max"].as_py())
+        shaped = pc.binary_join_element_wise(
+            _literal('{"type": "Point", "coordinates": ['), _number_texts(xs, x), _literal(", "),
+            _number_texts(ys, y), _literal("]}"), _literal(""))
+        if not len(slow):
+            return pc.if_else(fast_mask, shaped, _literal("null"))
+        texts = np.where(fast, np.asarray(shaped.fill_null("").to_numpy(zero_copy_only=False), dtype=object),
+                         "null")
+    values = column.take(pa.array(slow, pa.int64())).to_pylist()
+    for at, value in zip(slow.tolist(), values, strict=True):
+        shape = _geometry(value, name, before + at + 1, dataset_id)
+        for x_, y_, *_ in _positions(shape) if shape else ():
+            extent[:] = [min(extent[0], x_), min(extent[1], y_), max(extent[2], x_), max(extent[3], y_)]
+        texts[at] = _dumps(shape)
+    return pa.array(texts.tolist(), pa.large_string())
+
+
+def _number_texts(tokens: pa.Array, values: pa.Array) -> pa.Array:
+    """JSON numbers as `json.dumps(json.loads(token))` writes them: integers as they are, floats as `repr`."""
+    integer = pc.fill_null(pc.invert(pc.match_substring_regex(tokens, "[.eE]")), False)
+    whole = pc.if_else(pc.equal(tokens, "-0"), _literal("0"), tokens.cast(pa.large_string()))
+    return pc.if_else(integer, whole, _float_texts(values))
+
+
+def _float_texts(values: pa.Array) -> pa.Array:
+    """Floats as Python's `repr` writes them (Arrow's shortest digits, `.0` for whole numbers, exponents by Python)."""
+    texts = pc.cast(values, pa.large_string())
+    magnitude = pc.abs(values)
+    odd = pc.fill_null(pc.or_(pc.and_(pc.greater(magnitude, 0), pc.less(magnitude, 1e-4)),
+                              pc.greater_equal(magnitude, 1e15)), False).to_numpy(zero_copy_only=False)
+    plain = pc.fill_null(pc.invert(pc.match_substring_regex(texts, "[.en]")), False)
+    texts = pc.if_else(plain, pc.binary_join_element_wise(texts, _literal(".0"), _literal("")), texts)
+    if not odd.any():
+        return texts
+    shown = np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
+    for at in np.flatnonzero(odd):
+        shown[at] = repr(values[int(at)].as_py())
+    return pa.array(shown.tolist(), pa.large_string())
+
+
+def _write_features(out: IO[bytes], first: bool, geometries: pa.Array, batch: pa.RecordBatch,
+                    properties: Sequence[str], dates: frozenset[str]) -> None:
+    """Write one batch's features, each after a comma and a line feed (the file's first after a line feed only)."""
+    if not len(geometries):
+        return
+    parts: list[Any] = [_literal(',\n{"type": "Feature", "geometry": '), geometries, _literal(', "properties": {')]
+    for i, name in enumerate(properties):
+        parts += [_literal((", " if i else "") + json.dumps(name, ensure_ascii=False) + ": "),
+                  _json_texts(batch.column(name), name in dates)]
+    parts += [_literal("}}"), _literal("")]
+    features = pc.binary_join_element_wise(*parts)
+    _, offsets, values = features.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[features.offset:features.offset + len(features) + 1]
+    out.write(memoryview(values)[ends[0] + (1 if first else 0):ends[-1]])
+
+
+def _json_texts(column: pa.Array, as_date: bool) -> pa.Array:
+    """A column's cells as JSON text, as `json.dumps(json_value(cell))` writes them."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = _escaped(column.cast(pa.large_string()))
+        return pc.fill_null(pc.binary_join_element_wise(_literal('"'), text, _literal('"'), _literal("")), "null")
+    if pa.types.is_integer(kind):
+        return pc.fill_null(pc.cast(column, pa.large_string()), "null")
+    if pa.types.is_boolean(kind):
+        return pc.fill_null(pc.if_else(column, _literal("true"), _literal("false")), "null")
+    return pa.array([_dumps(json_value(value, as_date)) for value in column.to_pylist()], pa.large_string())
+
+
+def _escaped(text: pa.Array) -> pa.Array:
+    """Text with the backslashes, quotes and control characters `json.dumps` escapes, escaped."""
+    data = np.frombuffer(text.buffers()[2] or b"", dtype=np.uint8)
+    special = data[(data < 0x20) | (data == ord("\\")) | (data == ord('"'))]
+    if not len(special):
+        return text
+    for byte in (ord("\\"), ord('"'), *(b for b in np.unique(special).tolist() if b < 0x20)):
+        char = chr(byte)
+        text = pc.replace_substring(text, char, _NAMED_ESCAPES.get(char) or json.dumps(char)[1:-1])
+    return text
+
+
+def _literal(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
 
 
 def _geometry(value: Any, column: str, row: int, dataset_id: str) -> dict[str, Any] | None:
@@ -144,18 +261,39 @@ def write_points(data: Path, dest: Path, columns: tuple[str, str], dates: frozen
     parquet = pq.ParquetFile(data)
     names = parquet.schema_arrow.names
     count = 0
-    separator = "\n"
-    with dest.open("w", encoding="utf-8") as out:
-        out.write('{"type": "FeatureCollection", "features": [')
+    with dest.open("wb") as out:
+        out.write(_START)
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-            for row in batch.to_pylist():
-                lat, lon = degrees(row[latitude]), degrees(row[longitude])
-                if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                    continue
-                feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                           "properties": {n: json_value(row[n], n in dates) for n in names}}
-                out.write(separator + json.dumps(feature, ensure_ascii=False, allow_nan=False, default=str))
-                separator = ",\n"
-                count += 1
-        out.write("\n]}\n")
+            lat, lon = _degrees(batch.column(latitude)), _degrees(batch.column(longitude))
+            keep = pc.fill_null(pc.and_(pc.and_(pc.greater_equal(lat, -90), pc.less_equal(lat, 90)),
+                                        pc.and_(pc.greater_equal(lon, -180), pc.less_equal(lon, 180))), False)
+            kept = batch.filter(keep)
+            if not kept.num_rows:
+                continue
+            geometries = pc.binary_join_element_wise(
+                _literal('{"type": "Point", "coordinates": ['), _float_texts(lon.filter(keep)), _literal(", "),
+                _float_texts(lat.filter(keep)), _literal("]}"), _literal(""))
+            _write_features(out, count == 0, geometries, kept, names, dates)
+            count += kept.num_rows
+        out.write(_END)
     return count
+
+
+def _degrees(column: pa.Array) -> pa.Array:
+    """`degrees` of every cell (null where it gives None): decimal text and numbers by Arrow, the rest by Python."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = pc.replace_substring(pc.utf8_trim(column, _SPACES), ",", ".")
+        plain = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+        values = pc.cast(pc.if_else(plain, text, pa.scalar(None, text.type)), pa.float64())
+        others = np.flatnonzero(pc.and_not(pc.is_valid(column), plain).to_numpy(zero_copy_only=False))
+    elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        values, others = pc.cast(column, pa.float64()), np.array([], dtype=np.int64)
+    else:
+        values, others = pa.nulls(len(column), pa.float64()), np.flatnonzero(pc.is_valid(column).to_numpy(
+            zero_copy_only=False))
+    if len(others):
+        parsed = np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+        parsed[others] = [degrees(value) for value in column.take(pa.array(others, pa.int64())).to_pylist()]
+        values = pa.array(parsed.tolist(), pa.float64())
+    return pc.if_else(pc.is_finite(values), values, pa.scalar(None, pa.float64()))
