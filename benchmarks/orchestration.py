@@ -7,9 +7,13 @@ measured 3 times (min and median). `--with-200` adds the unchanged run of a 200-
 Where the seconds go comes from the task runs in the Prefect database and from the run's log (the server's start).
 
 Goals: an unchanged dataset at most 0.5 s, a changed one at most 1.5 s; datasets run 4 at a time
-(`moisson run --concurrency`, default 4).
+(`moisson run --concurrency`, default 4). `--baseline CMD` times another `moisson` command too (another
+checkout's, through a wrapper) in the same rounds, each side with its own catalogs and Prefect home, so both
+meet the same load. The runs' logs are searched for the Prefect server's SQLite lock waits ("database is
+locked": a writer waits up to 60 s), which stall every run of the process when they happen.
 
     .venv/bin/python benchmarks/orchestration.py [--runs 3] [--concurrency 4] [--with-200] [--data DIR]
+        [--moisson CMD] [--baseline CMD]
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ import os
 import shutil
 import statistics
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import (
+    MOISSON,
     Run,
     data_dir,
     fresh,
-    moisson_run,
+    measure,
+    moisson_env,
     result_line,
     scdl_file,
     server_seconds,
@@ -38,7 +45,8 @@ from benchmarks.harness import (
 CHANGED_GOAL, UNCHANGED_GOAL, BIG_GOAL = 1.5, 0.5, 120.0
 
 
-def catalog_runs(folder: Path, prefect_home: Path, size: int, concurrency: int) -> tuple[Run, Run, dict]:
+def catalog_runs(folder: Path, prefect_home: Path, size: int, concurrency: int,
+                 command: Sequence[str] = tuple(MOISSON)) -> tuple[Run, Run, dict]:
     """The first (every dataset changed) and second (nothing changed) run of a `size`-dataset catalog."""
     work = fresh(folder / f"orchestration-{size}")
     tiny = scdl_file(folder, 20)
@@ -51,11 +59,43 @@ def catalog_runs(folder: Path, prefect_home: Path, size: int, concurrency: int) 
     write_catalog(work, root, names)
     runs = []
     for _ in range(2):
-        run = moisson_run(work, prefect_home, "--all", "--concurrency", str(concurrency))
+        run = measure([*command, "run", "--all", "--concurrency", str(concurrency), "--catalog",
+                       str(work / "catalog.yaml"), "--json"], env=moisson_env(work, prefect_home), cwd=work)
         if run.code != 0:
             sys.exit(f"moisson run --all ({size} datasets) exited with {run.code}:\n{run.stderr[-3000:]}")
         runs.append(run)
     return runs[0], runs[1], task_times(prefect_home, size)
+
+
+def stalls(run: Run) -> int:
+    """How many times the Prefect server's SQLite writers gave up waiting for a lock during a run."""
+    return run.stderr.count("database is locked")
+
+
+def side(folder: Path, name: str, command: Sequence[str], concurrency: int) -> dict[str, float | dict]:
+    """One round of one side: the 1- and 20-dataset catalogs, first and unchanged runs."""
+    prefect_home = folder / f"prefect-home-orchestration{name}"  # its own: task times are read back from it
+    one = catalog_runs(folder / f"side{name}", prefect_home, 1, concurrency, command)
+    twenty = catalog_runs(folder / f"side{name}", prefect_home, 20, concurrency, command)
+    print(f"{name or 'moisson'}: T1 {one[0].seconds:.1f} s first, {one[1].seconds:.1f} s unchanged; T20 "
+          f"{twenty[0].seconds:.1f} s first, {twenty[1].seconds:.1f} s unchanged (CPU, server included: T1 "
+          f"{one[0].cpu:.1f} / {one[1].cpu:.1f} s, T20 {twenty[0].cpu:.1f} / {twenty[1].cpu:.1f} s; SQLite lock "
+          f"waits {sum(stalls(r) for r in (*one[:2], *twenty[:2]))})", flush=True)
+    return {"changed": (twenty[0].seconds - one[0].seconds) / 19,
+            "unchanged": (twenty[1].seconds - one[1].seconds) / 19,
+            "cpu_changed": (twenty[0].cpu - one[0].cpu) / 19, "cpu_unchanged": (twenty[1].cpu - one[1].cpu) / 19,
+            "phases": twenty[2], "servers": (one[1], twenty[1])}
+
+
+def report(label: str, rounds: list[dict]) -> None:
+    """The per-dataset table of one side."""
+    print(f"{label + ': per dataset ((T20 - T1) / 19)':<44}{'min s':>9}{'median s':>9}{'goal s':>9}{'CPU s':>14}")
+    for kind, goal in (("changed", CHANGED_GOAL), ("unchanged", UNCHANGED_GOAL)):
+        values = [r[kind] for r in rounds]
+        verdict = "met" if statistics.median(values) <= goal else "NOT met"
+        name = "changed (first publication)" if kind == "changed" else kind
+        print(f"  {name:<42}{min(values):>9.2f}{statistics.median(values):>9.2f}{goal:>9.1f}  {verdict:<8}"
+              f"{statistics.median(r['cpu_' + kind] for r in rounds):>6.2f}")
 
 
 def main() -> None:
@@ -65,32 +105,24 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--with-200", action="store_true", help="Also time an unchanged 200-dataset catalog.")
     parser.add_argument("--data", type=Path)
+    parser.add_argument("--moisson", help="The moisson command to time (default: this checkout's).")
+    parser.add_argument("--baseline", help="Another moisson command to time in the same rounds (e.g. a wrapper "
+                        "running an older checkout).")
     args = parser.parse_args()
     folder = data_dir(args.data)
-    prefect_home = folder / "prefect-home-orchestration"  # its own: task times are read back from it
-    changed, unchanged, phases, servers = [], [], [], []
-    cpu_changed, cpu_unchanged = [], []
+    sides = {"": tuple(args.moisson.split()) if args.moisson else tuple(MOISSON)}
+    if args.baseline:
+        sides["-baseline"] = tuple(args.baseline.split())
+    rounds: dict[str, list[dict]] = {name: [] for name in sides}
     load_before = os.getloadavg()[0]
     for _ in range(args.runs):
-        one = catalog_runs(folder, prefect_home, 1, args.concurrency)
-        twenty = catalog_runs(folder, prefect_home, 20, args.concurrency)
-        changed.append((twenty[0].seconds - one[0].seconds) / 19)
-        unchanged.append((twenty[1].seconds - one[1].seconds) / 19)
-        cpu_changed.append((twenty[0].cpu - one[0].cpu) / 19)
-        cpu_unchanged.append((twenty[1].cpu - one[1].cpu) / 19)
-        phases.append(twenty[2])
-        servers.append((one[1], twenty[1]))
-        print(f"T1 {one[0].seconds:.1f} s first, {one[1].seconds:.1f} s unchanged; T20 {twenty[0].seconds:.1f} s "
-              f"first, {twenty[1].seconds:.1f} s unchanged (CPU, server included: T1 {one[0].cpu:.1f} / "
-              f"{one[1].cpu:.1f} s, T20 {twenty[0].cpu:.1f} / {twenty[1].cpu:.1f} s)", flush=True)
+        for name, command in sides.items():
+            rounds[name].append(side(folder, name, command, args.concurrency))
     print(f"concurrency {args.concurrency}, {args.runs} runs of each catalog, fresh processes; load average "
           f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)")
-    print(f"{'per dataset ((T20 - T1) / 19)':<44}{'min s':>9}{'median s':>9}{'goal s':>9}{'CPU s':>14}")
-    for label, values, goal, cpus in (("changed (first publication)", changed, CHANGED_GOAL, cpu_changed),
-                                      ("unchanged", unchanged, UNCHANGED_GOAL, cpu_unchanged)):
-        verdict = "met" if statistics.median(values) <= goal else "NOT met"
-        print(f"{label:<44}{min(values):>9.2f}{statistics.median(values):>9.2f}{goal:>9.1f}  {verdict:<8}"
-              f"{statistics.median(cpus):>6.2f}")
+    for name in sides:
+        report(name.strip("-") or "moisson", rounds[name])
+    phases = [r["phases"] for r in rounds[""]]
     print("where the seconds go in the unchanged 20-dataset run (median over runs; task times summed over the 20 "
           "flow runs, which overlap):")
     for name in phases[0]:
@@ -101,19 +133,26 @@ def main() -> None:
     outside = statistics.median(p["flow runs (whole)"] - sum(v for k, v in p.items() if k != "flow runs (whole)")
                                 for p in phases)
     print(f"  {'flow runs outside their tasks':<40}{outside:>8.2f} s  ({outside / 20:.2f} s a dataset)")
-    before, start = zip(*(server_seconds(run) for run, _ in servers), strict=True)
+    before, start = zip(*(server_seconds(run) for r in rounds[""] for run in r["servers"][:1]), strict=True)
     print(f"  once per command: {statistics.median(b or 0 for b in before):.2f} s from the start to the server's "
           f"start (imports, catalog, state store), {statistics.median(s or 0 for s in start):.2f} s for the "
           "ephemeral Prefect server to answer")
-    figures: dict[str, object] = {"changed_s": statistics.median(changed), "unchanged_s": statistics.median(unchanged),
-                                  "changed_cpu_s": statistics.median(cpu_changed),
-                                  "unchanged_cpu_s": statistics.median(cpu_unchanged), "concurrency": args.concurrency,
-                                  "load_average": round(load_before, 1)}
+    ours = rounds[""]
+    figures: dict[str, object] = {
+        "changed_s": statistics.median(r["changed"] for r in ours),
+        "unchanged_s": statistics.median(r["unchanged"] for r in ours),
+        "changed_cpu_s": statistics.median(r["cpu_changed"] for r in ours),
+        "unchanged_cpu_s": statistics.median(r["cpu_unchanged"] for r in ours), "concurrency": args.concurrency,
+        "load_average": round(load_before, 1)}
     if args.with_200:
-        _, big, _ = catalog_runs(folder, prefect_home, 200, args.concurrency)
-        print(f"200 unchanged datasets: {big.seconds:.1f} s, {big.cpu:.1f} s CPU (goal ≤ {BIG_GOAL:.0f} s): "
-              f"{'met' if big.seconds <= BIG_GOAL else 'NOT met'}; load average {os.getloadavg()[0]:.1f}")
-        figures["unchanged_200_s"] = big.seconds
+        for name, command in sides.items():
+            _, big, _ = catalog_runs(folder / f"side{name}", folder / f"prefect-home-orchestration{name}", 200,
+                                     args.concurrency, command)
+            print(f"{name.strip('-') or 'moisson'}: 200 unchanged datasets: {big.seconds:.1f} s, {big.cpu:.1f} s "
+                  f"CPU (goal ≤ {BIG_GOAL:.0f} s): {'met' if big.seconds <= BIG_GOAL else 'NOT met'}; SQLite lock "
+                  f"waits {stalls(big)}; load average {os.getloadavg()[0]:.1f}", flush=True)
+            if not name:
+                figures["unchanged_200_s"] = big.seconds
     result_line("orchestration", **figures)
 
 

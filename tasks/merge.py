@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from moisson.catalog.model import Catalog, SourcePart
 from moisson.connectors.base import DatasetDescriptor, Extract
@@ -65,7 +66,7 @@ def merge_sources(catalog: Catalog, dataset_id: str, workdir: Path) -> Extracted
                            "avant la fusion ; ajoutez le schéma", file=str(catalog.path))
     fields = [f.name for f in schema.fields]
     futures = {name: extract_part.with_options(timeout_seconds=task_timeout(catalog, "source", part.source))
-               .submit(catalog, dataset_id, name, part, workdir) for name, part in ds.sources.items()}
+               .submit(quote(catalog), dataset_id, name, part, workdir) for name, part in ds.sources.items()}
     extracts = {name: future.result() for name, future in futures.items()}
     frames, notes = {}, []
     for name, part in ds.sources.items():
