@@ -8,13 +8,16 @@ given as a table so that the chart is never the only way to read them.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from moisson.connectors.csvfile import BATCH_ROWS
 
 #: A text column is a category when it has at most this many distinct values...
 MAX_CATEGORIES = 12
@@ -28,6 +31,9 @@ _MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "
 def chart_data(data: Path, schema: Mapping[str, Any] | None, geometry: str | None) -> list[dict[str, Any]]:
     """Counts worth a chart: by enum or categorical field, by month or year for a date field.
 
+    The counts are made in one pass over the file, a batch of the charted columns at a time, so the memory
+    they take does not grow with the table.
+
     Returns:
         Up to `MAX_CHARTS` charts `{field, title, by, counts: [[label, n], ...]}`.
     """
@@ -36,53 +42,71 @@ def chart_data(data: Path, schema: Mapping[str, Any] | None, geometry: str | Non
     if rows < 2:
         return []
     fields = {f["name"]: f for f in (schema or {}).get("fields", [])}
-    names = [n for n in parquet.schema_arrow.names if n != geometry]
+    types = {f.name: f.type for f in parquet.schema_arrow if f.name != geometry}
+    dated = [n for n, kind in types.items()
+             if fields.get(n, {}).get("type") in _DATE_TYPES or pa.types.is_temporal(kind)]
+    valued = [n for n, kind in types.items() if n not in dated and (fields.get(n, {}).get("constraints", {}).get(
+        "enum") or pa.types.is_string(kind) or pa.types.is_large_string(kind))]
+    months: dict[str, Counter[int] | None] = {name: Counter() for name in dated}
+    values: dict[str, Counter[Any] | None] = {name: Counter() for name in valued}
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[*dated, *valued]):
+        for name in dated:
+            if (counted := months[name]) is not None:
+                months[name] = _add_months(counted, batch.column(name))
+        for name in valued:
+            if (counted := values[name]) is not None:
+                counted.update(dict(_pairs(pc.value_counts(pc.drop_null(batch.column(name).cast(pa.string()))))))
+                if len(counted) > 10 * MAX_CATEGORIES:
+                    values[name] = None  # names or ids: no chart, and no need to count further
     by_period: list[dict[str, Any]] = []
+    for name in dated:
+        # A date gives one chart (the one a reader expects: how many per month or year), categories the rest.
+        if not by_period and (period := _by_period(months[name])):
+            by_period.append({"field": name, "title": fields.get(name, {}).get("title") or name, "by": period[0],
+                              "counts": period[1]})
     by_value: list[dict[str, Any]] = []
-    for name in names:
-        field = fields.get(name, {})
-        column = pq.read_table(data, columns=[name]).column(name)
-        title = field.get("title") or name
-        if field.get("type") in _DATE_TYPES or pa.types.is_temporal(column.type):
-            if not by_period and (period := _by_period(column)):
-                by_period.append({"field": name, "title": title, "by": period[0], "counts": period[1]})
-            continue
-        enum = bool(field.get("constraints", {}).get("enum"))
-        if not (enum or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-            continue
-        counts = _by_value(column.cast(pa.string()))
+    for name in valued:
+        counts = _by_value(values[name])
+        enum = bool(fields.get(name, {}).get("constraints", {}).get("enum"))
         if counts and (enum or (len(counts) <= MAX_CATEGORIES and rows / len(counts) >= MIN_ROWS_PER_VALUE)):
-            by_value.append({"field": name, "title": title, "by": "value", "counts": counts[:MAX_CATEGORIES]})
-    # A date gives one chart (the one a reader expects: how many per month or year), categories the rest.
+            by_value.append({"field": name, "title": fields.get(name, {}).get("title") or name, "by": "value",
+                             "counts": counts[:MAX_CATEGORIES]})
     return (by_period + by_value)[:MAX_CHARTS]
 
 
-def _by_value(column: pa.ChunkedArray) -> list[list[Any]]:
-    counted = pc.value_counts(pc.drop_null(column)).to_pylist()
-    if not 2 <= len(counted) <= 10 * MAX_CATEGORIES:
+def _pairs(counted: pa.StructArray) -> Iterator[tuple[Any, int]]:
+    return zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+
+
+def _by_value(counted: Counter[Any] | None) -> list[list[Any]]:
+    if counted is None or not 2 <= len(counted) <= 10 * MAX_CATEGORIES:
         return []
-    return sorted(([c["values"], c["counts"]] for c in counted if str(c["values"]).strip()),
+    return sorted(([value, n] for value, n in counted.items() if str(value).strip()),
                   key=lambda pair: (-pair[1], str(pair[0])))
 
 
-def _by_period(column: pa.ChunkedArray) -> tuple[str, list[list[Any]]] | None:
-    if not pa.types.is_temporal(column.type):
-        try:
+def _add_months(counted: Counter[int], column: pa.Array) -> Counter[int] | None:
+    """Add a batch's dates to the counts by month (`yyyymm`); None when the column holds no date Arrow can read."""
+    try:
+        if not pa.types.is_temporal(column.type):
             column = pc.strptime(pc.utf8_slice_codeunits(column.cast(pa.string()), 0, 10), "%Y-%m-%d", "s",
                                  error_is_null=True)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
-    values = pc.drop_null(column)
-    if len(values) < 2:
+        values = pc.drop_null(column)
+        counted.update(dict(_pairs(pc.value_counts(pc.add(pc.multiply(pc.year(values), 100), pc.month(values))))))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    years = pc.year(values)
-    span = pc.max(years).as_py() - pc.min(years).as_py()
-    if span >= 2:
-        counted = pc.value_counts(years).to_pylist()
-        return "year", sorted([str(c["values"]), c["counts"]] for c in counted)
-    months = pc.add(pc.multiply(years, 100), pc.month(values))
-    counted = pc.value_counts(months).to_pylist()
-    return "month", sorted([f"{c['values'] // 100}-{c['values'] % 100:02d}", c["counts"]] for c in counted)
+    return counted
+
+
+def _by_period(months: Counter[int] | None) -> tuple[str, list[list[Any]]] | None:
+    if months is None or sum(months.values()) < 2:
+        return None
+    years: Counter[int] = Counter()
+    for month, n in months.items():
+        years[month // 100] += n
+    if max(years) - min(years) >= 2:
+        return "year", sorted([str(year), n] for year, n in years.items())
+    return "month", sorted([f"{month // 100}-{month % 100:02d}", n] for month, n in months.items())
 
 
 def period_label(by: str, value: str) -> str:
