@@ -30,13 +30,20 @@ from moisson.tasks.limits import slot
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 from moisson.tasks.shrink import shape_of
 
+#: Rows hashed at a time.
+HASH_ROWS = 16_384
+
 
 def content_hash(path: Path) -> str:
-    """sha256 of the rows and columns of a Parquet file (not of its bytes, which embed writer details)."""
+    """sha256 of the rows and columns of a Parquet file (not of its bytes, which embed writer details).
+
+    Each row is hashed on its own, so the digest does not depend on the batches, kept small: a batch of text
+    cells is about ten times bigger as pandas objects than as Arrow arrays.
+    """
     digest = hashlib.sha256()
     parquet = pq.ParquetFile(path)
     digest.update(json.dumps([f"{f.name}:{f.type}" for f in parquet.schema_arrow]).encode())
-    for batch in parquet.iter_batches(batch_size=100_000):
+    for batch in parquet.iter_batches(batch_size=HASH_ROWS):
         frame = batch.to_pandas()
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
