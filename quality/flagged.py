@@ -92,7 +92,7 @@ def _chunks(table: pd.DataFrame | Path, columns: list[str]) -> Iterator[pd.DataF
     if not isinstance(table, Path):
         yield table[columns].reset_index(drop=True)
         return
-    file = pq.ParquetFile(table)
+    file = pq.ParquetFile(table, pre_buffer=False)  # pre-buffered chunks stay in memory until the file closes
     empty = True
     for batch in file.iter_batches(batch_size=CHUNK_ROWS, columns=columns):
         empty = False

@@ -381,7 +381,8 @@ class TextChunks:
                  lang: Lang = DEFAULT_LANG, rows: int | None = None) -> None:
         self.path, self.dataset_id, self.geometry = path, dataset_id, geometry
         try:
-            self.file = pq.ParquetFile(path)
+            # pre_buffer keeps every column chunk read until the file is closed: the file's size, for one pass.
+            self.file = pq.ParquetFile(path, pre_buffer=False)
         except FileNotFoundError as exc:
             raise NotFoundError(f"l'extraction {path} n'existe pas : relancez l'extraction.",
                                 dataset_id=dataset_id) from exc

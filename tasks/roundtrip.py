@@ -91,7 +91,7 @@ def _first_difference(data: Path, path: Path, lang: Lang) -> str | None:
 
     Both are read batch by batch, side by side: memory stays that of a few batches whatever the table's size.
     """
-    parquet = pq.ParquetFile(data)
+    parquet = pq.ParquetFile(data, pre_buffer=False)  # pre-buffered chunks stay in memory until the file closes
     names = parquet.schema_arrow.names
     reader = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
                             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
