@@ -35,6 +35,7 @@ from moisson.connectors.base import (
     PublishStatus,
 )
 from moisson.connectors.csvfile import write_csv
+from moisson.connectors.multipart import MultipartFile
 from moisson.core.errors import (
     ConfigError,
     NotFoundError,
@@ -390,9 +391,10 @@ class DataGouvTarget:
         path = f"datasets/{remote_id}/resources/{rid}/upload/" if rid else f"datasets/{remote_id}/upload/"
         for attempt in range(self.config.retries + 1):
             try:
-                with sent.path.open("rb") as handle:  # reopened: a retried request must send the whole file
-                    run.resource = self._call("POST", path, run.dataset_id, client=self._once,
-                                              files={"file": (sent.path.name, handle, "text/csv")})
+                # Streamed from disk, read again from its start by a retried request.
+                with MultipartFile(sent.path, "file", sent.path.name, "text/csv") as body:
+                    run.resource = self._call("POST", path, run.dataset_id, client=self._once, data=body,
+                                              headers=body.headers)
                 return
             except UnavailableError as exc:
                 if attempt >= self.config.retries:

@@ -22,6 +22,7 @@ from pydantic import Field, field_validator
 
 from moisson.connectors.base import ConnectorConfig, DatasetDescriptor, Plan, Publication, PublishResult
 from moisson.connectors.csvfile import write_csv
+from moisson.connectors.multipart import MultipartFile
 from moisson.connectors.targets.opendatasoft.metadata import Fields, TemplateField, metadata_values
 from moisson.core.errors import NotFoundError, RejectedError, UnavailableError
 from moisson.core.http import HttpClient
@@ -294,10 +295,10 @@ class OpendatasoftTarget:
         with tempfile.TemporaryDirectory(prefix="moisson-ods-") as tmp:
             csv_path = Path(tmp) / name
             write_csv(publication.data, csv_path)
-            # Bytes, not a file handle: a retried request must send the whole file again (requests
-            # builds the multipart body in memory anyway).
-            uploaded = self._write("POST", f"/datasets/{uid}/resources/files/", deadline, dataset_id,
-                                   files={"file": (name, csv_path.read_bytes(), "text/csv")})
+            # Streamed from disk; a retried request reads the body again from its start.
+            with MultipartFile(csv_path, "file", name, "text/csv") as body:
+                uploaded = self._write("POST", f"/datasets/{uid}/resources/files/", deadline, dataset_id,
+                                       data=body, headers=body.headers)
         body = {"type": "csvfile", "title": name, "params": CSV_PARAMS,
                 "datasource": {"type": "uploaded_file", "file": {"uid": uploaded["uid"]}}}
         resources = self.api.json("GET", f"/datasets/{uid}/resources/", dataset_id=dataset_id).get("results") or []
