@@ -247,9 +247,8 @@ def plain_http_clients() -> contextlib.AbstractContextManager:
     return temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: str(_one_certificate())})
 
 
-@functools.cache
 def _one_certificate() -> Path:
-    """A CA file holding certifi's first certificate (an empty one is refused), written once per MOISSON_HOME."""
+    """A CA file holding certifi's first certificate (an empty one is refused), written once in MOISSON_HOME."""
     import certifi
 
     path = cache_dir() / "plain-http-ca.pem"
