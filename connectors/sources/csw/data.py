@@ -15,12 +15,9 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-import shapely
 from pydantic import SecretStr
 
 from moisson.connectors.base import DatasetDescriptor
@@ -30,7 +27,16 @@ from moisson.connectors.sources.csw.iso19139 import OnlineResource
 from moisson.connectors.tabular import ReadOptions, read_table
 from moisson.core.errors import RejectedError, redact_url
 from moisson.core.http import HttpClient
+from moisson.core.lazy import lazy
 from moisson.core.notes import Note
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+else:  # imported when a record's data is downloaded, not when the catalog is read
+    pd, pa, pq, shapely = lazy("pandas"), lazy("pyarrow"), lazy("pyarrow.parquet"), lazy("shapely")
 
 TABLE_EXTENSIONS = (".csv", ".xlsx", ".xls", ".ods")
 GEOJSON_EXTENSIONS = (".geojson", ".json")

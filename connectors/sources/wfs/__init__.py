@@ -17,10 +17,9 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 from xml.sax.saxutils import escape
 
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from moisson.connectors.base import DatasetDescriptor, Extract
@@ -31,8 +30,14 @@ from moisson.connectors.sqlrows import parse_locator
 from moisson.core.errors import RejectedError, tagged
 from moisson.core.http import HttpClient
 from moisson.core.ids import unique_slugs
+from moisson.core.lazy import lazy
 from moisson.core.metadata import DatasetMetadata
 from moisson.core.secrets import reveal
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+else:
+    pq = lazy("pyarrow.parquet")  # the catalog reads the `Config` without it
 
 KIND = "wfs"
 #: Features hashed at each end of the layer by the `checksum` fingerprint.

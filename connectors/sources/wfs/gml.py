@@ -16,10 +16,16 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from lxml import etree
-from pyproj import CRS
-from pyproj.exceptions import CRSError
+
+from moisson.core.lazy import lazy
+
+if TYPE_CHECKING:
+    import pyproj
+else:
+    pyproj = lazy("pyproj")  # only to read a CRS's axis order
 
 GML_NAMESPACES = frozenset({"http://www.opengis.net/gml", "http://www.opengis.net/gml/3.2"})
 _EPSG = re.compile(r"(?:EPSG|epsg)(?::|\.xml#|/0/|::|:[0-9.]*:)(\d+)$")
@@ -53,8 +59,8 @@ def epsg_code(srs: str | None) -> int | None:
 def authority_lat_first(code: int) -> bool:
     """True when the EPSG register orders the CRS's axes northing/latitude first (4326 yes, 2154 no)."""
     try:
-        axes = CRS.from_epsg(code).axis_info
-    except CRSError:
+        axes = pyproj.CRS.from_epsg(code).axis_info
+    except pyproj.exceptions.CRSError:
         return False
     return bool(axes) and axes[0].direction.lower() in ("north", "south")
 

@@ -12,23 +12,29 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-import shapely
 from pydantic import Field
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from moisson.connectors.base import ConnectorConfig
 from moisson.connectors.geo import GeometryOutput, GeometryStats, add_geometry_columns
 from moisson.connectors.sources.wfs.gml import epsg_code, lat_first
 from moisson.core.errors import RejectedError, UnavailableError
+from moisson.core.lazy import lazy
 from moisson.core.notes import Note
 from moisson.core.secrets import Secret
+
+# The catalog reads `FeatureServiceConfig`: the array and GIS libraries are imported when features are written.
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pyproj
+    import shapely
+else:
+    np, pd, pa, pq = lazy("numpy"), lazy("pandas"), lazy("pyarrow"), lazy("pyarrow.parquet")
+    pyproj, shapely = lazy("pyproj"), lazy("shapely")
 
 
 @dataclass
@@ -115,8 +121,8 @@ def geojson_page(data: bytes, *, srs: str | None, counts: bool, what: str,
 def _projected_area(code: int) -> tuple[float, float, float, float] | None:
     """The WGS84 area of use of a projected CRS; None for a geographic or unknown one."""
     try:
-        crs = CRS.from_epsg(code)
-    except CRSError:
+        crs = pyproj.CRS.from_epsg(code)
+    except pyproj.exceptions.CRSError:
         return None
     if crs.is_geographic or crs.area_of_use is None:
         return None
