@@ -16,10 +16,11 @@ from pydantic import SecretStr
 from benchmarks.harness import SCHEMA as SUBVENTIONS
 from benchmarks.harness import _chunk, luhn_sirets
 from moisson.core.metadata import Contact, DatasetMetadata
+from moisson.files import extracted
 from moisson.quality.gate import CHUNK_ROWS_VARIABLE, check_table, report_frame
 from moisson.quality.policy import Expectation, QualityPolicy
 from moisson.quality.schema import load_schema
-from tests.data import make_schema, read_reference_csv, reference, write_extract
+from tests.data import REPO, make_schema, read_reference_csv, reference, write_extract
 
 TINY = "7"
 
@@ -58,10 +59,10 @@ def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path, rows: str 
     return report, gx, (clean.schema.names, [str(t) for t in clean.schema.types], clean.to_pylist())
 
 
-def same_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path, **kwargs) -> dict:
+def same_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path, rows: str = TINY, **kwargs) -> dict:
     whole = gate(tmp_path, monkeypatch, data, None, **kwargs)
-    chunked = gate(tmp_path, monkeypatch, data, TINY, **kwargs)
-    assert pq.ParquetFile(data).metadata.num_rows > 2 * int(TINY), "the table must span several chunks"
+    chunked = gate(tmp_path, monkeypatch, data, rows, **kwargs)
+    assert pq.ParquetFile(data).metadata.num_rows > 2 * int(rows), "the table must span several chunks"
     assert chunked[0] == whole[0]
     assert chunked[1] == whole[1]
     assert chunked[2] == whole[2]
@@ -187,3 +188,16 @@ def test_report_of_a_parquet_file_is_read_in_chunks(tmp_path, monkeypatch):
     whole = report_frame(data, OWN_SCHEMA, lang="en").to_dict()
     monkeypatch.setenv(CHUNK_ROWS_VARIABLE, TINY)
     assert report_frame(data, OWN_SCHEMA, lang="en").to_dict() == whole
+
+
+DEMO = REPO / "deployments" / "demo"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DEMO.glob("*") if p.suffix in (".csv", ".xlsx")))
+def test_demo_catalog_files_read_by_the_spreadsheet_source_in_chunks(tmp_path, monkeypatch, name):
+    # As the pipeline extracts them (row numbers, rows out of shape), before any recipe fits them to the schema.
+    ref = "demo/defibrillateurs.schema.json" if name.startswith("defibrillateurs") else "scdl/equipements@0.1.5"
+    schema = load_schema(ref, schemas_dir=DEMO.parent, cache_dir=tmp_path / "cache")
+    with extracted(DEMO / name) as extract:
+        same_in_chunks(tmp_path, monkeypatch, extract.path, rows="1", schema=schema, first_row=extract.first_row,
+                       row_gaps=extract.row_gaps, findings=extract.findings)
