@@ -24,8 +24,8 @@ from moisson.cli import app
 app()
 """
 #: What the bundled catalog's check never needs: the data stack, the GIS and SQL libraries, HTTP, the orchestrator.
-NOT_FOR_CHECK = ("pandas", "scipy", "sqlalchemy", "shapely", "pyproj", "rdflib", "markdown_it", "requests",
-                 "prefect", "great_expectations", "frictionless")
+NOT_FOR_CHECK = ("pandas", "numpy", "pyarrow", "scipy", "sqlalchemy", "shapely", "pyproj", "rdflib", "markdown_it",
+                 "requests", "prefect", "great_expectations", "frictionless")
 #: What validating a local file with a known schema never needs (pandas and pyarrow read and check it).
 NOT_FOR_VALIDATE = ("prefect", "great_expectations", "frictionless", "scipy", "sqlalchemy", "shapely", "pyproj",
                     "rdflib", "markdown_it", "requests")

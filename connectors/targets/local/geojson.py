@@ -15,15 +15,19 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from typing import IO, TYPE_CHECKING, Any
 
 from moisson.connectors.csvfile import BATCH_ROWS, cell_text
 from moisson.core.errors import RejectedError
+from moisson.core.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+else:  # the local target's `Config` is read (`moisson check`) without them
+    np, pa, pc, pq = lazy("numpy"), lazy("pyarrow"), lazy("pyarrow.compute"), lazy("pyarrow.parquet")
 
 KIND = "local"
 _START = b'{"type": "FeatureCollection", "features": ['
@@ -52,7 +56,7 @@ def write_geojson(data: Path, dest: Path, geometry: str, dates: frozenset[str],
     Raises:
         RejectedError: The geometry column is missing, or a value is not WGS84 GeoJSON.
     """
-    parquet = pq.ParquetFile(data)
+    parquet = pq.ParquetFile(data, pre_buffer=False)  # pre-buffered column chunks stay until the file closes
     names = parquet.schema_arrow.names
     if geometry not in names:
         raise RejectedError(f"la colonne de géométrie {geometry!r} n'est pas dans les données (colonnes : "
@@ -258,7 +262,7 @@ def write_points(data: Path, dest: Path, columns: tuple[str, str], dates: frozen
         The number of points written.
     """
     latitude, longitude = columns
-    parquet = pq.ParquetFile(data)
+    parquet = pq.ParquetFile(data, pre_buffer=False)  # pre-buffered column chunks stay until the file closes
     names = parquet.schema_arrow.names
     count = 0
     with dest.open("wb") as out:
