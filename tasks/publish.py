@@ -41,7 +41,7 @@ def content_hash(path: Path) -> str:
     cells is about ten times bigger as pandas objects than as Arrow arrays.
     """
     digest = hashlib.sha256()
-    parquet = pq.ParquetFile(path)
+    parquet = pq.ParquetFile(path, pre_buffer=False)  # pre-buffered column chunks stay until the file closes
     digest.update(json.dumps([f"{f.name}:{f.type}" for f in parquet.schema_arrow]).encode())
     for batch in parquet.iter_batches(batch_size=HASH_ROWS):
         frame = batch.to_pandas()

@@ -37,7 +37,7 @@ def chart_data(data: Path, schema: Mapping[str, Any] | None, geometry: str | Non
     Returns:
         Up to `MAX_CHARTS` charts `{field, title, by, counts: [[label, n], ...]}`.
     """
-    parquet = pq.ParquetFile(data)
+    parquet = pq.ParquetFile(data, pre_buffer=False)  # pre-buffered column chunks stay until the file closes
     rows = parquet.metadata.num_rows
     if rows < 2:
         return []
