@@ -415,10 +415,8 @@ class TextChunks:
         if self.total <= self.rows or not numbers:
             return None
         found: set[str] = set()
-        indices = [self.names.index(name) for name in numbers]
-        for batch in self._batches():
-            part = self._frame(pa.Table.from_arrays([batch.column(i) for i in indices],
-                                                    names=[str(k) for k in range(len(indices))]), names=numbers)
+        for columns in self._columns([self.names.index(name) for name in numbers]):
+            part = self._frame(columns, names=numbers)
             found |= {name for name in numbers if name not in found and
                       holds(_missing_as_null(_as_text(part[name]), schema.missing_values), ".")}
         return found
@@ -429,12 +427,10 @@ class TextChunks:
         order = np.argsort(wanted, kind="stable")
         taken, start = [], 0
         indices = [self.names.index(c) for c in columns]
-        for batch in self._batches():
+        for batch in self._columns(indices):
             inside = wanted[order][(wanted[order] >= start) & (wanted[order] < start + batch.num_rows)]
             if len(inside):
-                taken.append(pa.Table.from_arrays([batch.column(i) for i in indices],
-                                                  names=[str(k) for k in range(len(indices))])
-                             .take(pa.array(inside - start)))
+                taken.append(batch.take(pa.array(inside - start)))
             start += batch.num_rows
         found = self._frame(pa.concat_tables(taken) if taken else pa.table(
             {str(k): pa.array([], self.file.schema_arrow.types[i]) for k, i in enumerate(indices)}),
@@ -443,9 +439,16 @@ class TextChunks:
         back[order] = np.arange(len(order))
         return found.iloc[back].reset_index(drop=True)
 
-    def _batches(self) -> Iterator[pa.RecordBatch]:
+    def _columns(self, indices: Sequence[int]) -> Iterator[pa.Table]:
+        """The columns at `indices` a chunk at a time, named "0", "1"…; only those are read unless names repeat."""
+        unique = len(set(self.names)) == len(self.names)
+        for batch in self._batches([self.names[i] for i in indices] if unique else None):
+            arrays = [batch.column(self.names[i]) for i in indices] if unique else [batch.column(i) for i in indices]
+            yield pa.Table.from_arrays(arrays, names=[str(k) for k in range(len(indices))])
+
+    def _batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         try:
-            yield from self.file.iter_batches(batch_size=self.rows)
+            yield from self.file.iter_batches(batch_size=self.rows, columns=columns)
         except MemoryError as exc:  # pyarrow's ArrowMemoryError too: not the file's fault
             raise UnavailableError(f"mémoire insuffisante pour lire l'extraction {self.path} ({exc}) : le contrôle "
                                    f"en lit des morceaux de {self.rows} lignes ; libérez de la mémoire (moins de "

@@ -182,6 +182,22 @@ def test_no_schema_in_chunks(tmp_path, monkeypatch, scdl):
     same_in_chunks(tmp_path, monkeypatch, data, schema=None)
 
 
+@pytest.mark.parametrize("labels", [["nom", "montant", "prix"], ["nom", "montant", "nom"]], ids=["unique", "repeated"])
+def test_number_columns_read_alone_in_chunks_as_in_one(tmp_path, monkeypatch, labels):
+    # The first pass reads the number columns alone (all columns when a name repeats): a dot far down
+    # `montant` keeps its commas from being read as decimal commas, in chunks as in one.
+    rows = 40
+    montant = ["1,5"] * rows
+    montant[33] = "2.5"
+    columns = [pa.array([f"Salle {i}" for i in range(rows)]), pa.array(montant), pa.array(["3,25"] * rows)]
+    data = tmp_path / "numbers.parquet"
+    pq.write_table(pa.Table.from_arrays(columns, names=labels), data)
+    schema = make_schema([{"name": "nom", "type": "string"}, {"name": "montant", "type": "number"},
+                          {"name": "prix", "type": "number"}])
+    report = same_in_chunks(tmp_path, monkeypatch, data, schema=schema)
+    assert any(c["field"] == "montant" for c in report["counts"]), report["counts"]
+
+
 def test_report_of_a_parquet_file_is_read_in_chunks(tmp_path, monkeypatch):
     data = own_table(tmp_path / "own.parquet")
     monkeypatch.delenv(CHUNK_ROWS_VARIABLE, raising=False)
