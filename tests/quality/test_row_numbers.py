@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from moisson.files import read_file
-from moisson.quality.gate import validate_frame
+from moisson.files import extracted
+from moisson.quality.gate import report_frame
 from moisson.quality.schema import load_schema
 
 SCHEMA = {
@@ -21,9 +21,9 @@ def _errors(tmp_path: Path, text: str) -> list[tuple[int | None, str | None]]:
     (tmp_path / "schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     (tmp_path / "t.csv").write_text(text, encoding="utf-8")
     schema = load_schema("schema.json", schemas_dir=tmp_path, cache_dir=tmp_path / "cache")
-    read = read_file(tmp_path / "t.csv")
-    return [(i.row, i.field) for i in validate_frame(read.frame, schema, first_row=read.first_row,
-                                                     row_gaps=read.row_gaps)]
+    with extracted(tmp_path / "t.csv") as read:  # as `moisson validate` reads it
+        report = report_frame(read.path, schema, first_row=read.first_row, row_gaps=read.row_gaps)
+    return [(i.row, i.field) for i in report.errors]
 
 
 def test_rows_after_blank_and_repeated_header_keep_their_file_numbers(tmp_path: Path) -> None:

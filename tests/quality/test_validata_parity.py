@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from moisson.files import read_file
+from moisson.files import extracted
 from moisson.quality.gate import report_frame
 from moisson.quality.report import QualityReport
 from moisson.quality.schema import TableSchemaRef
@@ -243,10 +243,11 @@ def case_path(case: Case, folder: Path) -> Path:
 
 
 def moisson_report(case: Case, folder: Path, *, normalise: bool) -> QualityReport:
-    read = read_file(case_path(case, folder))
+    # As `moisson validate` reads it: the spreadsheet source's extract, checked chunk by chunk.
     schema = TableSchemaRef(descriptor=case.schema, name=None, version=None, source=case.id)
-    return report_frame(read.frame, schema, first_row=read.first_row, row_gaps=read.row_gaps, lang="en",
-                        normalise=normalise, cap=10**9, findings=read.findings)
+    with extracted(case_path(case, folder)) as read:
+        return report_frame(read.path, schema, first_row=read.first_row, row_gaps=read.row_gaps, lang="en",
+                            normalise=normalise, cap=10**9, findings=read.findings)
 
 
 def keys(report: QualityReport) -> Counter[Key]:
