@@ -17,9 +17,9 @@ import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
 from prefect.context import SyncClientContext
 from prefect.events import emit_event
 from prefect.exceptions import MissingResult
@@ -49,6 +49,9 @@ from moisson.tasks.shrink import held_back
 
 #: Datasets harvested at once by `run_datasets` (`moisson run --concurrency`); each waits mostly on the API.
 CONCURRENCY = 4
+
+#: Where a run started by `harvest_one` leaves its outcome, by dataset id, in the caller's process.
+_KEPT: contextvars.ContextVar[dict[str, dict] | None] = contextvars.ContextVar("moisson_kept_outcomes", default=None)
 
 
 @flow(name="harvest-dataset", flow_run_name="harvest · {dataset_id}", log_prints=True)
@@ -80,6 +83,8 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
                          "prefect.resource.name": dataset_id},
                payload={"rows": outcome.rows, "error": outcome.error})
     data = outcome.model_dump(mode="json")
+    if (kept := _KEPT.get()) is not None:
+        kept[dataset_id] = data
     if outcome.ok:
         return Completed(message=outcome.status, data=data)
     why = outcome.error or "voir le rapport de qualité"
@@ -216,9 +221,8 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
     def one(dataset_id: str) -> DatasetOutcome:
         # A run that outlives every budget of its tasks is stuck: Prefect ends it and its slots are freed.
         timed = harvest_dataset.with_options(timeout_seconds=flow_timeout(cat, dataset_id))
-        state = timed(dataset_id, dry_run=dry_run, force=force, catalog=str(cat.path), accept_shrink=accept_shrink,
-                      catalog_text=cat.text, return_state=True)
-        return outcome_of(dataset_id, state)
+        return harvest_one(timed, dataset_id, dry_run=dry_run, force=force, catalog=str(cat.path),
+                           accept_shrink=accept_shrink, catalog_text=cat.text)[0]
 
     outcomes: dict[str, DatasetOutcome] = {}
     # Each run gets its own copy of this thread's context, so inside `harvest_catalog` they stay its subflows, and
@@ -261,18 +265,41 @@ def _one_certificate() -> Path:
     return path
 
 
-def outcome_of(dataset_id: str, state: State) -> DatasetOutcome:
-    """The `DatasetOutcome` a finished `harvest_dataset` run carries (or one built from its crash)."""
+def harvest_one(run: Flow, dataset_id: str, **parameters: Any) -> tuple[DatasetOutcome, State]:
+    """Run `harvest_dataset` (or a copy of it `with_options`) on one dataset: its outcome and the run's final state.
+
+    The outcome is the one the run built, even when the server answers the run's last state change with its own
+    copy of that state, which carries no result: a change whose answer was lost (a request timed out while the
+    server's database was locked) is sent again, and the server keeps the copy it recorded the first time.
+    """
+    kept: dict[str, dict] = {}
+    token = _KEPT.set(kept)
+    try:
+        state = run(dataset_id, return_state=True, **parameters)
+    finally:
+        _KEPT.reset(token)
+    return outcome_of(dataset_id, state, kept.get(dataset_id)), state
+
+
+def outcome_of(dataset_id: str, state: State, kept: dict | None = None) -> DatasetOutcome:
+    """The `DatasetOutcome` a finished `harvest_dataset` run carries (or one built from its crash).
+
+    Args:
+        dataset_id: The dataset the run harvested.
+        state: The run's final state.
+        kept: The outcome the run left in this process (`harvest_one`), for a state that carries none.
+    """
     try:
         data = state.result(raise_on_failure=False)
     except MissingResult:
-        # The server kept its own copy of the run's last state (a state change retried under load) and that copy
-        # carries no result; its message still says how the run ended (`harvest_dataset` puts the status there).
-        if state.is_completed() and state.message in get_args(DatasetStatus):
-            return DatasetOutcome(id=dataset_id, status=state.message)
         data = None
     if isinstance(data, dict):
         return DatasetOutcome.model_validate(data)
+    if kept is not None:
+        return DatasetOutcome.model_validate(kept)
+    # Without a result, the state's message still says how the run ended (`harvest_dataset` puts the status there).
+    if data is None and state.is_completed() and state.message in get_args(DatasetStatus):
+        return DatasetOutcome(id=dataset_id, status=state.message)
     return DatasetOutcome(id=dataset_id, status="failed", error=str(data or "") or state.message)
 
 

@@ -98,14 +98,14 @@ def _task_names(state) -> set[str]:
 
 
 def test_an_unchanged_dataset_skips_publish_and_round_trip_but_a_stale_portal_is_rebuilt(tmp_path, moisson_home):
-    from moisson.flows.harvest import harvest_dataset, outcome_of
+    from moisson.flows.harvest import harvest_dataset, harvest_one
 
     (tmp_path / "salles.csv").write_text("nom,places\nSalle des fêtes,120\n", encoding="utf-8")
     catalog = salles_catalog(tmp_path)
 
     def run():
-        state = harvest_dataset("salles", catalog=str(catalog), return_state=True)
-        return outcome_of("salles", state), _task_names(state)
+        outcome, state = harvest_one(harvest_dataset, "salles", catalog=str(catalog))
+        return outcome, _task_names(state)
 
     first, tasks = run()
     assert first.status == "published" and first.targets["portail"].status == "created", first
@@ -124,6 +124,38 @@ def test_an_unchanged_dataset_skips_publish_and_round_trip_but_a_stale_portal_is
     assert rebuilt.status == "published" and rebuilt.targets["portail"].changes == ("portal",), rebuilt
     assert "publish" in tasks
     assert json.loads(jsonld.read_text(encoding="utf-8"))["dcat:dataset"], "the catalog lists the dataset again"
+
+
+def test_the_outcome_is_the_runs_own_when_the_server_answers_its_last_state_with_the_copy_it_recorded(
+        tmp_path, moisson_home, monkeypatch):
+    """The run's last state change is sent again (its answer was lost: the server's database was locked past the
+    client's timeout); the server rejects the repeat and answers with the state it recorded, which has no result."""
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas import OrchestrationResult
+    from prefect.client.schemas.responses import SetStateStatus, StateRejectDetails
+
+    from moisson.flows.harvest import harvest_dataset, harvest_one, outcome_of
+
+    (tmp_path / "salles.csv").write_text("nom,places\nSalle des fêtes,120\nGymnase,-3\n", encoding="utf-8")
+    catalog = salles_catalog(tmp_path)
+    expected, _ = harvest_one(harvest_dataset, "salles", catalog=str(catalog), dry_run=True)
+    assert expected.quality and expected.rows == 2, expected
+
+    real = SyncPrefectClient.set_flow_run_state
+
+    def answer_lost(self, flow_run_id, state, force=False):
+        answer = real(self, flow_run_id, state, force=force)
+        if not state.is_final():
+            return answer
+        return OrchestrationResult(state=self.read_flow_run(flow_run_id).state, status=SetStateStatus.REJECT,
+                                   details=StateRejectDetails(reason="déjà terminé"))
+
+    monkeypatch.setattr(SyncPrefectClient, "set_flow_run_state", answer_lost)
+    outcome, state = harvest_one(harvest_dataset, "salles", catalog=str(catalog), dry_run=True)
+    assert outcome_of("salles", state).quality is None, "the state the run ended with carries no outcome"
+    assert outcome.status == expected.status == "planned"
+    assert outcome.quality.model_dump(exclude={"report"}) == expected.quality.model_dump(exclude={"report"})
+    assert outcome.targets == expected.targets
 
 
 def test_a_final_state_the_server_returned_without_its_result_still_says_how_the_run_ended():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from moisson.flows.harvest import harvest_dataset, outcome_of
+from moisson.flows.harvest import harvest_dataset, harvest_one
 from moisson.flows.outcome import DatasetOutcome
 from moisson.tasks import verdicts
 
@@ -46,13 +46,13 @@ def _run(catalog: Path) -> tuple[DatasetOutcome, set[str], set[str]]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
 
-    state = harvest_dataset("salles", catalog=str(catalog), return_state=True)
+    outcome, state = harvest_one(harvest_dataset, "salles", catalog=str(catalog))
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
         tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
             any_=[run_id])))
-    return outcome_of("salles", state), {t.name.split(" ·")[0] for t in tasks}, {a.key for a in artifacts}
+    return outcome, {t.name.split(" ·")[0] for t in tasks}, {a.key for a in artifacts}
 
 
 def test_an_unchanged_extract_reuses_the_last_verdict_and_its_files(salles):

@@ -94,7 +94,7 @@ def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, genera
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from moisson.flows.discover import discover_source
-    from moisson.flows.harvest import harvest_dataset, outcome_of
+    from moisson.flows.harvest import harvest_dataset, harvest_one
 
     monkeypatch.setenv("TEST_CSW_URL", catalog_server.url + "?service=CSW&version=2.0.2&request=GetCapabilities")
     catalog = str(_catalog(tmp_path))
@@ -105,7 +105,7 @@ def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, genera
     again = discover_source("geocatalogue", catalog=catalog)
     assert again["mode"] == "incremental" and again["new"] == [] and again["requests"].get("GetRecordById", 0) == 0
 
-    outcome = outcome_of("parkings-lille", harvest_dataset("parkings-lille", catalog=catalog, return_state=True))
+    outcome, _ = harvest_one(harvest_dataset, "parkings-lille", catalog=catalog)
     assert outcome.status == "published", outcome
     assert outcome.rows == 2
 
@@ -117,7 +117,7 @@ def test_discovery_and_harvest_flows_never_show_the_token(catalog_server, genera
 
     # Errors carry the host only.
     monkeypatch.setenv("TEST_CSW_URL", f"http://127.0.0.1:9/ows/s/{'a' * 32}/{TOKEN}")
-    failed = outcome_of("parkings-lille", harvest_dataset("parkings-lille", catalog=catalog, return_state=True))
+    failed, _ = harvest_one(harvest_dataset, "parkings-lille", catalog=catalog)
     assert failed.status == "failed" and "127.0.0.1:9" in failed.error
 
     with get_client(sync_client=True) as client:
