@@ -7,7 +7,8 @@ for the children) and has frictionless accept the schema once (moisson remembers
 - `moisson validate FILE --schema S` on a 1-row SCDL subventions file, against Validata 0.12.5 on the same file
   (`tests/peers/validata_peer.py`'s venv and runner, one process per run);
 - `moisson check` on the bundled catalog (goal of both: 0.5 s);
-- for scale, `python -c "import pandas"`: what `validate` cannot go under while the gate checks pandas frames.
+- for scale, `python -c "import pandas"`: what `validate` cannot go under while the gate checks pandas frames,
+  with numpy's one OpenBLAS thread as `validate` asks for it (`core.settings.one_blas_thread`).
 
     .venv/bin/python benchmarks/startup_speed.py [--runs 3] [--data DIR]
 """
@@ -54,7 +55,8 @@ def startup(folder: Path, runs: int) -> dict[str, float]:
                               label="moisson validate (1 row)"),
             "check": timed([*MOISSON, "check", "--catalog", str(REPO / "deployments" / "catalog.yaml")], runs,
                            env=env, label="moisson check", cwd=REPO),
-            "pandas": timed([sys.executable, "-c", "import pandas"], runs, env=env, label="import pandas"),
+            "pandas": timed([sys.executable, "-c", "import pandas"], runs, env={**env, "OPENBLAS_NUM_THREADS": "1"},
+                            label="import pandas"),
         }
     if available():
         measured["validata"] = timed([str(validata_python()), str(RUNNER), str(SCHEMA), str(one)], runs,

@@ -39,3 +39,13 @@ def process_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def one_blas_thread() -> None:
+    """One OpenBLAS thread unless the user chose otherwise, for a command that imports numpy to check tables.
+
+    numpy starts an OpenBLAS worker per core when it is imported, and each spins a while waiting for work that the
+    checks never give it (no matrix products): 0.1 s of CPU on two cores, more on bigger machines, before the first
+    row is read. OpenBLAS reads the variable once, when numpy loads it: call this before numpy is imported.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -16,7 +16,7 @@ import typer
 
 from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out, quiet_logs
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError
-from moisson.core.settings import process_defaults
+from moisson.core.settings import one_blas_thread, process_defaults
 from moisson.prepare_cli import app as prepare_app
 from moisson.tasks.labels import ROLES, changes_label, status_label
 
@@ -192,6 +192,7 @@ def validate(
     Validata refuse tels quels : code de sortie 0, le fichier publié porte les valeurs corrigées) ou `invalid`
     (code de sortie 1).
     """
+    one_blas_thread()  # before the gate imports numpy
     from moisson.core.settings import cache_dir
     from moisson.files import extracted
     from moisson.quality.gate import report_frame
