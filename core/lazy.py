@@ -10,12 +10,16 @@ checked. A module writes, after its imports (PEP 810's `lazy import` in the mean
         pa = lazy("pyarrow")
 
 and `pa.table(...)` imports pyarrow the first time it runs. Nothing is put in `sys.modules` until then.
+A command imports what it needs within `startup_imports`, out of the garbage collector's way.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -38,3 +42,23 @@ def lazy(name: str) -> Any:
         name: Absolute dotted name, as `import` takes it (`pyarrow.compute`).
     """
     return _LazyModule(name)
+
+
+@contextmanager
+def startup_imports() -> Iterator[None]:
+    """A command's imports, with the garbage collector paused, then what they made left out of its passes.
+
+    Imports make tens of thousands of objects that live as long as the process (80,000 for `moisson validate`:
+    modules, classes, validators): each full pass of the collector over them frees nothing, and the command's own
+    objects bring passes on. So the collector is paused for the imports, then everything that exists is frozen
+    (`gc.freeze`): later passes look only at what the command makes after. The price: the garbage cycles made before
+    then are never freed (0.4 MB in `moisson validate`; a test process that runs commands keeps theirs too).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

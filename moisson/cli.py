@@ -16,6 +16,7 @@ import typer
 
 from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out, quiet_logs
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError
+from moisson.core.lazy import startup_imports
 from moisson.core.settings import one_blas_thread, process_defaults
 from moisson.prepare_cli import app as prepare_app
 from moisson.tasks.labels import ROLES, changes_label, status_label
@@ -36,8 +37,9 @@ def check(catalog: CatalogOption = None,
           ) -> None:
     """Vérifier le catalogue, ses connecteurs, les fichiers et feuilles de ses jeux, ses schémas."""
     try:
-        cat = catalog_of(catalog)
-        problems = _dataset_problems(cat)
+        with startup_imports():  # they import the catalog's models and connectors
+            cat = catalog_of(catalog)
+            problems = _dataset_problems(cat)
         if sources and not problems:
             from moisson.tasks.connect import build_source
 
@@ -193,11 +195,12 @@ def validate(
     (code de sortie 1).
     """
     one_blas_thread()  # before the gate imports numpy
-    from moisson.core.settings import cache_dir
-    from moisson.files import extracted
-    from moisson.quality.gate import report_frame
-    from moisson.quality.messages import LANGS, say
-    from moisson.quality.schema import load_schema
+    with startup_imports():
+        from moisson.core.settings import cache_dir
+        from moisson.files import extracted
+        from moisson.quality.gate import report_frame
+        from moisson.quality.messages import LANGS, say
+        from moisson.quality.schema import load_schema
 
     if lang not in LANGS:
         err.print(f"--lang doit valoir {' ou '.join(LANGS)}, pas {lang!r}")

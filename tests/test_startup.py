@@ -7,12 +7,14 @@ benchmarks/startup_speed.py.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from moisson.core.lazy import startup_imports
 from tests.data import REPO
 
 #: Runs `moisson ARGS…` (argv[2:]) and writes to argv[1] at exit the names of every imported module and the OpenBLAS
@@ -87,3 +89,18 @@ def test_validate_asks_numpy_for_one_blas_thread_unless_the_user_chose_a_number(
     code, modules, blas = started(tmp_path, *small_file(tmp_path))
     assert (code, "numpy" in modules, blas) == (0, True, "1")
     assert started(tmp_path, *small_file(tmp_path), blas="2")[2] == "2"
+
+
+def test_startup_imports_pause_the_collector_then_freeze_what_exists_and_restore_it_as_it_was():
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            gc.unfreeze()
+            with startup_imports():
+                assert not gc.isenabled()
+            assert gc.isenabled() is enabled
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
