@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -936,6 +937,15 @@ class _Rows:
         self.numbers.extend(numbers[: max(0, FINDING_ROWS - len(self.numbers))])
 
 
+def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A writer of the extract: snappy, no dictionaries, no statistics.
+
+    The extract is read whole, chunk by chunk, never filtered on its row groups' min and max: their statistics
+    would take a fifth of the writing for no reader.
+    """
+    return pq.ParquetWriter(path, schema, compression="snappy", use_dictionary=False, write_statistics=False)
+
+
 class _TableWriter:
     """Writes text columns to Parquet, block by block, leaving out blank rows and repeated headers (noted).
 
@@ -947,7 +957,11 @@ class _TableWriter:
         self.path, self.layout, self.where, self.notes = path, layout, where, notes
         self.width = len(layout.names)
         self.schema = pa.schema([(c, pa.string()) for c in layout.names])
-        self.writer = pq.ParquetWriter(path, self.schema, compression="snappy", use_dictionary=False)
+        self.writer = _parquet_writer(path, self.schema)
+        # Arrow compresses and writes a row group without the GIL: a thread does it while the next rows are read,
+        # one row group at a time, so one more at most waits in memory.
+        self.background = ThreadPoolExecutor(max_workers=1)
+        self.writing: Future[None] | None = None
         self.rows = 0
         self.pending: list[pa.RecordBatch] = []  # rows of the next row group
         self.pending_rows = 0
@@ -996,8 +1010,10 @@ class _TableWriter:
     def _flush(self) -> None:
         """Write the rows added since the last row group as one row group."""
         if self.pending:
-            self.writer.write_table(pa.Table.from_batches(self.pending, schema=self.schema),
-                                    row_group_size=self.pending_rows)
+            table = pa.Table.from_batches(self.pending, schema=self.schema)
+            if self.writing:
+                self.writing.result()  # raises what failed writing the previous row group
+            self.writing = self.background.submit(self.writer.write_table, table, row_group_size=self.pending_rows)
             self.pending, self.pending_rows = [], 0
 
     def _repeated(self, columns: list[pa.Array], blank: np.ndarray) -> np.ndarray:
@@ -1053,11 +1069,15 @@ class _TableWriter:
 
     def abort(self) -> None:
         """Close the writer of a read that failed (the caller removes the file)."""
+        self.background.shutdown()
         self.writer.close()
 
     def close(self) -> TableResult:
         """Finish the file (adding the overflow columns), write the notes, return what was written."""
         self._flush()
+        self.background.shutdown()
+        if self.writing:
+            self.writing.result()
         self.writer.close()
         columns = self._add_overflow_columns()
         found = self.found
@@ -1105,7 +1125,7 @@ class _TableWriter:
         wide = self.path.with_name(self.path.name + ".wide")
         schema = pa.schema([(c, pa.string()) for c in names])
         offset = 0
-        with pq.ParquetWriter(wide, schema, compression="snappy", use_dictionary=False) as writer:
+        with _parquet_writer(wide, schema) as writer:
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=CHUNK_ROWS):
                 extra = [column.slice(offset, batch.num_rows) for column in full]
                 writer.write_batch(pa.RecordBatch.from_arrays([*batch.columns, *extra], schema=schema))
