@@ -4,9 +4,11 @@ Each dataset gets a folder `<path>/<id>/` with `<id>.csv`, `<id>.geojson` (when 
 geometries), a Frictionless `datapackage.json` carrying the moisson metadata and its web page
 (`index.html`, see `site`). The portal root holds `catalog.jsonld` and `catalog.ttl` (DCAT-AP 2,
 harvestable by data.gouv.fr), `feed.atom` and `index.html`, all rebuilt from every
-`*/datapackage.json` after each change. Folders are built aside and swapped in, so a failed run
-never leaves a half-written dataset nor loses the previous version; every rebuilt file records
-what it was built from, so a run killed before the rebuild finished is repaired by the next one.
+`*/datapackage.json` after each change; a dataset's page only when what it shows changed, so a
+publication costs little more in a portal of hundreds of datasets. Folders are built aside and
+swapped in, so a failed run never leaves a half-written dataset nor loses the previous version;
+every page records what it was built from, so a run killed before the rebuild finished is
+repaired by the next one.
 """
 
 from __future__ import annotations
@@ -214,9 +216,13 @@ class LocalTarget:
         return PublishResult("archived", dataset_id, self._url(dataset_id), ("archived",) if newly else ())
 
     def rebuild(self) -> None:
-        """Rebuild the catalogs, the feed and every page from the datasets present, e.g. after a config change."""
+        """Rebuild the catalogs, the feed and every page from the datasets present, e.g. after an upgrade.
+
+        Unlike a publication's rebuild, the pages whose package did not change are rendered again
+        too: a new moisson may render them differently.
+        """
         with self._locked(None):
-            self._regenerate()
+            self._regenerate(every_page=True)
 
     # Writing one dataset.
 
@@ -298,17 +304,24 @@ class LocalTarget:
 
     # The whole portal.
 
-    def _regenerate(self) -> None:
-        """Rebuild everything from the packages on disk; the home page last, so it marks a finished rebuild."""
+    def _regenerate(self, every_page: bool = False) -> None:
+        """Rebuild from the packages on disk; the home page last, so it marks a finished rebuild.
+
+        Args:
+            every_page: Render every dataset's page; otherwise only those not rendered from their
+                package and the portal's settings as they are now (the published, edited or missing).
+        """
         root = self.config.path
         entries, digests = self._entries()
         portal = self._portal()
         site.copy_static(root)
         for package, metadata in entries:
             folder = root / package["name"]
+            source = self._page_source(digests[package["name"]])
+            if not every_page and site.recorded_source(folder / PAGE) == source:
+                continue
             view = _read_json(folder / site.VIEW) if (folder / site.VIEW).is_file() else {}
-            _write_text(folder / PAGE, site.dataset_page(package, metadata, view, portal,
-                                                         self._page_source(digests[package["name"]])))
+            _write_text(folder / PAGE, site.dataset_page(package, metadata, view, portal, source))
         catalog = build_catalog(entries, title=self.config.title, publisher=self.config.publisher,
                                 base_url=self.config.base_url)
         _write_text(root / "feed.atom", site.atom_feed(entries, portal))
@@ -347,8 +360,7 @@ class LocalTarget:
             return True
         pages = ((root / PAGE, self._index_source(digests)),
                  (root / dataset_id / PAGE, self._page_source(digests[dataset_id])))
-        if any(not page.is_file() or site.rendered_from(page.read_text(encoding="utf-8")) != source
-               for page, source in pages):
+        if any(site.recorded_source(page) != source for page, source in pages):
             return True
         package = _read_json(descriptor)
         if package.get("moisson", {}).get("archived"):

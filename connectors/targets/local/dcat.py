@@ -12,22 +12,16 @@ working folder and rejects every item.
 from __future__ import annotations
 
 import json
-import warnings
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
 from moisson.core.errors import RejectedError
 from moisson.core.frequencies import eu_uri
-from moisson.core.lazy import lazy
 from moisson.core.metadata import LICENSES, DatasetMetadata
 from moisson.core.validation import described
-
-if TYPE_CHECKING:
-    import rdflib
-else:
-    rdflib = lazy("rdflib")  # only to write catalog.ttl
 
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
@@ -157,15 +151,92 @@ def build_catalog(packages: Iterable[tuple[Mapping[str, Any], DatasetMetadata]],
 
 
 def turtle(catalog: Mapping[str, Any]) -> str:
-    """The same catalog as Turtle (rdflib parses the JSON-LD, inline context included)."""
-    graph = rdflib.Graph()
-    with warnings.catch_warnings():
-        # rdflib 7's own JSON-LD parser still builds a ConjunctiveGraph, which it deprecates.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        graph.parse(data=json.dumps(catalog), format="json-ld")
-    for prefix, namespace in CONTEXT.items():
-        graph.bind(prefix, namespace)
-    return graph.serialize(format="turtle")
+    """The same catalog as Turtle: the graph a JSON-LD processor (rdflib, data.gouv.fr) reads from it.
+
+    Written from the document itself rather than parsed back and serialised by rdflib, which took
+    most of a portal's rebuild once the catalog held a few hundred datasets. Nodes without `@id`
+    become blank nodes, nodes with one are described under their IRI, arrays are sets of values;
+    relative IRIs (a portal nobody harvests) stay relative, resolved against the file's own
+    address as `catalog.jsonld`'s are. Only the prefixes used are declared, as rdflib did.
+    """
+    return _Turtle(catalog).text()
+
+
+class _Turtle:
+    """Turtle text of a JSON-LD document using the compact IRIs of `CONTEXT` (the only ones we write)."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.used: set[str] = set()
+        self.pending: list[Mapping[str, Any]] = [document]
+        # Insertion-ordered set: a node met several times (a licence) is described once.
+        self.blocks: dict[str, None] = {}
+
+    def text(self) -> str:
+        while self.pending:
+            node = self.pending.pop(0)
+            self.blocks.setdefault(f"{self.iri(node['@id'])} {self.properties(node, '    ')} .\n")
+        prefixes = "".join(f"@prefix {p}: <{CONTEXT[p]}> .\n" for p in sorted(self.used))
+        return prefixes + "\n" + "\n".join(self.blocks)
+
+    def properties(self, node: Mapping[str, Any], indent: str) -> str:
+        pairs = [f"a {', '.join(self.iri(t) for t in _values(node['@type']))}"] if node.get("@type") else []
+        for key, value in node.items():
+            if not key.startswith("@") and (objects := [self.term(v, indent) for v in _values(value)]):
+                pairs.append(self.iri(key) + " " + (",\n" + indent + "    ").join(objects))
+        return f" ;\n{indent}".join(pairs)
+
+    def term(self, value: Any, indent: str) -> str:
+        if not isinstance(value, Mapping):
+            return self.literal(value)
+        if "@value" in value:
+            return self.literal(value["@value"], value.get("@type"))
+        if "@id" in value:
+            if value.keys() - {"@id"}:
+                self.pending.append(value)
+            return self.iri(value["@id"])
+        inner = self.properties(value, indent + "    ")
+        return f"[\n{indent}    {inner}\n{indent}]" if inner else "[]"
+
+    def literal(self, value: Any, datatype: str | None = None) -> str:
+        """A literal; JSON booleans and numbers typed as JSON-LD does (only a hand-edited package has any)."""
+        if datatype is None and not isinstance(value, str):
+            datatype = ("xsd:boolean" if isinstance(value, bool) else "xsd:integer" if isinstance(value, int)
+                        else "xsd:double")
+        lexical = '"' + (str(value).lower() if isinstance(value, bool) else str(value)).translate(_STRING_ESCAPES)
+        return f'{lexical}"^^{self.iri(datatype)}' if datatype else f'{lexical}"'
+
+    def iri(self, value: str) -> str:
+        """An IRI (a node's, a property's, a type's), as a prefixed name when it is in a namespace of `CONTEXT`."""
+        prefix, colon, rest = value.partition(":")
+        if colon and prefix in CONTEXT and _LOCAL_NAME.fullmatch(rest):
+            self.used.add(prefix)
+            return value
+        absolute = _expanded(value)
+        for prefix, namespace in CONTEXT.items():
+            if absolute.startswith(namespace) and _LOCAL_NAME.fullmatch(absolute[len(namespace):]):
+                self.used.add(prefix)
+                return prefix + ":" + absolute[len(namespace):]
+        return "<" + absolute.translate(_IRI_ESCAPES) + ">"
+
+
+# A safe subset of Turtle's PN_LOCAL: a local name needing no escape.
+_LOCAL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# Characters an IRIREF cannot hold raw, written as \u escapes.
+_IRI_ESCAPES = {c: f"\\u{c:04X}" for c in (*range(0x21), *map(ord, '<>"{}|^`\\'))}
+_STRING_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r"}
+
+
+def _values(value: Any) -> Iterator[Any]:
+    """The values of a JSON-LD property: an array is a set of them, null is none."""
+    for item in value if isinstance(value, list) else [value]:
+        if item is not None:
+            yield item
+
+
+def _expanded(value: str) -> str:
+    """A compact IRI (`dct:title`) expanded with `CONTEXT`; any other IRI as it is."""
+    prefix, colon, rest = value.partition(":")
+    return CONTEXT[prefix] + rest if colon and prefix in CONTEXT and not rest.startswith("//") else value
 
 
 def license_node(license_id: str | None) -> dict[str, Any] | None:

@@ -38,6 +38,8 @@ MAP_DATA = "carte.js"
 SCHEMA_SITE = "https://schema.data.gouv.fr"
 #: Name of the `<meta>` that records what a page was rendered from, compared at plan time.
 SOURCE_META = "moisson-source"
+_SOURCE_MARKER = f'<meta name="{SOURCE_META}" content="'
+_PAGE_HEAD = 4096
 
 _ZONE_LEVELS_FR = {"commune": "commune", "departement": "département", "region": "région",
                    "epci": "intercommunalité (EPCI)", "arrondissement": "arrondissement",
@@ -252,9 +254,26 @@ def atom_feed(entries: Iterable[Entry], portal: Portal) -> str:
 
 def rendered_from(page: str) -> str | None:
     """The source digest a page records, or None when it has none (an older or hand-edited page)."""
-    marker = f'<meta name="{SOURCE_META}" content="'
-    start = page.find(marker)
-    return page[start + len(marker): page.find('"', start + len(marker))] if start >= 0 else None
+    start = page.find(_SOURCE_MARKER)
+    return page[start + len(_SOURCE_MARKER): page.find('"', start + len(_SOURCE_MARKER))] if start >= 0 else None
+
+
+def recorded_source(path: Path) -> str | None:
+    """The source digest of the page at `path` (see `rendered_from`); None too when there is no page.
+
+    Our pages carry it in their first lines: only a page edited by hand is read whole (a page can
+    run to megabytes, and a rebuild looks at every dataset's).
+    """
+    marker = _SOURCE_MARKER.encode()
+    try:
+        with path.open("rb") as handle:
+            page = handle.read(_PAGE_HEAD)
+            start = page.find(marker)
+            if start < 0 or page.find(b'"', start + len(marker)) < 0:
+                page += handle.read()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    return rendered_from(page.decode("utf-8", "replace"))
 
 
 # Pieces.
