@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from moisson.connectors.base import FindingKind, RowFinding
-from moisson.core.errors import RejectedError
+from moisson.core.errors import RejectedError, UnavailableError
 from moisson.core.ids import fold_accents
 from moisson.core.lazy import lazy
 from moisson.core.notes import Note, rows_note
@@ -1012,10 +1012,19 @@ class _TableWriter:
         """Write the rows added since the last row group as one row group."""
         if self.pending:
             table = pa.Table.from_batches(self.pending, schema=self.schema)
-            if self.writing:
-                self.writing.result()  # raises what failed writing the previous row group
+            self._written()
             self.writing = self.background.submit(self.writer.write_table, table, row_group_size=self.pending_rows)
             self.pending, self.pending_rows = [], 0
+
+    def _written(self) -> None:
+        """Wait for the row group being written; a write that failed is the disk's fault, said so, not the file's."""
+        try:
+            if self.writing:
+                self.writing.result()
+        except OSError as exc:
+            raise UnavailableError(
+                f"l'extrait de {self.where} ne peut pas être écrit dans {self.path.parent} ({exc.strerror or exc}) : "
+                "libérez de la place sur ce disque, puis relancez") from exc
 
     def _repeated(self, columns: list[pa.Array], blank: np.ndarray) -> np.ndarray:
         first = self.layout.raw[0] if self.layout.raw else ""
@@ -1077,8 +1086,7 @@ class _TableWriter:
         """Finish the file (adding the overflow columns), write the notes, return what was written."""
         self._flush()
         self.background.shutdown()
-        if self.writing:
-            self.writing.result()
+        self._written()
         self.writer.close()
         columns = self._add_overflow_columns()
         found = self.found

@@ -11,7 +11,7 @@ import pytest
 from moisson.connectors import tabular as tabular_io
 from moisson.connectors.base import DatasetDescriptor
 from moisson.connectors.sources.spreadsheet import SpreadsheetSource
-from moisson.core.errors import RejectedError
+from moisson.core.errors import UnavailableError
 
 
 def extract(root: Path, name: str) -> Path:
@@ -30,18 +30,27 @@ def test_row_groups_keep_the_file_order(tmp_path: Path, monkeypatch: pytest.Monk
     assert pq.ParquetFile(path).metadata.num_row_groups >= 20
 
 
-def test_a_failed_row_group_write_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ["f.xlsx", "f.csv"])
+def test_a_failed_row_group_write_is_said_to_be_the_disks_not_the_files(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        name: str) -> None:
     monkeypatch.setattr(tabular_io, "CHUNK_ROWS", 5)
-    book = openpyxl.Workbook()
-    book.active.append(["n", "texte"])
-    for i in range(30):
-        book.active.append([i, f"ligne {i}"])
-    book.save(tmp_path / "f.xlsx")
+    if name.endswith(".xlsx"):
+        book = openpyxl.Workbook()
+        book.active.append(["n", "texte"])
+        for i in range(30):
+            book.active.append([i, f"ligne {i}"])
+        book.save(tmp_path / name)
+    else:
+        (tmp_path / name).write_text("n;texte\n" + "".join(f"{i};ligne {i}\n" for i in range(30)), encoding="utf-8")
 
     def full(*_: object, **__: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
-    with pytest.raises(RejectedError, match="No space left on device"):
-        extract(tmp_path, "f.xlsx")
+    with pytest.raises(UnavailableError, match=rf"l'extrait de .*{name} ne peut pas être écrit .*No space left on "
+                                               "device.*libérez de la place") as raised:
+        extract(tmp_path, name)
+    assert raised.value.dataset_id == "jeu-test"
+    assert "gzip" not in str(raised.value)
     assert not list((tmp_path / "out").iterdir())  # neither the extract nor its temporary file
