@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -167,13 +168,13 @@ class _Turtle:
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.used: set[str] = set()
-        self.pending: list[Mapping[str, Any]] = [document]
+        self.pending: deque[Mapping[str, Any]] = deque([document])
         # Insertion-ordered set: a node met several times (a licence) is described once.
         self.blocks: dict[str, None] = {}
 
     def text(self) -> str:
         while self.pending:
-            node = self.pending.pop(0)
+            node = self.pending.popleft()
             self.blocks.setdefault(f"{self.iri(node['@id'])} {self.properties(node, '    ')} .\n")
         prefixes = "".join(f"@prefix {p}: <{CONTEXT[p]}> .\n" for p in sorted(self.used))
         return prefixes + "\n" + "\n".join(self.blocks)

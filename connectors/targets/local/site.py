@@ -36,7 +36,7 @@ MAP_TABLE_ROWS = 100
 VIEW = "vue.json"
 MAP_DATA = "carte.js"
 SCHEMA_SITE = "https://schema.data.gouv.fr"
-#: Name of the `<meta>` that records what a page was rendered from, compared at plan time.
+#: Name of the `<meta>` that records what a page was rendered from, compared at plan and rebuild time.
 SOURCE_META = "moisson-source"
 _SOURCE_MARKER = f'<meta name="{SOURCE_META}" content="'
 _PAGE_HEAD = 4096
