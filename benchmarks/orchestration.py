@@ -10,7 +10,11 @@ Goals: an unchanged dataset at most 0.5 s, a changed one at most 1.5 s; datasets
 (`moisson run --concurrency`, default 4). `--baseline CMD` times another `moisson` command too (another
 checkout's, through a wrapper) in the same rounds, each side with its own catalogs and Prefect home, so both
 meet the same load. The runs' logs are searched for the Prefect server's SQLite lock waits ("database is
-locked": a writer waits up to 60 s), which stall every run of the process when they happen.
+locked" from a server service: a writer waits up to 60 s), which stall every run of the process when they happen.
+The server is asked to log each request it answers 503 (`PREFECT_API_LOG_RETRYABLE_ERRORS`): a transaction that
+read, then found another connection's write committed before its own (SQLite's busy snapshot), fails at once, and
+Prefect's client sends the request again about 2 s later (its backoff, 2 ** 1 s with jitter, is not a setting);
+they are counted by the statement that failed (slot acquisitions, flow run creations, ...).
 
     .venv/bin/python benchmarks/orchestration.py [--runs 3] [--concurrency 4] [--with-200] [--data DIR]
         [--moisson CMD] [--baseline CMD]
@@ -19,7 +23,9 @@ locked": a writer waits up to 60 s), which stall every run of the process when t
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -43,6 +49,14 @@ from benchmarks.harness import (
 )
 
 CHANGED_GOAL, UNCHANGED_GOAL, BIG_GOAL = 1.5, 0.5, 120.0
+#: How the server's log starts a record (`HH:MM:SS.mmm | LEVEL | ...`), and the record of a request answered 503.
+RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| ", re.MULTILINE)
+RETRYABLE = "Encountered retryable exception in request"
+#: What the statement of a request answered 503 was doing, by the table it wrote.
+STATEMENTS = {"concurrency_limit_v2": "slot acquisitions", "flow_run": "flow run creations",
+              "flow_run_state": "flow run state changes", "artifact": "artifacts", "log": "logs"}
+#: Seconds Prefect's client waits before sending again a request answered 503 (2 ** 1 s, jitter aside).
+RETRY_SECONDS = 2.0
 
 
 def catalog_runs(folder: Path, prefect_home: Path, size: int, concurrency: int,
@@ -60,16 +74,43 @@ def catalog_runs(folder: Path, prefect_home: Path, size: int, concurrency: int,
     runs = []
     for _ in range(2):
         run = measure([*command, "run", "--all", "--concurrency", str(concurrency), "--catalog",
-                       str(work / "catalog.yaml"), "--json"], env=moisson_env(work, prefect_home), cwd=work)
+                       str(work / "catalog.yaml"), "--json"],
+                      env={**moisson_env(work, prefect_home), "PREFECT_API_LOG_RETRYABLE_ERRORS": "true"}, cwd=work)
         if run.code != 0:
             sys.exit(f"moisson run --all ({size} datasets) exited with {run.code}:\n{run.stderr[-3000:]}")
         runs.append(run)
     return runs[0], runs[1], task_times(prefect_home, size)
 
 
+def records(run: Run) -> list[str]:
+    """The log records of a run (a record runs to the next line starting with a time), tracebacks included."""
+    starts = [m.start() for m in RECORD.finditer(run.stderr)]
+    return [run.stderr[a:b] for a, b in zip(starts, [*starts[1:], len(run.stderr)], strict=True)]
+
+
 def stalls(run: Run) -> int:
-    """How many times the Prefect server's SQLite writers gave up waiting for a lock during a run."""
-    return run.stderr.count("database is locked")
+    """How many times a Prefect server service's SQLite write gave up waiting for a lock (60 s) during a run.
+
+    A request answered 503 is logged twice, by the server and by uvicorn (`uvicorn.error`): neither is a service's.
+    """
+    return sum(1 for r in records(run) if "database is locked" in r and RETRYABLE not in r
+               and "| uvicorn.error - " not in r.partition("\n")[0])
+
+
+def retried(run: Run) -> collections.Counter[str]:
+    """The requests the server answered 503 during a run (each sent again ~2 s later), by what they wrote."""
+    counts: collections.Counter[str] = collections.Counter()
+    for record in records(run):
+        if RETRYABLE in record:
+            table = re.search(r"\[SQL: (?:UPDATE|INSERT INTO|DELETE FROM) (\w+)", record)
+            counts[STATEMENTS.get(table.group(1), table.group(1)) if table else "other"] += 1
+    return counts
+
+
+def said(counts: collections.Counter[str]) -> str:
+    """`counts` as `n (what a, what b)`."""
+    return f"{sum(counts.values())}" + (f" ({', '.join(f'{k} {v}' for k, v in counts.most_common())})"
+                                        if counts else "")
 
 
 def side(folder: Path, name: str, command: Sequence[str], concurrency: int) -> dict[str, float | dict]:
@@ -80,11 +121,12 @@ def side(folder: Path, name: str, command: Sequence[str], concurrency: int) -> d
     print(f"{name or 'moisson'}: T1 {one[0].seconds:.1f} s first, {one[1].seconds:.1f} s unchanged; T20 "
           f"{twenty[0].seconds:.1f} s first, {twenty[1].seconds:.1f} s unchanged (CPU, server included: T1 "
           f"{one[0].cpu:.1f} / {one[1].cpu:.1f} s, T20 {twenty[0].cpu:.1f} / {twenty[1].cpu:.1f} s; SQLite lock "
-          f"waits {sum(stalls(r) for r in (*one[:2], *twenty[:2]))})", flush=True)
+          f"waits {sum(stalls(r) for r in (*one[:2], *twenty[:2]))}; requests answered 503 and sent again "
+          f"~{RETRY_SECONDS:.0f} s later, T20 unchanged: {said(retried(twenty[1]))})", flush=True)
     return {"changed": (twenty[0].seconds - one[0].seconds) / 19,
             "unchanged": (twenty[1].seconds - one[1].seconds) / 19,
             "cpu_changed": (twenty[0].cpu - one[0].cpu) / 19, "cpu_unchanged": (twenty[1].cpu - one[1].cpu) / 19,
-            "phases": twenty[2], "servers": (one[1], twenty[1])}
+            "phases": twenty[2], "servers": (one[1], twenty[1]), "retried": retried(twenty[1])}
 
 
 def report(label: str, rounds: list[dict]) -> None:
@@ -122,7 +164,8 @@ def main() -> None:
           f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)")
     for name in sides:
         report(name.strip("-") or "moisson", rounds[name])
-    phases = [r["phases"] for r in rounds[""]]
+    ours = rounds[""]
+    phases = [r["phases"] for r in ours]
     print("where the seconds go in the unchanged 20-dataset run (median over runs; task times summed over the 20 "
           "flow runs, which overlap):")
     for name in phases[0]:
@@ -133,11 +176,14 @@ def main() -> None:
     outside = statistics.median(p["flow runs (whole)"] - sum(v for k, v in p.items() if k != "flow runs (whole)")
                                 for p in phases)
     print(f"  {'flow runs outside their tasks':<40}{outside:>8.2f} s  ({outside / 20:.2f} s a dataset)")
+    waits = statistics.median(sum(r["retried"].values()) for r in ours)
+    print(f"  {'waits before a request sent again':<40}{waits * RETRY_SECONDS:>8.2f} s  ({waits:.0f} requests the "
+          f"server answered 503, median; {waits * RETRY_SECONDS / 20:.2f} s a dataset, spread over the "
+          f"{args.concurrency} runs at once; slot acquisitions wait inside the extract's time)")
     before, start = zip(*(server_seconds(run) for r in rounds[""] for run in r["servers"][:1]), strict=True)
     print(f"  once per command: {statistics.median(b or 0 for b in before):.2f} s from the start to the server's "
           f"start (imports, catalog, state store), {statistics.median(s or 0 for s in start):.2f} s for the "
           "ephemeral Prefect server to answer")
-    ours = rounds[""]
     figures: dict[str, object] = {
         "changed_s": statistics.median(r["changed"] for r in ours),
         "unchanged_s": statistics.median(r["unchanged"] for r in ours),
@@ -150,7 +196,8 @@ def main() -> None:
                                      args.concurrency, command)
             print(f"{name.strip('-') or 'moisson'}: 200 unchanged datasets: {big.seconds:.1f} s, {big.cpu:.1f} s "
                   f"CPU (goal ≤ {BIG_GOAL:.0f} s): {'met' if big.seconds <= BIG_GOAL else 'NOT met'}; SQLite lock "
-                  f"waits {stalls(big)}; load average {os.getloadavg()[0]:.1f}", flush=True)
+                  f"waits {stalls(big)}; requests answered 503 {said(retried(big))}; load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
             if not name:
                 figures["unchanged_200_s"] = big.seconds
     result_line("orchestration", **figures)
