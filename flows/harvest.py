@@ -74,7 +74,14 @@ def harvest_dataset(dataset_id: str, dry_run: bool = False, force: bool = False,
     """
     store = StateStore()
     cat = with_stored_records(load_catalog(catalog) if catalog_text is None else _parsed(catalog, catalog_text), store)
-    outcome = _harvest(cat, store, dataset_id, dry_run=dry_run, force=force, accept_shrink=accept_shrink)
+    try:
+        outcome = _harvest(cat, store, dataset_id, dry_run=dry_run, force=force, accept_shrink=accept_shrink)
+    except MemoryError as exc:  # numpy's and Arrow's too: the machine ran short, the file may be fine
+        outcome = DatasetOutcome(id=dataset_id, status="failed", error=(
+            f"[{dataset_id}] mémoire insuffisante ({exc}) : rien n'a été publié, la version en ligne reste telle "
+            "quelle. Libérez de la mémoire ou traitez moins de jeux à la fois (`moisson run --concurrency 1`), "
+            "puis relancez."))
+        get_run_logger().error("%s", outcome.error)
     if not dry_run:
         store.record_run(dataset_id, outcome.status)
     publication_artifact(outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -33,10 +34,11 @@ def wait_for(check, what: str, timeout: float, log: Path | None = None):
 
 
 def run_moisson(*args: str, env: Mapping[str, str | None] | None = None, timeout: float = 600,
-                ) -> subprocess.CompletedProcess[str]:
+                data_limit: int | None = None) -> subprocess.CompletedProcess[str]:
     """`moisson ARGS` in its own process, as users start it, against the Prefect API this process uses.
 
-    `env` is added to this process's environment; a None value removes that variable. Commands
+    `env` is added to this process's environment; a None value removes that variable. `data_limit` caps the
+    process's data segment (`RLIMIT_DATA`, bytes: heap and private mappings). Commands
     that run flows never go through click's CliRunner: the first flow of a process sets Prefect's
     logging up on the streams of that moment, CliRunner's are closed once it returns, and every
     later test of the session would then log into a closed file.
@@ -49,5 +51,9 @@ def run_moisson(*args: str, env: Mapping[str, str | None] | None = None, timeout
             environment.pop(name, None)
         else:
             environment[name] = value
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+
     return subprocess.run([sys.executable, "-m", "moisson.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          env=environment, timeout=timeout)
+                          env=environment, timeout=timeout, preexec_fn=capped if data_limit else None)
