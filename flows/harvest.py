@@ -23,6 +23,7 @@ from prefect import Flow, flow, get_run_logger
 from prefect.context import SyncClientContext
 from prefect.events import emit_event
 from prefect.exceptions import MissingResult
+from prefect.settings import PREFECT_API_URL
 from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import quote
 
@@ -222,6 +223,10 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
     the order of `dataset_ids`, `on_done` is called (in this thread) as each run ends.
     """
     cat = with_stored_records(load_catalog(catalog), StateStore())
+    if not PREFECT_API_URL.value():
+        from moisson.flows.server import use_temporary_server  # deferred: it imports Prefect's server
+
+        use_temporary_server()
     ensure_limits(cat)
     ids = list(dataset_ids)
 
@@ -251,7 +256,7 @@ def plain_http_clients() -> contextlib.AbstractContextManager:
     bundle (certifi's or `SSL_CERT_FILE`'s: 40 ms of CPU, once per task holding a slot); an `http://` API (the
     temporary server, a local one) never uses them. An `https://` API keeps its verified context and CA file.
     """
-    from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_SSL_CERT_FILE, temporary_settings
 
     if (PREFECT_API_URL.value() or "http://").startswith("https://"):
         return contextlib.nullcontext()
