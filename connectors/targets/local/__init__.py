@@ -345,10 +345,11 @@ class LocalTarget:
         return site.Portal(self.config.title, self.config.publisher, self.config.base_url)
 
     def _page_source(self, digest: str) -> str:
-        return hashlib.sha256(json.dumps([digest, *self._portal()]).encode()).hexdigest()
+        return hashlib.sha256(json.dumps([digest, *self._portal(), site.renderer_digest()]).encode()).hexdigest()
 
     def _index_source(self, digests: Mapping[str, str]) -> str:
-        return hashlib.sha256(json.dumps([sorted(digests.items()), *self._portal()]).encode()).hexdigest()
+        return hashlib.sha256(json.dumps([sorted(digests.items()), *self._portal(), site.renderer_digest()]
+                                         ).encode()).hexdigest()
 
     def _stale(self, dataset_id: str) -> bool:
         """True when the catalog or a page disagrees with the datasets on disk (checksums and sources)."""

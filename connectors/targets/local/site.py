@@ -9,6 +9,8 @@ OpenStreetMap background needs the network. Pages are in French, for RGAA (WCAG 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import html
 import json
 import re
@@ -129,6 +131,22 @@ def _anchor(value: Any) -> list[float]:
 
 
 # Rendering: from what is on disk only.
+
+
+@functools.cache
+def renderer_digest() -> str:
+    """Digest of the code and files pages are rendered from (this package, `core`'s labels), once per process.
+
+    Part of each page's source: a moisson that would render a page differently renders it again at the next
+    publication, even when the dataset's package did not change.
+    """
+    digest = hashlib.sha256()
+    for package in ("moisson.connectors.targets.local", "moisson.core"):
+        root = Path(str(resources.files(package)))
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def copy_static(root: Path) -> None:

@@ -113,12 +113,15 @@ def test_json_values_a_hand_edited_package_may_hold_are_typed_as_json_ld_types_t
     assert isomorphic(graph, expected)
 
 
-@pytest.mark.parametrize("edit", ["deleted", "marker removed", "package edited", "portal renamed"])
-def test_a_page_out_of_date_with_its_inputs_is_rendered_again_by_the_next_publication(tmp_path, edit):
+@pytest.mark.parametrize("edit", ["deleted", "marker removed", "package edited", "portal renamed", "moisson upgraded"])
+def test_a_page_out_of_date_with_its_inputs_is_rendered_again_by_the_next_publication(tmp_path, edit, monkeypatch):
     target = target_at(tmp_path / "portal")
     portal = rich_portal(tmp_path, target)
     page = portal / "bancs-publics" / "index.html"
-    if edit == "deleted":
+    before = stamps(page)
+    if edit == "moisson upgraded":  # a new moisson renders pages with other code or styles
+        monkeypatch.setattr(site, "renderer_digest", lambda: "another renderer")
+    elif edit == "deleted":
         page.unlink()
     elif edit == "marker removed":
         page.write_text(page.read_text(encoding="utf-8").replace(site.SOURCE_META, "edited"), encoding="utf-8")
@@ -135,6 +138,7 @@ def test_a_page_out_of_date_with_its_inputs_is_rendered_again_by_the_next_public
     assert site.rendered_from(text) == target._page_source(digest)
     assert ("Bancs et assises" in text) == (edit == "package edited")
     assert ("Villeneuve ouverte" in text) == (edit == "portal renamed")
+    assert stamps(page) != before
 
 
 def test_rebuild_renders_every_page_again(tmp_path):
