@@ -15,14 +15,20 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """A real Prefect API on a temporary SQLite database (prefect_test_harness)."""
+    """A real Prefect API on a temporary SQLite database (prefect_test_harness), the server `moisson run` starts."""
+    from unittest import mock
+
     from prefect.logging.configuration import ensure_logging_setup
     from prefect.testing.utilities import prefect_test_harness
+
+    from moisson.flows.server import TemporaryServer
 
     # Prefect's handlers keep the stream of the moment they are made: pytest's, never one a test swaps in
     # for a while (CliRunner, capsys) and closes, into which every later flow of the session would log.
     ensure_logging_setup()
-    with prefect_test_harness(server_startup_timeout=120):
+    # The harness on moisson's temporary server (SQLite writers taking turns), as a run without an API gets it.
+    with mock.patch("prefect.testing.utilities.SubprocessASGIServer", TemporaryServer), \
+            prefect_test_harness(server_startup_timeout=120):
         yield
 
 
