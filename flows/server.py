@@ -3,8 +3,8 @@
 Prefect's server begins its SQLite transactions DEFERRED. One that reads, then writes (a concurrency slot taken, a
 flow run created) fails at once when another connection committed in between: SQLite's "busy snapshot", which no
 busy timeout waits out. The server answers 503 and Prefect's client sends the request again about 2 s later, so
-four datasets run at once spend most of their time waiting (an unchanged 20-dataset catalog: 16 such answers, 3 s
-a dataset). Begun IMMEDIATE, a transaction takes the write lock first and waits its turn for it, which lasts
+four datasets run at once spend most of their time waiting (an unchanged 20-dataset catalog: 14-16 such answers,
+2.7 s a dataset). Begun IMMEDIATE, a transaction takes the write lock first and waits its turn for it, which lasts
 milliseconds. `use_temporary_server` makes that server the one Prefect starts for this process; a server the user
 runs (`PREFECT_API_URL`) is left as it is.
 """
