@@ -339,6 +339,29 @@ def serve(catalog: CatalogOption = None, prune: PruneOption = False,
         raise fail(exc) from None
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def server(ctx: typer.Context) -> None:
+    """Démarrer le serveur Prefect (API et interface), ses transactions SQLite prenant le verrou d'écriture d'emblée.
+
+    Les options sont celles de `prefect server start` (--host, --port…), hormis --background et --workers. Sur SQLite,
+    les exécutions simultanées y attendent leur tour au lieu de recevoir des réponses 503 ; sur PostgreSQL, rien ne
+    change.
+    """
+    if refused := sorted({a.split("=")[0] for a in ctx.args} & {"--background", "-b", "--workers"}):
+        err.print(f"moisson server ne prend pas {', '.join(refused)} : ces modes démarrent le serveur de Prefect dans "
+                  "un autre processus, sans le réglage de moisson ; lancez-le au premier plan (un service systemd, "
+                  "par exemple) ou utilisez `prefect server start` sur PostgreSQL.")
+        raise typer.Exit(2)
+    process_defaults()
+    from prefect.cli import app as prefect_cli
+
+    from moisson.flows.server import immediate_sqlite_transactions
+
+    immediate_sqlite_transactions()  # the server runs in this process (uvicorn in the foreground)
+    sys.argv = ["prefect", "server", "start", *ctx.args]
+    prefect_cli()
+
+
 @app.command()
 def deploy(pool: Annotated[str, typer.Option("--pool", help="Work pool qu'interrogent les workers.")],
            image: Annotated[str | None, typer.Option(help="Image Docker où moisson est installé.")] = None,
