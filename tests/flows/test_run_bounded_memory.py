@@ -49,7 +49,7 @@ def test_a_large_csv_is_published_within_a_memory_limit(large, tmp_path):
 
 def test_the_same_run_in_one_chunk_fails_in_french_and_publishes_nothing(large, tmp_path):
     # The limit bites: with the whole table as one chunk, the same run runs out of memory. It says so in French,
-    # naming the dataset and what to do, and leaves no portal behind.
+    # naming the dataset and what to do, and leaves the portal as it was (every file, size and date).
     before = portal_files(large.parent / "portal")
     outcome = run(large, tmp_path / "home", **{CHUNK_ROWS_VARIABLE: str(10 * ROWS)})
     assert outcome["status"] == "failed"

@@ -17,6 +17,8 @@ from moisson.flows.server import FACTORY, TemporaryServer, use_temporary_server
 from tests.data import REPO
 from tests.peers.process import free_port, wait_for
 
+#: Tiny datasets a catalog run harvests, 4 at a time: enough for Prefect's own server to answer some with 503.
+DATASETS = 8
 #: In a fresh process: a Prefect server transaction is begun, reads, and another connection asks for the write lock.
 LOCK_PROBE = """
 import asyncio, sqlite3, sys
@@ -60,11 +62,11 @@ def test_prefect_starts_a_temporary_server_of_moissons(no_temporary_server, monk
     assert env["PREFECT__SERVER_EPHEMERAL"] == "1" and env["PREFECT_UI_ENABLED"] == "0"
 
 
-def tiny_catalog(folder: Path, count: int = 8) -> Path:
-    """A catalog of `count` one-row CSV datasets published to a local portal in `folder`."""
+def tiny_catalog(folder: Path) -> Path:
+    """A catalog of `DATASETS` one-row CSV datasets published to a local portal in `folder`."""
     (folder / "data").mkdir(parents=True)
     files = {}
-    for n in range(count):
+    for n in range(DATASETS):
         (folder / "data" / f"t{n}.csv").write_text(f"code;nom\n{n};Lieu {n}\n", encoding="utf-8")
         files[f"jeu-{n}"] = f"t{n}.csv"
     return write_catalog(folder, folder / "data", files, schema=None)
@@ -77,8 +79,15 @@ def run_all(catalog: Path, **env: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, "-m", "moisson.cli", "run", "--all", "--catalog", str(catalog), "--json"],
                           capture_output=True, text=True, env=environment, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert [d["status"] for d in json.loads(done.stdout)["datasets"]] == ["published"] * 8
+    assert [d["status"] for d in json.loads(done.stdout)["datasets"]] == ["published"] * DATASETS
     return done
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_a_catalog_run_without_an_api_gets_no_busy_answer(tmp_path):
@@ -116,13 +125,6 @@ def test_moisson_server_refuses_the_modes_that_start_prefects_own_server():
                           text=True, cwd=REPO, timeout=120)
     assert done.returncode == 2
     assert "ne prend pas --background" in done.stderr
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_a_temporary_server_already_made_is_kept(no_temporary_server):
