@@ -237,17 +237,18 @@ def moisson_run(work: Path, prefect_home: Path, *args: str) -> Run:
 
 
 def server_seconds(run: Run) -> tuple[float | None, float | None]:
-    """From a run's log: seconds from the process start to the ephemeral server's start, and the server's start-up."""
+    """Seconds from a run's start until its temporary Prefect server answers, and until its first flow run begins.
+
+    Both read from the run's log (None: not in it).
+    """
     stamps = {}
     for line in run.stderr.splitlines():
-        for key, mark in (("server", "Starting temporary server"), ("flow", "Beginning flow run")):
+        for key, mark in (("server", "serveur Prefect temporaire prêt"), ("flow", "Beginning flow run")):
             if mark in line and key not in stamps:
                 h, m, sec = line.split(" ", 1)[0].split(":")
                 stamps[key] = int(h) * 3600 + int(m) * 60 + float(sec)
     began = run.started % 86400
-    before = stamps["server"] - began if "server" in stamps else None
-    start = stamps["flow"] - stamps["server"] if len(stamps) == 2 else None
-    return before, start
+    return tuple(stamps[key] - began if key in stamps else None for key in ("server", "flow"))
 
 
 def moisson_env(folder: Path, prefect_home: Path) -> dict[str, str]:

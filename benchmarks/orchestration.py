@@ -180,10 +180,10 @@ def main() -> None:
     print(f"  {'waits before a request sent again':<40}{waits * RETRY_SECONDS:>8.2f} s  ({waits:.0f} requests the "
           f"server answered 503, median; {waits * RETRY_SECONDS / 20:.2f} s a dataset, spread over the "
           f"{args.concurrency} runs at once; slot acquisitions wait inside the extract's time)")
-    before, start = zip(*(server_seconds(run) for r in rounds[""] for run in r["servers"][:1]), strict=True)
-    print(f"  once per command: {statistics.median(b or 0 for b in before):.2f} s from the start to the server's "
-          f"start (imports, catalog, state store), {statistics.median(s or 0 for s in start):.2f} s for the "
-          "ephemeral Prefect server to answer")
+    ready, first = zip(*(server_seconds(run) for r in rounds[""] for run in r["servers"][:1]), strict=True)
+    print(f"  once per command: {statistics.median(b or 0 for b in ready):.2f} s from the start until the temporary "
+          f"Prefect server (launched as the command begins) answers, {statistics.median(s or 0 for s in first):.2f} "
+          "s until the first flow run begins (imports, catalog, state store, concurrency limits)")
     figures: dict[str, object] = {
         "changed_s": statistics.median(r["changed"] for r in ours),
         "unchanged_s": statistics.median(r["unchanged"] for r in ours),

@@ -71,9 +71,9 @@ def main() -> None:
         if done.code not in (0, 1):
             sys.exit(f"moisson run failed ({done.code}):\n{done.stderr[-3000:]}\n{done.stdout[-2000:]}")
         mine.append(done)
-        before, start = server_seconds(done)
-        phases.append({**task_times(prefect_home, 1), "start-up before the server": before or 0.0,
-                       "ephemeral server start": start or 0.0})
+        ready, first = server_seconds(done)
+        phases.append({**task_times(prefect_home, 1), "start until the temporary server answers": ready or 0.0,
+                       "start until the flow run begins": first or 0.0})
         outcomes.append(json.loads(done.stdout)["datasets"][0])
     shutil.rmtree(folder / f"run-work-{args.rows}", ignore_errors=True)
     print(f"{runs} runs each, fresh processes\n{HEADER}")

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import functools
+import importlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -212,6 +213,22 @@ def _status(targets: Iterable[PublishResult], dry_run: bool) -> str:
     if dry_run:
         return "planned"
     return "published" if statuses & {"created", "updated", "archived"} else "unchanged"
+
+
+#: Modules a run imports on its way, each deferred for the commands that never need it (`warm_up`).
+ON_THE_WAY = (
+    "fastapi.encoders",  # Prefect serialises a flow's parameters with it, at the first flow run
+    "frictionless",  # schemas, as Validata reads them
+    "moisson.quality.personal",  # its patterns (hundreds of first names)
+    "moisson.quality.expectations",
+    "markdown_it",  # the local portal's pages
+)
+
+
+def warm_up() -> None:
+    """Import now what a run imports on its way (`ON_THE_WAY`): for the time a command waits anyway."""
+    for name in ON_THE_WAY:
+        importlib.import_module(name)
 
 
 def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bool = False,

@@ -21,6 +21,8 @@ import prefect
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import get_current_settings
 
+from moisson.flows.temporary_api import SERVER_ENV
+
 #: The app uvicorn builds in the server's process.
 FACTORY = f"{__name__}:create_app"
 
@@ -30,12 +32,11 @@ class TemporaryServer(SubprocessASGIServer):
 
     def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
         # As Prefect starts its temporary server (no UI, ephemeral, the settings of this process), on our factory.
-        server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
         return subprocess.Popen(
             args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
                   FACTORY, "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error",
                   "--lifespan", "on"],
-            env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)})
+            env={**os.environ, **SERVER_ENV, **get_current_settings().to_environment_variables(exclude_unset=True)})
 
 
 def use_temporary_server() -> None:

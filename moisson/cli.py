@@ -24,6 +24,7 @@ from moisson.tasks.labels import ROLES, changes_label, status_label
 if TYPE_CHECKING:
     from moisson.catalog.model import Catalog
     from moisson.connectors.base import DatasetDescriptor
+    from moisson.flows.temporary_api import TemporaryApi
     from moisson.quality.messages import Lang
 
 app = typer.Typer(help="Moissonner, contrôler et publier les données ouvertes d'une collectivité.",
@@ -112,6 +113,16 @@ def run(
     """Moissonner, contrôler et publier des jeux de données (chacun dans son exécution de flow Prefect)."""
     process_defaults()
     quiet_logs()
+    from moisson.flows.temporary_api import temporary_api
+
+    # Launched first: the server starts while this process imports what the run needs.
+    with temporary_api() as api:
+        _run(ids, all_=all_, due=due, dry_run=dry_run, force=force, accept_shrink=accept_shrink, as_json=as_json,
+             catalog=catalog, concurrency=concurrency, api=api)
+
+
+def _run(ids: list[str] | None, *, all_: bool, due: bool, dry_run: bool, force: bool, accept_shrink: bool,
+         as_json: bool, catalog: str | None, concurrency: int, api: TemporaryApi | None) -> None:
     from moisson.catalog.model import load_catalog
     from moisson.catalog.resolve import due_datasets, with_stored_records
     from moisson.core.state import StateStore
@@ -132,7 +143,7 @@ def run(
     try:
         outcomes = _run_with_progress(chosen, dry_run=dry_run, force=force, catalog=str(cat.path),
                                       show=not as_json and sys.stderr.isatty(), concurrency=concurrency,
-                                      accept_shrink=accept_shrink)
+                                      accept_shrink=accept_shrink, api=api)
     except Exception:
         err.print_exception()
         err.print("moisson n'a pas pu exécuter les flows (voir ci-dessus) ; rien de plus n'a été publié.")
@@ -146,10 +157,13 @@ def run(
 
 
 def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: str, show: bool,
-                       concurrency: int, accept_shrink: bool = False) -> list:
+                       concurrency: int, accept_shrink: bool = False, api: TemporaryApi | None = None) -> list:
     from rich.progress import Progress
 
-    from moisson.flows.harvest import run_datasets
+    from moisson.flows.harvest import run_datasets, warm_up
+
+    if api:
+        api.adopt(meanwhile=warm_up)
 
     with Progress(console=err, disable=not show, transient=True) as progress:
         bar = progress.add_task("moisson", total=len(ids))

@@ -1,9 +1,13 @@
-"""The temporary Prefect server of a run without `PREFECT_API_URL` is moisson's: its SQLite writers take turns."""
+"""The temporary Prefect server of a run without `PREFECT_API_URL` is moisson's: launched as the command begins, its
+SQLite writers taking turns."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +17,10 @@ import pytest
 from prefect.server.api.server import SubprocessASGIServer
 
 from benchmarks.harness import write_catalog
+from moisson.core.errors import UnavailableError
+from moisson.flows import temporary_api
 from moisson.flows.server import FACTORY, TemporaryServer, use_temporary_server
+from moisson.flows.temporary_api import TemporaryApi, answers
 from tests.data import REPO
 from tests.peers.process import free_port, wait_for
 
@@ -95,8 +102,13 @@ def test_a_catalog_run_without_an_api_gets_no_busy_answer(tmp_path):
     # acquisitions and flow run creations (each then sent again 2 s later); moisson's answers every one.
     done = run_all(tiny_catalog(tmp_path), PREFECT_HOME=str(tmp_path / "prefect"),
                    PREFECT_API_LOG_RETRYABLE_ERRORS="true")
-    assert "Starting temporary server" in done.stderr
     assert "Encountered retryable exception" not in done.stderr
+    # The server the command launched as it began, not the one Prefect starts on its first request; stopped after
+    # the logs and events reached it (else Prefect's workers try it for a minute at exit, "Error logging to API").
+    [url] = re.findall(r"serveur Prefect temporaire prêt sur (\S+)", done.stderr)
+    assert "Starting temporary server" not in done.stderr
+    assert "Error logging to API" not in done.stderr
+    assert not answers(f"{url}/health")
 
 
 def test_moisson_server_serves_the_ui_and_answers_concurrent_runs_without_503(tmp_path):
@@ -143,3 +155,91 @@ def test_a_server_transaction_takes_the_write_lock_before_it_reads(tmp_path, ser
                                f"sqlite+aiosqlite:///{database}"}, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == [expected]
+
+
+def test_a_run_uses_the_api_its_prefect_profile_names_and_launches_no_server(tmp_path, prefect_server):
+    # The API named in a profile, not in the environment: only Prefect's settings say it, and both processes read
+    # them; the server's process leaves at once and the flows run on the profile's API.
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    home = tmp_path / "prefect"
+    home.mkdir()
+    (home / "profiles.toml").write_text(f'active = "site"\n\n[profiles.site]\nPREFECT_API_URL = "{api}"\n',
+                                        encoding="utf-8")
+    done = run_all(tiny_catalog(tmp_path), PREFECT_HOME=str(home))
+    assert "serveur Prefect temporaire" not in done.stderr
+    assert f"View at {api.removesuffix('/api')}/runs/flow-run/" in done.stderr
+
+
+def test_the_server_process_serves_nothing_when_the_settings_name_an_api(tmp_path):
+    port = free_port()
+    done = subprocess.run([sys.executable, "-m", "moisson.flows.temporary_api", "--port", str(port), "--parent",
+                           str(os.getpid())], capture_output=True, text=True, timeout=120, cwd=REPO,
+                          env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api",
+                               "PREFECT_HOME": str(tmp_path / "prefect")})
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+@pytest.fixture
+def server_home(tmp_path, monkeypatch):
+    """No API in this process's environment, and a Prefect home of the test's own for the servers it launches."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    return tmp_path
+
+
+def test_a_port_taken_before_the_server_binds_it_means_another_launch(server_home, monkeypatch):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        ports = [busy.getsockname()[1]]
+        monkeypatch.setattr(temporary_api, "free_port", lambda: ports.pop() if ports else free_port())
+        api = TemporaryApi()
+        try:
+            assert api.port == busy.getsockname()[1]
+            api.ready(180)
+            assert api.port != busy.getsockname()[1]
+            assert answers(f"{api.url}/health")
+        finally:
+            api.stop()
+    assert api.process.returncode is not None
+
+
+def test_a_server_that_cannot_start_is_one_clear_message(server_home, monkeypatch):
+    (server_home / "fichier").write_text("", encoding="utf-8")
+    monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL",
+                       f"sqlite+aiosqlite:///{server_home / 'fichier' / 'prefect.db'}")
+    api = TemporaryApi()
+    with pytest.raises(UnavailableError, match="serveur Prefect temporaire de cette commande s'est arrêté au "
+                                               r"démarrage \(code 3.*PREFECT_API_URL"):
+        api.ready(180)
+    api.stop()
+
+
+PARENT = """
+import sys, time
+from moisson.flows.temporary_api import TemporaryApi
+api = TemporaryApi()
+print(api.process.pid, api.url, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_server_ends_with_its_command_even_killed(server_home):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        pid, url = parent.stdout.readline().split()
+        wait_for(lambda: answers(f"{url}/health"), "the temporary server", 180)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    wait_for(lambda: not _alive(int(pid)), "the temporary server to end", 60)
+    assert not answers(f"{url}/health")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
