@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prefect.server.api.server import SubprocessASGIServer
 
-from benchmarks.harness import write_catalog
+from benchmarks.harness import scdl_file, write_catalog
 from moisson.core.errors import UnavailableError
 from moisson.flows import temporary_api
 from moisson.flows.server import FACTORY, TemporaryServer, use_temporary_server
@@ -243,3 +243,30 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"  # a zombie has ended
     except FileNotFoundError:
         return False
+
+
+ON_THE_WAY_PROBE = """
+import json, sys
+from moisson.flows.harvest import ON_THE_WAY, run_datasets
+before = [name for name in ON_THE_WAY if name in sys.modules]
+[outcome] = run_datasets(["jeu-0"], catalog=sys.argv[1])
+print(json.dumps({"before": before, "after": [name for name in ON_THE_WAY if name in sys.modules],
+                  "status": outcome.status}))
+"""
+
+
+def test_what_a_run_imports_while_its_server_starts_is_what_a_run_imports_anyway(tmp_path, prefect_server):
+    # `warm_up` imports these while the command waits for its server: each must be one a run needs (no list of
+    # guesses), and none already imported by then (else the wait gains nothing from it).
+    from prefect.settings import PREFECT_API_URL
+
+    # A dataset with its national schema, as most are.
+    catalog = write_catalog(tmp_path, tmp_path, {"jeu-0": scdl_file(tmp_path, 20).name})
+    done = subprocess.run([sys.executable, "-c", ON_THE_WAY_PROBE, str(catalog)], capture_output=True, text=True,
+                          timeout=600, cwd=REPO, env={**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
+                                                      "MOISSON_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    from moisson.flows.harvest import ON_THE_WAY
+
+    assert json.loads(done.stdout.splitlines()[-1]) == {"before": [], "after": list(ON_THE_WAY),
+                                                        "status": "published"}
