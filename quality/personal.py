@@ -157,6 +157,11 @@ PEOPLE_COLUMN = re.compile(
     r"|demandeur|pr[ée]sident|directeur|directrice|signataire|exploitant|locataire|b[ée]n[ée]ficiaire|[ée]lu"
     r"|animateur|animatrice|charg[ée]_de|instructeur|redacteur|r[ée]dacteur|auteur|dirigeant|g[ée]rant|personne")
 FIRST_NAME_COLUMN = re.compile(r"pr[ée]nom|first_?name|given_?name")
+#: What a cell holding any kind of personal data holds: an `@`, a phone number, a NIR, an IBAN, a civility, a known
+#: first name (and in a column of people two words). Each kind's own patterns then read only the cells RE2 finds
+#: this in, most columns none: one pass over a column instead of one per pattern (each costs about the same).
+_ANY = "|".join(f"(?:{pattern})" for pattern in ("@", PHONE, NIR, IBAN, CIVILITY, _FIRST))
+_ANY_IN_PEOPLE = f"{_ANY}|(?:{_TWO_WORDS})"
 # Words of a body or a service: `Service Urbanisme` in a contact column is no one's name.
 SERVICE_WORD = re.compile(
     r"(?i)\b(?:service|mairie|ville|commune|direction|p[ôo]le|bureau|accueil|secr[ée]tariat|cabinet|mission|office"
@@ -207,9 +212,15 @@ def find_personal(text: pd.DataFrame, fields: Sequence[Mapping[str, Any]] = (), 
         codes, uniques = pd.factorize(cells, use_na_sentinel=True) if head.nunique() <= len(head) // 2 else (None, ())
         distinct = codes is not None and len(uniques) <= len(cells) // 2
         looked = pd.Series(uniques, dtype=cells.dtype) if distinct else cells
-        for kind, rows, warning in _scan(looked, role, domains):
+        maybe = _contains(looked, _ANY_IN_PEOPLE if PEOPLE_COLUMN.search(str(column).lower()) else _ANY)
+        if not maybe.any():
+            continue
+        part = looked[maybe].reset_index(drop=True)
+        for kind, part_rows, warning in _scan(part, role, domains):
             if kind == "person-name":
-                rows = rows | named_persons(looked, str(column))
+                part_rows = part_rows | named_persons(part, str(column))
+            rows = np.zeros(len(looked), dtype=bool)
+            rows[maybe] = part_rows
             if distinct:
                 rows = np.append(rows, False)[codes]  # a null cell (code -1) takes the appended False
             if rows.any():

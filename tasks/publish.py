@@ -59,14 +59,17 @@ def metadata_hash(dataset: DatasetDescriptor, table_schema: Mapping[str, Any] | 
 
 def publication_for(catalog: Catalog, store: StateStore, target: str, dataset: DatasetDescriptor,
                     data: Path, rows: int, geometry: str | None,
-                    table_schema: Mapping[str, Any] | None, force: bool) -> Publication:
-    """Assemble what a target needs, with the state of the previous publication."""
+                    table_schema: Mapping[str, Any] | None, force: bool, digest: str | None = None) -> Publication:
+    """Assemble what a target needs, with the state of the previous publication.
+
+    `digest` is `content_hash(data)` when the caller has it already (one dataset, several targets).
+    """
     options = catalog.targets_of(catalog.dataset(dataset.id))[target]
     previous = store.remote(dataset.id, target)
     if force and previous is not None:
         # --force keeps the remote id (no duplicate) but forgets the hashes, so everything is resent.
         previous = replace(previous, content_hash=None, metadata_hash=None)
-    return Publication(dataset=dataset, data=data, rows=rows, content_hash=content_hash(data),
+    return Publication(dataset=dataset, data=data, rows=rows, content_hash=digest or content_hash(data),
                        metadata_hash=metadata_hash(dataset, table_schema, options),
                        table_schema=table_schema, geometry=geometry, previous=previous, options=options)
 
