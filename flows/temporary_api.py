@@ -73,11 +73,11 @@ class TemporaryApi:
         if PREFECT_API_URL.value():
             self.stop()
             return False
+        meanwhile()
+        self.ready(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())  # its port may have changed meanwhile
         os.environ["PREFECT_API_URL"] = self.url
         refresh_global_settings_context()  # every thread's Prefect reads the global settings, now with the URL
         self.adopted = True
-        meanwhile()
-        self.ready(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
         get_logger("moisson").info("serveur Prefect temporaire prêt sur %s", self.url)
         return True
 
