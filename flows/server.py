@@ -5,7 +5,8 @@ flow run created) fails at once when another connection committed in between: SQ
 busy timeout waits out. The server answers 503 and Prefect's client sends the request again about 2 s later, so
 four datasets run at once spend most of their time waiting (an unchanged 20-dataset catalog: 14-16 such answers,
 2.7 s a dataset). Begun IMMEDIATE, a transaction takes the write lock first and waits its turn for it, which lasts
-milliseconds. `use_temporary_server` makes that server the one Prefect starts for this process; a server the user
+milliseconds. `moisson run` launches that server itself as it begins (`temporary_api`); `use_temporary_server`
+makes it the one Prefect starts for a process that did not (a Python caller of `run_datasets`); a server the user
 runs (`PREFECT_API_URL`) is left as it is.
 """
 

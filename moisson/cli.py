@@ -2,7 +2,8 @@
 
 Exit codes: 0 when every dataset ended published/unchanged (or the file is valid),
 1 when any was blocked or failed (or the file is invalid), 2 for a usage or catalog error,
-3 when moisson itself failed (the Prefect API could not be reached, a bug): the traceback says why.
+3 when moisson itself failed: its temporary Prefect server did not start (one line says why), or the Prefect API
+could not be reached, a bug (the traceback says why).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out, quiet_logs
-from moisson.core.errors import CatalogError, ConnectorError, MoissonError
+from moisson.core.errors import CatalogError, ConnectorError, MoissonError, UnavailableError
 from moisson.core.lazy import startup_imports
 from moisson.core.settings import one_blas_thread, process_defaults
 from moisson.prepare_cli import app as prepare_app
@@ -122,7 +123,7 @@ def run(
 
 
 def _run(ids: list[str] | None, *, all_: bool, due: bool, dry_run: bool, force: bool, accept_shrink: bool,
-         as_json: bool, catalog: str | None, concurrency: int, api: TemporaryApi | None) -> None:
+         as_json: bool, catalog: Path | None, concurrency: int, api: TemporaryApi | None) -> None:
     from moisson.catalog.model import load_catalog
     from moisson.catalog.resolve import due_datasets, with_stored_records
     from moisson.core.state import StateStore
@@ -140,10 +141,18 @@ def _run(ids: list[str] | None, *, all_: bool, due: bool, dry_run: bool, force: 
     chosen = list(ids or cat.datasets)
     if due:
         chosen = due_datasets(cat, chosen, store)
+    if api:
+        from moisson.flows.harvest import warm_up
+
+        try:
+            api.adopt(meanwhile=warm_up)
+        except UnavailableError as exc:
+            err.print(f"[bold red]erreur :[/] {exc} Rien n'a été publié.", highlight=False, soft_wrap=True)
+            raise typer.Exit(3) from None
     try:
         outcomes = _run_with_progress(chosen, dry_run=dry_run, force=force, catalog=str(cat.path),
                                       show=not as_json and sys.stderr.isatty(), concurrency=concurrency,
-                                      accept_shrink=accept_shrink, api=api)
+                                      accept_shrink=accept_shrink)
     except Exception:
         err.print_exception()
         err.print("moisson n'a pas pu exécuter les flows (voir ci-dessus) ; rien de plus n'a été publié.")
@@ -157,13 +166,10 @@ def _run(ids: list[str] | None, *, all_: bool, due: bool, dry_run: bool, force: 
 
 
 def _run_with_progress(ids: list[str], *, dry_run: bool, force: bool, catalog: str, show: bool,
-                       concurrency: int, accept_shrink: bool = False, api: TemporaryApi | None = None) -> list:
+                       concurrency: int, accept_shrink: bool = False) -> list:
     from rich.progress import Progress
 
-    from moisson.flows.harvest import run_datasets, warm_up
-
-    if api:
-        api.adopt(meanwhile=warm_up)
+    from moisson.flows.harvest import run_datasets
 
     with Progress(console=err, disable=not show, transient=True) as progress:
         bar = progress.add_task("moisson", total=len(ids))

@@ -217,6 +217,21 @@ def test_a_server_that_cannot_start_is_one_clear_message(server_home, monkeypatc
     api.stop()
 
 
+def test_moisson_run_says_in_one_line_that_its_server_could_not_start(tmp_path):
+    (tmp_path / "fichier").write_text("", encoding="utf-8")
+    environment = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {
+        "MOISSON_HOME": str(tmp_path / "home"), "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'fichier' / 'prefect.db'}"}
+    done = subprocess.run([sys.executable, "-m", "moisson.cli", "run", "--all", "--catalog",
+                           str(tiny_catalog(tmp_path / "runs"))], capture_output=True, text=True, env=environment,
+                          timeout=600, cwd=REPO)
+    assert done.returncode == 3
+    assert "erreur : le serveur Prefect temporaire de cette commande s'est arrêté au démarrage" in done.stderr
+    assert "Rien n'a été publié." in done.stderr
+    assert "moisson n'a pas pu exécuter les flows" not in done.stderr  # the traceback's path: not taken
+    assert not (tmp_path / "runs" / "portal").exists()
+
+
 PARENT = """
 import sys, time
 from moisson.flows.temporary_api import TemporaryApi
