@@ -179,7 +179,7 @@ def serve(port: int, parent: int) -> int:
     """The server's process: nothing when Prefect's settings name an API, else Prefect's server until `parent` ends.
 
     Returns:
-        The exit status (`STARTUP_FAILURE` when the server could not start).
+        0 (uvicorn ends the process with `STARTUP_FAILURE` itself when the server cannot start).
     """
     from prefect.settings import PREFECT_API_URL
 
@@ -203,7 +203,7 @@ def _end_with(parent: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m moisson.flows.temporary_api --port PORT --parent PID`."""
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=serve.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m moisson.flows.temporary_api", description=serve.__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--parent", type=int, required=True)
     args = parser.parse_args(argv)
