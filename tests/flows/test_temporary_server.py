@@ -90,13 +90,6 @@ def run_all(catalog: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_a_catalog_run_without_an_api_gets_no_busy_answer(tmp_path):
     # Eight tiny datasets four at a time on the temporary server: Prefect's own answered 503 to some of their slot
     # acquisitions and flow run creations (each then sent again 2 s later); moisson's answers every one.
@@ -123,7 +116,7 @@ def test_moisson_server_serves_the_ui_and_answers_concurrent_runs_without_503(tm
                                    str(port)], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(f"{base}/api/health"), "moisson server", 180, log)
+        wait_for(lambda: answers(f"{base}/api/health"), "moisson server", 180, log)
         assert "<html" in httpx.get(f"{base}/", timeout=10).text  # the UI, as `prefect server start` serves it
         run_all(tiny_catalog(tmp_path / "runs"), PREFECT_API_URL=f"{base}/api")
     finally:
