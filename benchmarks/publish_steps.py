@@ -45,7 +45,7 @@ with pq.ParquetWriter(out, schema) as writer:
 #: Each step: the code run in a fresh interpreter, given the table, an output folder and the schema.
 STEPS = {
     "CSV (render_csv)": "from moisson.connectors.csvfile import render_csv\nrender_csv(data, out / 'x.csv')",
-    "content hash (tasks.publish)": "from moisson.tasks.publish import content_hash\ncontent_hash(data)",
+    "rows digest (core.digest)": "from moisson.core.digest import parquet_digest\nparquet_digest(data)",
     "charts": "from moisson.connectors.targets.local.charts import chart_data\nchart_data(data, schema, None)",
     "charts · baseline": "chart_data = baseline('connectors/targets/local/charts.py').chart_data\n"
                          "chart_data(data, schema, None)",

@@ -44,7 +44,7 @@ from moisson.tasks.labels import status_label
 from moisson.tasks.limits import ensure_limits
 from moisson.tasks.merge import merge_sources
 from moisson.tasks.prepare import prepare_dataset
-from moisson.tasks.publish import content_hash, publication_for, publish_to_target, settled_unchanged
+from moisson.tasks.publish import publication_for, publish_to_target, settled_unchanged
 from moisson.tasks.quality import check_dataset
 from moisson.tasks.roundtrip import verify_publication
 from moisson.tasks.shrink import held_back
@@ -168,11 +168,9 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
         for name, note in skipped.items():
             logger.info("%s → %s : %s", dataset_id, name, note)
         wanted = [target for target in cat.targets_of(dataset) if target not in skipped]
-        # The rows' digest once for every target: at 1,000,000 rows it takes seconds.
-        digest = content_hash(checked.clean_path) if wanted else None
         publications = {target: publication_for(cat, store, target, extracted.dataset, checked.clean_path,
                                                 checked.rows, extracted.extract.geometry, checked.table_schema,
-                                                force, digest=digest) for target in wanted}
+                                                force, digest=checked.digest) for target in wanted}
         targets: dict[str, PublishResult] = {}
         for target, publication in publications.items():
             if settled := settled_unchanged(cat, target, publication):

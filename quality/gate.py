@@ -30,6 +30,7 @@ from moisson.quality.checks import (
     check_primary_key,
     check_row_shapes,
 )
+from moisson.quality.clean import CleanTable
 from moisson.quality.completeness import METADATA, check_metadata
 from moisson.quality.custom import Table, run_custom_checks
 from moisson.quality.flagged import point_map
@@ -110,18 +111,14 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_path = out_dir / CLEAN
     suite: SuiteRun | None = None
-    writer: pq.ParquetWriter | None = None
-    try:
+    with CleanTable(clean_path) as written:
         for frame in chunks:
             published, clean = check.add(frame)
-            writer = _write(writer, clean_path, published)
+            written.add(published)
             if suite is None:
                 suite = _suite(schema, policy, clean, dataset_id)
             if suite is not None and len(clean.columns):
                 suite.add(clean)
-    finally:
-        if writer is not None:
-            writer.close()
     check.finish(chunks.cells)
     notes = check.notes
     if communes is not None:
@@ -139,6 +136,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         rows=chunks.total, errors=_ordered(issues.errors), warnings=issues.warnings,
         notes=chunks.notes + notes, error_count=issues.error_count, counts=issues.counts,
         normalised=check.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
+        digest=written.digest,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
         table_schema=schema.descriptor if schema else None, lang=policy.lang,
         points=point_map(clean_path, schema, issues, geometry=geometry, extent=policy.extent),
@@ -499,18 +497,6 @@ def read_text_table(path: Path, *, dataset_id: str | None = None, geometry: str 
     chunks = TextChunks(path, dataset_id=dataset_id, geometry=geometry, lang=lang)
     chunks.rows = max(chunks.total, 1)
     return next(iter(chunks)), chunks.notes
-
-
-def _write(writer: pq.ParquetWriter | None, path: Path, published: pd.DataFrame) -> pq.ParquetWriter:
-    """Append a chunk of the published table to `clean.parquet` (opened with the first chunk's columns)."""
-    table = pa.Table.from_pandas(published, preserve_index=False)
-    if writer is None:
-        # A column null in the first chunk is text all the same (as every published column but the geometry).
-        schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
-                           metadata=table.schema.metadata)
-        writer = pq.ParquetWriter(path, schema)
-    writer.write_table(table.cast(writer.schema))
-    return writer
 
 
 def _suite(schema: TableSchemaRef | None, policy: QualityPolicy, clean: pd.DataFrame,

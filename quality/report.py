@@ -418,7 +418,8 @@ class QualityResult(QualityReport):
 
     Attributes:
         blocked: True when the table failed and the policy says `block`.
-        clean_path: Parquet file of the typed, checked rows.
+        clean_path: Parquet file of the checked rows to publish.
+        digest: The digest of its rows (`core.digest`), which tells whether a publication changed.
         report_json: The report as JSON.
         report_html: The report as an HTML page.
         gx_results: Great Expectations validation result (JSON), when a suite ran.
@@ -426,6 +427,7 @@ class QualityResult(QualityReport):
 
     blocked: bool
     clean_path: Path
+    digest: str
     report_json: Path
     report_html: Path
     gx_results: Path | None = None

@@ -14,9 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -31,27 +28,6 @@ from moisson.tasks.limits import slot
 from moisson.tasks.retry import NETWORK_RETRIES, retry_if_retryable
 from moisson.tasks.shrink import shape_of
 
-#: Rows hashed at a time.
-HASH_ROWS = 16_384
-ARROW_TEXT = {kind: pd.ArrowDtype(kind) for kind in (pa.string(), pa.large_string())}
-
-
-def content_hash(path: Path) -> str:
-    """sha256 of the rows and columns of a Parquet file (not of its bytes, which embed writer details).
-
-    Each row is hashed on its own, so the digest does not depend on the batches, kept small (other columns than
-    text become pandas objects, about ten times bigger than as Arrow arrays).
-    """
-    digest = hashlib.sha256()
-    parquet = pq.ParquetFile(path, pre_buffer=False)  # pre-buffered column chunks stay until the file closes
-    digest.update(json.dumps([f"{f.name}:{f.type}" for f in parquet.schema_arrow]).encode())
-    for batch in parquet.iter_batches(batch_size=HASH_ROWS):
-        # Text columns stay Arrow: pandas hashes them from a dictionary encoding, to the values objects give
-        # (`tests/tasks/test_publish_hash.py` pins them), 15 % faster at 1,000,000 rows.
-        frame = batch.to_pandas(types_mapper=ARROW_TEXT.get)
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
 
 def metadata_hash(dataset: DatasetDescriptor, table_schema: Mapping[str, Any] | None,
                   options: Mapping[str, Any]) -> str:
@@ -63,17 +39,17 @@ def metadata_hash(dataset: DatasetDescriptor, table_schema: Mapping[str, Any] | 
 
 def publication_for(catalog: Catalog, store: StateStore, target: str, dataset: DatasetDescriptor,
                     data: Path, rows: int, geometry: str | None,
-                    table_schema: Mapping[str, Any] | None, force: bool, digest: str | None = None) -> Publication:
+                    table_schema: Mapping[str, Any] | None, force: bool, digest: str) -> Publication:
     """Assemble what a target needs, with the state of the previous publication.
 
-    `digest` is `content_hash(data)` when the caller has it already (one dataset, several targets).
+    `digest` is the digest of `data`'s rows (`QualityResult.digest`), compared with the last publication's.
     """
     options = catalog.targets_of(catalog.dataset(dataset.id))[target]
     previous = store.remote(dataset.id, target)
     if force and previous is not None:
         # --force keeps the remote id (no duplicate) but forgets the hashes, so everything is resent.
         previous = replace(previous, content_hash=None, metadata_hash=None)
-    return Publication(dataset=dataset, data=data, rows=rows, content_hash=digest or content_hash(data),
+    return Publication(dataset=dataset, data=data, rows=rows, content_hash=digest,
                        metadata_hash=metadata_hash(dataset, table_schema, options),
                        table_schema=table_schema, geometry=geometry, previous=previous, options=options)
 

@@ -1,5 +1,5 @@
-"""The gate checks an extract chunk by chunk: tiny chunks give the very report, GX results and published cells
-that one chunk holding the whole table gives."""
+"""The gate checks an extract chunk by chunk: tiny chunks give the very report, GX results, published cells and
+rows' digest that one chunk holding the whole table gives."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from benchmarks.harness import SCHEMA as SUBVENTIONS
 from benchmarks.harness import _chunk, luhn_sirets
+from moisson.core.digest import parquet_digest
 from moisson.core.metadata import Contact, DatasetMetadata
 from moisson.files import extracted
 from moisson.quality.gate import CHUNK_ROWS_VARIABLE, check_table, report_frame
@@ -40,7 +41,10 @@ class Shape:
 
 
 def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path, rows: str | None, **kwargs) -> tuple:
-    """quality.json, the GX results and the published cells of one run, chunks of `rows` rows (None: one chunk)."""
+    """quality.json, the GX results, the published cells and their digest, chunks of `rows` rows (None: one chunk).
+
+    The digest computed while the chunks are written is the one `clean.parquet` gives read back.
+    """
     if rows:
         monkeypatch.setenv(CHUNK_ROWS_VARIABLE, rows)
     else:
@@ -56,7 +60,8 @@ def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path, rows: str 
             outcome["expectation_config"]["kwargs"].pop("batch_id", None)
             outcome["expectation_config"].pop("id", None)
     clean = pq.read_table(out / "clean.parquet")
-    return report, gx, (clean.schema.names, [str(t) for t in clean.schema.types], clean.to_pylist())
+    assert result.digest == parquet_digest(out / "clean.parquet")
+    return report, gx, (clean.schema.names, [str(t) for t in clean.schema.types], clean.to_pylist()), result.digest
 
 
 def same_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path, rows: str = TINY, **kwargs) -> dict:
@@ -66,6 +71,7 @@ def same_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Path, 
     assert chunked[0] == whole[0]
     assert chunked[1] == whole[1]
     assert chunked[2] == whole[2]
+    assert chunked[3] == whole[3]
     return whole[0]
 
 

@@ -22,7 +22,7 @@ ROWS = 600_000
 GROUP_ROWS = 20_000
 STEPS = {
     "csv": "from moisson.connectors.csvfile import render_csv\nrender_csv(data, out / 'x.csv')",
-    "hash": "from moisson.tasks.publish import content_hash\ncontent_hash(data)",
+    "hash": "from moisson.core.digest import parquet_digest\nparquet_digest(data)",
     "charts": "from moisson.connectors.targets.local.charts import chart_data\nchart_data(data, None, None)",
     "points": "from moisson.connectors.targets.local.geojson import write_points\n"
               "write_points(data, out / 'p.geojson', ('latitude', 'longitude'), frozenset())",

@@ -1,4 +1,4 @@
-"""The content hash of a checked table: streamed in small batches, and the same digest as every earlier release.
+"""The digest of a checked table's rows: streamed in small batches, and the same digest as every earlier release.
 
 A digest that changed would make every published dataset look changed, and republish it, on the next run.
 """
@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from moisson.tasks import publish
+from moisson.core import digest
 
 #: The digest of `table()` as moisson computed it with 100,000-row batches, before the batches were made small.
 PINNED = "e6d7763762f6c37d"
@@ -25,5 +25,13 @@ def table() -> pa.Table:
 @pytest.mark.parametrize("rows", [3, 16_384, 100_000])
 def test_the_digest_does_not_depend_on_the_batches(rows: int, tmp_path: Path, monkeypatch) -> None:
     pq.write_table(table(), tmp_path / "t.parquet", row_group_size=100)
-    monkeypatch.setattr(publish, "HASH_ROWS", rows)
-    assert publish.content_hash(tmp_path / "t.parquet")[:16] == PINNED
+    monkeypatch.setattr(digest, "HASH_ROWS", rows)
+    assert digest.parquet_digest(tmp_path / "t.parquet")[:16] == PINNED
+
+
+@pytest.mark.parametrize("parts", [1, 7, 1000])
+def test_rows_fed_in_parts_give_the_digest_of_the_file(parts: int, tmp_path: Path) -> None:
+    rows = digest.RowsDigest(table().schema)
+    for start in range(0, 1000, 1000 // parts):
+        rows.add(table().slice(start, 1000 // parts))
+    assert rows.hexdigest()[:16] == PINNED
