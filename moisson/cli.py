@@ -17,7 +17,7 @@ import typer
 
 from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out, quiet_logs
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError, UnavailableError
-from moisson.core.lazy import startup_imports
+from moisson.core.lazy import no_collection_at_exit, startup_imports
 from moisson.core.settings import one_blas_thread, process_defaults
 from moisson.prepare_cli import app as prepare_app
 from moisson.tasks.labels import ROLES, changes_label, status_label
@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Moissonner, contrôler et publier les données ouvertes d'une collectivité.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
+
+@app.callback()
+def _every_command() -> None:
+    """What every command does first."""
+    no_collection_at_exit()
 
 
 @app.command()
