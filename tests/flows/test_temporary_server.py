@@ -278,3 +278,25 @@ def test_what_a_run_imports_while_its_server_starts_is_what_a_run_imports_anyway
 
     assert json.loads(done.stdout.splitlines()[-1]) == {"before": [], "after": list(ON_THE_WAY),
                                                         "status": "published"}
+
+
+SERVE_PROBE = """
+import gc, json, sys
+import uvicorn
+from moisson.flows import temporary_api
+
+def run(app, **options):
+    print(json.dumps({"frozen": gc.get_freeze_count(), "collecting": gc.isenabled(), "app": type(app).__name__}))
+
+uvicorn.run = run
+sys.exit(temporary_api.main(["--port", "8123", "--parent", sys.argv[1]]))
+"""
+
+
+def test_the_server_starts_with_its_imports_and_app_out_of_the_collectors_passes(server_home):
+    done = subprocess.run([sys.executable, "-c", SERVE_PROBE, str(os.getpid())], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["app"] == "FastAPI" and seen["collecting"]
+    assert seen["frozen"] > 100_000  # Prefect's server stack, frozen before uvicorn serves it
