@@ -58,9 +58,10 @@ def parquet_digest(path: Path) -> str:
 def _row_hashes(batch: pa.RecordBatch) -> np.ndarray:
     """Each row's 64-bit hash, as `pandas.util.hash_pandas_object(frame, index=False)` gives it.
 
-    Columns are combined as pandas combines them. pandas hashes text through Python strings, then their UTF-8 bytes
-    (most of a digest's time, and it holds the interpreter lock the checks need): the distinct texts are hashed
-    here from Arrow's bytes directly, to the same values.
+    Columns are combined as pandas combines them (`combine_hash_arrays` of `pandas.core.util.hashing`). pandas
+    hashes text through Python strings, then their UTF-8 bytes (most of a digest's time, and it holds the
+    interpreter lock the checks need): the distinct texts are hashed here from Arrow's bytes directly, to the same
+    values.
     """
     frame = None
     combined = np.full(batch.num_rows, 0x345678, dtype=np.uint64)
