@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -136,7 +136,7 @@ def check_table(data: Path, *, dataset_id: str, schema: TableSchemaRef | None, p
         rows=chunks.total, errors=_ordered(issues.errors), warnings=issues.warnings,
         notes=chunks.notes + notes, error_count=issues.error_count, counts=issues.counts,
         normalised=check.normalised, schema=_schema_info(schema), expectations=lines, clean_path=clean_path,
-        digest=written.digest,
+        digest=written.digest, unaltered=check.unaltered,
         report_json=out_dir / REPORT_JSON, report_html=out_dir / REPORT_HTML, gx_results=gx_path,
         table_schema=schema.descriptor if schema else None, lang=policy.lang,
         points=point_map(clean_path, schema, issues, geometry=geometry, extent=policy.extent),
@@ -158,13 +158,14 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchemaRef, *, first_row: in
 def report_frame(frame: pd.DataFrame | Path, schema: TableSchemaRef | None, *, first_row: int = 2,
                  row_gaps: RowGaps = (), dataset_id: str | None = None,
                  lang: Lang = DEFAULT_LANG, normalise: bool = True, cap: int = CAP,
-                 findings: Sequence[RowShape] = ()) -> QualityReport:
+                 findings: Sequence[RowShape] = (), trusted: Collection[str] = ()) -> QualityReport:
     """Like `validate_frame`, with warnings, notes, counts and the cells normalised (unless `normalise` is off).
 
     `frame` may be a Parquet file of text columns, then read chunk by chunk (memory bounded as in `check_table`).
+    The checks of `trusted` fields are left out (see `TableCheck`).
     """
     check = TableCheck(schema, first_row=first_row, row_gaps=row_gaps, dataset_id=dataset_id, lang=lang,
-                       normalise=normalise, cap=cap, findings=findings)
+                       normalise=normalise, cap=cap, findings=findings, trusted=trusted)
     chunks = TextChunks(frame, dataset_id=dataset_id, lang=lang) if isinstance(frame, Path) else [frame]
     if isinstance(chunks, TextChunks) and check.french:
         check.dotted = chunks.dotted(schema)
@@ -204,14 +205,21 @@ class TableCheck:
     seen (primary key, `unique`); normalisations add up; notes and table-level issues are kept once; the near
     duplicate points (`Nearby`), the personal data found (`Evidence`) and the metadata are recorded at the end,
     so that the report is the one the whole table checked at once gives.
+
+    `trusted` fields are cells already checked as they are, the same texts (`QualityResult.unaltered`): their own
+    checks are left out, and the primary key and custom checks that read nothing else; rows and labels are still
+    checked whole.
     """
 
     def __init__(self, schema: TableSchemaRef | None, *, first_row: int = 2, row_gaps: RowGaps = (),
                  geometry: str | None = None, policy: QualityPolicy | None = None,
                  metadata: DatasetMetadata | None = None, dataset_id: str | None = None,
                  lang: Lang = DEFAULT_LANG, cap: int = CAP, normalise: bool = True,
-                 findings: Sequence[RowShape] = (), total: int | None = None) -> None:
+                 findings: Sequence[RowShape] = (), total: int | None = None,
+                 trusted: Collection[str] = ()) -> None:
         self.schema, self.policy, self.metadata, self.geometry = schema, policy, metadata, geometry
+        self.trusted = frozenset(trusted)
+        self._custom, self._primary_key, self._cast = _left_to_check(schema, self.trusted)
         self.first_row, self.row_gaps, self.lang, self.cap, self.findings = first_row, row_gaps, lang, cap, findings
         self.french = normalise and (policy is None or policy.normalise)
         self.dataset_id = dataset_id
@@ -224,12 +232,22 @@ class TableCheck:
         self._evidence: Evidence | None = None
         self._normalised: dict[tuple[str | None, str], Normalised] = {}
         self._notes: dict[str, dict[str, None]] = {part: {} for part in ("labels", "laid", "metadata", "protected")}
+        self._laid: dict[str, None] = {}  # schema fields published, in order
+        self._altered: set[str] = set()  # of those, the ones published with other texts than the source's
 
     @property
     def normalised(self) -> list[Normalised]:
         """The cells rewritten, per column (rows left out first), counted over the chunks checked."""
         order = {f.name: i for i, f in enumerate(self.schema.fields)} if self.schema else {}
         return sorted(self._normalised.values(), key=lambda n: -1 if n.field is None else order.get(n.field, 0))
+
+    @property
+    def unaltered(self) -> list[str]:
+        """The schema fields published with the source's very cell texts in every chunk (with a policy).
+
+        The gate checked those texts as they are published: normalisation rewrote none of them.
+        """
+        return [name for name in self._laid if name not in self._altered]
 
     @property
     def notes(self) -> list[str]:
@@ -276,12 +294,13 @@ class TableCheck:
             known = self._normalised.get((change.field, change.how))
             self._normalised[(change.field, change.how)] = replace(known, count=known.count + change.count) \
                 if known else change
-        values = {f.name: cast_column(text[f.name], f) for f in present}
+        values = {f.name: cast_column(text[f.name], f) for f in present if f.name in self._cast}
         for spec in present:
-            check_field(text[spec.name], values[spec.name], spec, issues, active)
-        check_primary_key(values, schema.primary_key, issues, active)
+            if spec.name not in self.trusted:
+                check_field(text[spec.name], values[spec.name], spec, issues, active)
+        check_primary_key(values, self._primary_key, issues, active)
         table = Table(text, values, {f.name: f for f in present}, issues, active)
-        run_custom_checks(schema.custom_checks, table)
+        run_custom_checks(self._custom, table)
         # A column normalisation rewrote anywhere is laid out from its normalised text: where it rewrote nothing,
         # that text is the source's, so each chunk may name only its own rewritten columns.
         layout, laid = published_table(source, schema, text, rewritten={n.field for n in left_out + rewritten},
@@ -291,6 +310,8 @@ class TableCheck:
         # Columns published beyond the schema are looked at too (personal data, coordinates).
         beyond = [c for c in layout.columns if c in raw.columns and c not in text.columns]
         published = self._beyond_schema(pd.concat([text, raw[beyond]], axis=1), layout, carried, active)
+        if policy is not None:
+            self._compare(published, source)
         # The expectations read typed values, and no column the source lacks (the layout's empty optional ones).
         hashed = {c for c, action in (policy.personal_data if policy else {}).items() if action == "hash"}
         clean = published.drop(columns=[c for c in published.columns if c not in source.columns]).assign(
@@ -339,6 +360,17 @@ class TableCheck:
             if self.total is None:
                 self.issues.total = self.offset + len(raw)
         return self.issues
+
+    def _compare(self, published: pd.DataFrame, source: pd.DataFrame) -> None:
+        """Record which schema fields this chunk publishes, and which of them with other texts than the source's."""
+        for spec in self.schema.fields:
+            name = spec.name
+            if name not in published.columns:
+                continue
+            self._laid.setdefault(name)
+            if name not in self._altered and (name not in source.columns
+                                              or not _same_texts(published[name], source[name])):
+                self._altered.add(name)
 
     def _note(self, part: str, notes: Sequence[str]) -> None:
         self._notes[part].update(dict.fromkeys(notes))
@@ -524,6 +556,43 @@ def _expectations(suite: SuiteRun | None, issues: Issues, policy: QualityPolicy,
     for issue in failed:
         issues.table(field=issue.field, type=issue.type, rule=issue.rule, message=issue.message)
     return lines, path
+
+
+def _left_to_check(schema: TableSchemaRef | None,
+                   trusted: frozenset[str]) -> tuple[list[dict], list[str], set[str]]:
+    """The custom checks, the primary key and the fields to cast when `trusted` fields need no checking.
+
+    A custom check or the primary key is left out only when it reads nothing but trusted fields; a custom check
+    whose parameters name no field at all is kept.
+    """
+    if schema is None:
+        return [], [], set()
+    names = {f.name for f in schema.fields}
+    custom = [c for c in schema.custom_checks if not (read := _named(c.get("params"), names)) or not read <= trusted]
+    key = [] if schema.primary_key and set(schema.primary_key) <= trusted else schema.primary_key
+    cast = (names - trusted) | set(key)
+    for check in custom:
+        cast |= _named(check.get("params"), names)
+    return custom, key, cast
+
+
+def _named(params: object, names: set[str]) -> set[str]:
+    """The field names among the texts of a custom check's parameters, however nested."""
+    if isinstance(params, str):
+        return {params} & names
+    if isinstance(params, Mapping):
+        return _named(list(params.values()), names)
+    if isinstance(params, list | tuple):
+        return set().union(*(_named(p, names) for p in params))
+    return set()
+
+
+def _same_texts(left: pd.Series, right: pd.Series) -> bool:
+    """Whether two text columns write the same cells row for row (a null as an empty text, as in the CSV)."""
+    if left.array is right.array:
+        return True
+    texts = [pc.fill_null(pa.array(s.array, type=pa.large_string()), "") for s in (left, right)]
+    return len(texts[0]) == len(texts[1]) and pc.all(pc.equal(*texts), min_count=0).as_py()
 
 
 def _missing_as_null(column: pd.Series, missing: list[str]) -> pd.Series:

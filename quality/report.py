@@ -420,6 +420,8 @@ class QualityResult(QualityReport):
         blocked: True when the table failed and the policy says `block`.
         clean_path: Parquet file of the checked rows to publish.
         digest: The digest of its rows (`core.digest`), which tells whether a publication changed.
+        unaltered: The schema fields published with the source's very cell texts: the check judged those texts as
+            they are published (the round trip does not check them again).
         report_json: The report as JSON.
         report_html: The report as an HTML page.
         gx_results: Great Expectations validation result (JSON), when a suite ran.
@@ -428,6 +430,7 @@ class QualityResult(QualityReport):
     blocked: bool
     clean_path: Path
     digest: str
+    unaltered: list[str] = field(default_factory=list)
     report_json: Path
     report_html: Path
     gx_results: Path | None = None

@@ -3,12 +3,14 @@
 A target receives only a file that passed: read back, its header and cells must be the checked table's, and
 moisson's own gate must find in it no error the quality check had not already reported (none at all for a
 dataset that passed). Otherwise the dataset fails with one message and what is already published stays.
+The gate looks again at the rows, the header and every column moisson wrote otherwise than the source
+(normalised, hashed, added); a column published with the source's own texts was judged on those very texts.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,7 +51,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
 
 
 def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
-                 accepted: Iterable[IssueCount] = (), lang: Lang = DEFAULT_LANG) -> Path:
+                 accepted: Iterable[IssueCount] = (), trusted: Collection[str] = (),
+                 lang: Lang = DEFAULT_LANG) -> Path:
     """Write the CSV of the checked table `data` beside it, read it back and check it.
 
     Args:
@@ -57,6 +60,8 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
         dataset_id: The dataset, named in the error.
         schema: Its Table Schema, if any.
         accepted: The errors the quality check reported (a `warn` policy publishes them): no more may appear.
+        trusted: Fields whose cells the quality check judged as they are written here (`QualityResult.unaltered`):
+            only the others, the rows and the header are checked again.
         lang: Language of the error.
 
     Returns:
@@ -70,7 +75,8 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
     # Parquet file, chunk by chunk, in a thread while the CSV is written and read back (Arrow does most of both
     # without the GIL), so that the two take the time of the longer one on two cores.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="round-trip") as pool:
-        checking = pool.submit(report_frame, data, schema, lang=lang, normalise=False) if schema else None
+        checking = pool.submit(report_frame, data, schema, lang=lang, normalise=False,
+                               trusted=trusted) if schema else None
         render_csv(data, path)
         where = _first_difference(data, path, lang)
         if where:
@@ -143,7 +149,7 @@ def verify_publication(catalog: Catalog, dataset_id: str, checked: QualityResult
     schema = TableSchemaRef(descriptor=checked.table_schema, name=info.get("name"), version=info.get("version"),
                             source=info.get("source") or "") if checked.table_schema else None
     path = verified_csv(checked.clean_path, dataset_id=dataset_id, schema=schema, accepted=checked.counts,
-                        lang=catalog.quality_of(catalog.dataset(dataset_id)).lang)
+                        trusted=checked.unaltered, lang=catalog.quality_of(catalog.dataset(dataset_id)).lang)
     get_run_logger().info("%s : %s se relit tel que vérifié ; toutes les cibles reçoivent ces octets", dataset_id,
                           path.name)
     return path

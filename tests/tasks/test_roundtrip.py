@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from benchmarks.harness import SCHEMA as SUBVENTIONS
+from benchmarks.harness import _chunk, luhn_sirets
 from moisson.connectors.csvfile import published_csv
 from moisson.core.errors import RejectedError
-from moisson.quality.gate import report_frame
+from moisson.files import extracted
+from moisson.quality.gate import CHUNK_ROWS_VARIABLE, check_table, report_frame
+from moisson.quality.policy import QualityPolicy
+from moisson.quality.schema import TableSchemaRef, load_schema
 from moisson.tasks import roundtrip
 from moisson.tasks.roundtrip import verified_csv
-from tests.data import make_schema, text_frame, write_extract
+from tests.data import SCDL, make_schema, reference, text_frame, write_extract
+from tests.quality.test_chunked_gate import REFERENCE_EXAMPLES
 
 SCHEMA = make_schema([{"name": "code", "type": "string", "constraints": {"pattern": "[0-9]{5}"}},
                       {"name": "aide", "type": "boolean", "trueValues": ["oui"], "falseValues": ["non"]}])
@@ -82,3 +89,108 @@ def test_the_comparison_goes_batch_by_batch_and_counts_rows(tmp_path, monkeypatc
     monkeypatch.setattr(roundtrip, "render_csv", changed)
     with pytest.raises(RejectedError, match="ligne 7, colonne 'aide'"):
         verified_csv(data, dataset_id="aides", schema=None)
+
+
+# What the round trip trusts: the columns published with the source's own texts, which the gate judged as they are.
+
+FRENCH = make_schema([{"name": "code", "type": "string", "constraints": {"pattern": "[0-9]{5}"}},
+                      {"name": "date", "type": "date"}, {"name": "prix", "type": "number"},
+                      {"name": "nom", "type": "string"}], primaryKey=["code"])
+
+
+def checked(tmp_path, columns, schema, **policy):
+    data = write_extract(tmp_path / "extract.parquet", columns)
+    return check_table(data, dataset_id="aides", schema=schema, policy=QualityPolicy(**policy),
+                       out_dir=tmp_path / "out")
+
+
+@pytest.mark.parametrize("rows", [None, "1"], ids=["one-chunk", "chunks-of-1"])
+def test_the_gate_tells_which_fields_it_published_as_the_source_wrote_them(tmp_path, monkeypatch, rows):
+    if rows:
+        monkeypatch.setenv(CHUNK_ROWS_VARIABLE, rows)
+    monkeypatch.setenv("MOISSON_HASH_SALT", "sel-de-test")
+    # The French date of the last row only and the decimal comma are rewritten; `nom` is hashed; `code` stays.
+    result = checked(tmp_path, {"code": ["59350", "59017", "59000"], "date": ["2023-12-31", "2024-01-02", "31/12/2023"],
+                                "prix": ["3,5", "4", "5"], "nom": ["Dupont", "Durand", "Martin"]},
+                     FRENCH, personal_data={"nom": "hash"}, hash_salt="env:MOISSON_HASH_SALT")
+    assert {n.field for n in result.normalised} == {"date", "prix"}
+    assert result.unaltered == ["code"]
+
+
+def test_a_field_the_source_lacks_is_not_trusted(tmp_path):
+    national = TableSchemaRef(descriptor={"fields": [{"name": "code", "type": "string"},
+                                                     {"name": "note", "type": "string"}]},
+                              name="scdl/test", version="1", source="test")
+    result = checked(tmp_path, {"code": ["59350"]}, national)
+    assert result.unaltered == ["code"]  # `note` is published, added empty
+
+
+def _keys(counts, fields=None):
+    return {(c.field, c.type, c.rule): c.count for c in counts if fields is None or c.field in fields}
+
+
+def trust_holds(tmp_path, data, schema, **policy):
+    """Check `data` as the pipeline does, then its published cells again as Validata would, with and without trust.
+
+    What justifies the trust: on the trusted fields, the gate found exactly what the whole re-check finds. What the
+    re-check with trust finds is the whole re-check's, every error of the other fields included, and the errors
+    beyond the gate's (what refuses a file) are the same.
+    """
+    result = check_table(data, dataset_id="ds", schema=schema, policy=QualityPolicy(**policy), out_dir=tmp_path / "o")
+    schema_only = report_frame(data, schema)  # the gate's schema checks alone (no personal data, no metadata)
+    trusted = set(result.unaltered)
+    whole = report_frame(result.clean_path, schema, normalise=False)
+    fast = report_frame(result.clean_path, schema, normalise=False, trusted=trusted)
+    gate, found, again = _keys(result.counts), _keys(whole.counts), _keys(fast.counts)
+    assert _keys(schema_only.counts, trusted) == _keys(whole.counts, trusted)
+    untrusted = {f.name for f in schema.fields} - trusted
+    assert _keys(fast.counts, untrusted) == _keys(whole.counts, untrusted)
+    assert again.items() <= found.items()
+    beyond = {k: n - gate.get(k, 0) for k, n in found.items() if n > gate.get(k, 0)}
+    assert {k: n - gate.get(k, 0) for k, n in again.items() if n > gate.get(k, 0)} == beyond
+    assert fast.rows == whole.rows
+    return result
+
+
+@pytest.mark.parametrize("name", ["subventions/exemples/exemple_valide.csv",
+                                  "subventions/exemples/exemple_invalide_erreurs_cellules.csv",
+                                  "subventions/exemples/exemple_invalide_erreurs_colonnes.csv",
+                                  *(f"{n}/exemple-valide.csv" for n in REFERENCE_EXAMPLES)])
+def test_trusting_unaltered_fields_loses_no_error_on_reference_files(tmp_path, name):
+    path = reference(SCDL / name)
+    schema = load_schema(str(path.parent / "schema.json") if (path.parent / "schema.json").exists()
+                         else str(path.parent.parent / "schema.json"), schemas_dir=path.parent,
+                         cache_dir=tmp_path / "cache")
+    with extracted(path) as extract:
+        trust_holds(tmp_path, extract.path, schema)
+
+
+def test_trusting_unaltered_fields_loses_no_error_on_french_cells_in_chunks(tmp_path, monkeypatch):
+    # Generated subventions with errors on nine rules, their dates (one row in three) and amounts then written the
+    # French way: those fields are checked again, the others trusted.
+    monkeypatch.setenv(CHUNK_ROWS_VARIABLE, "37")
+    rng = np.random.default_rng(5)
+    table, _ = _chunk(rng, luhn_sirets(rng, 200), 0, 300)
+    frame = table.to_pandas().astype("string")
+    every_third = frame.index % 3 == 0
+    frame.loc[every_third, "dateConvention"] = frame.loc[every_third, "dateConvention"].str.replace(
+        r"^(\d{4})-(\d\d)-(\d\d)$", r"\3/\2/\1", regex=True)
+    frame["montant"] = frame["montant"].str.replace(".", ",", regex=False)  # a decimal comma only without dots
+    data = tmp_path / "subventions.parquet"
+    frame.to_parquet(data, index=False)
+    schema = load_schema(str(reference(SUBVENTIONS)), schemas_dir=tmp_path, cache_dir=tmp_path / "cache")
+    result = trust_holds(tmp_path, data, schema)
+    assert result.error_count > 0
+    assert {"dateConvention", "montant"}.isdisjoint(result.unaltered) and "idAttribuant" in result.unaltered
+
+
+def test_an_error_in_a_rewritten_field_is_still_caught(tmp_path, monkeypatch):
+    # Hashing the codes breaks their pattern and their custom check reads them: both run again, whatever is trusted.
+    monkeypatch.setenv("MOISSON_HASH_SALT", "sel-de-test")
+    result = checked(tmp_path, {"code": ["59350", "59017"], "date": ["2023-12-31", "2024-01-02"],
+                                "prix": ["3", "4"], "nom": ["a", "b"]},
+                     FRENCH, personal_data={"code": "hash"}, hash_salt="env:MOISSON_HASH_SALT")
+    assert result.success and "code" not in result.unaltered
+    with pytest.raises(RejectedError, match="2 erreur"):
+        verified_csv(result.clean_path, dataset_id="aides", schema=FRENCH, accepted=result.counts,
+                     trusted=result.unaltered)
