@@ -12,6 +12,7 @@ import io
 import json
 import math
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,8 @@ def write_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> No
         render_csv(data, dest, dates)
 
 
-def render_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> None:
+def render_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset(), *,
+               written: Callable[[pa.RecordBatch, memoryview], None] | None = None) -> None:
     """Write the Parquet rows as UTF-8, comma-separated CSV with a header row, batch by batch.
 
     The bytes are those of Python's `csv.writer` (minimal quoting, line feeds), made with Arrow kernels
@@ -64,6 +66,7 @@ def render_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> N
         data: Parquet file of the checked rows.
         dest: CSV file to write.
         dates: Columns that the Table Schema types as `date`, written without a time part when typed.
+        written: Called with each batch and the very bytes written for its rows, as they are written.
     """
     parquet = pq.ParquetFile(data, pre_buffer=False)  # pre-buffered column chunks stay until the file closes
     names = parquet.schema_arrow.names
@@ -73,7 +76,10 @@ def render_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> N
         out.write(header.getvalue().encode("utf-8"))
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
             if batch.num_rows:
-                out.write(_lines(batch, dates))
+                lines = _lines(batch, dates)
+                out.write(lines)
+                if written:
+                    written(batch, lines)
 
 
 def _lines(batch: pa.RecordBatch, dates: frozenset[str]) -> memoryview:

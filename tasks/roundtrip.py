@@ -9,6 +9,7 @@ The gate looks again at the rows, the header and every column moisson wrote othe
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from moisson.catalog.model import Catalog
-from moisson.connectors.csvfile import BATCH_ROWS, cell_text, published_csv, render_csv
+from moisson.connectors.csvfile import cell_text, published_csv, render_csv
 from moisson.core.errors import RejectedError
 from moisson.quality.gate import report_frame
 from moisson.quality.messages import DEFAULT_LANG, Lang
@@ -72,13 +73,12 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
     """
     path = published_csv(data)
     # The file reads back as these very cells, or the check stops below: the schema check reads them from the
-    # Parquet file, chunk by chunk, in a thread while the CSV is written and read back (Arrow does most of both
+    # Parquet file, chunk by chunk, in a thread while the CSV is written and parsed back (Arrow does most of both
     # without the GIL), so that the two take the time of the longer one on two cores.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="round-trip") as pool:
         checking = pool.submit(report_frame, data, schema, lang=lang, normalise=False,
                                trusted=trusted) if schema else None
-        render_csv(data, path)
-        where = _first_difference(data, path, lang)
+        where = _written_as_checked(data, path, lang)
         if where:
             path.unlink()
             raise RejectedError(MESSAGES["cells"][lang].format(where=where), dataset_id=dataset_id)
@@ -97,35 +97,50 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
     return path
 
 
-def _first_difference(data: Path, path: Path, lang: Lang) -> str | None:
-    """Where the CSV `path` read back differs from the checked table `data` (header, row count, first cell), or None.
+def _written_as_checked(data: Path, path: Path, lang: Lang) -> str | None:
+    """Write the CSV of the checked table `data` at `path`; where it does not read back as its cells, or None.
 
-    Both are read batch by batch, side by side: memory stays that of a few batches whatever the table's size.
+    Each batch's bytes are parsed by Arrow's CSV reader as they are written, and compared with the batch: a
+    record ends every batch's bytes, so the file reads as they do, with no second pass over either file. Then
+    the file's header is read back by Python's `csv`. What differs is said: the header, the row count, or the
+    first cell.
     """
-    parquet = pq.ParquetFile(data, pre_buffer=False)  # pre-buffered chunks stay in memory until the file closes
-    names = parquet.schema_arrow.names
-    reader = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                                 strings_can_be_null=False,
-                                                                 quoted_strings_can_be_null=False))
-    if reader.schema.names != names:
-        return MESSAGES["header"][lang].format(got=reader.schema.names[:5], want=names[:5])
-    expected = parquet.iter_batches(batch_size=BATCH_ROWS)
-    pending = pa.table({name: pa.array([], parquet.schema_arrow.field(name).type) for name in names})
-    done = 0
-    for got in reader:
-        while pending.num_rows < got.num_rows and (batch := next(expected, None)) is not None:
-            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
-        if pending.num_rows < got.num_rows:
-            read = done + got.num_rows + sum(b.num_rows for b in reader)
-            return MESSAGES["count"][lang].format(got=read, want=parquet.metadata.num_rows)
-        if where := _differing_cell(pending.slice(0, got.num_rows), got):
-            row, name = where
-            return MESSAGES["cell"][lang].format(row=done + row + 2, column=name)
-        pending, done = pending.slice(got.num_rows), done + got.num_rows
-    if done != parquet.metadata.num_rows:
-        return MESSAGES["count"][lang].format(got=done, want=parquet.metadata.num_rows)
+    want = read = 0
+    where: tuple[int, str] | None = None
+
+    def read_back(batch: pa.RecordBatch, lines: memoryview) -> None:
+        nonlocal want, read, where
+        got = _parsed(lines, batch.schema.names)
+        rows = got.num_rows if got is not None else 0
+        if where is None and read == want and rows == batch.num_rows:
+            found = _differing_cell(pa.Table.from_batches([batch]), got)
+            where = (read + found[0], found[1]) if found else None
+        want, read = want + batch.num_rows, read + rows
+
+    render_csv(data, path, written=read_back)
+    names = pq.ParquetFile(data).schema_arrow.names
+    with path.open(encoding="utf-8", newline="") as text:
+        header = next(csv.reader(text), [])
+    if header != names:
+        return MESSAGES["header"][lang].format(got=header[:5], want=names[:5])
+    if read != want:
+        return MESSAGES["count"][lang].format(got=read, want=want)
+    if where:
+        return MESSAGES["cell"][lang].format(row=where[0] + 2, column=where[1])
     return None
+
+
+def _parsed(lines: memoryview, names: list[str]) -> pa.Table | None:
+    """CSV lines parsed by Arrow as text columns `names`, or None when they hold no record Arrow can read."""
+    try:
+        return pacsv.read_csv(pa.py_buffer(lines),
+                              read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+                              parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                              convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                                   strings_can_be_null=False,
+                                                                   quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid:  # no line at all, a quote left open, a row of another width
+        return None
 
 
 def _differing_cell(expected: pa.Table, read: pa.RecordBatch) -> tuple[int, str] | None:

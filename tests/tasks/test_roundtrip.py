@@ -7,13 +7,13 @@ import pytest
 
 from benchmarks.harness import SCHEMA as SUBVENTIONS
 from benchmarks.harness import _chunk, luhn_sirets
+from moisson.connectors import csvfile
 from moisson.connectors.csvfile import published_csv
 from moisson.core.errors import RejectedError
 from moisson.files import extracted
 from moisson.quality.gate import CHUNK_ROWS_VARIABLE, check_table, report_frame
 from moisson.quality.policy import QualityPolicy
 from moisson.quality.schema import TableSchemaRef, load_schema
-from moisson.tasks import roundtrip
 from moisson.tasks.roundtrip import verified_csv
 from tests.data import SCDL, make_schema, reference, text_frame, write_extract
 from tests.quality.test_chunked_gate import REFERENCE_EXAMPLES
@@ -50,15 +50,47 @@ def test_errors_a_warn_policy_accepted_may_be_published_again(tmp_path):
         verified_csv(worse, dataset_id="aides", schema=SCHEMA, accepted=checked.counts)
 
 
-def test_a_file_that_does_not_read_back_as_the_cells_is_refused(tmp_path, monkeypatch):
-    def lossy(data, dest, dates=frozenset()):
-        dest.write_text("code,aide\n59350,\n", encoding="utf-8")
+def faulty(monkeypatch, fault):
+    """Make the CSV writer's bytes for each batch go through `fault(lines) -> bytes` before they are written."""
+    right = csvfile._lines
+    monkeypatch.setattr(csvfile, "_lines", lambda batch, dates: memoryview(fault(bytes(right(batch, dates)))))
 
-    monkeypatch.setattr(roundtrip, "render_csv", lossy)
+
+def test_a_file_that_does_not_read_back_as_the_cells_is_refused(tmp_path, monkeypatch):
+    faulty(monkeypatch, lambda lines: lines.replace(b",oui\n", b",\n"))
     data = write_extract(tmp_path / "clean.parquet", {"code": ["59350"], "aide": ["oui"]})
     with pytest.raises(RejectedError, match="row 2, column 'aide'") as caught:
         verified_csv(data, dataset_id="aides", schema=None, lang="en")
     assert "nothing was published" in str(caught.value)
+    assert not published_csv(data).exists(), "no target may find a refused file"
+
+
+def test_the_comparison_goes_batch_by_batch_and_counts_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvfile, "BATCH_ROWS", 2)  # the rows written, and parsed back, two at a time
+    codes = [f"{59000 + i}" for i in range(7)]
+    data = write_extract(tmp_path / "clean.parquet", {"code": codes, "aide": ["oui"] * 7})
+    assert verified_csv(data, dataset_id="aides", schema=SCHEMA).is_file()
+
+    with monkeypatch.context() as patched:  # the last row of the table lost
+        faulty(patched, lambda lines: lines if b"59006" not in lines else lines.replace(b"59006,oui\n", b""))
+        with pytest.raises(RejectedError, match="6 lignes au lieu de 7"):
+            verified_csv(data, dataset_id="aides", schema=None)
+    with monkeypatch.context() as patched:  # a quote left open: its batch of two rows reads as none
+        faulty(patched, lambda lines: lines.replace(b"59002,", b'"59002,'))
+        with pytest.raises(RejectedError, match="5 lignes au lieu de 7"):
+            verified_csv(data, dataset_id="aides", schema=None)
+    with monkeypatch.context() as patched:  # one cell changed in the fourth batch
+        faulty(patched, lambda lines: lines.replace(b"59005,oui", b"59005,non"))
+        with pytest.raises(RejectedError, match="ligne 7, colonne 'aide'"):
+            verified_csv(data, dataset_id="aides", schema=None)
+
+
+def test_a_header_that_does_not_read_back_is_refused(tmp_path, monkeypatch):
+    right = csvfile.csv.writer
+    monkeypatch.setattr(csvfile.csv, "writer", lambda out, **kw: right(out, **kw, delimiter=";"))
+    data = write_extract(tmp_path / "clean.parquet", {"code": ["59350"], "aide": ["oui"]})
+    with pytest.raises(RejectedError, match="en-tête"):
+        verified_csv(data, dataset_id="aides", schema=None)
 
 
 @pytest.mark.parametrize("schema", [SCHEMA, None])
@@ -67,28 +99,6 @@ def test_an_empty_table_reads_back_as_empty(tmp_path, schema):
     data = write_extract(tmp_path / "clean.parquet", {"code": [], "aide": []})
     path = verified_csv(data, dataset_id="aides", schema=schema)
     assert path.read_text(encoding="utf-8") == "code,aide\n"
-
-
-def test_the_comparison_goes_batch_by_batch_and_counts_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr(roundtrip, "BATCH_ROWS", 2)  # the Parquet side in batches smaller than the CSV's
-    codes = [f"{59000 + i}" for i in range(7)]
-    data = write_extract(tmp_path / "clean.parquet", {"code": codes, "aide": ["oui"] * 7})
-    assert verified_csv(data, dataset_id="aides", schema=SCHEMA).is_file()
-
-    def short(data, dest, dates=frozenset()):
-        dest.write_text("code,aide\n" + "".join(f"{c},oui\n" for c in codes[:-1]), encoding="utf-8")
-
-    monkeypatch.setattr(roundtrip, "render_csv", short)
-    with pytest.raises(RejectedError, match="6 lignes au lieu de 7"):
-        verified_csv(data, dataset_id="aides", schema=None)
-
-    def changed(data, dest, dates=frozenset()):
-        dest.write_text("code,aide\n" + "".join(f"{c},{'non' if i == 5 else 'oui'}\n" for i, c in enumerate(codes)),
-                        encoding="utf-8")
-
-    monkeypatch.setattr(roundtrip, "render_csv", changed)
-    with pytest.raises(RejectedError, match="ligne 7, colonne 'aide'"):
-        verified_csv(data, dataset_id="aides", schema=None)
 
 
 # What the round trip trusts: the columns published with the source's own texts, which the gate judged as they are.
