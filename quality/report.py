@@ -68,7 +68,9 @@ class QualityIssue:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary."""
-        return asdict(self)
+        # Plain values only: `asdict`'s deep copy took 0.1 s for the 8,889 errors of a large file, this 4 ms.
+        return {"row": self.row, "key": self.key, "field": self.field, "type": self.type, "message": self.message,
+                "rule": self.rule, "value": self.value}
 
     def detail(self, lang: Lang = DEFAULT_LANG) -> str:
         """The message without the row and field it starts with, for tables that show them in their own columns."""

@@ -6,6 +6,7 @@ that breaks the schema's pattern) is read by the spreadsheet source and checked 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -21,7 +22,7 @@ from moisson.core.notes import Note
 from moisson.quality.gate import check_table
 from moisson.quality.geography import GEOGRAPHY
 from moisson.quality.policy import QualityPolicy
-from moisson.quality.report import QualityResult
+from moisson.quality.report import QualityIssue, QualityResult
 from moisson.quality.schema import load_schema
 from tests.data import REFERENCE, REPO, reference
 
@@ -331,3 +332,10 @@ def test_french_report_reads_the_source_notes_in_french(tmp_path: Path, folder: 
     assert not page.xpath("//*[@lang][not(self::html)]")
     english = [note.say("en") for note in extract.notes]
     assert english != items and all(ENGLISH.search(sentence) for sentence in english[:3])
+
+
+def test_an_issue_as_json_keeps_every_attribute() -> None:
+    issue = QualityIssue(row=3, key="59350", field="code", type="constraint-error", message="ligne 3 : motif",
+                         rule="pattern", value="5935")
+    assert issue.to_dict() == dataclasses.asdict(issue)
+    assert set(issue.to_dict()) == {f.name for f in dataclasses.fields(QualityIssue)}
