@@ -131,7 +131,13 @@ def _written_as_checked(data: Path, path: Path, lang: Lang) -> str | None:
 
 
 def _parsed(lines: memoryview, names: list[str]) -> pa.Table | None:
-    """CSV lines parsed by Arrow as text columns `names`, or None when they hold no record Arrow can read."""
+    """CSV lines parsed by Arrow as text columns `names`, or None when they hold no record Arrow can read.
+
+    Lines that do not end a record (their last line feed missing) would run into the next batch's in the file:
+    None too, as the batch's rows would not read back.
+    """
+    if not lines or lines[-1] != ord("\n"):
+        return None
     try:
         return pacsv.read_csv(pa.py_buffer(lines),
                               read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
@@ -139,7 +145,7 @@ def _parsed(lines: memoryview, names: list[str]) -> pa.Table | None:
                               convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                                                    strings_can_be_null=False,
                                                                    quoted_strings_can_be_null=False))
-    except pa.ArrowInvalid:  # no line at all, a quote left open, a row of another width
+    except pa.ArrowInvalid:  # a quote left open, a row of another width
         return None
 
 

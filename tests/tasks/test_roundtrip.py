@@ -79,6 +79,10 @@ def test_the_comparison_goes_batch_by_batch_and_counts_rows(tmp_path, monkeypatc
         faulty(patched, lambda lines: lines.replace(b"59002,", b'"59002,'))
         with pytest.raises(RejectedError, match="5 lignes au lieu de 7"):
             verified_csv(data, dataset_id="aides", schema=None)
+    with monkeypatch.context() as patched:  # a batch's last line feed lost: its last row runs into the next one
+        faulty(patched, lambda lines: lines[:-1] if lines.startswith(b"59002,") else lines)
+        with pytest.raises(RejectedError, match="5 lignes au lieu de 7"):
+            verified_csv(data, dataset_id="aides", schema=None)
     with monkeypatch.context() as patched:  # one cell changed in the fourth batch
         faulty(patched, lambda lines: lines.replace(b"59005,oui", b"59005,non"))
         with pytest.raises(RejectedError, match="ligne 7, colonne 'aide'"):
