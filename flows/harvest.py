@@ -256,7 +256,7 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
     outcomes: dict[str, DatasetOutcome] = {}
     # Each run gets its own copy of this thread's context, so inside `harvest_catalog` they stay its subflows, and
     # all share one Prefect client (alone, each run would open its own: a TLS context and a version check each).
-    with SyncClientContext.get_or_create(), plain_http_clients(), \
+    with SyncClientContext.get_or_create(), plain_http_clients(), without_heartbeats(), \
             ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="harvest") as pool:
         running = {pool.submit(contextvars.copy_context().run, one, i): i for i in ids}
         for done in as_completed(running):
@@ -264,6 +264,18 @@ def run_datasets(dataset_ids: Iterable[str], *, dry_run: bool = False, force: bo
             if on_done:
                 on_done(outcomes[running[done]])
     return [outcomes[i] for i in ids]
+
+
+def without_heartbeats() -> contextlib.AbstractContextManager:
+    """Flow runs begun in this context send Prefect no heartbeats, unless the user's settings ask for them.
+
+    A dataset's run is a command's, watched in its terminal, or a subflow of `harvest_catalog`, whose own heartbeats
+    tell the server the process lives. Prefect's heartbeat thread sleeps in one-second steps and the end of each
+    flow run waits for it to wake: 0 to 1 s per dataset, for heartbeats no automation of moisson reads.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(set_defaults={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def plain_http_clients() -> contextlib.AbstractContextManager:
