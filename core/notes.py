@@ -285,6 +285,16 @@ def said(text: str, lang: Lang) -> str:
     return text.say(lang) if isinstance(text, Note) else text
 
 
+def singular(number: int, lang: Lang = DEFAULT_LANG) -> bool:
+    """Whether a word counting `number` things is singular: French takes 0 and 1 as singular, English 1 alone."""
+    return abs(number) < 2 if lang == "fr" else number == 1
+
+
+def counted(number: int, one: str, many: str | None = None, lang: Lang = DEFAULT_LANG) -> str:
+    """`number` and the word that agrees with it: "1 erreur", "3 erreurs" (`many` defaults to `one` + "s")."""
+    return f"{number} {one if singular(number, lang) else many or one + 's'}"
+
+
 def rows_note(numbers: Sequence[int], count: int) -> Note:
     """Row numbers for a note: those given, and how many more when `count` is larger."""
     shown, more = ", ".join(map(str, numbers)), count - len(numbers)

@@ -33,6 +33,7 @@ from moisson.catalog.resolve import due_datasets, with_stored_records
 from moisson.connectors import registry
 from moisson.connectors.base import IncrementalSource, PublishResult
 from moisson.core.errors import MoissonError
+from moisson.core.notes import counted
 from moisson.core.settings import cache_dir, home
 from moisson.core.state import RecordState, StateStore
 from moisson.flows.artifacts import progress_artifact, publication_artifact, quality_artifacts
@@ -156,9 +157,9 @@ def _harvest(cat: Catalog, store: StateStore, dataset_id: str, *, dry_run: bool,
             first_errors=[issue.to_dict() for issue in checked.errors[:20]])
         if checked.blocked:
             if not dry_run:
-                mark_blocked(quoted, dataset_id, f"{checked.error_count} erreurs de qualité")
+                mark_blocked(quoted, dataset_id, f"{counted(checked.error_count, 'erreur')} de qualité")
             return DatasetOutcome(id=dataset_id, status="blocked", rows=checked.rows, quality=summary,
-                                  error=f"{checked.error_count} erreurs de qualité ; rien n'a été publié. "
+                                  error=f"{counted(checked.error_count, 'erreur')} de qualité ; rien n'a été publié. "
                                         f"Corrigez la source et relancez ; rapport : {checked.report_html}")
         held = None if accept_shrink else held_back(cat, store, dataset_id, checked.clean_path, extracted.extract)
         if held:

@@ -18,6 +18,7 @@ import typer
 from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out, quiet_logs
 from moisson.core.errors import CatalogError, ConnectorError, MoissonError, UnavailableError
 from moisson.core.lazy import no_collection_at_exit, startup_imports
+from moisson.core.notes import counted
 from moisson.core.settings import one_blas_thread, process_defaults
 from moisson.prepare_cli import app as prepare_app
 from moisson.tasks.labels import ROLES, changes_label, status_label
@@ -188,7 +189,7 @@ def _print_outcomes(outcomes: list) -> None:
                "failed": "red"}
     table = new_table("moisson run", "jeu de données", "état", "lignes", "qualité", "cibles")
     for o in outcomes:
-        quality = "" if o.quality is None else ("ok" if o.quality.success else f"{o.quality.errors} erreurs")
+        quality = "" if o.quality is None else ("ok" if o.quality.success else counted(o.quality.errors, "erreur"))
         targets = "\n".join(f"{n} : {status_label(t.status)}{' ' + changes_label(t.changes) if t.changes else ''}"
                             f"{' ' + t.url if t.url else ''}" for n, t in o.targets.items())
         table.add_row(o.id, f"[{colours.get(o.status, 'white')}]{status_label(o.status)}[/]",

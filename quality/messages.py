@@ -6,7 +6,10 @@ one more column here, and a French and an English report always say the same thi
 
 from __future__ import annotations
 
-from moisson.core.notes import DEFAULT_LANG, LANGS, Lang
+import numbers
+import re
+
+from moisson.core.notes import DEFAULT_LANG, LANGS, Lang, singular
 
 __all__ = ["CATALOG", "DEFAULT_LANG", "LANGS", "Lang", "say"]
 
@@ -17,18 +20,18 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "hint": {"fr": "{message} ({hint})", "en": "{message} ({hint})"},
     # Columns.
     "label.duplicate": {
-        "fr": "la colonne '{label}' apparaît plusieurs fois : gardez-en une et renommez ou supprimez les "
-              "autres (seule la première a été vérifiée)",
-        "en": "column '{label}' appears more than once: keep one and rename or delete the others "
-              "(only the first one was checked)"},
+        "fr": "la colonne '{label}' apparaît plusieurs fois : gardez-en une et renommez ou supprimez les autres (seule "
+              "la première a été vérifiée)",
+        "en": "column '{label}' appears more than once: keep one and rename or delete the others (only the first one "
+              "was checked)"},
     "label.duplicate-kept": {
         "fr": "la colonne '{label}' apparaît plusieurs fois : seule la première a été gardée",
         "en": "column '{label}' appears more than once: only the first one was kept"},
     "label.duplicate-renamed": {
-        "fr": "la colonne '{label}' apparaît plusieurs fois (la copie a été lue sous le nom '{copy}') : "
-              "gardez-en une et renommez ou supprimez les autres",
-        "en": "column '{label}' appears more than once (the copy was read as '{copy}'): keep one and "
-              "rename or delete the others"},
+        "fr": "la colonne '{label}' apparaît plusieurs fois (la copie a été lue sous le nom '{copy}') : gardez-en une "
+              "et renommez ou supprimez les autres",
+        "en": "column '{label}' appears more than once (the copy was read as '{copy}'): keep one and rename or delete "
+              "the others"},
     "label.missing": {"fr": "la colonne '{name}' manque ; le schéma l'exige{hint}",
                       "en": "column '{name}' is missing; the schema requires it{hint}"},
     "label.missing-optional": {"fr": "la colonne facultative '{name}' manque{hint}",
@@ -101,8 +104,8 @@ CATALOG: dict[str, dict[Lang, str]] = {
                      "en": "item '{item}' is not of the form {pattern}"},
     "key.empty": {"fr": "la clé primaire ({columns}) est vide ; chaque ligne en a besoin",
                   "en": "the primary key ({columns}) is empty; every row needs one"},
-    "key.duplicate": {"fr": "la clé primaire ({columns}) est la même que ligne {first} ; chaque ligne doit "
-                            "avoir la sienne",
+    "key.duplicate": {"fr": "la clé primaire ({columns}) est la même que ligne {first} ; chaque ligne doit avoir la "
+                            "sienne",
                       "en": "the primary key ({columns}) is the same as at row {first}; each row needs its own"},
     # Validata custom checks.
     "custom.identifier": {"fr": "'{value}' n'est pas un numéro {label} valide : {length} chiffres dont une clé de "
@@ -124,20 +127,20 @@ CATALOG: dict[str, dict[Lang, str]] = {
                            "en": "'{value}': the second year must come after the first"},
     "custom.years": {"fr": "'{value}' n'est pas une année ou une période écrite {forms}",
                      "en": "'{value}' is not a year or period written {forms}"},
-    "custom.actes": {"fr": "'{value}' ne suit pas la nomenclature ACTES 'Thème/Sous-thème' "
-                           "(par ex. 'Finances locales/Subventions') : {details}",
-                     "en": "'{value}' does not follow the ACTES nomenclature 'Theme/Sub-theme' "
-                           "(e.g. 'Finances locales/Subventions'): {details}"},
+    "custom.actes": {"fr": "'{value}' ne suit pas la nomenclature ACTES 'Thème/Sous-thème' (par ex. 'Finances "
+                           "locales/Subventions') : {details}",
+                     "en": "'{value}' does not follow the ACTES nomenclature 'Theme/Sub-theme' (e.g. 'Finances "
+                           "locales/Subventions'): {details}"},
     "custom.format": {"fr": "'{value}' n'est pas une valeur valide de « {label} »",
                       "en": "'{value}' is not a valid value of '{label}'"},
     "custom.phone": {"fr": "'{value}' n'est pas un numéro de téléphone valide : 10 chiffres (01 99 00 27 37), "
                            "format international (+33 1 99 00 27 37) ou numéro court (115, 3949)",
                      "en": "'{value}' is not a valid phone number: 10 digits (01 99 00 27 37), international "
                            "form (+33 1 99 00 27 37) or a short number (115, 3949)"},
-    "custom.opening-hours": {"fr": "'{value}' n'est pas un horaire d'ouverture au format OpenStreetMap "
-                                   "(par ex. 'Mo-Fr 08:30-12:00')",
-                             "en": "'{value}' is not opening hours in the OpenStreetMap format "
-                                   "(e.g. 'Mo-Fr 08:30-12:00')"},
+    "custom.opening-hours": {"fr": "'{value}' n'est pas un horaire d'ouverture au format OpenStreetMap (par ex. 'Mo-Fr "
+                                   "08:30-12:00')",
+                             "en": "'{value}' is not opening hours in the OpenStreetMap format (e.g. 'Mo-Fr "
+                                   "08:30-12:00')"},
     "custom.gps-reversed": {"fr": "{value} ressemble à [latitude, longitude] : écrivez [longitude, latitude]",
                             "en": "{value} looks like [latitude, longitude]: write [longitude, latitude]"},
     "custom.gps": {"fr": "{value} n'est pas un point en France (WGS84 [longitude, latitude])",
@@ -196,14 +199,14 @@ CATALOG: dict[str, dict[Lang, str]] = {
                      "en": "write it without spaces or dots ({value})"},
     "kind.code": {"fr": "code", "en": "code"},
     # Normalisation notes.
-    "note.normalised": {"fr": "{column} : {count} valeurs normalisées ({how} ; par exemple « {example_from} » "
-                              "→ « {example_to} ») : validata.fr refuserait le fichier tel quel",
-                        "en": "{column}: {count} values normalised ({how}; e.g. '{example_from}' → "
+    "note.normalised": {"fr": "{column} : {count} valeur{count:s} normalisée{count:s} ({how} ; par exemple « "
+                              "{example_from} » → « {example_to} ») : validata.fr refuserait le fichier tel quel",
+                        "en": "{column}: {count} value{count:s} normalised ({how}; e.g. '{example_from}' → "
                               "'{example_to}'): validata.fr would refuse the file as is"},
-    "note.rows-left-out": {"fr": "{count} lignes retirées ({how} ; la première : {example_from}) : validata.fr "
-                                 "refuserait le fichier tel quel",
-                           "en": "{count} rows left out ({how}; the first: {example_from}): validata.fr would "
-                                 "refuse the file as is"},
+    "note.rows-left-out": {"fr": "{count} ligne{count:s} retirée{count:s} ({how} ; la première : {example_from}) : "
+                                 "validata.fr refuserait le fichier tel quel",
+                           "en": "{count} {count:row|rows} left out ({how}; the first: {example_from}): validata.fr "
+                                 "would refuse the file as is"},
     "how.blank-row": {"fr": "lignes vides", "en": "blank rows"},
     "how.repeated-header": {"fr": "en-tête répété", "en": "repeated header"},
     "example.left-out": {"fr": "retirée", "en": "left out"},
@@ -219,16 +222,17 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "personal.person-name": {"fr": "des noms de particuliers (civilité + nom, ou prénom + nom)",
                              "en": "names of private persons (civility + name, or first name + name)"},
     "personal.block": {
-        "fr": "colonne '{column}' : {count} ligne(s) semblent contenir {what} (lignes {rows}) ; publication "
-              "bloquée. Si ce sont des données personnelles, écrivez dans le catalogue `quality: {{personal_data: "
-              "{{{column}: drop}}}}` (ou `hash`) ; si elles peuvent être publiées, écrivez `{column}: keep`",
-        "en": "column '{column}': {count} row(s) look like {what} (rows {rows}); publication is blocked. If this "
-              "is personal data, write in the catalog `quality: {{personal_data: {{{column}: drop}}}}` (or "
-              "`hash`); if it may be published, write `{column}: keep`"},
+        "fr": "colonne '{column}' : {count} ligne{count:s} {count:semble|semblent} contenir {what} (ligne{count:s} "
+              "{rows}) ; publication bloquée. Si ce sont des données personnelles, écrivez dans le catalogue `quality: "
+              "{{personal_data: {{{column}: drop}}}}` (ou `hash`) ; si elles peuvent être publiées, écrivez `{column}: "
+              "keep`",
+        "en": "column '{column}': {count} {count:row looks|rows look} like {what} (row{count:s} {rows}); publication "
+              "is blocked. If this is personal data, write in the catalog `quality: "
+              "{{personal_data: {{{column}: drop}}}}` (or `hash`); if it may be published, write `{column}: keep`"},
     "personal.warn": {
-        "fr": "colonne '{column}' : {count} ligne(s) ({rows}) contiennent peut-être {what} ; vérifiez que ce sont "
-              "des contacts professionnels publiables",
-        "en": "column '{column}': {count} row(s) ({rows}) may hold {what}; check they are professional "
+        "fr": "colonne '{column}' : {count} ligne{count:s} ({rows}) {count:contient|contiennent} peut-être {what} ; "
+              "vérifiez que ce sont des contacts professionnels publiables",
+        "en": "column '{column}': {count} {count:row|rows} ({rows}) may hold {what}; check they are professional "
               "contacts the producer may publish"},
     "personal.unknown-column": {
         "fr": "quality.personal_data nomme la colonne '{column}', absente du tableau : vérifiez son orthographe",
@@ -242,8 +246,8 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "geo.lambert93": {
         "fr": "{where} ressemble à des coordonnées Lambert-93 (mètres, EPSG:2154) dans une colonne en degrés "
               "WGS84 : reprojetez en WGS84 (EPSG:4326)",
-        "en": "{where} looks like Lambert-93 coordinates (metres, EPSG:2154) in a WGS84 degrees column: "
-              "reproject to WGS84 (EPSG:4326)"},
+        "en": "{where} looks like Lambert-93 coordinates (metres, EPSG:2154) in a WGS84 degrees column: reproject to "
+              "WGS84 (EPSG:4326)"},
     "geo.swapped": {"fr": "{where} : latitude et longitude semblent inversées (le point inversé est dans la zone)",
                     "en": "{where}: latitude and longitude look swapped (the swapped point is in the area)"},
     "geo.extent": {"fr": "{where} est hors de la zone attendue ({area})",
@@ -258,8 +262,7 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "meta.missing-blocking": {
         "fr": "métadonnée '{field}' manquante : la publication est bloquée ; renseignez `metadata: {{{field}: …}}` "
               "dans le catalogue",
-        "en": "metadata '{field}' is missing: publication is blocked; set `metadata: {{{field}: …}}` in the "
-              "catalog"},
+        "en": "metadata '{field}' is missing: publication is blocked; set `metadata: {{{field}: …}}` in the catalog"},
     "meta.missing": {"fr": "métadonnée '{field}' manquante : renseignez-la dans le catalogue (recommandé)",
                      "en": "metadata '{field}' is missing: fill it in in the catalog (recommended)"},
     "meta.score": {"fr": "complétude des métadonnées : {score} % ({filled}/{total} champs)",
@@ -270,10 +273,10 @@ CATALOG: dict[str, dict[Lang, str]] = {
                                "corrigez-la dans le catalogue",
                          "en": "catalog expectation {expectation}{where} could not run ({error}): fix it in the "
                                "catalog"},
-    "gx.unexpected": {"fr": "l'attente du catalogue {expectation}{where} échoue : {count} valeurs ne la "
+    "gx.unexpected": {"fr": "l'attente du catalogue {expectation}{where} échoue : {count} valeur{count:s} ne la "
                             "respectent pas (par ex. {examples})",
-                      "en": "catalog expectation {expectation}{where} failed: {count} values do not pass "
-                            "(e.g. {examples})"},
+                      "en": "catalog expectation {expectation}{where} failed: {count} {count:value does|values do} not "
+                            "pass (e.g. {examples})"},
     "gx.failed": {"fr": "l'attente du catalogue {expectation}{where} échoue{observed}",
                   "en": "catalog expectation {expectation}{where} failed{observed}"},
     "gx.observed": {"fr": " (valeur observée : {observed})", "en": " (observed: {observed})"},
@@ -283,14 +286,15 @@ CATALOG: dict[str, dict[Lang, str]] = {
                           "en": "{column}: {kind} column read as text (sources should write text)"},
     # Report pages (quality/report.py): titles, headings, column headers.
     "report.table": {"fr": "tableau", "en": "table"},
-    "report.no-error": {"fr": "{name} : aucune erreur ({rows} lignes vérifiées)",
-                        "en": "{name}: no error ({rows} rows checked)"},
-    "report.errors": {"fr": "{name} : {count} erreurs ({rows} lignes vérifiées)",
-                      "en": "{name}: {count} errors ({rows} rows checked)"},
+    "report.no-error": {"fr": "{name} : aucune erreur ({rows} ligne{rows:s} vérifiée{rows:s})",
+                        "en": "{name}: no error ({rows} row{rows:s} checked)"},
+    "report.errors": {"fr": "{name} : {count} erreur{count:s} ({rows} ligne{rows:s} vérifiée{rows:s})",
+                      "en": "{name}: {count} error{count:s} ({rows} row{rows:s} checked)"},
     "report.schema": {"fr": "Schéma (Table Schema) : {schema}", "en": "Table Schema: {schema}"},
     "report.unnamed-schema": {"fr": "sans nom", "en": "unnamed"},
     "report.per-field": {"fr": "Erreurs par champ", "en": "Errors per field"},
-    "report.first-errors": {"fr": "Les {count} premières erreurs", "en": "First {count} errors"},
+    "report.first-errors": {"fr": "{count:La première erreur|Les {count} premières erreurs}",
+                            "en": "{count:First error|First {count} errors}"},
     "report.warnings": {"fr": "Avertissements", "en": "Warnings"},
     "report.notes": {"fr": "Remarques", "en": "Notes"},
     "report.gx": {"fr": "Résultats Great Expectations", "en": "Great Expectations results"},
@@ -312,20 +316,21 @@ CATALOG: dict[str, dict[Lang, str]] = {
     "column.examples": {"fr": "exemples", "en": "examples"},
     # Prefect artifact and `moisson validate` (tasks/artifacts.py, moisson/cli.py).
     "report.full": {"fr": "Rapport complet", "en": "Full report"},
-    "report.verdict-valid": {"fr": "{file} : {rows} lignes, valide", "en": "{file}: {rows} rows, valid"},
+    "report.verdict-valid": {"fr": "{file} : {rows} ligne{rows:s}, valide", "en": "{file}: {rows} row{rows:s}, valid"},
     "report.verdict-normalised": {
-        "fr": "{file} : {rows} lignes, valide après normalisation de {count} cellules (validata.fr refuserait le "
-              "fichier tel quel ; moisson publie les valeurs corrigées)",
-        "en": "{file}: {rows} rows, valid after normalising {count} cells (validata.fr would refuse the file as "
-              "is; moisson publishes the fixed values)"},
+        "fr": "{file} : {rows} ligne{rows:s}, valide après normalisation de {count} cellule{count:s} (validata.fr "
+              "refuserait le fichier tel quel ; moisson publie les valeurs corrigées)",
+        "en": "{file}: {rows} row{rows:s}, valid after normalising {count} cell{count:s} (validata.fr would refuse the "
+              "file as is; moisson publishes the fixed values)"},
     "report.normalised": {"fr": "Cellules normalisées", "en": "Normalised cells"},
     "report.no-error-normalised": {
-        "fr": "{name} : aucune erreur après normalisation de {count} cellules ({rows} lignes vérifiées)",
-        "en": "{name}: no error after normalising {count} cells ({rows} rows checked)"},
+        "fr": "{name} : aucune erreur après normalisation de {count} cellule{count:s} ({rows} ligne{rows:s} "
+              "vérifiée{rows:s})",
+        "en": "{name}: no error after normalising {count} cell{count:s} ({rows} row{rows:s} checked)"},
     "column.from": {"fr": "exemple trouvé", "en": "example found"},
     "column.to": {"fr": "devenu", "en": "became"},
-    "report.verdict-errors": {"fr": "{file} : {rows} lignes, {count} erreurs",
-                              "en": "{file}: {rows} rows, {count} errors"},
+    "report.verdict-errors": {"fr": "{file} : {rows} ligne{rows:s}, {count} erreur{count:s}",
+                              "en": "{file}: {rows} row{rows:s}, {count} error{count:s}"},
     # The HTML page (quality/report.py, quality/report_map.py).
     "report.page-title": {"fr": "Rapport de qualité — {title}", "en": "Quality report — {title}"},
     "report.skip": {"fr": "Aller au contenu", "en": "Skip to content"},
@@ -336,23 +341,25 @@ CATALOG: dict[str, dict[Lang, str]] = {
                       "en": "Report written by moisson: the rules of the Table Schema, as validata.fr checks them, "
                             "then the publication checks (geography, personal data, metadata)."},
     "report.verdict": {"fr": "Contrôle qualité :", "en": "Quality check:"},
-    "report.verdict-is-valid": {"fr": "valide. Les {rows} lignes respectent toutes les règles contrôlées.",
-                                "en": "valid. All {rows} rows pass every rule checked."},
+    "report.verdict-is-valid": {"fr": "valide. {rows:La ligne respecte|Les {rows} lignes respectent} toutes les règles "
+                                      "contrôlées.",
+                                "en": "valid. {rows:The row passes|All {rows} rows pass} every rule checked."},
     "report.verdict-is-normalised": {
-        "fr": "valide après normalisation. {count} cellules ont été mises au format attendu (dates, nombres) ; "
-              "validata.fr refuserait le fichier tel quel, moisson publie les valeurs corrigées.",
-        "en": "valid after normalisation. {count} cells were rewritten in the expected form (dates, numbers); "
-              "validata.fr would refuse the file as is, moisson publishes the fixed values."},
-    "report.verdict-invalid": {"fr": "non valide. {count} erreurs sur {rows} lignes.",
-                               "en": "invalid. {count} errors in {rows} rows."},
+        "fr": "valide après normalisation. {count} cellule{count:s} {count:a été mise|ont été mises} au format attendu "
+              "(dates, nombres) ; validata.fr refuserait le fichier tel quel, moisson publie les valeurs corrigées.",
+        "en": "valid after normalisation. {count} {count:cell was|cells were} rewritten in the expected form (dates, "
+              "numbers); validata.fr would refuse the file as is, moisson publishes the fixed values."},
+    "report.verdict-invalid": {"fr": "non valide. {count} erreur{count:s} sur {rows} ligne{rows:s}.",
+                               "en": "invalid. {count} error{count:s} in {rows} row{rows:s}."},
     "report.verdict-blocked": {
-        "fr": "bloqué. {count} erreurs sur {rows} lignes : cette version n'est pas publiée. Corrigez la source "
-              "(les erreurs sont listées ci-dessous), puis relancez.",
-        "en": "blocked. {count} errors in {rows} rows: this version is not published. Fix the source (the errors "
-              "are listed below), then run again."},
+        "fr": "bloqué. {count} erreur{count:s} sur {rows} ligne{rows:s} : cette version n'est pas publiée. Corrigez la "
+              "source (les erreurs sont listées ci-dessous), puis relancez.",
+        "en": "blocked. {count} error{count:s} in {rows} row{rows:s}: this version is not published. Fix the source "
+              "(the errors are listed below), then run again."},
     "report.verdict-warned": {
-        "fr": "non conforme, publié quand même (quality.on_failure: warn). {count} erreurs sur {rows} lignes.",
-        "en": "not valid, published anyway (quality.on_failure: warn). {count} errors in {rows} rows."},
+        "fr": "non conforme, publié quand même (quality.on_failure: warn). {count} erreur{count:s} sur {rows} "
+              "ligne{rows:s}.",
+        "en": "not valid, published anyway (quality.on_failure: warn). {count} error{count:s} in {rows} row{rows:s}."},
     "report.fact-dataset": {"fr": "Identifiant du jeu de données", "en": "Dataset id"},
     "report.fact-schema": {"fr": "Schéma de données", "en": "Table Schema"},
     "report.fact-no-schema": {"fr": "aucun : seules les vérifications génériques ont été faites",
@@ -374,8 +381,9 @@ CATALOG: dict[str, dict[Lang, str]] = {
         "fr": "Points signalés par les contrôles géographiques : {errors} en erreur (cercles rouges), {warnings} en "
               "avertissement (cercles orange), parmi les {total} points du tableau (points gris), en longitude et "
               "latitude WGS84.",
-        "en": "Points flagged by the geography checks: {errors} errors (red circles), {warnings} warnings (orange "
-              "circles), among the {total} points of the table (grey dots), in WGS84 longitude and latitude."},
+        "en": "Points flagged by the geography checks: {errors} error{errors:s} (red circles), {warnings} "
+              "warning{warnings:s} (orange circles), among the {total} points of the table (grey dots), in WGS84 "
+              "longitude and latitude."},
     "report.map-sampled": {"fr": "Seuls {count} des points sans problème sont dessinés.",
                            "en": "Only {count} of the points without a problem are drawn."},
     "report.map-extent": {"fr": "Le cadre en tirets bleus est la zone attendue (quality.extent du catalogue).",
@@ -386,14 +394,15 @@ CATALOG: dict[str, dict[Lang, str]] = {
                             "en": "Flagged points without coordinates to place: {count} (see the table)."},
     "report.map-table": {"fr": "Tableau des points signalés (alternative à la carte)",
                          "en": "Table of the flagged points (alternative to the map)"},
-    "report.map-table-caption": {"fr": "Les {count} points signalés", "en": "The {count} flagged points"},
+    "report.map-table-caption": {"fr": "{count:Le point signalé|Les {count} points signalés}",
+                                 "en": "{count:The flagged point|The {count} flagged points}"},
     "report.map-point": {"fr": "ligne {row} : {message}", "en": "row {row}: {message}"},
     "report.technical": {"fr": "Détails techniques (Great Expectations)",
                          "en": "Technical details (Great Expectations)"},
     "report.technical-intro": {
-        "fr": "Les codes d'erreur tels que frictionless et validata.fr les nomment, et les attentes Great "
-              "Expectations tirées du schéma et du catalogue, vérifiées sur le tableau typé. Leurs échecs sont "
-              "déjà comptés dans les erreurs ci-dessus.",
+        "fr": "Les codes d'erreur tels que frictionless et validata.fr les nomment, et les attentes Great Expectations "
+              "tirées du schéma et du catalogue, vérifiées sur le tableau typé. Leurs échecs sont déjà comptés dans "
+              "les erreurs ci-dessus.",
         "en": "The error codes as frictionless and validata.fr name them, and the Great Expectations expectations "
               "drawn from the schema and the catalog, checked on the typed table. Their failures are already "
               "counted in the errors above."},
@@ -459,10 +468,27 @@ CATALOG: dict[str, dict[Lang, str]] = {
 }
 
 
+#: A form agreeing with a number: `{n:one|many}` (either may hold `{n}`), or `{n:s}` for a plural in "s".
+_AGREEMENT = re.compile(r"\{(\w+):(s|(?:[^{}|]|\{\w+\})*\|(?:[^{}|]|\{\w+\})*)\}")
+#: The keys whose templates hold such a form: the others are filled by `str.format` alone.
+_AGREEING = {key for key, templates in CATALOG.items() if any(_AGREEMENT.search(t) for t in templates.values())}
+
+
 def say(key: str, lang: Lang = DEFAULT_LANG, **values: object) -> str:
-    """The sentence `key` in `lang`, filled with `values`.
+    """The sentence `key` in `lang`, filled with `values`, its words agreeing with the numbers they count.
 
     Raises:
         KeyError: Unknown key (a bug: every key used must be in `CATALOG`).
     """
-    return CATALOG[key][lang].format(**values)
+    template = CATALOG[key][lang]
+    if key in _AGREEING:
+        template = _AGREEMENT.sub(lambda found: _agreeing(values[found[1]], found[2], lang), template)
+    return template.format(**values)
+
+
+def _agreeing(number: object, forms: str, lang: Lang) -> str:
+    """The form of `forms` ("one|many", or "s") that agrees with `number` (`singular`)."""
+    if not isinstance(number, numbers.Integral) or isinstance(number, bool):
+        raise TypeError(f"{number!r} is not a whole number: a plural cannot agree with it")
+    one, many = forms.split("|") if "|" in forms else ("", "s")
+    return one if singular(int(number), lang) else many

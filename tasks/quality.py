@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
 from moisson.catalog.model import Catalog
+from moisson.core.notes import counted
 from moisson.core.secrets import SecretRef
 from moisson.core.settings import cache_dir
 from moisson.quality.gate import QualityResult, check_table
@@ -52,9 +53,10 @@ def check_dataset(catalog: Catalog, dataset_id: str, extracted: Extracted, repor
         logger.info("%s : extrait, schéma et règles identiques au dernier contrôle ; son résultat est repris "
                     "(rapport : %s)", dataset_id, result.report_html)
     if result.success:
-        logger.info("%s : %d lignes passent les contrôles de qualité", dataset_id, result.rows)
+        logger.info("%s : %s les contrôles de qualité", dataset_id,
+                    counted(result.rows, "ligne passe", "lignes passent"))
     else:
         verdict = "bloqué" if result.blocked else "publié avec des avertissements (politique : warn)"
-        logger.warning("%s : %d erreurs de qualité, %s ; rapport : %s", dataset_id, result.error_count,
+        logger.warning("%s : %s de qualité, %s ; rapport : %s", dataset_id, counted(result.error_count, "erreur"),
                        verdict, result.report_html)
     return result

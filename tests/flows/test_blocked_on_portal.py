@@ -27,5 +27,5 @@ def test_a_blocked_version_is_shown_as_such_and_never_published(tmp_path, moisso
     assert second.status == "blocked"
     assert (tmp_path / "portal" / "salles" / "salles.csv").read_bytes() == published
     blocked = json.loads((tmp_path / "portal" / "salles" / "datapackage.json").read_text())["moisson"]["blocked"]
-    assert blocked["since"] and "1 erreurs de qualité" in blocked["reason"]
+    assert blocked["since"] and "1 erreur de qualité" in blocked["reason"]
     assert "bloqu" in (tmp_path / "portal" / "salles" / "index.html").read_text(encoding="utf-8")

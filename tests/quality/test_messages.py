@@ -33,6 +33,40 @@ def test_say_fills_the_template() -> None:
         "'38185' already appears at row 4; each value must be unique"
 
 
+@pytest.mark.parametrize(("lang", "count", "expected"), [
+    ("fr", 0, "f.csv : 0 ligne, 0 erreur"),
+    ("fr", 1, "f.csv : 1 ligne, 1 erreur"),
+    ("fr", 2, "f.csv : 2 lignes, 2 erreurs"),
+    ("en", 0, "f.csv: 0 rows, 0 errors"),
+    ("en", 1, "f.csv: 1 row, 1 error"),
+    ("en", 1200, "f.csv: 1200 rows, 1200 errors"),
+])
+def test_words_agree_with_the_numbers_they_count(lang: Lang, count: int, expected: str) -> None:
+    assert say("report.verdict-errors", lang, file="f.csv", rows=count, count=count) == expected
+
+
+def test_a_form_may_hold_its_number_and_verbs_agree_too() -> None:
+    assert say("report.first-errors", "fr", count=1) == "La première erreur"
+    assert say("report.first-errors", "fr", count=20) == "Les 20 premières erreurs"
+    assert say("personal.warn", "fr", column="contact", count=1, rows="4", what="des e-mails").startswith(
+        "colonne 'contact' : 1 ligne (4) contient peut-être des e-mails")
+    assert say("personal.warn", "en", column="contact", count=3, rows="4, 5, 9", what="e-mail addresses").startswith(
+        "column 'contact': 3 rows (4, 5, 9) may hold e-mail addresses")
+
+
+def test_a_plural_agrees_only_with_a_whole_number() -> None:
+    with pytest.raises(TypeError):
+        say("report.verdict-errors", "fr", file="f.csv", rows="12", count=3)
+
+
+@pytest.mark.parametrize("key", sorted(CATALOG))
+def test_every_template_fills_with_whole_numbers(key: str) -> None:
+    """Each template, in each language, filled with a number for every placeholder (a form left unresolved raises)."""
+    for lang in LANGS:
+        for number in (0, 1, 2):
+            assert "|" not in say(key, lang, **dict.fromkeys(placeholders(CATALOG[key][lang]), number))
+
+
 @pytest.mark.parametrize(("lang", "expected"), [
     ("fr", "ligne 3, champ n: 'x' n'est pas un nombre entier"),
     ("en", "row 3, field n: 'x' is not a whole number"),

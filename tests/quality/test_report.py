@@ -269,7 +269,7 @@ def test_verdict_valid_after_normalisation(tmp_path: Path) -> None:
     page = page_of(result)
     assert page.xpath("//div[@role='note']/@class") == ["etat normalise"]
     assert page.xpath("string(//div[@role='note'])").startswith("Contrôle qualité : valide après normalisation. "
-                                                                "1 cellules ont été mises au format attendu")
+                                                                "1 cellule a été mise au format attendu")
     assert page.xpath("string(//section[h2='Cellules normalisées']//tbody/tr/td[1])") == "dateDate de la séance"
     assert not page.xpath("//section[h2[starts-with(., 'Les ')]]"), "no error, no error table"
 

@@ -135,7 +135,7 @@ def test_alerts_reach_a_webhook_and_a_mailbox(prefect_api, tmp_path, moisson_hom
                     ALERT_TIMEOUT)
     assert mail["Subject"] == "moisson : mauvais bloqué par les contrôles de qualité"
     assert mail["To"] == "donnees@ville.example"
-    assert "erreurs de qualité" in mail.get_content()
+    assert "1 erreur de qualité" in mail.get_content()
 
     # The hourly dataset leaves the catalog: its overdue alert goes with it.
     catalog = write_catalog(tmp_path, "  - {id: mauvais, source: tableur, schema: schema.json}\n")
