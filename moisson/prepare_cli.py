@@ -14,6 +14,7 @@ import typer
 
 from moisson.console import CatalogOption, JsonOption, catalog_of, err, fail, new_table, out
 from moisson.core.errors import MoissonError
+from moisson.core.notes import counted
 
 if TYPE_CHECKING:
     from moisson.catalog.model import Catalog, Dataset
@@ -122,7 +123,8 @@ def preview(dataset: DatasetArgument, catalog: CatalogOption = None,
 
 
 def _print_preview(dataset: str, result: dict[str, Any]) -> None:
-    grid = new_table(f"{dataset} : {result['rows']} lignes préparées", "règle", "champ", "lignes entrée → sortie",
+    prepared = counted(result["rows"], "ligne préparée", "lignes préparées")
+    grid = new_table(f"{dataset} : {prepared}", "règle", "champ", "lignes entrée → sortie",
                      "cellules changées", "avant → après", "valeurs inconnues")
     for rule in result["rules"]:
         sample = "\n".join(f"{s['before']!r} → {s['after']!r}" for s in rule.get("sample", []))

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from moisson.core.notes import counted
 from moisson.prepare.apply import Prepared, prepare_table
 from moisson.prepare.recipe import Recipe
 from moisson.quality.gate import read_text_table, report_frame
@@ -58,7 +59,8 @@ def _errors(path: Path, schema: TableSchemaRef, first_row: int, row_gaps: Sequen
 def to_markdown(dataset_id: str, result: Mapping[str, Any]) -> str:
     """The summary as Markdown, for the Prefect UI."""
     state = "bloquée" if result["blocked"] else "appliquée"
-    lines = [f"# Préparation de {dataset_id} : {state}", "", f"{result['rows']} lignes préparées.", "",
+    prepared = counted(result["rows"], "ligne préparée", "lignes préparées")
+    lines = [f"# Préparation de {dataset_id} : {state}", "", f"{prepared}.", "",
              "| règle | champ | lignes avant | lignes après | cellules changées | exemple | valeurs inconnues |",
              "|---|---|---|---|---|---|---|"]
     for rule in result["rules"]:

@@ -21,6 +21,7 @@ from prefect.utilities.annotations import quote
 from moisson.catalog.model import Catalog, SourcePart
 from moisson.connectors.base import DatasetDescriptor, Extract
 from moisson.core.errors import CatalogError, RejectedError
+from moisson.core.notes import counted
 from moisson.prepare.apply import prepare_table
 from moisson.prepare.catalog_file import checked_recipe
 from moisson.prepare.merge import SOURCE_ID, MergeReport, merge
@@ -118,8 +119,8 @@ def _with_source_ids(prepared: pd.DataFrame, raw: Path) -> pd.DataFrame:
 
 def _notes(report: MergeReport) -> list[str]:
     only = ", ".join(f"{n} de {s} seule" for s, n in report.only.items()) or "aucune"
-    lines = [f"fusion : {report.rows} lignes, {len(report.matched)} appariements, "
-             f"{len(report.conflicts)} désaccords entre sources ; lignes connues d'une source : {only}"]
+    lines = [f"fusion : {counted(report.rows, 'ligne')}, {counted(len(report.matched), 'appariement')}, "
+             f"{counted(len(report.conflicts), 'désaccord')} entre sources ; lignes connues d'une source : {only}"]
     lines += [f"laissées de côté faute de position ou de clé : {n} de {s}" for s, n in report.dropped.items() if n]
     lines += [f"désaccord sur {c['field']} (ligne {c['row']}) : "
               + ", ".join(f"{s}={v!r}" for s, v in c["values"].items()) + f" → {c['kept']!r}"

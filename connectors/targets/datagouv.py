@@ -45,6 +45,7 @@ from moisson.core.errors import (
 )
 from moisson.core.http import HttpClient
 from moisson.core.ids import slugify
+from moisson.core.notes import counted
 from moisson.core.records import RemoteState
 from moisson.core.secrets import Secret, reveal
 
@@ -362,7 +363,7 @@ class DataGouvTarget:
             extras["moisson:modified"] = meta.modified.isoformat()
         payload["extras"] = {**meta.extras, **extras, EXTRA_ID: dataset.id, EXTRA_CONTENT: publication.content_hash}
         columns = pq.read_schema(publication.data).names if publication.data.is_file() else []
-        description = f"{publication.rows} lignes. Colonnes : {', '.join(columns)}."
+        description = f"{counted(publication.rows, 'ligne')}. Colonnes : {', '.join(columns)}."
         if publication.geometry:
             description += f" La colonne {publication.geometry} contient la géométrie en GeoJSON (WGS84)."
         resource = {"title": f"{dataset.title} (CSV)", "description": description, "format": RESOURCE_KIND,

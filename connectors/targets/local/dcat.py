@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from moisson.core.errors import RejectedError
 from moisson.core.frequencies import eu_uri
 from moisson.core.metadata import LICENSES, DatasetMetadata
+from moisson.core.notes import counted
 from moisson.core.validation import described
 
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
@@ -367,7 +368,7 @@ def _distribution_description(resource: Mapping[str, Any], package: Mapping[str,
             "geojson": "Fichier GeoJSON (WGS84), une entité par ligne"}.get(resource.get("format", ""), "Fichier")
     parts = [kind]
     if rows is not None:
-        parts.append(f"{rows} lignes")
+        parts.append(counted(rows, "ligne"))
     fields = (resource.get("schema") or {}).get("fields") or []
     if fields:
         parts.append(f"{len(fields)} colonnes : " + ", ".join(f.get("title") or f["name"] for f in fields))
