@@ -75,8 +75,9 @@ def _url_parts(value: str) -> set[str]:
     found = {unquote(password)} if password else set()
     found |= {unquote(s) for s in parts.path.split("/") if len(unquote(s)) >= TOKEN_PART}
     found |= {v for _, v in parse_qsl(parts.query) if len(v) >= TOKEN_PART}
-    if parts.path or parts.query:
+    if parts.path.strip("/"):  # before its query, a URL that is a bare host names no secret: messages name hosts
         found.add(value.split("?", 1)[0])
+    if parts.path or parts.query:
         found.add(f"{parts.path}?{parts.query}" if parts.query else parts.path)
     return {f for f in found if f and f != "/"}
 

@@ -27,6 +27,13 @@ def test_a_database_url_is_masked_whole_and_its_password_alone():
     assert "P4ssw0rd-SQL" not in scrub("FATAL: password authentication failed (P4ssw0rd-SQL)")
 
 
+def test_a_url_whose_secret_is_its_query_leaves_its_host_readable():
+    remember("https://portail.example.fr/?apikey=SECRETAPIKEY99")
+    assert scrub("GET https://portail.example.fr/… a répondu 500") == "GET https://portail.example.fr/… a répondu 500"
+    assert scrub("GET https://portail.example.fr/?apikey=SECRETAPIKEY99") == "GET ***"
+    assert scrub("GET /datasets?apikey=SECRETAPIKEY99&rows=10") == "GET /datasets?apikey=***&rows=10"
+
+
 def test_a_revealed_secret_is_remembered():
     from pydantic import SecretStr
 
