@@ -101,3 +101,13 @@ def test_missing_optional_column_is_a_warning(tmp_path: Path, moisson_home: Path
     assert [(w["field"], w["type"], w["message"]) for w in report["warnings"]] == [
         ("commentaire", "missing-label", "optional column 'commentaire' is missing")]
     assert "! la colonne facultative 'commentaire' manque" in run(str(data), "--schema", schema).stdout
+
+
+def test_the_verdict_agrees_with_one_row_and_one_error(tmp_path: Path, moisson_home: Path) -> None:
+    schema = write_schema(tmp_path / "schema.json", [{"name": "n", "type": "integer"}])
+    (tmp_path / "un.csv").write_text("n\n1\n", encoding="utf-8")
+    (tmp_path / "faux.csv").write_text("n\nx\n", encoding="utf-8")
+    french = run(str(tmp_path / "un.csv"), "--schema", schema).stdout
+    assert french.startswith(f"{tmp_path / 'un.csv'} : 1 ligne, valide\n")
+    english = run(str(tmp_path / "faux.csv"), "--schema", schema, "--lang", "en").stdout
+    assert english.startswith(f"{tmp_path / 'faux.csv'}: 1 row, 1 error\n")

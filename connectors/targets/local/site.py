@@ -440,8 +440,10 @@ def _preview(view: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]], r
         heads.append(f'<th scope="col">{esc(field.get("title") or column)}{help_}</th>')
     body = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in view["preview"])
     shown = len(view["preview"])
-    caption = (f"{'La première ligne' if shown == 1 else f'Les {shown} premières lignes'} sur {_number(rows)}"
-               if rows and rows > shown else "La ligne" if shown == 1 else f"Les {shown} lignes")
+    if rows and rows > shown:
+        caption = f"{'La première ligne' if shown == 1 else f'Les {shown} premières lignes'} sur {_number(rows)}"
+    else:
+        caption = "La ligne" if shown == 1 else f"Les {shown} lignes"
     return ('<section aria-labelledby="apercu"><h2 id="apercu">Aperçu des données</h2>'
             f'<div class="defilement" role="region" aria-labelledby="apercu-titre" tabindex="0">'
             f'<table class="apercu"><caption id="apercu-titre">{caption}</caption><thead><tr>{"".join(heads)}'
