@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import math
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +41,9 @@ def published_csv(data: Path) -> Path:
 def write_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> None:
     """Put the CSV of the checked table `data` at `dest`.
 
-    When the publication's CSV was already made (and read back) beside `data`, `dest` gets a copy of its bytes:
-    every target sends the very file that was verified.
+    When the publication's CSV was already made (and read back) beside `data`, `dest` gets its very bytes: every
+    target sends the file that was verified. On the same file system `dest` is a hard link to it (a portal gets a
+    file of hundreds of megabytes without copying it; that file is never written again, see `fresh`), else a copy.
 
     Args:
         data: Parquet file of the checked rows.
@@ -49,10 +51,19 @@ def write_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset()) -> No
         dates: Columns that the Table Schema types as `date`, written without a time part when typed.
     """
     made = published_csv(data)
-    if made.is_file():
-        shutil.copyfile(made, dest)
-    else:
+    if not made.is_file():
         render_csv(data, dest, dates)
+        return
+    try:
+        os.link(made, dest)
+    except OSError:  # another file system, one without links, or `dest` already there
+        shutil.copyfile(made, dest)
+
+
+def fresh(path: Path) -> Path:
+    """`path` gone, so that what is written there next is a new file: an older one may be linked from a portal."""
+    path.unlink(missing_ok=True)
+    return path
 
 
 def render_csv(data: Path, dest: Path, dates: frozenset[str] = frozenset(), *,

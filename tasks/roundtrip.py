@@ -23,7 +23,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from moisson.catalog.model import Catalog
-from moisson.connectors.csvfile import cell_text, published_csv, render_csv
+from moisson.connectors.csvfile import cell_text, fresh, published_csv, render_csv
 from moisson.core.errors import RejectedError
 from moisson.quality.gate import report_frame
 from moisson.quality.messages import DEFAULT_LANG, Lang
@@ -66,12 +66,12 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
         lang: Language of the error.
 
     Returns:
-        The CSV file, which `write_csv` then copies for every target.
+        The CSV file, which `write_csv` then gives every target.
 
     Raises:
         RejectedError: The file does not read back as the checked cells, or holds errors the check had not.
     """
-    path = published_csv(data)
+    path = fresh(published_csv(data))  # a CSV made here earlier (a reused verdict) may be a portal's file now
     # The file reads back as these very cells, or the check stops below: the schema check reads them from the
     # Parquet file, chunk by chunk, in a thread while the CSV is written and parsed back (Arrow does most of both
     # without the GIL), so that the two take the time of the longer one on two cores.

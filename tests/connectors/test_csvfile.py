@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
 import random
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from moisson.connectors import csvfile
-from moisson.connectors.csvfile import published_csv, render_csv, write_csv
+from moisson.connectors.csvfile import fresh, published_csv, render_csv, write_csv
 from tests.data import write_extract
 
 
@@ -41,6 +42,27 @@ def test_a_target_copies_the_csv_made_for_the_publication(tmp_path):
     write_csv(data, tmp_path / "sent.csv")
     assert (tmp_path / "sent.csv").read_bytes() == b"a\n1\n"
     assert published_csv(data).stat().st_mtime_ns == before.st_mtime_ns
+
+
+def test_a_target_gets_the_verified_file_itself_without_a_copy(tmp_path):
+    data = write_extract(tmp_path / "clean.parquet", {"a": ["1"]})
+    published_csv(data).write_bytes(b"a\n1\n")
+    write_csv(data, tmp_path / "portal.csv")
+    assert (tmp_path / "portal.csv").stat().st_ino == published_csv(data).stat().st_ino
+    fresh(published_csv(data)).write_bytes(b"a\n2\n")  # the next publication's file, made at the same place
+    assert (tmp_path / "portal.csv").read_bytes() == b"a\n1\n"
+
+
+def test_a_target_on_another_file_system_gets_a_copy(tmp_path, monkeypatch):
+    def cross_device(source, dest):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    data = write_extract(tmp_path / "clean.parquet", {"a": ["1"]})
+    published_csv(data).write_bytes(b"a\n1\n")
+    monkeypatch.setattr(csvfile.os, "link", cross_device)
+    write_csv(data, tmp_path / "portal.csv")
+    assert (tmp_path / "portal.csv").read_bytes() == b"a\n1\n"
+    assert (tmp_path / "portal.csv").stat().st_ino != published_csv(data).stat().st_ino
 
 
 def _python_csv(columns: dict[str, list[str | None]]) -> bytes:

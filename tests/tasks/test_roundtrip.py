@@ -40,6 +40,17 @@ def test_errors_the_check_did_not_report_refuse_the_file_in_french(tmp_path):
     assert not published_csv(data).exists(), "no target may find a refused file"
 
 
+def test_a_refused_file_leaves_what_a_target_got_from_the_last_one_as_it_was(tmp_path):
+    # A target's file may be the verified CSV itself (a hard link): the next one is a new file, never that one.
+    data = write_extract(tmp_path / "clean.parquet", {"code": ["59350"], "aide": ["oui"]})
+    verified_csv(data, dataset_id="aides", schema=SCHEMA)
+    csvfile.write_csv(data, tmp_path / "portal.csv")
+    write_extract(data, {"code": ["3f2a9c"], "aide": ["oui"]})
+    with pytest.raises(RejectedError):
+        verified_csv(data, dataset_id="aides", schema=SCHEMA)
+    assert (tmp_path / "portal.csv").read_text(encoding="utf-8") == "code,aide\n59350,oui\n"
+
+
 def test_errors_a_warn_policy_accepted_may_be_published_again(tmp_path):
     frame = text_frame({"code": ["3f2a9c", "59350"], "aide": ["peut-être", "non"]})
     checked = report_frame(frame, SCHEMA)
