@@ -100,6 +100,18 @@ def test_the_comparison_goes_batch_by_batch_and_counts_rows(tmp_path, monkeypatc
             verified_csv(data, dataset_id="aides", schema=None)
 
 
+def test_line_feeds_in_cells_read_back_whether_or_not_a_batch_holds_quotes(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvfile, "BATCH_ROWS", 2)  # batches with quoted line feeds and batches without any quote
+    codes = ["59000", "59001", "59002", "59003", "59004"]
+    notes = ["a\nb", None, "plain", "x", '"cité"\n2']
+    data = write_extract(tmp_path / "clean.parquet", {"code": codes, "note": notes})
+    assert verified_csv(data, dataset_id="aides", schema=None).read_bytes().count(b"\n") == 8
+    with monkeypatch.context() as patched:  # a line feed written unquoted, in a batch without quotes: a row cut
+        faulty(patched, lambda lines: lines.replace(b",plain", b",pl\nain"))
+        with pytest.raises(RejectedError, match="3 lignes au lieu de 5"):  # that batch reads as no row
+            verified_csv(data, dataset_id="aides", schema=None)
+
+
 def test_a_header_that_does_not_read_back_is_refused(tmp_path, monkeypatch):
     right = csvfile.csv.writer
     monkeypatch.setattr(csvfile.csv, "writer", lambda out, **kw: right(out, **kw, delimiter=";"))
