@@ -14,7 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,10 +232,13 @@ def write_catalog(work: Path, root: Path, files: dict[str, str], *, schema: Path
     return catalog
 
 
-def moisson_run(work: Path, prefect_home: Path, *args: str) -> Run:
-    """`moisson run ARGS --catalog work/catalog.yaml --json` in a fresh process, INFO logs on stderr."""
+def moisson_run(work: Path, prefect_home: Path, *args: str, api: str | None = None) -> Run:
+    """`moisson run ARGS --catalog work/catalog.yaml --json` in a fresh process, INFO logs on stderr.
+
+    Without `api` the command starts its temporary server; with it, it runs on that server (`PREFECT_API_URL`).
+    """
     return measure([*MOISSON, "run", *args, "--catalog", str(work / "catalog.yaml"), "--json"],
-                   env=moisson_env(work, prefect_home), cwd=work)
+                   env=moisson_env(work, prefect_home) | ({"PREFECT_API_URL": api} if api else {}), cwd=work)
 
 
 def server_seconds(run: Run) -> tuple[float | None, float | None]:
@@ -249,6 +254,33 @@ def server_seconds(run: Run) -> tuple[float | None, float | None]:
                 stamps[key] = int(h) * 3600 + int(m) * 60 + float(sec)
     began = run.started % 86400
     return tuple(stamps[key] - began if key in stamps else None for key in ("server", "flow"))
+
+
+@contextmanager
+def running_server(home: Path) -> Iterator[str]:
+    """`moisson server` on a free port of 127.0.0.1 with its own Prefect home: its API's URL once it answers."""
+    from moisson.flows.temporary_api import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    server = subprocess.Popen([*MOISSON, "server", "--host", "127.0.0.1", "--port", str(port)],
+                              env={**os.environ, "PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "0"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        sys.exit("moisson server did not answer in 60 s")
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def moisson_env(folder: Path, prefect_home: Path) -> dict[str, str]:
