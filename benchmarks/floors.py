@@ -48,10 +48,10 @@ from benchmarks.harness import (
 )
 from moisson.flows.temporary_api import SERVER_ENV
 
-#: Each floor's program runs without the cyclic collector (as moisson's commands import) and ends without the
-#: interpreter's tidying up (its last pass over every object): the floor is the work, not what the process does after.
+#: Each floor's program runs without the cyclic collector (as moisson's commands import) and leaves its objects out
+#: of the collector's last pass at exit (as moisson's commands do): the floor is the work, not the tidying up after.
 NO_COLLECTOR = "import gc; gc.disable()\n"
-END = "\nimport os; os._exit(0)\n"
+END = "\ngc.freeze()\n"
 PARSE = NO_COLLECTOR + """\
 import sys
 import pyarrow as pa, pyarrow.csv as pacsv, pandas
