@@ -1,13 +1,18 @@
 """What every benchmark shares: the generated SCDL file, timing a command in its own process, min/median tables.
 
 Each measured side is a fresh process started from this small parent (never from a process holding the data:
-Linux keeps a process's peak RSS across exec); `os.wait4` gives that child's own peak RSS and CPU time.
+Linux keeps a process's peak RSS across exec); `os.wait4` gives that child's own peak RSS and CPU time. Each runs
+with moisson's modules compiled, as an installation has them (pip writes the bytecode caches when it installs):
+an environment with PYTHONDONTWRITEBYTECODE would otherwise have every measured process compile them again.
 """
 
 from __future__ import annotations
 
+import compileall
+import functools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -55,9 +60,19 @@ class Run:
     started: float = 0.0  # wall clock (epoch seconds, UTC) at the start
 
 
+@functools.cache
+def compiled() -> None:
+    """Compile the repository's modules (its virtualenvs, peers and tests aside) once, as installing moisson does."""
+    compileall.compile_dir(REPO, quiet=1, rx=re.compile(r"[/\\]\.(venv|peers|git)[/\\]|[/\\]tests[/\\]"))
+
+
 def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
             stdin: str | None = None) -> Run:
-    """Run `command` in a fresh process; its wall time, CPU time and peak RSS (children included)."""
+    """Run `command` in a fresh process; its wall time, CPU time and peak RSS (children included).
+
+    The process may write the bytecode caches of what it imports (PYTHONDONTWRITEBYTECODE lifted), as a user's does.
+    """
+    compiled()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
             tempfile.TemporaryFile("w+") as given:
         given.write(stdin or "")
@@ -65,7 +80,8 @@ def measure(command: Sequence[str], *, env: dict[str, str] | None = None, cwd: P
         wall = time.time()
         started = time.perf_counter()
         child = subprocess.Popen(list(command), stdout=out, stderr=err, stdin=given,
-                                 env={**os.environ, **(env or {})}, cwd=cwd, text=True)
+                                 env={**os.environ, "PYTHONDONTWRITEBYTECODE": "", **(env or {})}, cwd=cwd,
+                                 text=True)
         # wait4 reaps the child with its own resource usage (Popen.wait would lose it).
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
