@@ -26,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from moisson.catalog.model import Catalog
 from moisson.connectors.csvfile import cell_text, fresh, published_csv, render_csv
 from moisson.core.errors import RejectedError
+from moisson.core.notes import counted
 from moisson.quality.gate import report_frame
 from moisson.quality.messages import DEFAULT_LANG, Lang
 from moisson.quality.report import IssueCount, QualityResult
@@ -40,11 +41,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
               "en": "the CSV to publish does not read back as the checked cells ({where}); nothing was "
                     "published and the version already online stays. This is a moisson bug: report it with "
                     "this message"},
-    "schema": {"fr": "le fichier CSV à publier ne respecterait pas le schéma {schema} : {count} erreur(s) que la "
+    "schema": {"fr": "le fichier CSV à publier ne respecterait pas le schéma {schema} : {errors} que la "
                      "source n'avait pas, par exemple « {example} » ; rien n'a été publié et la version déjà en "
                      "ligne reste. Revoyez ce que le catalogue retire ou transforme pour ce jeu (personal_data : "
                      "drop ou hash d'une colonne que le schéma contraint), puis relancez",
-               "en": "the CSV to publish would break the schema {schema}: {count} error(s) the source did not "
+               "en": "the CSV to publish would break the schema {schema}: {errors} the source did not "
                      "have, e.g. '{example}'; nothing was published and the version already online stays. Check "
                      "what the catalog removes or changes for this dataset (personal_data: drop or hash of a "
                      "column the schema constrains), then run again"},
@@ -95,7 +96,8 @@ def verified_csv(data: Path, *, dataset_id: str, schema: TableSchemaRef | None,
         path.unlink()
         example = next(e.message for e in report.errors if (e.field, e.type, e.rule) in new)
         label = " ".join(filter(None, (schema.name, schema.version))) or schema.source
-        raise RejectedError(MESSAGES["schema"][lang].format(schema=label, count=sum(new.values()), example=example),
+        errors = counted(sum(new.values()), {"fr": "erreur", "en": "error"}[lang], lang=lang)
+        raise RejectedError(MESSAGES["schema"][lang].format(schema=label, errors=errors, example=example),
                             dataset_id=dataset_id)
     return path
 

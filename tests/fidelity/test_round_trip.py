@@ -42,6 +42,6 @@ def test_a_failing_round_trip_publishes_nothing_and_says_so_in_french(tmp_path, 
     [second] = run_datasets(["aides"], catalog=catalog(tmp_path, {"personal_data": {"code_insee": "hash"}}))
     assert second.status == "failed" and second.quality.success
     assert "aides" in second.error and "ne respecterait pas le schéma" in second.error
-    assert "2 erreur(s)" in second.error and "code_insee" in second.error
+    assert "2 erreurs que la source" in second.error and "code_insee" in second.error
     assert "la version déjà en ligne reste" in second.error
     assert published.read_text(encoding="utf-8").endswith("59017,oui,1\n"), "the published version stays"

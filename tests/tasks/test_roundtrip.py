@@ -36,7 +36,7 @@ def test_errors_the_check_did_not_report_refuse_the_file_in_french(tmp_path):
         verified_csv(data, dataset_id="aides", schema=SCHEMA)
     message = str(caught.value)
     assert "aides" in message and "ne respecterait pas le schéma test 1" in message
-    assert "1 erreur(s)" in message and "code" in message and "la version déjà en ligne reste" in message
+    assert "1 erreur que la source" in message and "code" in message and "la version déjà en ligne reste" in message
     assert not published_csv(data).exists(), "no target may find a refused file"
 
 
