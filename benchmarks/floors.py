@@ -15,7 +15,9 @@ same work pays before doing any of it comes out of that budget. Each line is a f
 - the same flow with no API set: Prefect's own temporary server, what Prefect gives a command run without one.
 
 A command that starts its server as it begins (as `moisson run` does) imports Prefect meanwhile, on the other core:
-its floor is the longer of the two, then the bare flow's time past `import prefect`.
+its floor is the longer of the two, then the bare flow's time past `import prefect`. Each program pauses the
+collector and leaves its objects out of the last pass at exit, as moisson's commands do: a floor owes nothing to
+what moisson already avoids.
 
 Then the budgets: frictionless's median (`--frictionless S`, else measured here once) over 20 for `validate`,
 times 0.25 for `run`, each less its floors.
