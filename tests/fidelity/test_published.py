@@ -371,7 +371,7 @@ def test_optional_columns_a_national_layout_adds_are_said_in_the_report(harvest)
         assert "id_osm" in notes and "mobilier" in notes, notes
 
 
-def test_every_target_receives_the_bytes_of_the_local_csv(harvest):
+def test_every_target_receives_the_bytes_of_the_local_csv_its_datapackage_declares(harvest):
     wrong = []
     for case in published_cases(harvest):
         if case.structure:
@@ -381,7 +381,9 @@ def test_every_target_receives_the_bytes_of_the_local_csv(harvest):
         datagouv = [hashlib.sha256(b).hexdigest() for p, b in harvest.datagouv.items() if p.endswith(f"/{name}")]
         ods = [hashlib.sha256(b).hexdigest() for uid, b in harvest.ods.items()
                if uid == name or re.fullmatch(rf"{re.escape(case.id)}_[0-9]+\.csv", uid)]
-        if datagouv != [local] or ods != [local]:
-            wrong.append(f"{case.id}: local {local[:12]}, data.gouv.fr {[d[:12] for d in datagouv]}, "
-                         f"Opendatasoft {[d[:12] for d in ods]}")
+        package = json.loads((harvest.portal / case.id / "datapackage.json").read_text(encoding="utf-8"))
+        declared = package["resources"][0]["hash"]
+        if datagouv != [local] or ods != [local] or declared != f"sha256:{local}":
+            wrong.append(f"{case.id}: local {local[:12]}, declared {declared[7:19]}, data.gouv.fr "
+                         f"{[d[:12] for d in datagouv]}, Opendatasoft {[d[:12] for d in ods]}")
     assert not wrong, "\n".join(wrong)
