@@ -28,7 +28,6 @@ times 0.25 for `run`, each less its floors.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import textwrap
@@ -37,10 +36,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import (
-    FRICTIONLESS,
     HEADER,
-    SCHEMA,
     data_dir,
+    frictionless_runs,
     repeat,
     result_line,
     row,
@@ -122,9 +120,8 @@ def main() -> None:
     figures = {f"{key}_s": spread(runs)[1] for key, runs in measured.items()}
     theirs = args.frictionless
     if theirs is None:
-        done = repeat([*FRICTIONLESS, "validate", "--trusted", "--limit-errors", "100000000", "--schema", str(SCHEMA),
-                       "--json", path.name], 1, ok=(0, 1), label="frictionless", cwd=folder)
-        theirs = statistics.median(r.seconds for r in done)
+        done = frictionless_runs(path, 1)
+        theirs = spread(done)[1]
         print(row("frictionless validate, 1,000,000 rows", done, 1_000_000))
     validate_budget, run_budget = theirs / 20, theirs * 0.25
     reading = figures["parse_s"]

@@ -30,15 +30,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import (
-    FRICTIONLESS,
     HEADER,
-    SCHEMA,
     Run,
     cpu,
     data_dir,
     fresh,
+    frictionless_runs,
     moisson_run,
-    repeat,
     result_line,
     row,
     running_server,
@@ -126,8 +124,7 @@ def main() -> None:
                                   "moisson_run_served_s": served, "phases": phases["temporary"],
                                   "phases_served": phases["served"]}
     if not args.skip_frictionless:
-        theirs = repeat([*FRICTIONLESS, "validate", "--trusted", "--limit-errors", "100000000", "--schema",
-                         str(SCHEMA), "--json", path.name], runs, ok=(0, 1), label="frictionless", cwd=folder)
+        theirs = frictionless_runs(path, runs)
         print(row(f"frictionless validate alone, {args.rows:,} rows", theirs, args.rows))
         share = spread(mine)[1] / spread(theirs)[1]
         print(f"moisson run takes {share:.2f}x frictionless' validation time (median wall; goal ≤ 0.25x): "

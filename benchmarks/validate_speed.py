@@ -25,12 +25,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.harness import (
-    FRICTIONLESS,
     HEADER,
     MOISSON,
     SCHEMA,
     cpu,
     data_dir,
+    frictionless_runs,
     repeat,
     result_line,
     row,
@@ -54,9 +54,7 @@ def ours(path: Path, runs: int) -> tuple[list, set, int]:
 
 def frictionless(path: Path, runs: int) -> tuple[list, set]:
     """Runs of `frictionless validate` with its error limit lifted, and its errors as keys."""
-    # frictionless refuses absolute data paths unless trusted; the file is ours.
-    found = repeat([*FRICTIONLESS, "validate", "--trusted", "--limit-errors", "100000000", "--schema", str(SCHEMA),
-                    "--json", path.name], runs, ok=(0, 1), label="frictionless validate", cwd=path.parent)
+    found = frictionless_runs(path, runs)
     report = json.loads(found[-1].stdout)
     errors = [e for task in report["tasks"] for e in task["errors"]] + report["errors"]
     return found, {(e.get("rowNumber"), e.get("fieldName"), e["type"]) for e in errors}
